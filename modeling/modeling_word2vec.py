@@ -1,0 +1,404 @@
+"""Word2vec (skip-gram with negative sampling) as a Hugging Face model.
+
+This file goes to the Hub beside the weights and is loaded there with ``trust_remote_code=True``, so it imports
+only torch and transformers. The config and the model live in one file on purpose: remote code loads a separate
+configuration module twice, and ``isinstance(model.config, Word2VecConfig)`` then fails.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers import PreTrainedConfig, PreTrainedModel, PreTrainedTokenizerFast
+from transformers import initialization as init
+from transformers.modeling_outputs import BaseModelOutput
+from transformers.utils import cached_file
+
+TENSOR_NAMES = ("embeddings", "context", "counts")
+HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
+
+
+class Word2VecConfig(PreTrainedConfig):
+    r"""
+    Configuration of a [`Word2VecModel`]: the table's shape, its special ids, and the hyperparameters that trained
+    it (recorded so that a model card can state them and so that training can continue with the same settings).
+
+    Args:
+        vocab_size (`int`): number of rows of the table, special tokens included.
+        hidden_size (`int`): vector dimension.
+        pad_token_id (`int`, *optional*): row kept at zero, used for padding.
+        unk_token_id (`int`, *optional*): row of the unknown-word token.
+        has_context_vectors (`bool`): whether the checkpoint holds the skip-gram head (`context`). Vectors converted
+            from word2vec, GloVe or fastText files have none.
+        freeze_embeddings (`bool`): load the input vectors with `requires_grad=False`.
+        window, negative, sample, min_count, max_vocab, epochs, alpha, min_alpha, ns_exponent: the training
+            hyperparameters, named as in gensim's `Word2Vec`.
+        corpus (`str`, *optional*): a description of the training corpus.
+        corpus_word_count (`int`): words in the training corpus, out-of-vocabulary words included.
+
+    Example:
+
+    ```python
+    >>> from modeling import Word2VecConfig, Word2VecModel
+    >>> model = Word2VecModel(Word2VecConfig(vocab_size=1000, hidden_size=50))
+    ```
+    """
+
+    model_type = "word2vec"
+
+    vocab_size: int = 2
+    hidden_size: int = 100
+    pad_token_id: int | None = 0
+    unk_token_id: int | None = 1
+    has_context_vectors: bool = True
+    freeze_embeddings: bool = False
+    window: int = 5
+    negative: int = 5
+    sample: float = 1e-3
+    min_count: int = 5
+    max_vocab: int | None = None
+    epochs: int = 5
+    alpha: float = 0.025
+    min_alpha: float = 1e-4
+    ns_exponent: float = 0.75
+    corpus: str | None = None
+    corpus_word_count: int = 0
+
+    def __post_init__(self, **kwargs):
+        if self.vocab_size < 1 or self.hidden_size < 1:
+            raise ValueError(
+                f"vocab_size and hidden_size must be positive, got {self.vocab_size} and {self.hidden_size}"
+            )
+        for name in ("pad_token_id", "unk_token_id"):
+            token_id = getattr(self, name)
+            if token_id is not None and not 0 <= token_id < self.vocab_size:
+                raise ValueError(f"{name}={token_id} is outside the vocabulary of {self.vocab_size} rows")
+        super().__post_init__(**kwargs)
+
+
+class Word2VecPreTrainedModel(PreTrainedModel):
+    config_class = Word2VecConfig
+    base_model_prefix = "word2vec"
+    main_input_name = "input_ids"
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        # word2vec's own initialisation: small uniform input vectors, zero context vectors. The `init` helpers skip
+        # tensors that were loaded from a checkpoint, so a loaded table is never overwritten.
+        if isinstance(module, Word2VecModel):
+            bound = 0.5 / self.config.hidden_size
+            init.uniform_(module.embeddings, -bound, bound)
+            pad_id = self.config.pad_token_id
+            if pad_id is not None and not getattr(module.embeddings, "_is_hf_initialized", False):
+                module.embeddings[pad_id].zero_()
+            if module.context is not None:
+                init.zeros_(module.context)
+            init.zeros_(module.counts)
+
+
+class Word2VecModel(Word2VecPreTrainedModel):
+    r"""
+    A word2vec embedding table and its skip-gram head.
+
+    Tensors (the keys of `model.safetensors`):
+        embeddings (`[vocab_size, hidden_size]`): the input vectors, the word vectors people use.
+        context (`[vocab_size, hidden_size]`): the context vectors of skip-gram with negative sampling; absent when
+            `config.has_context_vectors` is false.
+        counts (`[vocab_size]`, int64): corpus frequency of each word; drives subsampling and the noise
+            distribution when training continues.
+
+    `forward` maps ids to their input vectors, which is what a feature-extraction pipeline and a frozen input layer
+    need. The gensim-style queries (`most_similar`, `similarity`, `analogy`) need the vocabulary, which
+    `from_pretrained` reads from the folder's `tokenizer.json`, or `set_tokenizer` supplies.
+    """
+
+    def __init__(self, config: Word2VecConfig):
+        super().__init__(config)
+        vocab_size, dim = config.vocab_size, config.hidden_size
+        self.embeddings = nn.Parameter(torch.empty(vocab_size, dim))
+        if config.has_context_vectors:
+            self.context = nn.Parameter(torch.empty(vocab_size, dim))
+        else:
+            self.register_parameter("context", None)
+        self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
+        self.tokenizer: PreTrainedTokenizerFast | None = None
+        self._unit_vectors: torch.Tensor | None = None
+        self._unit_vectors_key: tuple | None = None
+        self.post_init()
+        self._apply_freeze_flag()
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *model_args, **kwargs):
+        """Load as `PreTrainedModel.from_pretrained` does, but refuse a folder that is incomplete.
+
+        Raises `OSError` if a tensor is missing from the checkpoint (transformers would only warn and initialise it
+        at random) or if `tokenizer.json` has a different number of words than the table has rows.
+        """
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
+        model, loading_info = super().from_pretrained(
+            pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+        )
+        expected = [name for name in TENSOR_NAMES if name != "context" or model.config.has_context_vectors]
+        missing = [name for name in expected if name in loading_info.get("missing_keys", ())]
+        if missing or loading_info.get("mismatched_keys"):
+            problem = f"missing {missing}" if missing else f"of the wrong shape {loading_info['mismatched_keys']}"
+            raise OSError(
+                f"{pretrained_model_name_or_path}: the checkpoint has tensors {problem}; a word2vec folder needs "
+                f"{expected} with vocab_size={model.config.vocab_size} rows. Re-save or re-download the model."
+            )
+        tokenizer_file = cached_file(
+            pretrained_model_name_or_path,
+            "tokenizer.json",
+            _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False,
+            **hub_kwargs,
+        )
+        if tokenizer_file is not None:
+            tokenizer = PreTrainedTokenizerFast(tokenizer_file=tokenizer_file)
+            if len(tokenizer) != model.config.vocab_size:
+                raise OSError(
+                    f"{pretrained_model_name_or_path}: tokenizer.json has {len(tokenizer)} tokens but the embedding "
+                    f"table has {model.config.vocab_size} rows, so they belong to different models. Save the model "
+                    "and its tokenizer together (scripts/train.py and save_pretrained of both do)."
+                )
+            model.set_tokenizer(tokenizer)
+        model._apply_freeze_flag()
+        return (model, loading_info) if output_loading_info else model
+
+    def _apply_freeze_flag(self) -> None:
+        self.embeddings.requires_grad_(not self.config.freeze_embeddings)
+
+    def set_tokenizer(self, tokenizer: PreTrainedTokenizerFast) -> None:
+        """Attach the tokenizer whose ids index this table; it supplies the words for `most_similar` and friends."""
+        if len(tokenizer) != self.config.vocab_size:
+            raise ValueError(
+                f"the tokenizer has {len(tokenizer)} tokens but the embedding table has {self.config.vocab_size} "
+                "rows; they come from different models. Save the model and its tokenizer together."
+            )
+        self.tokenizer = tokenizer
+        vocabulary = tokenizer.get_vocab()
+        self.index_to_key = [""] * len(vocabulary)
+        for word, index in vocabulary.items():
+            self.index_to_key[index] = word
+        self.key_to_index = vocabulary
+
+    # ------------------------------------------------------------------ embeddings as layers
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        """An `nn.Embedding` whose weight *is* this model's `embeddings` parameter (training it trains the model)."""
+        embedding = nn.Embedding(
+            self.config.vocab_size, self.config.hidden_size, padding_idx=self.config.pad_token_id, _weight=None
+        )
+        embedding.weight = self.embeddings
+        return embedding
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embeddings = value.weight
+        self.config.vocab_size = value.num_embeddings
+
+    def frozen_embedding(self) -> nn.Embedding:
+        """The input vectors as a frozen `nn.Embedding` (`padding_idx` set), sharing memory with this model.
+
+        Use it as the input layer of another network: the optimiser never sees it, and it stays bit-identical.
+        """
+        return nn.Embedding.from_pretrained(self.embeddings.detach(), freeze=True, padding_idx=self.config.pad_token_id)
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Set `requires_grad` on the input vectors and record it in the config, so that a saved model loads the
+        same way (`save_pretrained` does not store `requires_grad`)."""
+        self.config.freeze_embeddings = frozen
+        self._apply_freeze_flag()
+
+    # ------------------------------------------------------------------ forward and the skip-gram head
+
+    def check_ids(self, ids: torch.Tensor) -> None:
+        """Raise `IndexError` naming the first id outside `[0, vocab_size)`."""
+        if ids.numel() == 0:
+            return
+        low, high = torch.aminmax(ids)
+        vocab_size = self.config.vocab_size
+        if low < 0 or high >= vocab_size:
+            bad = int(ids[(ids < 0) | (ids >= vocab_size)].flatten()[0])
+            raise IndexError(
+                f"token id {bad} is outside the vocabulary of {vocab_size} words (valid ids are 0..{vocab_size - 1}); "
+                "encode the text with this model's own tokenizer"
+            )
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> BaseModelOutput | tuple[torch.Tensor]:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`): token ids.
+            attention_mask (`torch.Tensor` of shape `(batch_size, sequence_length)`, *optional*): 1 for real tokens,
+                0 for padding; padded positions get zero vectors.
+
+        Returns:
+            [`BaseModelOutput`] whose `last_hidden_state` of shape `(batch_size, sequence_length, hidden_size)`
+            holds the input vector of each token.
+        """
+        self.check_ids(input_ids)
+        hidden = F.embedding(input_ids, self.embeddings, padding_idx=self.config.pad_token_id)
+        if attention_mask is not None:
+            hidden = hidden * attention_mask.unsqueeze(-1).to(hidden.dtype)
+        if return_dict is False:
+            return (hidden,)
+        return BaseModelOutput(last_hidden_state=hidden)
+
+    def skipgram_loss(
+        self,
+        center_ids: torch.LongTensor,
+        context_ids: torch.LongTensor,
+        negative_ids: torch.LongTensor,
+        reduction: str = "mean",
+    ) -> torch.Tensor:
+        r"""
+        Negative-sampling loss of skip-gram, $-\log\sigma(u_o \cdot v_c) - \sum_k \log\sigma(-u_k \cdot v_c)$, with
+        $v$ the input vectors and $u$ the context vectors.
+
+        Args:
+            center_ids (`torch.LongTensor` of shape `(num_pairs,)`): center words $c$.
+            context_ids (`torch.LongTensor` of shape `(num_pairs,)`): observed context words $o$.
+            negative_ids (`torch.LongTensor` of shape `(num_pairs, negative)`): noise words $k$ for each pair.
+            reduction: `"mean"` or `"sum"` over pairs, or `"none"` for the loss of each pair `(num_pairs,)`.
+        """
+        if self.context is None:
+            raise RuntimeError(
+                "this model has no context vectors (it was converted from a vector file), so it has no skip-gram "
+                "head; train a model with scripts/train.py to get one"
+            )
+        for ids in (center_ids, context_ids, negative_ids):
+            self.check_ids(ids)
+        center = self.embeddings[center_ids]
+        positive_score = (center * self.context[context_ids]).sum(-1)
+        negative_score = torch.bmm(self.context[negative_ids], center.unsqueeze(-1)).squeeze(-1)
+        loss = -F.logsigmoid(positive_score) - F.logsigmoid(-negative_score).sum(-1)
+        if reduction == "none":
+            return loss
+        if reduction == "sum":
+            return loss.sum()
+        if reduction == "mean":
+            return loss.mean()
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+    # ------------------------------------------------------------------ gensim-style queries
+
+    def unit_vectors(self) -> torch.Tensor:
+        """The input vectors scaled to unit length, in float32 on the model's device `[vocab_size, hidden_size]`."""
+        key = (self.embeddings.data_ptr(), self.embeddings._version, self.embeddings.device, self.embeddings.dtype)
+        if self._unit_vectors is None or self._unit_vectors_key != key:
+            self._unit_vectors = F.normalize(self.embeddings.detach().float(), dim=1)
+            self._unit_vectors_key = key
+        return self._unit_vectors
+
+    def _require_vocabulary(self) -> None:
+        if self.tokenizer is None:
+            raise RuntimeError(
+                "this model has no vocabulary attached; load it with from_pretrained from a folder holding "
+                "tokenizer.json, or call model.set_tokenizer(tokenizer)"
+            )
+
+    def word_id(self, word: str) -> int:
+        """Row of `word`, looked up as given and then as the tokenizer normalises it (e.g. lowercased)."""
+        self._require_vocabulary()
+        index = self.key_to_index.get(word)
+        if index is None:
+            normalizer = self.tokenizer.backend_tokenizer.normalizer
+            if normalizer is not None:
+                index = self.key_to_index.get(normalizer.normalize_str(word))
+        if index is None or index in self._special_ids():
+            raise KeyError(f"word {word!r} is not in the vocabulary of {self.config.vocab_size} words")
+        return index
+
+    def _special_ids(self) -> set[int]:
+        return {i for i in (self.config.pad_token_id, self.config.unk_token_id) if i is not None}
+
+    def __contains__(self, word: str) -> bool:
+        try:
+            self.word_id(word)
+        except KeyError:
+            return False
+        return True
+
+    def get_vector(self, word: str, norm: bool = False) -> torch.Tensor:
+        """The input vector of `word` `[hidden_size]`, optionally unit-normalised."""
+        index = self.word_id(word)
+        return self.unit_vectors()[index] if norm else self.embeddings.detach()[index]
+
+    def _query_vector(self, terms: Sequence[str | torch.Tensor], weights: Sequence[float]) -> tuple[torch.Tensor, set]:
+        unit = self.unit_vectors()
+        query = torch.zeros(unit.shape[1], device=unit.device)
+        used_ids = set()
+        for term, weight in zip(terms, weights, strict=True):
+            if isinstance(term, str):
+                index = self.word_id(term)
+                used_ids.add(index)
+                vector = unit[index]
+            else:
+                vector = F.normalize(torch.as_tensor(term, device=unit.device).float().flatten(), dim=0)
+                if vector.numel() != unit.shape[1]:
+                    raise ValueError(f"a query vector must have {unit.shape[1]} values, got {vector.numel()}")
+            query += weight * vector
+        return F.normalize(query, dim=0), used_ids
+
+    def most_similar(
+        self,
+        positive: str | torch.Tensor | Sequence[str | torch.Tensor] | None = None,
+        negative: str | torch.Tensor | Sequence[str | torch.Tensor] | None = None,
+        topn: int = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """The `topn` words closest by cosine to the mean of `positive` minus `negative` (words or vectors).
+
+        Works as gensim's `KeyedVectors.most_similar`: the query words themselves and the special tokens are left
+        out; `restrict_vocab` limits the search to the most frequent words.
+        """
+        self._require_vocabulary()
+        positive = _as_list(positive)
+        negative = _as_list(negative)
+        if not positive and not negative:
+            raise ValueError("most_similar needs at least one positive or negative word or vector")
+        query, used_ids = self._query_vector(positive + negative, [1.0] * len(positive) + [-1.0] * len(negative))
+        unit = self.unit_vectors()
+        limit = unit.shape[0] if restrict_vocab is None else min(restrict_vocab, unit.shape[0])
+        scores = unit[:limit] @ query
+        excluded = [i for i in used_ids | self._special_ids() if i < limit]
+        if excluded:
+            scores[excluded] = float("-inf")
+        count = min(topn, limit - len(excluded))
+        best = torch.topk(scores, count)
+        return [
+            (self.index_to_key[index], score)
+            for index, score in zip(best.indices.tolist(), best.values.tolist(), strict=True)
+        ]
+
+    def similarity(self, word_a: str, word_b: str) -> float:
+        """Cosine similarity of two words' input vectors."""
+        unit = self.unit_vectors()
+        return float(unit[self.word_id(word_a)] @ unit[self.word_id(word_b)])
+
+    def analogy(self, a: str, b: str, c: str, topn: int = 1) -> list[tuple[str, float]]:
+        """Words `d` such that `a` is to `b` as `c` is to `d` (3CosAdd: closest to b - a + c)."""
+        return self.most_similar(positive=[b, c], negative=[a], topn=topn)
+
+
+def _as_list(terms) -> list:
+    if terms is None:
+        return []
+    if isinstance(terms, (str, torch.Tensor)):
+        return [terms]
+    return list(terms)
+
+
+__all__ = ["Word2VecConfig", "Word2VecModel", "Word2VecPreTrainedModel"]

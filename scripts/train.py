@@ -1,0 +1,118 @@
+"""Train skip-gram with negative sampling and write a Hugging Face model folder.
+
+python scripts/train.py                            # the Penn Treebank, as in the d2l word2vec chapter
+python scripts/train.py --corpus a.txt b.txt.gz    # your own text, one sentence or document a line
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from training import (
+    CorpusError,
+    OutputError,
+    TextCorpus,
+    TrainingArguments,
+    check_output_dir,
+    save_model_folder,
+    train_word2vec,
+)
+
+DEFAULT_PROBES = ("chip", "market", "president", "company", "stock", "bank")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = TrainingArguments()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", nargs="+", metavar="PATH", help="text files (.gz/.bz2/.xz too); default: PTB")
+    parser.add_argument("--output", help="model folder to write (default: word2vec-<corpus name>)")
+    parser.add_argument("--dim", type=int, default=defaults.dim, help="vector size (gensim's vector_size)")
+    parser.add_argument("--window", type=int, default=defaults.window, help="maximum distance to a context word")
+    parser.add_argument("--negative", type=int, default=defaults.negative, help="noise words per pair")
+    parser.add_argument("--sample", type=float, default=defaults.sample, help="subsampling threshold (0: off)")
+    parser.add_argument("--min-count", type=int, default=defaults.min_count, help="drop rarer words")
+    parser.add_argument("--max-vocab", type=int, default=None, help="keep at most this many words")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--alpha", type=float, default=defaults.alpha, help="initial learning rate")
+    parser.add_argument("--min-alpha", type=float, default=defaults.min_alpha, help="final learning rate")
+    parser.add_argument("--ns-exponent", type=float, default=defaults.ns_exponent, help="noise distribution power")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="(center, context) pairs a step")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    parser.add_argument(
+        "--split-punctuation",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="split punctuation off words (default: on for --corpus files, off for the pre-tokenised PTB)",
+    )
+    parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--nfkc", action=argparse.BooleanOptionalAction, default=True, help="NFKC-normalise text")
+    parser.add_argument("--probe", nargs="+", default=list(DEFAULT_PROBES), help="words whose neighbours to print")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    try:
+        if options.corpus:
+            corpus = TextCorpus.from_files(options.corpus)
+            default_output = f"word2vec-{Path(options.corpus[0]).name.split('.')[0]}"
+        else:
+            corpus = TextCorpus.penn_treebank()
+            default_output = "word2vec-ptb"
+        split_punctuation = options.split_punctuation
+        if split_punctuation is None:
+            split_punctuation = bool(options.corpus)
+        args = TrainingArguments(
+            dim=options.dim,
+            window=options.window,
+            negative=options.negative,
+            sample=options.sample,
+            min_count=options.min_count,
+            max_vocab=options.max_vocab,
+            epochs=options.epochs,
+            alpha=options.alpha,
+            min_alpha=options.min_alpha,
+            ns_exponent=options.ns_exponent,
+            batch_size=options.batch_size,
+            seed=options.seed,
+            device=options.device,
+            lowercase=options.lowercase,
+            nfkc=options.nfkc,
+            split_punctuation=split_punctuation,
+            progress=not options.no_progress,
+        )
+        output = check_output_dir(options.output or default_output)
+        print(f"corpus: {corpus.name}")
+        result = train_word2vec(corpus, args)
+        save_model_folder(result.model, result.tokenizer, output)
+    except (CorpusError, OutputError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+
+    model = result.model
+    print(
+        f"trained {model.config.vocab_size:,} words x {model.config.hidden_size} dims on "
+        f"{model.config.corpus_word_count:,} corpus words in {result.seconds:.1f} s "
+        f"({result.words_per_second:,.0f} words/s, device {model.device}); final loss {result.final_loss:.4f}"
+    )
+    print(f"saved to {output}")
+    for word in options.probe:
+        if word not in model:
+            print(f"  {word}: not in the vocabulary")
+            continue
+        neighbours = ", ".join(f"{other} {score:.3f}" for other, score in model.most_similar(word, topn=5))
+        print(f"  {word}: {neighbours}")
+    return 0
+
+
+if __name__ == "__main__":
+    warnings.simplefilter("default", UnicodeWarning)
+    sys.exit(main())

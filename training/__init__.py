@@ -1,0 +1,17 @@
+"""Training word2vec models: reading corpora, encoding them, skip-gram with negative sampling, saving."""
+
+from .corpus import CorpusError, TextCorpus
+from .output import OutputError, check_output_dir, save_model_folder
+from .trainer import TrainingArguments, TrainingResult, resolve_device, train_word2vec
+
+__all__ = [
+    "CorpusError",
+    "OutputError",
+    "TextCorpus",
+    "TrainingArguments",
+    "TrainingResult",
+    "check_output_dir",
+    "resolve_device",
+    "save_model_folder",
+    "train_word2vec",
+]
