@@ -142,9 +142,18 @@ class Word2VecModel(Word2VecPreTrainedModel):
         """
         output_loading_info = kwargs.pop("output_loading_info", False)
         hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
-        model, loading_info = super().from_pretrained(
-            pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
-        )
+        try:
+            model, loading_info = super().from_pretrained(
+                pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+            )
+        except Exception as error:
+            # Matched by name so that this file needs no import beyond torch and transformers.
+            if type(error).__name__ != "SafetensorError":
+                raise
+            raise OSError(
+                f"{pretrained_model_name_or_path}: model.safetensors is truncated or corrupt ({error}); "
+                "download or save the model again"
+            ) from error
         expected = [name for name in TENSOR_NAMES if name != "context" or model.config.has_context_vectors]
         missing = [name for name in expected if name in loading_info.get("missing_keys", ())]
         if missing or loading_info.get("mismatched_keys"):

@@ -45,8 +45,9 @@ def split_long_lines(handle: io.TextIOBase, max_chars: int = MAX_PIECE_CHARS) ->
     whitespace (a single run of more than `max_chars` non-space characters is cut where it must be)."""
     carry = ""
     while chunk := handle.readline(max_chars):
-        if chunk.endswith("\n"):
-            yield carry + chunk[:-1]
+        if chunk.endswith("\n") or len(chunk) < max_chars:
+            # A chunk shorter than the limit without a newline is the last line of the file.
+            yield carry + chunk.removesuffix("\n")
             carry = ""
             continue
         text = carry + chunk

@@ -1,0 +1,87 @@
+"""Shared fixtures: an isolated Hugging Face environment per test and small models made here."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from modeling import Word2VecConfig, Word2VecModel
+from tokenization import empty_word_level_tokenizer, wrap_tokenizer
+from training import TextCorpus, TrainingArguments, save_model_folder, train_word2vec
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+
+
+def shared_file(relative: str) -> Path:
+    path = SHARED / relative
+    if not path.exists():
+        pytest.fail(f"shared data file missing: {path} (the tests expect ../shared beside the repository)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def isolated_hf_env(tmp_path_factory, monkeypatch):
+    """Each test gets its own HF_HOME and HF_MODULES_CACHE, and never reaches for a hub."""
+    home = tmp_path_factory.mktemp("hf_home")
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
+    monkeypatch.setenv("HF_MODULES_CACHE", str(home / "modules"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    return home
+
+
+def planted_corpus(num_pairs: int = 20, num_fillers: int = 100, sentences: int = 6000, seed: int = 0) -> list[str]:
+    """Sentences in which the words `aN` and `bN` are interchangeable: each stands among the same topic words.
+
+    Sentence k mixes topic words `tN_j` of a random topic N with random fillers and holds `aN` or `bN`. By the
+    distributional hypothesis skip-gram must give `aN` and `bN` the most similar input vectors.
+    """
+    rng = random.Random(seed)
+    fillers = [f"w{i}" for i in range(num_fillers)]
+    lines = []
+    for _ in range(sentences):
+        topic = rng.randrange(num_pairs)
+        words = rng.choices([f"t{topic}_{j}" for j in range(6)], k=5) + rng.choices(fillers, k=3)
+        rng.shuffle(words)
+        words.insert(rng.randrange(len(words) + 1), f"{rng.choice('ab')}{topic}")
+        lines.append(" ".join(words))
+    return lines
+
+
+@pytest.fixture(scope="session")
+def planted_lines() -> list[str]:
+    return planted_corpus()
+
+
+@pytest.fixture(scope="session")
+def trained(planted_lines):
+    """A model trained on the planted corpus (about 60k words), shared by the tests that only read it."""
+    args = TrainingArguments(dim=32, epochs=5, min_count=5, sample=1e-3, seed=3, progress=False, device="cpu")
+    return train_word2vec(TextCorpus.from_text("\n".join(planted_lines), name="planted"), args)
+
+
+@pytest.fixture(scope="session")
+def trained_folder(trained, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("models") / "planted-model"
+    save_model_folder(trained.model, trained.tokenizer, folder)
+    return folder
+
+
+def handmade_model(vectors: dict[str, list[float]], with_context: bool = True) -> Word2VecModel:
+    """A model whose words and input vectors are given exactly ([PAD]=0 and [UNK]=1 come first)."""
+    words = ["[PAD]", "[UNK]", *vectors]
+    tokenizer = wrap_tokenizer(
+        empty_word_level_tokenizer(vocab={word: index for index, word in enumerate(words)}, split_punctuation=False)
+    )
+    dim = len(next(iter(vectors.values())))
+    model = Word2VecModel(Word2VecConfig(vocab_size=len(words), hidden_size=dim, has_context_vectors=with_context))
+    with torch.no_grad():
+        model.embeddings[2:] = torch.tensor(list(vectors.values()), dtype=torch.float32)
+        model.embeddings[:2] = 0
+    model.set_tokenizer(tokenizer)
+    return model

@@ -1,0 +1,102 @@
+"""The vectorised skip-gram pieces match word2vec's definitions."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from modeling import Word2VecConfig, Word2VecModel
+from training.sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
+
+
+def test_keep_probabilities_follow_word2vec_formula():
+    counts = torch.tensor([0, 1, 10, 1000, 100000])
+    sample = 1e-3
+    keep = keep_probabilities(counts, sample)
+    threshold = sample * counts.sum().item()
+    for count, probability in zip(counts.tolist(), keep.tolist(), strict=True):
+        expected = 0.0 if count == 0 else min(1.0, (math.sqrt(count / threshold) + 1) * threshold / count)
+        assert probability == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert keep[-1] < 0.5, "the most frequent word is subsampled"
+    assert torch.equal(keep_probabilities(counts, 0.0), torch.tensor([0.0, 1, 1, 1, 1], dtype=torch.float64))
+
+
+def test_subsampling_keeps_words_at_the_formula_rate():
+    counts = torch.tensor([0, 0, 50000, 5000, 500, 50])
+    keep = keep_probabilities(counts, 1e-3).float()
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.tensor([2, 3, 4, 5]).repeat(100000)
+    kept = torch.rand(tokens.shape[0], generator=generator) < keep[tokens]
+    for word in (2, 3, 4, 5):
+        rate = kept[tokens == word].float().mean().item()
+        assert abs(rate - keep[word].item()) < 0.005, (word, rate, keep[word].item())
+
+
+def test_noise_distribution_is_the_unigram_to_the_power_075():
+    counts = torch.tensor([0, 0, 16, 81, 1])
+    distribution = noise_distribution(counts, 0.75)
+    expected = torch.tensor([0, 0, 8.0, 27.0, 1.0], dtype=torch.float64) / 36.0
+    torch.testing.assert_close(distribution, expected)
+
+
+def test_noise_sampler_draws_from_the_distribution():
+    counts = torch.tensor([0, 0, 16, 81, 1, 256])
+    distribution = noise_distribution(counts, 0.75)
+    sampler = NoiseSampler(distribution, torch.device("cpu"))
+    draws = sampler.sample((400000,), torch.Generator().manual_seed(1))
+    frequencies = torch.bincount(draws, minlength=6).double() / draws.numel()
+    assert frequencies[0] == 0 and frequencies[1] == 0, "special tokens are never drawn"
+    torch.testing.assert_close(frequencies, distribution, atol=0.003, rtol=0)
+
+
+def test_windows_are_dynamic_and_stay_inside_sentences():
+    window = 5
+    n = 200000
+    tokens = torch.arange(n)
+    sentences = torch.zeros(n, dtype=torch.long)
+    centers, contexts = skipgram_pairs(tokens, sentences, window, torch.Generator().manual_seed(2))
+    distances = (contexts - centers).abs()
+    assert distances.min() >= 1 and distances.max() <= window
+    # With b uniform on 1..window, a word at distance d is used with probability (window - d + 1) / window.
+    for distance in range(1, window + 1):
+        share = (distances == distance).sum().item() / (2 * n)
+        assert abs(share - (window - distance + 1) / window) < 0.01, (distance, share)
+
+    sentence_ids = torch.tensor([0, 0, 0, 1, 1, 2])
+    centers, contexts = skipgram_pairs(torch.arange(6), sentence_ids, 5, torch.Generator().manual_seed(0))
+    assert torch.equal(sentence_ids[centers], sentence_ids[contexts]), "no pair crosses a sentence boundary"
+    assert (centers == 5).sum() == 0, "a one-word sentence has no pairs"
+
+
+def test_sgns_step_is_a_gradient_step_on_the_skipgram_loss():
+    torch.manual_seed(0)
+    model = Word2VecModel(Word2VecConfig(vocab_size=30, hidden_size=8))
+    with torch.no_grad():
+        model.embeddings.normal_(0, 0.5)
+        model.context.normal_(0, 0.5)
+    centers = torch.tensor([2, 3, 2, 7, 9, 3])
+    contexts = torch.tensor([4, 5, 6, 4, 11, 12])
+    negatives = torch.tensor([[13, 14], [15, 13], [16, 17], [18, 19], [13, 20], [21, 22]])
+    learning_rate = 0.05
+
+    loss = model.skipgram_loss(centers, contexts, negatives, reduction="sum")
+    loss.backward()
+    expected_embeddings = model.embeddings.detach() - learning_rate * model.embeddings.grad
+    expected_context = model.context.detach() - learning_rate * model.context.grad
+
+    embeddings, context = model.embeddings.detach().clone(), model.context.detach().clone()
+    step_loss = sgns_step(embeddings, context, centers, contexts, negatives, learning_rate)
+    torch.testing.assert_close(step_loss, loss.detach())
+    torch.testing.assert_close(embeddings, expected_embeddings)
+    torch.testing.assert_close(context, expected_context)
+
+
+def test_sgns_step_skips_a_negative_equal_to_the_context_word():
+    embeddings = torch.full((5, 2), 0.5)
+    context = torch.full((5, 2), 0.5)
+    before = context.clone()
+    sgns_step(embeddings, context, torch.tensor([2]), torch.tensor([3]), torch.tensor([[3, 3]]), 0.1)
+    positive_gain = (1 - torch.sigmoid(torch.tensor(0.5))) * 0.1
+    torch.testing.assert_close(context[3], before[3] + positive_gain * 0.5)

@@ -1,0 +1,86 @@
+"""The WordLevel tokenizer: ids, normalisation, counts, and its transformers wrapper."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from transformers import AutoTokenizer
+
+from tokenization import train_word_level_tokenizer, wrap_tokenizer
+from training.encoding import encode_corpus
+
+LINES = ["the cat sat on the mat", "The dog sat", "a cat and a dog", "zebra"]
+
+
+def test_ids_follow_frequency_then_alphabet_and_are_reproducible():
+    tokenizer = train_word_level_tokenizer(LINES, min_count=1)
+    vocab = tokenizer.get_vocab()
+    order = sorted(vocab, key=vocab.get)
+    assert order[:2] == ["[PAD]", "[UNK]"]
+    counts = Counter(word.lower() for line in LINES for word in line.split())
+    words = order[2:]
+    assert words == sorted(counts, key=lambda word: (-counts[word], word))
+    assert train_word_level_tokenizer(LINES, min_count=1).get_vocab() == vocab
+
+
+def test_min_count_and_max_vocab():
+    vocab = train_word_level_tokenizer(LINES, min_count=2).get_vocab()
+    assert set(vocab) == {"[PAD]", "[UNK]", "the", "cat", "sat", "dog", "a"}
+    capped = train_word_level_tokenizer(LINES, min_count=1, max_vocab=3).get_vocab()
+    assert set(capped) == {"[PAD]", "[UNK]", "the", "a", "cat"}
+    with pytest.raises(ValueError, match="min_count must be at least 1"):
+        train_word_level_tokenizer(LINES, min_count=0)
+
+
+def test_normalisation_and_pre_tokenisation_are_switchable():
+    text = ["Ｃａｆé, CAFÉ café"]
+    default = train_word_level_tokenizer(text, min_count=1)
+    assert set(default.get_vocab()) == {"[PAD]", "[UNK]", "café", ","}
+    cased = train_word_level_tokenizer(text, min_count=1, lowercase=False)
+    assert "CAFÉ" in cased.get_vocab() and "Café" in cased.get_vocab()
+    no_nfkc = train_word_level_tokenizer(text, min_count=1, nfkc=False)
+    assert "ｃａｆé" in no_nfkc.get_vocab()
+    whitespace_only = train_word_level_tokenizer(["<unk> mr. smith", "<unk>"], min_count=1, split_punctuation=False)
+    assert {"<unk>", "mr."} <= set(whitespace_only.get_vocab())
+
+
+def test_counts_are_exact_and_unknown_words_are_counted_then_dropped(tmp_path):
+    lines = [*LINES, "the quokka and the cat"]
+    tokenizer = train_word_level_tokenizer(lines, min_count=2)
+    encoded = encode_corpus(lines, tokenizer, tmp_path)
+    words = [word.lower() for line in lines for word in line.split()]
+    expected = Counter(words)
+    vocab = tokenizer.get_vocab()
+    for word, index in vocab.items():
+        if word not in ("[PAD]", "[UNK]"):
+            assert encoded.counts[index] == expected[word], word
+    unknown = sum(count for word, count in expected.items() if word not in vocab)
+    assert encoded.counts[vocab["[UNK]"]] == unknown
+    assert encoded.word_count == len(words)
+    assert encoded.num_tokens == len(words) - unknown
+    assert vocab["[UNK]"] not in set(encoded.ids.tolist())
+    assert encoded.sentence_lengths.sum() == encoded.num_tokens
+    # "on", "mat", "zebra" and "quokka" occur once: dropped, and the sentence "zebra" disappears.
+    assert list(encoded.sentence_lengths) == [4, 3, 5, 4]
+
+
+def test_blocks_end_on_sentence_boundaries(tmp_path):
+    lines = [" ".join(["x"] * length) for length in (3, 4, 5, 2, 6)]
+    tokenizer = train_word_level_tokenizer(lines, min_count=1)
+    encoded = encode_corpus(lines, tokenizer, tmp_path)
+    blocks = list(encoded.blocks(8))
+    assert [len(ids) for ids, _ in blocks] == [7, 7, 6]
+    assert [list(starts) for _, starts in blocks] == [[0, 3], [0, 5], [0]]
+
+
+def test_wrapped_tokenizer_pads_and_reloads_through_auto_tokenizer(tmp_path):
+    tokenizer = wrap_tokenizer(train_word_level_tokenizer(LINES, min_count=1))
+    tokenizer.save_pretrained(tmp_path)
+    assert (tmp_path / "tokenizer_config.json").exists()
+    reloaded = AutoTokenizer.from_pretrained(tmp_path)
+    batch = reloaded(["the cat", "unseenword"], padding=True)
+    assert set(batch) == {"input_ids", "attention_mask"}
+    vocab = reloaded.get_vocab()
+    assert batch["input_ids"] == [[vocab["the"], vocab["cat"]], [vocab["[UNK]"], vocab["[PAD]"]]]
+    assert batch["attention_mask"] == [[1, 1], [1, 0]]

@@ -1,0 +1,97 @@
+"""Training learns, decays its learning rate, reproduces itself, and refuses unusable corpora."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from training import CorpusError, TextCorpus, TrainingArguments, train_word2vec
+from training.trainer import SkipGramTrainer
+
+
+def planted_partner_hits(model) -> int:
+    """How many `aN` have `bN` as the closest of all the `b` words."""
+    hits = 0
+    for topic in range(20):
+        scores = [model.similarity(f"a{topic}", f"b{other}") for other in range(20)]
+        hits += max(range(20), key=scores.__getitem__) == topic
+    return hits
+
+
+def test_planted_structure_is_learned(trained):
+    model = trained.model
+    assert planted_partner_hits(model) >= 19
+    for topic in (0, 7, 13):
+        neighbours = [word for word, _ in model.most_similar(f"a{topic}", topn=5)]
+        assert all(word.startswith((f"t{topic}_", f"b{topic}")) for word in neighbours), neighbours
+    assert model.similarity("a0", "b0") > model.similarity("a0", "w0") + 0.3
+
+
+def test_loss_falls_and_counts_are_recorded(trained, planted_lines):
+    losses = [record["loss"] for record in trained.history]
+    assert len(losses) == 5
+    assert losses[-1] < losses[0] - 0.1, losses
+    config = trained.model.config
+    assert config.corpus_word_count == sum(len(line.split()) for line in planted_lines)
+    assert int(trained.model.counts.sum()) == config.corpus_word_count
+    assert trained.history[-1]["learning_rate"] == pytest.approx(config.min_alpha)
+
+
+def test_learning_rate_decays_linearly_from_alpha_to_min_alpha():
+    trainer = SkipGramTrainer.__new__(SkipGramTrainer)
+    trainer.args = TrainingArguments(alpha=0.03, min_alpha=0.001)
+    trainer.total_words = 1000
+    assert trainer.learning_rate(0) == pytest.approx(0.03)
+    assert trainer.learning_rate(500) == pytest.approx(0.0155)
+    assert trainer.learning_rate(1000) == pytest.approx(0.001)
+
+
+def test_same_seed_same_model_on_cpu(planted_lines):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:1500]), name="planted")
+    args = TrainingArguments(dim=16, epochs=2, progress=False, device="cpu", seed=7)
+    first = train_word2vec(corpus, args).model
+    second = train_word2vec(corpus, args).model
+    assert torch.equal(first.embeddings, second.embeddings)
+    other = train_word2vec(corpus, TrainingArguments(dim=16, epochs=2, progress=False, device="cpu", seed=8)).model
+    assert not torch.equal(first.embeddings, other.embeddings)
+
+
+def test_an_empty_corpus_is_refused():
+    with pytest.raises(CorpusError, match="is empty"):
+        train_word2vec(TextCorpus.from_text("\n \n", name="blank"), TrainingArguments(progress=False))
+
+
+def test_a_corpus_below_min_count_is_refused():
+    with pytest.raises(CorpusError, match=r"occurs at least min_count=5 times.*lower --min-count"):
+        train_word2vec(TextCorpus.from_text("one two three\nfour", name="tiny"), TrainingArguments(progress=False))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("dim", 0, "dim must be at least 1"), ("min_alpha", 0.5, "min_alpha <= alpha"), ("sample", -1, "sample")],
+)
+def test_bad_hyperparameters_are_refused(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingArguments(**{field: value})
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_training_reaches_cpu_quality(planted_lines):
+    corpus = TextCorpus.from_text("\n".join(planted_lines), name="planted")
+    model = train_word2vec(corpus, TrainingArguments(dim=32, progress=False, device="cuda", seed=3)).model
+    assert model.device.type == "cuda"
+    assert planted_partner_hits(model) >= 19
+
+
+@pytest.mark.skipif(not torch.backends.mps.is_available(), reason="needs Apple MPS")
+def test_mps_training_learns(planted_lines):
+    corpus = TextCorpus.from_text("\n".join(planted_lines), name="planted")
+    model = train_word2vec(corpus, TrainingArguments(dim=32, progress=False, device="mps", seed=3)).model
+    assert planted_partner_hits(model) >= 19
+
+
+def test_asking_for_a_missing_accelerator_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present, so asking for it is not an error here")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        train_word2vec(TextCorpus.from_text("a b", name="x"), TrainingArguments(device="cuda", progress=False))
