@@ -131,7 +131,7 @@ def test_loading_refuses_a_truncated_checkpoint(tmp_path):
     small_model().save_pretrained(tmp_path)
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    with pytest.raises(OSError, match="model.safetensors is truncated or corrupt"):
+    with pytest.raises(OSError, match=r"model\.safetensors is truncated or corrupt"):
         Word2VecModel.from_pretrained(tmp_path)
 
 
