@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from dataclasses import fields
 from pathlib import Path
+
+from transformers.utils import logging as hf_logging
 
 from training import (
     CorpusError,
@@ -51,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--nfkc", action=argparse.BooleanOptionalAction, default=True, help="NFKC-normalise text")
     parser.add_argument("--probe", nargs="+", default=list(DEFAULT_PROBES), help="words whose neighbours to print")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     return parser.parse_args(argv)
 
 
@@ -64,28 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             corpus = TextCorpus.penn_treebank()
             default_output = "word2vec-ptb"
-        split_punctuation = options.split_punctuation
-        if split_punctuation is None:
-            split_punctuation = bool(options.corpus)
-        args = TrainingArguments(
-            dim=options.dim,
-            window=options.window,
-            negative=options.negative,
-            sample=options.sample,
-            min_count=options.min_count,
-            max_vocab=options.max_vocab,
-            epochs=options.epochs,
-            alpha=options.alpha,
-            min_alpha=options.min_alpha,
-            ns_exponent=options.ns_exponent,
-            batch_size=options.batch_size,
-            seed=options.seed,
-            device=options.device,
-            lowercase=options.lowercase,
-            nfkc=options.nfkc,
-            split_punctuation=split_punctuation,
-            progress=not options.no_progress,
-        )
+        if options.split_punctuation is None:
+            options.split_punctuation = bool(options.corpus)
+        args = TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
         output = check_output_dir(options.output or default_output)
         print(f"corpus: {corpus.name}")
         result = train_word2vec(corpus, args)
@@ -113,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _short_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
+
+
 if __name__ == "__main__":
-    warnings.simplefilter("default", UnicodeWarning)
+    warnings.formatwarning = _short_warning
+    hf_logging.disable_progress_bar()
     sys.exit(main())

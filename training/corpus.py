@@ -81,13 +81,16 @@ class TextCorpus:
             if path.is_dir():
                 raise CorpusError(f"{path} is a directory; pass the text files inside it")
 
+        warned: set[Path] = set()
+
         def read_all() -> Iterator[str]:
             for path in files:
                 replaced_before = _REPLACED_BYTES["count"]
                 with open_text(path) as handle:
                     yield from split_long_lines(handle, max_chars)
                 replaced = _REPLACED_BYTES["count"] - replaced_before
-                if replaced:
+                if replaced and path not in warned:
+                    warned.add(path)
                     warnings.warn(
                         f"{path} is not valid UTF-8: {replaced} undecodable byte sequence(s) were replaced by U+FFFD",
                         UnicodeWarning,

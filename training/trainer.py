@@ -21,22 +21,34 @@ from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_ste
 
 BLOCK_TOKENS = 1 << 18
 PROGRESS_EVERY_BATCHES = 32
+# What the model's config records of the arguments that trained it, under the same names.
+RECORDED_HYPERPARAMETERS = (
+    "window",
+    "negative",
+    "sample",
+    "min_count",
+    "max_vocab",
+    "epochs",
+    "alpha",
+    "min_alpha",
+    "ns_exponent",
+)
 
 
 @dataclass
 class TrainingArguments:
     """Hyperparameters, named and defaulted as gensim's `Word2Vec(sg=1)` (`dim` is gensim's `vector_size`)."""
 
-    dim: int = 100
-    window: int = 5
-    negative: int = 5
-    sample: float = 1e-3
-    min_count: int = 5
-    max_vocab: int | None = None
-    epochs: int = 5
-    alpha: float = 0.025
-    min_alpha: float = 1e-4
-    ns_exponent: float = 0.75
+    dim: int = Word2VecConfig.hidden_size
+    window: int = Word2VecConfig.window
+    negative: int = Word2VecConfig.negative
+    sample: float = Word2VecConfig.sample
+    min_count: int = Word2VecConfig.min_count
+    max_vocab: int | None = Word2VecConfig.max_vocab
+    epochs: int = Word2VecConfig.epochs
+    alpha: float = Word2VecConfig.alpha
+    min_alpha: float = Word2VecConfig.min_alpha
+    ns_exponent: float = Word2VecConfig.ns_exponent
     batch_size: int = 1024
     seed: int = 1
     device: str = "auto"
@@ -134,17 +146,9 @@ def _new_model(
         hidden_size=args.dim,
         pad_token_id=tokenizer.convert_tokens_to_ids(PAD_TOKEN),
         unk_token_id=tokenizer.convert_tokens_to_ids(UNK_TOKEN),
-        window=args.window,
-        negative=args.negative,
-        sample=args.sample,
-        min_count=args.min_count,
-        max_vocab=args.max_vocab,
-        epochs=args.epochs,
-        alpha=args.alpha,
-        min_alpha=args.min_alpha,
-        ns_exponent=args.ns_exponent,
         corpus=corpus_name,
         corpus_word_count=encoded.word_count,
+        **{name: getattr(args, name) for name in RECORDED_HYPERPARAMETERS},
     )
     torch.manual_seed(args.seed)
     model = Word2VecModel(config)

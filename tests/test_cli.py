@@ -1,0 +1,129 @@
+"""scripts/train.py as a user runs it: output, clear one-line errors, and no half-written folders."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modeling import Word2VecModel
+from training import OutputError, save_model_folder
+
+from .conftest import REPO_ROOT
+
+TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
+
+
+def run_train(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(TRAIN_SCRIPT), "--no-progress", "--device", "cpu", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def train_main(*arguments: str) -> int:
+    """scripts/train.py's main() in this process (faster than a subprocess for the error paths)."""
+    spec = importlib.util.spec_from_file_location("train_script", TRAIN_SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script.main(["--no-progress", "--device", "cpu", *arguments])
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if path.name.startswith("."))
+
+
+def test_training_a_user_corpus_writes_a_model_and_prints_neighbours(tmp_path, planted_lines):
+    corpus = tmp_path / "planted.txt"
+    corpus.write_text("\n".join(planted_lines[:3000]) + "\n")
+    completed = run_train(
+        "--corpus", str(corpus), "--dim", "16", "--epochs", "2", "--probe", "a3", "nothere", cwd=tmp_path
+    )
+    assert completed.returncode == 0, completed.stderr
+    output = tmp_path / "word2vec-planted"
+    assert "saved to word2vec-planted" in completed.stdout
+    assert "  a3: " in completed.stdout and "nothere: not in the vocabulary" in completed.stdout
+    model = Word2VecModel.from_pretrained(output)
+    assert model.config.hidden_size == 16 and model.config.epochs == 2
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "arguments", "message"),
+    [
+        (None, (), "error: corpus file not found: "),
+        ("", (), "is empty: it holds no words"),
+        ("rare words only here\n", (), "occurs at least min_count=5 times"),
+        ("x y z\n" * 10, ("--min-alpha", "1.0"), "need 0 < min_alpha <= alpha"),
+    ],
+)
+def test_bad_input_gets_one_clear_line_and_writes_nothing(tmp_path, content, arguments, message, capsys):
+    corpus = tmp_path / "corpus.txt"
+    if content is not None:
+        corpus.write_text(content)
+    exit_code = train_main("--corpus", str(corpus), "--output", str(tmp_path / "out"), *arguments)
+    stderr = capsys.readouterr().err
+    assert exit_code == 2
+    assert message in stderr
+    assert stderr.startswith("error: ") and stderr.strip().count("\n") == 0, stderr
+    assert not (tmp_path / "out").exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_an_output_folder_that_is_not_a_model_is_never_overwritten(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c d e\n" * 20)
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("keep me")
+    assert train_main("--corpus", str(corpus), "--output", str(precious)) == 2
+    assert "is not a model folder" in capsys.readouterr().err
+    assert (precious / "thesis.txt").read_text() == "keep me"
+
+
+def test_a_missing_corpus_fails_without_a_traceback_from_the_command_line(tmp_path):
+    completed = run_train("--corpus", str(tmp_path / "missing.txt"), cwd=tmp_path)
+    assert completed.returncode == 2
+    assert completed.stderr == f"error: corpus file not found: {tmp_path / 'missing.txt'}\n"
+
+
+def test_non_utf8_corpus_trains_with_a_warning(tmp_path):
+    corpus = tmp_path / "latin1.txt"
+    corpus.write_bytes(("caf\xe9 au lait and more words here\n" * 30).encode("latin-1"))
+    completed = run_train("--corpus", str(corpus), "--dim", "8", "--epochs", "1", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.count("is not valid UTF-8") == 1
+    assert "warning: " in completed.stderr and "sys:1" not in completed.stderr
+
+
+def test_a_failed_save_leaves_the_previous_folder_untouched(trained, tmp_path, monkeypatch):
+    output = tmp_path / "model"
+    save_model_folder(trained.model, trained.tokenizer, output)
+    before = {path.name: path.read_bytes() for path in output.iterdir()}
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(trained.tokenizer, "save_pretrained", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_model_folder(trained.model, trained.tokenizer, output)
+    assert {path.name: path.read_bytes() for path in output.iterdir()} == before
+    assert leftovers(tmp_path) == []
+    fresh = tmp_path / "fresh"
+    with pytest.raises(OSError, match="disk full"):
+        save_model_folder(trained.model, trained.tokenizer, fresh)
+    assert not fresh.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_an_existing_file_is_not_an_output_folder(trained, tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    with pytest.raises(OutputError, match="exists and is a file"):
+        save_model_folder(trained.model, trained.tokenizer, target)
