@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# huggingface_hub reads this when imported: without it, uploads to the loopback Hub would try the Xet protocol.
+os.environ["HF_HUB_DISABLE_XET"] = "1"
+
 import random
 from pathlib import Path
 

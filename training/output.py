@@ -10,6 +10,7 @@ from pathlib import Path
 from transformers import PreTrainedTokenizerFast
 
 from modeling import Word2VecModel
+from sharing.model_card import write_model_card
 
 
 class OutputError(ValueError):
@@ -39,13 +40,14 @@ def check_output_dir(output: str | Path) -> Path:
 
 
 def save_model_folder(model: Word2VecModel, tokenizer: PreTrainedTokenizerFast, output: str | Path) -> Path:
-    """Save model and tokenizer into `output` so that it is either the complete new folder or left as it was."""
+    """Save model, tokenizer and model card into `output`: it is either the complete new folder or left as it was."""
     output = check_output_dir(output)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
     backup = None
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
+        write_model_card(model, staging, model_id=output.name)
         if output.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
             backup.rmdir()

@@ -1,0 +1,233 @@
+"""Pushing a model folder to a Hugging Face Hub and pulling it back, with the checks both ways."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import httpx2
+from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.hf_api import RepoFile
+
+from modeling import Word2VecModel
+
+from .model_card import CARD_FILE, write_model_card
+
+REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+TRANSIENT_STATUS = (500, 502, 503, 504)
+RETRY_WAITS = (1.0, 3.0, 9.0)
+
+logger = logging.getLogger(__name__)
+Result = TypeVar("Result")
+
+
+def with_retries(action: Callable[[], Result], what: str) -> Result:
+    """Run `action`, trying again after a transient server error (5xx); huggingface_hub retries some calls
+    itself (LFS transfers) but not the commit, so a 5xx there would otherwise end the push."""
+    for wait in (*RETRY_WAITS, None):
+        try:
+            return action()
+        except HfHubHTTPError as error:
+            status = error.response.status_code if error.response is not None else None
+            if wait is None or status not in TRANSIENT_STATUS:
+                raise
+            logger.warning("%s: the Hub answered %s, trying again in %.0f s", what, status, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+class HubError(RuntimeError):
+    """A push or pull that cannot go on; the message is one line for the user."""
+
+
+@dataclass
+class PushResult:
+    repo_url: str
+    commit_url: str
+    commit_sha: str
+    pull_request_url: str | None
+
+
+def check_model_folder(folder: str | Path) -> Word2VecModel:
+    """Load the folder as a user would, so that nothing that fails to load is ever uploaded."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HubError(f"{folder} is not a folder; pass the model folder that scripts/train.py wrote")
+    missing = [name for name in REQUIRED_FILES if not (folder / name).exists()]
+    if missing:
+        raise HubError(f"{folder} is not a complete model folder: missing {', '.join(missing)}")
+    try:
+        return Word2VecModel.from_pretrained(folder)
+    except (OSError, ValueError) as error:
+        raise HubError(f"{folder} would not load: {first_line(error)}") from error
+
+
+def push_model_folder(
+    folder: str | Path,
+    repo_id: str,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    create_pr: bool = False,
+    token: str | None = None,
+) -> PushResult:
+    """Check the folder, create the repo (and branch) if needed, and upload the whole folder in one commit.
+
+    `token` defaults to `HF_TOKEN` or the login cache, as everywhere in huggingface_hub.
+    """
+    folder = Path(folder)
+    model = check_model_folder(folder)
+    if not (folder / CARD_FILE).exists():
+        write_model_card(model, folder, model_id=repo_id)
+    api = HfApi(token=token)
+    try:
+        repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision and revision != "main":
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        commit = with_retries(
+            lambda: api.upload_folder(
+                folder_path=folder,
+                repo_id=repo_id,
+                revision=revision,
+                commit_message=commit_message or f"Upload word2vec model ({model.config.vocab_size:,} words)",
+                create_pr=create_pr,
+                ignore_patterns=[".*", ".*/**"],
+            ),
+            f"upload to {repo_id}",
+        )
+    except HfHubHTTPError as error:
+        raise HubError(describe_hub_error(error, repo_id, revision)) from error
+    except httpx2.TransportError as error:
+        raise HubError(f"upload to {repo_id} failed: {first_line(error)}; push again") from error
+    return PushResult(str(repo_url), commit.commit_url, commit.oid, commit.pr_url)
+
+
+def pull_model_folder(
+    repo_id: str, revision: str | None = None, output: str | Path | None = None, token: str | None = None
+) -> tuple[Path, str]:
+    """Download a model repo (or take it from the cache) and check every file against the repo's metadata.
+
+    Returns the folder and how it was checked.
+    """
+    try:
+        folder = Path(
+            with_retries(
+                lambda: snapshot_download(repo_id, revision=revision, local_dir=output, token=token),
+                f"download of {repo_id}",
+            )
+        )
+    except (HfHubHTTPError, LocalEntryNotFoundError, EntryNotFoundError) as error:
+        raise HubError(describe_hub_error(error, repo_id, revision)) from error
+    except (OSError, httpx2.TransportError) as error:
+        raise HubError(f"download of {repo_id} failed: {first_line(error)}; pull again") from error
+    if offline():
+        return folder, verify_against_cache(folder)
+    return folder, verify_against_hub(folder, repo_id, revision, token)
+
+
+def verify_against_hub(folder: Path, repo_id: str, revision: str | None, token: str | None) -> str:
+    """Compare sizes of all files, and the sha256 of LFS files, with the repo's tree."""
+    api = HfApi(token=token)
+    try:
+        entries = [
+            entry
+            for entry in api.list_repo_tree(repo_id, revision=revision, recursive=True)
+            if isinstance(entry, RepoFile)
+        ]
+    except HfHubHTTPError as error:
+        raise HubError(describe_hub_error(error, repo_id, revision)) from error
+    for entry in entries:
+        local = folder / entry.path
+        problem = None
+        if not local.exists():
+            problem = "is missing"
+        elif local.stat().st_size != entry.size:
+            problem = f"has {local.stat().st_size} bytes, the repo says {entry.size}"
+        elif entry.lfs is not None and sha256_of(local) != entry.lfs.sha256:
+            problem = "does not match the repo's sha256"
+        if problem:
+            discard(local)
+            raise HubError(f"{entry.path} {problem}: the download is corrupt and was removed; pull again")
+    return f"{len(entries)} files match the repo's sizes and sha256"
+
+
+def verify_against_cache(folder: Path) -> str:
+    """Offline: an LFS file in the cache is stored under its sha256, so check the content against that name."""
+    checked = 0
+    for link in folder.rglob("*"):
+        if not link.is_symlink():
+            continue
+        blob_name = Path(os.readlink(link)).name
+        if len(blob_name) == 64 and all(c in "0123456789abcdef" for c in blob_name):
+            if sha256_of(link) != blob_name:
+                raise HubError(f"{link.name} in the cache does not match its sha256; pull again online")
+            checked += 1
+    return f"offline: {checked} LFS files match the sha256 the cache recorded"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def discard(path: Path) -> None:
+    target = path.resolve()
+    path.unlink(missing_ok=True)
+    if target != path:
+        target.unlink(missing_ok=True)
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def describe_hub_error(error: Exception, repo_id: str, revision: str | None) -> str:
+    """One line that says what went wrong and what to do."""
+    if isinstance(error, GatedRepoError):
+        return f"{repo_id} is gated: accept its conditions on the Hub, then pass a token with access"
+    if isinstance(error, RepositoryNotFoundError):
+        if "Invalid credentials" in str(error):
+            return "the Hub refused the token (invalid credentials): check --token, HF_TOKEN or `hf auth login`"
+        return (
+            f"repository {repo_id} not found, or it is private and this token cannot read it: check the name, "
+            "or pass a token with access (--token or HF_TOKEN)"
+        )
+    if isinstance(error, RevisionNotFoundError):
+        return f"revision {revision!r} not found in {repo_id}: check the branch, tag or commit"
+    if isinstance(error, LocalEntryNotFoundError):
+        return (
+            f"{repo_id} is not in the local cache and downloading is off (HF_HUB_OFFLINE=1 or no connection): "
+            "pull it once online"
+        )
+    if isinstance(error, EntryNotFoundError):
+        return f"a file is missing from {repo_id}: {first_line(error)}"
+    if isinstance(error, HfHubHTTPError):
+        status = error.response.status_code if error.response is not None else None
+        if status == 401:
+            return "the Hub refused the token (invalid credentials): check --token, HF_TOKEN or `hf auth login`"
+        if status == 403:
+            return f"this token may not write to {repo_id}: {first_line(error)}"
+        return f"the Hub answered {status} for {repo_id}: {first_line(error)}"
+    return first_line(error)

@@ -1,0 +1,149 @@
+"""The model card: YAML metadata for the Hub, a page a person reads, and a 2-D PCA map of well-known words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from modeling import Word2VecModel
+
+CARD_FILE = "README.md"
+WORD_MAP_FILE = "word_map.png"
+EVALUATION_FILE = "evaluation.json"
+WELL_KNOWN_WORDS = (
+    "king", "queen", "man", "woman", "boy", "girl",
+    "paris", "france", "london", "england", "berlin", "germany",
+    "monday", "friday", "january", "july",
+    "one", "two", "three", "ten",
+    "dog", "cat", "horse", "car", "truck", "train",
+    "computer", "software", "chip", "market", "stock", "bank", "money", "president", "company",
+)  # fmt: skip
+HYPERPARAMETERS = ("window", "negative", "sample", "min_count", "max_vocab", "epochs", "alpha", "min_alpha",
+                   "ns_exponent")  # fmt: skip
+
+
+def map_words(model: Word2VecModel, limit: int = 30) -> list[str]:
+    """Well-known words the model knows; the most frequent words fill up when too few are known."""
+    words = [word for word in WELL_KNOWN_WORDS if word in model][:limit]
+    specials = {model.config.pad_token_id, model.config.unk_token_id}
+    frequent = (word for index, word in enumerate(model.index_to_key) if index not in specials)
+    for word in frequent:
+        if len(words) >= min(limit, 20):
+            break
+        if word not in words and any(character.isalpha() for character in word):
+            words.append(word)
+    return words
+
+
+def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
+    """Save a PNG of the words of `map_words` projected on their first two principal components."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    words = map_words(model)
+    vectors = torch.stack([model.get_vector(word, norm=True) for word in words]).cpu().double()
+    centered = vectors - vectors.mean(0)
+    _, _, right = torch.linalg.svd(centered, full_matrices=False)
+    points = (centered @ right[:2].T).numpy()
+    figure, axes = plt.subplots(figsize=(7, 6), dpi=100)
+    axes.scatter(points[:, 0], points[:, 1], s=14, color="#3b6ea8")
+    for (x, y), word in zip(points, words, strict=True):
+        axes.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
+    axes.set_title("Word vectors, first two principal components")
+    axes.set_xticks([])
+    axes.set_yticks([])
+    figure.tight_layout()
+    figure.savefig(path, format="png")
+    plt.close(figure)
+    return words
+
+
+def load_evaluation(folder: Path) -> list[dict]:
+    """Results stored by scripts/evaluate.py: a list of {task, dataset, metric, value} records."""
+    path = folder / EVALUATION_FILE
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def build_model_card(
+    model: Word2VecModel,
+    model_id: str,
+    evaluation: list[dict] | None = None,
+    license: str = "other",
+    language: str | None = None,
+) -> ModelCard:
+    config = model.config
+    evaluation = evaluation or []
+    eval_results = [
+        EvalResult(
+            task_type=record["task"],
+            dataset_type=record["dataset"],
+            dataset_name=record.get("dataset_name", record["dataset"]),
+            metric_type=record["metric"],
+            metric_name=record.get("metric_name", record["metric"]),
+            metric_value=record["value"],
+        )
+        for record in evaluation
+    ]
+    data = ModelCardData(
+        library_name="transformers",
+        pipeline_tag="feature-extraction",
+        tags=["word2vec", "skip-gram", "static-embeddings"],
+        license=license,
+        language=language,
+        model_name=model_id,
+        eval_results=eval_results or None,
+    )
+    words = config.vocab_size - 2
+    head = (
+        "the skip-gram head (`context`) and the word counts"
+        if config.has_context_vectors
+        else "the word counts (this model has no skip-gram head: it was converted from a vector file)"
+    )
+    hyperparameters = "\n".join(f"| `{name}` | {getattr(config, name)} |" for name in HYPERPARAMETERS)
+    evaluation_table = "\n".join(
+        f"| {record.get('dataset_name', record['dataset'])} | {record.get('metric_name', record['metric'])} | "
+        f"{record['value']:.4f} |"
+        for record in evaluation
+    )
+    sections = [
+        f"# {model_id}",
+        f"Word2vec word vectors: skip-gram with negative sampling, {words:,} words × {config.hidden_size} "
+        f"dimensions, trained on {config.corpus or 'an unnamed corpus'} ({config.corpus_word_count:,} words). "
+        f"The weights (`model.safetensors`) hold the word vectors (`embeddings`), {head}; `tokenizer.json` maps "
+        "text to rows (NFKC, lowercase, a WordLevel vocabulary with `[PAD]` = 0 and `[UNK]` = 1).",
+        f"![Well-known words on the first two principal components of their vectors]({WORD_MAP_FILE})",
+        "## Usage",
+        "```python\nimport torch\nfrom transformers import AutoModel, AutoTokenizer\n\n"
+        f'model = AutoModel.from_pretrained("{model_id}", trust_remote_code=True)\n'
+        f'tokenizer = AutoTokenizer.from_pretrained("{model_id}", trust_remote_code=True)\n\n'
+        'model.most_similar("market", topn=5)      # nearest words by cosine, as gensim\'s KeyedVectors\n'
+        'model.similarity("stock", "shares")\n'
+        'model.analogy("man", "king", "woman")     # king - man + woman\n\n'
+        'batch = tokenizer(["the market rallied"], padding=True, return_tensors="pt")\n'
+        "vectors = model(**batch).last_hidden_state  # [batch, tokens, dim]\n```",
+        "As a frozen input layer of another network:\n\n```python\n"
+        "embedding = model.frozen_embedding()  # nn.Embedding, requires_grad=False, padding_idx=[PAD]\n```\n\n"
+        "Keep the frozen table out of the optimiser "
+        "(`[p for p in net.parameters() if p.requires_grad]`); `model.freeze()` before `save_pretrained` makes "
+        "the model load frozen again.",
+        "## Training",
+        f"Corpus: {config.corpus or 'unknown'}, {config.corpus_word_count:,} words; vocabulary {words:,} words "
+        f"(`min_count` {config.min_count}); vector size {config.hidden_size}.\n\n"
+        f"| hyperparameter | value |\n|---|---|\n{hyperparameters}",
+    ]
+    if evaluation:
+        sections += ["## Evaluation", f"| dataset | metric | value |\n|---|---|---|\n{evaluation_table}"]
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(sections) + "\n")
+
+
+def write_model_card(model: Word2VecModel, folder: Path, model_id: str | None = None, **card_options) -> None:
+    """Write README.md and the word map into a model folder."""
+    folder = Path(folder)
+    draw_word_map(model, folder / WORD_MAP_FILE)
+    card = build_model_card(model, model_id or folder.name, load_evaluation(folder), **card_options)
+    card.save(folder / CARD_FILE)

@@ -1,0 +1,281 @@
+"""Push and pull against a Hub-compatible server on 127.0.0.1, with the real huggingface_hub and transformers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from huggingface_hub import HfApi
+from safetensors.torch import load_file
+
+from modeling import Word2VecConfig, Word2VecModel
+from sharing import build_model_card, check_model_folder
+from sharing.hub import HubError
+
+from .conftest import REPO_ROOT
+from .hub_server import HubServer
+
+TOKENS = {"hf_alice_secret_token": "alice", "hf_bob_secret_token": "bob"}
+ALICE, BOB = "hf_alice_secret_token", "hf_bob_secret_token"
+
+
+@pytest.fixture
+def hub():
+    with HubServer(TOKENS) as server:
+        yield server
+
+
+@pytest.fixture
+def model_folder(trained_folder, tmp_path) -> Path:
+    folder = tmp_path / "model"
+    shutil.copytree(trained_folder, folder)
+    return folder
+
+
+def client_env(hub: HubServer, home: Path, token: str | None, offline: bool = False) -> dict:
+    environment = {key: value for key, value in os.environ.items() if key != "HF_TOKEN"}
+    environment.update(
+        HF_ENDPOINT=hub.endpoint,
+        HF_HUB_DISABLE_XET="1",
+        HF_HOME=str(home),
+        HF_HUB_CACHE=str(home / "hub"),
+        HF_MODULES_CACHE=str(home / "modules"),
+        HF_HUB_OFFLINE="1" if offline else "0",
+    )
+    if token:
+        environment["HF_TOKEN"] = token
+    return environment
+
+
+def run_script(name: str, *arguments: str, env: dict) -> subprocess.CompletedProcess:
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / name), *arguments],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    for secret in TOKENS:
+        assert secret not in completed.stdout + completed.stderr, "a token was printed"
+    return completed
+
+
+def push(hub, folder, repo_id, *arguments, token=ALICE, home=None) -> subprocess.CompletedProcess:
+    home = home or folder.parent / "push-home"
+    return run_script("push.py", str(folder), repo_id, *arguments, env=client_env(hub, home, token))
+
+
+def pull(hub, repo_id, home, *arguments, token=ALICE, offline=False) -> subprocess.CompletedProcess:
+    return run_script("pull.py", repo_id, "--device", "cpu", *arguments, env=client_env(hub, home, token, offline))
+
+
+def one_line_error(completed: subprocess.CompletedProcess) -> str:
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, completed.stderr
+    return lines[0]
+
+
+def publish(hub: HubServer, folder: Path, repo_id: str, private: bool = False, token: str = ALICE) -> str:
+    """Seed a repo in this process with the real client (faster than the push script where it is not under test)."""
+    api = HfApi(endpoint=hub.endpoint, token=token)
+    api.create_repo(repo_id, private=private)
+    return api.upload_folder(folder_path=folder, repo_id=repo_id).oid
+
+
+def head_sha(hub: HubServer, repo_id: str, branch: str = "main") -> str:
+    return hub.state.repos[repo_id].refs[branch]
+
+
+def test_push_then_pull_gives_identical_tensors_and_loads_through_hf_endpoint(hub, model_folder, tmp_path):
+    pushed = push(hub, model_folder, "alice/w2v")
+    assert pushed.returncode == 0, pushed.stderr
+    sha = head_sha(hub, "alice/w2v")
+    assert f"repo:     {hub.endpoint}/alice/w2v" in pushed.stdout
+    assert f"commit:   {hub.endpoint}/alice/w2v/commit/{sha}" in pushed.stdout
+    assert f"revision: {sha}" in pushed.stdout
+    stored = hub.state.repos["alice/w2v"].commits[sha].files
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", "word_map.png"} <= set(stored)
+    assert stored["model.safetensors"].lfs and stored["word_map.png"].lfs
+
+    output = tmp_path / "pulled"
+    pulled = pull(hub, "alice/w2v", tmp_path / "pull-home", "--output", str(output))
+    assert pulled.returncode == 0, pulled.stderr
+    assert "files match the repo's sizes and sha256" in pulled.stdout
+    assert "vocabulary: 262 tokens, dimension 32" in pulled.stdout
+    original, downloaded = load_file(model_folder / "model.safetensors"), load_file(output / "model.safetensors")
+    assert original.keys() == downloaded.keys()
+    assert all(torch.equal(original[key], downloaded[key]) for key in original)
+
+    script = (
+        "import sys, torch\nfrom transformers import AutoModel, AutoTokenizer\n"
+        "model = AutoModel.from_pretrained('alice/w2v', trust_remote_code=True, dtype=torch.float16)\n"
+        "tokenizer = AutoTokenizer.from_pretrained('alice/w2v', trust_remote_code=True)\n"
+        "ids = tokenizer('a3 b3', return_tensors='pt')['input_ids']\n"
+        "print(type(model).__module__.split('.')[0], model.embeddings.dtype, model(ids).last_hidden_state.shape)\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=client_env(hub, tmp_path / "auto-home", ALICE),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.split() == ["transformers_modules", "torch.float16", "torch.Size([1,", "2,", "32])"]
+
+
+def test_second_push_makes_a_second_commit_and_the_first_revision_stays(hub, model_folder, tmp_path):
+    first_sha = publish(hub, model_folder, "alice/w2v")
+    first_weights = load_file(model_folder / "model.safetensors")
+
+    model = Word2VecModel.from_pretrained(model_folder)
+    with torch.no_grad():
+        model.embeddings.mul_(2)
+    model.save_pretrained(model_folder)
+    second = push(hub, model_folder, "alice/w2v", "--commit-message", "Double the vectors")
+    assert second.returncode == 0, second.stderr
+    second_sha = head_sha(hub, "alice/w2v")
+    assert second_sha != first_sha
+    assert hub.state.repos["alice/w2v"].commits[second_sha].parent == first_sha
+    assert hub.state.repos["alice/w2v"].commits[second_sha].title == "Double the vectors"
+
+    output = tmp_path / "first"
+    assert pull(hub, "alice/w2v", tmp_path / "home", "--revision", first_sha, "--output", str(output)).returncode == 0
+    assert torch.equal(load_file(output / "model.safetensors")["embeddings"], first_weights["embeddings"])
+    latest = tmp_path / "latest"
+    assert pull(hub, "alice/w2v", tmp_path / "home", "--output", str(latest)).returncode == 0
+    assert torch.equal(load_file(latest / "model.safetensors")["embeddings"], first_weights["embeddings"] * 2)
+
+
+def test_push_to_a_branch_and_as_a_pull_request(hub, model_folder):
+    publish(hub, model_folder, "alice/w2v")
+    branch = push(hub, model_folder, "alice/w2v", "--revision", "experiment")
+    assert branch.returncode == 0, branch.stderr
+    assert "experiment" in hub.state.repos["alice/w2v"].refs
+    request = push(hub, model_folder, "alice/w2v", "--create-pr")
+    assert request.returncode == 0, request.stderr
+    assert f"pull request: {hub.endpoint}/alice/w2v/discussions/1" in request.stdout
+
+
+def test_private_repos_refuse_anonymous_and_other_users(hub, model_folder, tmp_path):
+    publish(hub, model_folder, "alice/secret", private=True)
+    assert hub.state.repos["alice/secret"].private
+    anonymous = one_line_error(pull(hub, "alice/secret", tmp_path / "anon", token=None))
+    assert "repository alice/secret not found, or it is private" in anonymous
+    other_user = one_line_error(pull(hub, "alice/secret", tmp_path / "bob", token=BOB))
+    assert "repository alice/secret not found, or it is private" in other_user
+    assert pull(hub, "alice/secret", tmp_path / "alice").returncode == 0
+    bad_token = one_line_error(pull(hub, "alice/secret", tmp_path / "bad", token="hf_not_a_real_token"))
+    assert "refused the token" in bad_token
+
+
+def test_pushing_into_another_namespace_fails_cleanly(hub, model_folder):
+    message = one_line_error(push(hub, model_folder, "bob/stolen"))
+    assert "this token may not write to bob/stolen" in message
+    assert "bob/stolen" not in hub.state.repos
+    publish(hub, model_folder, "bob/own", token=BOB)
+    assert "this token may not write to bob/own" in one_line_error(push(hub, model_folder, "bob/own"))
+
+
+def test_transient_server_errors_are_retried(hub, model_folder, tmp_path):
+    hub.fail_next("POST", "/commit/", status=500)
+    hub.fail_next("PUT", "/lfs-upload/", status=503)
+    pushed = push(hub, model_folder, "alice/w2v")
+    assert pushed.returncode == 0, pushed.stderr
+    assert all(fault.times == 0 for fault in hub.state.faults), "the faults were hit"
+
+    hub.fail_next("GET", "/resolve/", status=502)
+    output = tmp_path / "pulled"
+    pulled = pull(hub, "alice/w2v", tmp_path / "home", "--output", str(output))
+    assert pulled.returncode == 0, pulled.stderr
+    assert hub.state.faults[-1].times == 0
+    assert torch.equal(
+        load_file(output / "model.safetensors")["embeddings"],
+        load_file(model_folder / "model.safetensors")["embeddings"],
+    )
+
+
+def test_a_cut_download_is_resumed_or_leaves_nothing_corrupt(hub, model_folder, tmp_path):
+    publish(hub, model_folder, "alice/w2v")
+    hub.cut_download("model.safetensors", times=1)
+    output = tmp_path / "resumed"
+    resumed = pull(hub, "alice/w2v", tmp_path / "home", "--output", str(output))
+    assert resumed.returncode == 0, resumed.stderr
+    assert (output / "model.safetensors").read_bytes() == (model_folder / "model.safetensors").read_bytes()
+
+    hub.cut_download("model.safetensors", times=100)
+    broken = tmp_path / "broken"
+    home = tmp_path / "home-broken"
+    one_line_error(pull(hub, "alice/w2v", home, "--output", str(broken)))
+    assert not (broken / "model.safetensors").exists()
+    cached = [path for path in (home / "hub").rglob("*") if path.is_file() and not path.name.endswith(".incomplete")]
+    weights_size = (model_folder / "model.safetensors").stat().st_size
+    assert all(path.stat().st_size != weights_size // 2 for path in cached)
+    assert not [path for path in (home / "hub").rglob("model.safetensors") if path.exists()]
+
+
+def test_missing_repo_and_revision_give_one_clear_line(hub, model_folder, tmp_path):
+    assert "repository alice/nothing not found" in one_line_error(pull(hub, "alice/nothing", tmp_path / "a"))
+    publish(hub, model_folder, "alice/w2v")
+    message = one_line_error(pull(hub, "alice/w2v", tmp_path / "b", "--revision", "no-such-branch"))
+    assert "revision 'no-such-branch' not found in alice/w2v" in message
+
+
+def test_pull_works_offline_from_the_cache(hub, model_folder, tmp_path):
+    publish(hub, model_folder, "alice/w2v")
+    home = tmp_path / "home"
+    assert pull(hub, "alice/w2v", home).returncode == 0
+    requests_before = len(hub.state.requests)
+    offline = pull(hub, "alice/w2v", home, offline=True)
+    assert offline.returncode == 0, offline.stderr
+    assert "offline: 2 LFS files match" in offline.stdout
+    assert len(hub.state.requests) == requests_before, "offline pull reached the server"
+    never_pulled = one_line_error(pull(hub, "alice/other", home, offline=True))
+    assert "not in the local cache" in never_pulled
+
+
+@pytest.mark.parametrize("broken", ["tokenizer", "size"])
+def test_push_refuses_a_folder_that_would_not_load_before_uploading(hub, model_folder, broken):
+    if broken == "tokenizer":
+        (model_folder / "tokenizer.json").unlink()
+        expected = "missing tokenizer.json"
+    else:
+        config = json.loads((model_folder / "config.json").read_text())
+        Word2VecModel(Word2VecConfig(vocab_size=10, hidden_size=config["hidden_size"])).save_pretrained(model_folder)
+        expected = "would not load: "
+    assert expected in one_line_error(push(hub, model_folder, "alice/w2v"))
+    assert hub.state.requests == [], "nothing may be sent for a folder that does not load"
+    with pytest.raises(HubError):
+        check_model_folder(model_folder)
+
+
+def test_model_card_metadata_picture_and_evaluation(trained, model_folder):
+    card_text = (model_folder / "README.md").read_text()
+    metadata = yaml.safe_load(card_text.split("---")[1])
+    assert metadata["library_name"] == "transformers"
+    assert metadata["pipeline_tag"] == "feature-extraction"
+    assert metadata["tags"] == ["word2vec", "skip-gram", "static-embeddings"]
+    assert "license" in metadata
+    assert "![" in card_text and "(word_map.png)" in card_text
+    assert "trust_remote_code=True" in card_text and "frozen_embedding()" in card_text
+    assert "| `window` | 5 |" in card_text and "262 tokens" not in card_text
+    assert (model_folder / "word_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    evaluation = [{"task": "word-similarity", "dataset": "wordsim353", "metric": "spearmanr", "value": 0.61}]
+    card = build_model_card(trained.model, "alice/w2v", evaluation, language="en")
+    metadata = yaml.safe_load(str(card).split("---")[1])
+    assert metadata["language"] == "en"
+    result = metadata["model-index"][0]["results"][0]
+    assert result["dataset"]["type"] == "wordsim353"
+    assert result["metrics"][0] == {"type": "spearmanr", "value": 0.61, "name": "spearmanr"}
+    assert "| wordsim353 | spearmanr | 0.6100 |" in str(card)
