@@ -53,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--nfkc", action=argparse.BooleanOptionalAction, default=True, help="NFKC-normalise text")
+    parser.add_argument("--language", help="language code for the model card (default: en for the PTB)")
     parser.add_argument("--probe", nargs="+", default=list(DEFAULT_PROBES), help="words whose neighbours to print")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     return parser.parse_args(argv)
@@ -67,13 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             corpus = TextCorpus.penn_treebank()
             default_output = "word2vec-ptb"
+            options.language = options.language or "en"
         if options.split_punctuation is None:
             options.split_punctuation = bool(options.corpus)
         args = TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
         output = check_output_dir(options.output or default_output)
         print(f"corpus: {corpus.name}")
         result = train_word2vec(corpus, args)
-        save_model_folder(result.model, result.tokenizer, output)
+        save_model_folder(result.model, result.tokenizer, output, language=options.language)
     except (CorpusError, OutputError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -195,7 +195,7 @@ class HubHandler(BaseHTTPRequestHandler):
         except HubError as error:
             self._error(error)
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = lambda self: self._dispatch()  # noqa: E731
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = lambda self: self._dispatch()
 
     # ---------------------------------------------------------------- routes
 

@@ -124,11 +124,13 @@ def test_saved_folder_records_the_training_hyperparameters(trained_folder, plant
     assert config["hidden_size"] == 32
     assert config["pad_token_id"] == 0 and config["unk_token_id"] == 1
     assert sorted(path.name for path in trained_folder.iterdir()) == [
+        "README.md",
         "config.json",
         "model.safetensors",
         "modeling_word2vec.py",
         "tokenizer.json",
         "tokenizer_config.json",
+        "word_map.png",
     ]
 
 

@@ -39,7 +39,9 @@ def check_output_dir(output: str | Path) -> Path:
     return output
 
 
-def save_model_folder(model: Word2VecModel, tokenizer: PreTrainedTokenizerFast, output: str | Path) -> Path:
+def save_model_folder(
+    model: Word2VecModel, tokenizer: PreTrainedTokenizerFast, output: str | Path, language: str | None = None
+) -> Path:
     """Save model, tokenizer and model card into `output`: it is either the complete new folder or left as it was."""
     output = check_output_dir(output)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
@@ -47,7 +49,7 @@ def save_model_folder(model: Word2VecModel, tokenizer: PreTrainedTokenizerFast, 
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        write_model_card(model, staging, model_id=output.name)
+        write_model_card(model, staging, model_id=output.name, language=language)
         if output.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
             backup.rmdir()
