@@ -92,9 +92,11 @@ class Word2VecPreTrainedModel(PreTrainedModel):
         if isinstance(module, Word2VecModel):
             bound = 0.5 / self.config.hidden_size
             init.uniform_(module.embeddings, -bound, bound)
-            pad_id = self.config.pad_token_id
-            if pad_id is not None and not getattr(module.embeddings, "_is_hf_initialized", False):
-                module.embeddings[pad_id].zero_()
+            # [PAD] and [UNK] stay zero: padding adds nothing, and an unknown word contributes nothing to a mean.
+            if not getattr(module.embeddings, "_is_hf_initialized", False):
+                for special_id in (self.config.pad_token_id, self.config.unk_token_id):
+                    if special_id is not None:
+                        module.embeddings[special_id].zero_()
             if module.context is not None:
                 init.zeros_(module.context)
             init.zeros_(module.counts)
@@ -391,6 +393,44 @@ class Word2VecModel(Word2VecPreTrainedModel):
             (self.index_to_key[index], score)
             for index, score in zip(best.indices.tolist(), best.values.tolist(), strict=True)
         ]
+
+    def encode(self, sentences: str | Sequence[str]) -> torch.Tensor:
+        """Sentence vectors: the mean of the input vectors of the sentence's known words `[num_sentences, dim]`.
+
+        Unknown words and padding are left out (as model2vec does); a sentence without known words gets zeros.
+        """
+        self._require_vocabulary()
+        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
+        batch = self.tokenizer(sentences, padding=True, return_tensors="pt", add_special_tokens=False)
+        ids = batch["input_ids"].to(self.embeddings.device)
+        known = batch["attention_mask"].to(ids.device).bool() & ~torch.isin(
+            ids, torch.tensor(sorted(self._special_ids()), device=ids.device)
+        )
+        vectors = F.embedding(ids, self.embeddings.detach()) * known.unsqueeze(-1)
+        return vectors.sum(1) / known.sum(1, keepdim=True).clamp(min=1)
+
+    def save_word2vec_format(self, path: str | os.PathLike, binary: bool = False) -> None:
+        """Write the word vectors in the format of the original word2vec tools (text, or `binary=True`).
+
+        gensim's `KeyedVectors.load_word2vec_format` and the C tools read it. The special tokens are left out; the
+        text format prints 9 significant digits, enough to read back the same float32 values.
+        """
+        self._require_vocabulary()
+        special_ids = self._special_ids()
+        rows = [index for index in range(self.config.vocab_size) if index not in special_ids]
+        vectors = self.embeddings.detach().float().cpu()[rows].numpy()
+        words = [self.index_to_key[index] for index in rows]
+        for word in words:
+            if not word or any(character.isspace() for character in word):
+                raise ValueError(f"word {word!r} contains whitespace and cannot be written in word2vec format")
+        with open(path, "wb") as handle:
+            handle.write(f"{len(words)} {vectors.shape[1]}\n".encode())
+            for word, vector in zip(words, vectors, strict=True):
+                if binary:
+                    handle.write(word.encode("utf-8") + b" " + vector.astype("<f4").tobytes() + b"\n")
+                else:
+                    values = " ".join(f"{value:.9g}" for value in vector.tolist())
+                    handle.write(f"{word} {values}\n".encode())
 
     def similarity(self, word_a: str, word_b: str) -> float:
         """Cosine similarity of two words' input vectors."""

@@ -141,9 +141,23 @@ def build_model_card(
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(sections) + "\n")
 
 
-def write_model_card(model: Word2VecModel, folder: Path, model_id: str | None = None, **card_options) -> None:
-    """Write README.md and the word map into a model folder."""
+def write_model_card(
+    model: Word2VecModel,
+    folder: Path,
+    model_id: str | None = None,
+    license: str | None = None,
+    language: str | None = None,
+) -> None:
+    """Write README.md and the word map into a model folder; license and language not given are kept from the
+    card already there."""
     folder = Path(folder)
+    if (folder / CARD_FILE).exists():
+        previous = ModelCard.load(folder / CARD_FILE).data
+        license = license or previous.license
+        language = language or previous.language
+        model_id = model_id or previous.model_name
     draw_word_map(model, folder / WORD_MAP_FILE)
-    card = build_model_card(model, model_id or folder.name, load_evaluation(folder), **card_options)
+    card = build_model_card(
+        model, model_id or folder.name, load_evaluation(folder), license=license or "other", language=language
+    )
     card.save(folder / CARD_FILE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -11,6 +12,12 @@ from transformers import PreTrainedTokenizerFast
 
 from modeling import Word2VecModel
 from sharing.model_card import write_model_card
+
+
+# sentence-transformers reads this and builds a StaticEmbedding (mean of the `embeddings` rows) over tokenizer.json.
+SENTENCE_TRANSFORMERS_MODULES = [
+    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.StaticEmbedding"}
+]
 
 
 class OutputError(ValueError):
@@ -49,6 +56,7 @@ def save_model_folder(
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
+        (staging / "modules.json").write_text(json.dumps(SENTENCE_TRANSFORMERS_MODULES, indent=2) + "\n")
         write_model_card(model, staging, model_id=output.name, language=language)
         if output.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
