@@ -13,7 +13,6 @@ from transformers import PreTrainedTokenizerFast
 from modeling import Word2VecModel
 from sharing.model_card import write_model_card
 
-
 # sentence-transformers reads this and builds a StaticEmbedding (mean of the `embeddings` rows) over tokenizer.json.
 SENTENCE_TRANSFORMERS_MODULES = [
     {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.StaticEmbedding"}
