@@ -39,10 +39,14 @@ class AnalogyResult:
     sections: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
+def _word_rows(model: Word2VecModel) -> list[int]:
+    special_ids = model._special_ids()
+    return [index for index in range(model.config.vocab_size) if index not in special_ids]
+
+
 def _case_insensitive_vocabulary(model: Word2VecModel, restrict_vocab: int) -> dict[str, int]:
     """Upper-cased word to row over the `restrict_vocab` most frequent words; the most frequent casing wins."""
-    special_ids = model._special_ids()
-    rows = [index for index in range(model.config.vocab_size) if index not in special_ids][:restrict_vocab]
+    rows = _word_rows(model)[:restrict_vocab]
     vocabulary = {}
     for row in reversed(rows):
         vocabulary[model.index_to_key[row].upper()] = row
@@ -113,7 +117,9 @@ def evaluate_word_analogies(
         questions.append((section, tuple(vocabulary[word] for word in words[:3]), words[3]))
 
     unit = model.unit_vectors()
-    candidate_rows = torch.tensor(sorted(vocabulary.values()), device=unit.device)
+    candidate_rows = torch.tensor(_word_rows(model)[:restrict_vocab], device=unit.device)
+    column_of_row = torch.full((unit.shape[0],), -1, dtype=torch.long, device=unit.device)
+    column_of_row[candidate_rows] = torch.arange(candidate_rows.shape[0], device=unit.device)
     candidates = unit[candidate_rows]
     per_section = {name: [0, 0] for name in section_order}
     for start in range(0, len(questions), batch_size):
@@ -121,11 +127,17 @@ def evaluate_word_analogies(
         ids = torch.tensor([rows for _, rows, _ in batch], device=unit.device)
         query = unit[ids[:, 1]] - unit[ids[:, 0]] + unit[ids[:, 2]]
         scores = torch.nn.functional.normalize(query, dim=1) @ candidates.T
-        top = candidate_rows[scores.topk(min(8, candidates.shape[0]), dim=1).indices].tolist()
+        scores.scatter_(1, column_of_row[ids], float("-inf"))
+        top = candidate_rows[scores.topk(min(5, candidates.shape[0]), dim=1).indices].tolist()
         for (name, rows, expected), ranked in zip(batch, top, strict=True):
+            # As gensim: the first of the 5 best whose upper-cased form is none of a, b, c (other casings of
+            # them included); if all 5 are, the fifth stands.
             ignore = {model.index_to_key[row].upper() for row in rows}
-            predicted = next((model.index_to_key[row].upper() for row in ranked if row not in rows
-                              and model.index_to_key[row].upper() not in ignore), None)  # fmt: skip
+            predicted = None
+            for row in ranked:
+                predicted = model.index_to_key[row].upper()
+                if predicted in vocabulary and predicted not in ignore:
+                    break
             per_section[name][0 if predicted == expected else 1] += 1
     correct = sum(right for right, _ in per_section.values())
     incorrect = sum(wrong for _, wrong in per_section.values())

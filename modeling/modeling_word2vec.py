@@ -179,6 +179,11 @@ class Word2VecModel(Word2VecPreTrainedModel):
                     f"table has {model.config.vocab_size} rows, so they belong to different models. Save the model "
                     "and its tokenizer together (scripts/train.py and save_pretrained of both do)."
                 )
+            vocabulary = {index: token for token, index in tokenizer.get_vocab().items()}
+            if model.config.pad_token_id is not None:
+                tokenizer.pad_token = vocabulary[model.config.pad_token_id]
+            if model.config.unk_token_id is not None:
+                tokenizer.unk_token = vocabulary[model.config.unk_token_id]
             model.set_tokenizer(tokenizer)
         model._apply_freeze_flag()
         return (model, loading_info) if output_loading_info else model

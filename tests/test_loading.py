@@ -128,6 +128,7 @@ def test_saved_folder_records_the_training_hyperparameters(trained_folder, plant
         "config.json",
         "model.safetensors",
         "modeling_word2vec.py",
+        "modules.json",
         "tokenizer.json",
         "tokenizer_config.json",
         "word_map.png",

@@ -1,0 +1,51 @@
+"""The same folder in sentence-transformers, model2vec and gensim gives our vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from conversion import to_keyed_vectors
+from modeling import Word2VecModel
+
+SENTENCES = ["a3 b3 t3_1", "w1 w2 w3 a7", "t5_0 zzzunknown w9"]
+
+
+def test_our_sentence_vector_is_the_mean_of_known_words(trained):
+    model = trained.model
+    vectors = model.encode(SENTENCES)
+    vocab = model.key_to_index
+    expected = model.embeddings.detach()[[vocab["t5_0"], vocab["w9"]]].mean(0)
+    torch.testing.assert_close(vectors[2], expected)
+    assert torch.equal(model.encode("nothing known here"), torch.zeros(1, 32))
+
+
+def test_sentence_transformers_loads_the_folder(trained_folder):
+    sentence_transformers = pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed")
+    encoder = sentence_transformers.SentenceTransformer(str(trained_folder), device="cpu")
+    ours = Word2VecModel.from_pretrained(trained_folder).encode(SENTENCES).numpy()
+    theirs = encoder.encode(SENTENCES)
+    np.testing.assert_allclose(theirs[:2], ours[:2], rtol=1e-6, atol=1e-7)
+    # It averages the (zero) [UNK] row in, so a sentence with an unknown word is shorter but points the same way.
+    np.testing.assert_allclose(theirs[2], ours[2] * 2 / 3, rtol=1e-6, atol=1e-7)
+
+
+def test_model2vec_loads_the_folder(trained_folder):
+    model2vec = pytest.importorskip("model2vec", reason="model2vec not installed")
+    static = model2vec.StaticModel.from_pretrained(str(trained_folder))
+    ours = Word2VecModel.from_pretrained(trained_folder).encode(SENTENCES).numpy()
+    np.testing.assert_allclose(static.encode(SENTENCES), ours, rtol=1e-6, atol=1e-7)
+
+
+def test_export_to_gensim_keyed_vectors(trained):
+    pytest.importorskip("gensim", reason="gensim not installed")
+    model = trained.model
+    keyed = to_keyed_vectors(model)
+    assert keyed.index_to_key == model.index_to_key[2:]
+    assert np.array_equal(keyed.vectors, model.embeddings.detach()[2:].numpy())
+    assert keyed.get_vecattr("a3", "count") == int(model.counts[model.key_to_index["a3"]])
+    ours = model.most_similar("a3", topn=5)
+    theirs = keyed.most_similar("a3", topn=5)
+    assert [word for word, _ in ours] == [word for word, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
