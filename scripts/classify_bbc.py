@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 from transformers import AutoTokenizer
-from transformers.utils import logging as hf_logging
 
 from downstream import build_classifier, plot_losses, read_labelled_jsonl, train_classifier
 from modeling import Word2VecModel
+from training.cli import run_command
 
 SHARED_BBC = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "bbc-news"
 
@@ -60,5 +60,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    hf_logging.disable_progress_bar()
-    sys.exit(main())
+    run_command(main)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
-
-from transformers.utils import logging as hf_logging
 
 from conversion import FORMATS, VectorFileError, convert_vector_file
 from modeling import Word2VecModel
 from training import OutputError
+from training.cli import run_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,11 +61,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _short_warning(message, category, filename, lineno, line=None) -> str:
-    return f"warning: {message}\n"
-
-
 if __name__ == "__main__":
-    warnings.formatwarning = _short_warning
-    hf_logging.disable_progress_bar()
-    sys.exit(main())
+    run_command(main)

@@ -12,11 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from transformers.utils import logging as hf_logging
-
 from evaluation import EvaluationFileError, evaluate_word_analogies, evaluate_word_pairs
 from modeling import Word2VecModel
 from sharing.model_card import EVALUATION_FILE, write_model_card
+from training.cli import run_command
 
 SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "eval"
 
@@ -77,5 +76,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    hf_logging.disable_progress_bar()
-    sys.exit(main())
+    run_command(main)

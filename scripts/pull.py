@@ -8,17 +8,16 @@ With HF_HUB_OFFLINE=1 it works from the local cache.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from transformers import AutoTokenizer
-from transformers.utils import logging as hf_logging
 
 from modeling import Word2VecModel
 from sharing import HubError, pull_model_folder
 from sharing.hub import first_line
 from sharing.model_card import map_words
 from training import resolve_device
+from training.cli import run_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +52,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    hf_logging.disable_progress_bar()
-    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
-    sys.exit(main())
+    run_command(main)

@@ -8,12 +8,10 @@ The token comes from --token, HF_TOKEN or the login cache (`hf auth login`); it 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from transformers.utils import logging as hf_logging
-
 from sharing import HubError, push_model_folder
+from training.cli import run_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +46,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    hf_logging.disable_progress_bar()
-    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
-    sys.exit(main())
+    run_command(main)

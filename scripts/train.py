@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from dataclasses import fields
 from pathlib import Path
-
-from transformers.utils import logging as hf_logging
 
 from training import (
     CorpusError,
@@ -23,6 +20,7 @@ from training import (
     save_model_folder,
     train_word2vec,
 )
+from training.cli import run_command
 
 DEFAULT_PROBES = ("chip", "market", "president", "company", "stock", "bank")
 
@@ -99,11 +97,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _short_warning(message, category, filename, lineno, line=None) -> str:
-    return f"warning: {message}\n"
-
-
 if __name__ == "__main__":
-    warnings.formatwarning = _short_warning
-    hf_logging.disable_progress_bar()
-    sys.exit(main())
+    run_command(main)
