@@ -7,6 +7,7 @@ python scripts/train.py --corpus a.txt b.txt.gz    # your own text, one sentence
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -16,6 +17,7 @@ from training import (
     OutputError,
     TextCorpus,
     TrainingArguments,
+    TrainingInterrupted,
     check_output_dir,
     save_model_folder,
     train_word2vec,
@@ -28,7 +30,15 @@ DEFAULT_PROBES = ("chip", "market", "president", "company", "stock", "bank")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = TrainingArguments()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", nargs="+", metavar="PATH", help="text files (.gz/.bz2/.xz too); default: PTB")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--corpus", nargs="+", metavar="PATH",
+        help="text files (.gz/.bz2/.xz too), folders, glob patterns, or - for stdin; default: the PTB",
+    )  # fmt: skip
+    source.add_argument("--dataset", metavar="NAME_OR_PATH", help="a Hugging Face datasets dataset, streamed")
+    parser.add_argument("--dataset-config", help="configuration name of --dataset")
+    parser.add_argument("--split", default="train", help="split of --dataset (default: train)")
+    parser.add_argument("--text-column", default="text", help="column of --dataset holding the text")
     parser.add_argument("--output", help="model folder to write (default: word2vec-<corpus name>)")
     parser.add_argument("--dim", type=int, default=defaults.dim, help="vector size (gensim's vector_size)")
     parser.add_argument("--window", type=int, default=defaults.window, help="maximum distance to a context word")
@@ -44,6 +54,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument(
+        "--backend", default="auto", choices=("auto", "numba", "torch"),
+        help="training engine (auto: the compiled kernel on the CPU, batched tensors on GPUs)",
+    )  # fmt: skip
+    parser.add_argument("--workers", type=int, default=0, help="CPU threads of the numba engine (0: all cores)")
+    parser.add_argument(
         "--split-punctuation",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -51,34 +66,71 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--nfkc", action=argparse.BooleanOptionalAction, default=True, help="NFKC-normalise text")
+    parser.add_argument("--log-file", help="append a JSON line per block of training (words, loss, lr, words/s)")
+    parser.add_argument(
+        "--checkpoint-every", type=int, default=0, metavar="WORDS",
+        help="save a resumable checkpoint every WORDS corpus words (Ctrl-C always saves one)",
+    )  # fmt: skip
+    parser.add_argument("--checkpoint-dir", help="where checkpoints go (default: <output>-checkpoint)")
+    parser.add_argument("--resume", metavar="DIR", help="continue an interrupted run from its checkpoint folder")
+    parser.add_argument("--init-from", metavar="MODEL_DIR", help="continue training an existing model folder")
     parser.add_argument("--language", help="language code for the model card (default: en for the PTB)")
     parser.add_argument("--probe", nargs="+", default=list(DEFAULT_PROBES), help="words whose neighbours to print")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
     return parser.parse_args(argv)
 
 
+def output_stem(source: str) -> str:
+    """A folder-name-safe stem of the first corpus source ("-" is standard input, patterns lose their magic)."""
+    if source == "-":
+        return "stdin"
+    stem = re.sub(r"[^\w-]+", "", Path(source.rstrip("/")).name.split(".")[0])
+    return stem or "corpus"
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     try:
-        if options.corpus:
+        if options.dataset:
+            corpus = TextCorpus.from_dataset(
+                options.dataset, options.dataset_config, options.split, options.text_column
+            )
+            default_output = f"word2vec-{output_stem(options.dataset)}"
+        elif options.corpus:
             corpus = TextCorpus.from_files(options.corpus)
-            default_output = f"word2vec-{Path(options.corpus[0]).name.split('.')[0]}"
+            default_output = f"word2vec-{output_stem(options.corpus[0])}"
         else:
             corpus = TextCorpus.penn_treebank()
             default_output = "word2vec-ptb"
             options.language = options.language or "en"
         if options.split_punctuation is None:
-            options.split_punctuation = bool(options.corpus)
+            options.split_punctuation = bool(options.corpus or options.dataset)
         args = TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
         output = check_output_dir(options.output or default_output)
+        checkpoint_dir = Path(options.checkpoint_dir or f"{output}-checkpoint")
         print(f"corpus: {corpus.name}")
-        result = train_word2vec(corpus, args)
+        result = train_word2vec(
+            corpus,
+            args,
+            init_from=options.init_from,
+            resume=options.resume,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=options.checkpoint_every,
+            log_file=options.log_file,
+        )
         save_model_folder(result.model, result.tokenizer, output, language=options.language)
+    except TrainingInterrupted as interruption:
+        print(
+            f"interrupted: checkpoint saved to {interruption.checkpoint}; continue with the same command and "
+            f"--resume {interruption.checkpoint}",
+            file=sys.stderr,
+        )
+        return 130
     except (CorpusError, OutputError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
+        print("interrupted before training started: nothing was written", file=sys.stderr)
         return 130
 
     model = result.model

@@ -53,7 +53,7 @@ def test_non_utf8_bytes_are_replaced_with_one_warning(tmp_path):
 def test_missing_file_and_directory_are_refused(tmp_path):
     with pytest.raises(CorpusError, match=r"corpus file not found: .*nope\.txt"):
         TextCorpus.from_files([tmp_path / "nope.txt"])
-    with pytest.raises(CorpusError, match="is a directory"):
+    with pytest.raises(CorpusError, match="holds no files"):
         TextCorpus.from_files([tmp_path])
 
 

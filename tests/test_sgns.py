@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from modeling import Word2VecConfig, Word2VecModel
+from training import fast_cpu
 from training.sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
 
 
@@ -100,3 +102,54 @@ def test_sgns_step_skips_a_negative_equal_to_the_context_word():
     sgns_step(embeddings, context, torch.tensor([2]), torch.tensor([3]), torch.tensor([[3, 3]]), 0.1)
     positive_gain = (1 - torch.sigmoid(torch.tensor(0.5))) * 0.1
     torch.testing.assert_close(context[3], before[3] + positive_gain * 0.5)
+
+
+def test_noise_table_follows_the_distribution():
+    probabilities = noise_distribution(torch.tensor([0, 0, 16, 81, 1, 256]), 0.75).numpy()
+    table = fast_cpu.noise_table(probabilities, size=100_000)
+    shares = np.bincount(table, minlength=6) / table.shape[0]
+    np.testing.assert_allclose(shares, probabilities, atol=2e-5)
+
+
+def run_kernel(ids, sentence_starts, embeddings, context, keep, table, window, negative, alpha=0.025, workers=1):
+    return fast_cpu.train_block(
+        np.asarray(ids, dtype=np.int32), np.asarray(sentence_starts, dtype=np.int64), embeddings, context,
+        keep.astype(np.float32), table, window, negative, alpha, alpha, 0.0, 1e12,
+        np.arange(1, workers + 1, dtype=np.uint64), workers,
+    )  # fmt: skip
+
+
+def test_kernel_applies_word2vec_updates_pair_by_pair():
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(0, 0.5, (4, 8)).astype(np.float32)
+    context = rng.normal(0, 0.5, (4, 8)).astype(np.float32)
+    expected_embeddings, expected_context = embeddings.copy(), context.copy()
+    keep = np.ones(4)
+    run_kernel([2, 3], [0, 2], embeddings, context, keep, np.array([0], np.int32), window=1, negative=0, alpha=0.1)
+    # Sentence "2 3", window 1: word 3 predicts 2, then word 2 predicts 3, each update applied before the next.
+    for input_word, output_word in ((3, 2), (2, 3)):
+        score = expected_embeddings[input_word] @ expected_context[output_word]
+        step = np.float32((1 - 1 / (1 + np.exp(-score))) * 0.1)
+        gradient = step * expected_context[output_word]
+        expected_context[output_word] += step * expected_embeddings[input_word]
+        expected_embeddings[input_word] += gradient
+    np.testing.assert_allclose(embeddings, expected_embeddings, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(context, expected_context, rtol=1e-5, atol=1e-6)
+
+
+def test_kernel_windows_are_dynamic_and_subsampling_keeps_the_formula_share():
+    window, n = 5, 200_000
+    vocab = 10
+    ids = np.arange(n) % (vocab - 2) + 2
+    embeddings = np.zeros((vocab, 4), np.float32)
+    context = np.zeros((vocab, 4), np.float32)
+    table = np.array([2], np.int32)
+    keep_all = np.ones(vocab)
+    pairs = run_kernel(ids, [0, n], embeddings, context, keep_all, table, window, negative=0)[:, 2].sum()
+    # b uniform on 1..window gives 2 * E[b] = window + 1 pairs a word, less the sentence ends.
+    assert abs(pairs / n - (window + 1)) < 0.02
+    keep = np.full(vocab, 0.3)
+    pairs = run_kernel(ids, [0, n], embeddings, context, keep, table, window, negative=0, workers=2)[:, 2].sum()
+    assert abs(pairs / (0.3 * n) - (window + 1)) < 0.05
+    sentences = run_kernel(ids[:6], [0, 3, 6], embeddings, context, keep_all, table, window=5, negative=0)
+    assert sentences[:, 2].sum() <= 12, "no pair crosses a sentence boundary (at most 3 x 2 pairs a sentence)"

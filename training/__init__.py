@@ -2,13 +2,14 @@
 
 from .corpus import CorpusError, TextCorpus
 from .output import OutputError, check_output_dir, save_model_folder
-from .trainer import TrainingArguments, TrainingResult, resolve_device, train_word2vec
+from .trainer import TrainingArguments, TrainingInterrupted, TrainingResult, resolve_device, train_word2vec
 
 __all__ = [
     "CorpusError",
     "OutputError",
     "TextCorpus",
     "TrainingArguments",
+    "TrainingInterrupted",
     "TrainingResult",
     "check_output_dir",
     "resolve_device",

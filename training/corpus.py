@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import glob
 import gzip
 import io
 import lzma
+import shutil
+import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,8 +45,8 @@ def open_text(path: Path) -> io.TextIOBase:
 
 
 def split_long_lines(handle: io.TextIOBase, max_chars: int = MAX_PIECE_CHARS) -> Iterator[str]:
-    """Lines of `handle` without their newline; a line longer than `max_chars` comes as several pieces cut at
-    whitespace (a single run of more than `max_chars` non-space characters is cut where it must be)."""
+    """Lines of `handle` without their newline; a line longer than `max_chars` comes as pieces of at most twice
+    `max_chars`, cut at whitespace (a run of non-space characters longer than that is cut where it must be)."""
     carry = ""
     while chunk := handle.readline(max_chars):
         if chunk.endswith("\n") or len(chunk) < max_chars:
@@ -60,26 +64,56 @@ def split_long_lines(handle: io.TextIOBase, max_chars: int = MAX_PIECE_CHARS) ->
         yield carry
 
 
+def _spool_stdin() -> tempfile.TemporaryDirectory:
+    """Standard input, saved to a temporary file: the vocabulary and the encoding each read the corpus once."""
+    folder = tempfile.TemporaryDirectory(prefix="word2vec-stdin-")
+    with open(Path(folder.name) / "stdin.txt", "wb") as spooled:
+        shutil.copyfileobj(sys.stdin.buffer, spooled, 1 << 24)
+    return folder
+
+
 @dataclass
 class TextCorpus:
     """A re-iterable source of sentences (one per line) with a name for the model card."""
 
     name: str
     open_lines: Callable[[], Iterator[str]]
+    # A temporary folder the corpus reads from (standard input saved to disk), removed with the corpus.
+    keep_alive: object = None
 
     def __iter__(self) -> Iterator[str]:
         return self.open_lines()
 
     @classmethod
     def from_files(cls, paths: list[str | Path], max_chars: int = MAX_PIECE_CHARS) -> TextCorpus:
-        files = [Path(path) for path in paths]
-        if not files:
+        """Text files, folders (every file below, in name order), glob patterns, or `-` for standard input."""
+        if not paths:
             raise CorpusError("no corpus file given; pass one or more text files with --corpus")
-        for path in files:
-            if not path.exists():
-                raise CorpusError(f"corpus file not found: {path}")
-            if path.is_dir():
-                raise CorpusError(f"{path} is a directory; pass the text files inside it")
+        files: list[Path] = []
+        spool = None
+        for given in paths:
+            given = str(given)
+            if given == "-":
+                spool = spool or _spool_stdin()
+                files.append(Path(spool.name) / "stdin.txt")
+            elif glob.has_magic(given):
+                matches = sorted(Path(match) for match in glob.glob(given, recursive=True))
+                matches = [match for match in matches if match.is_file()]
+                if not matches:
+                    raise CorpusError(f"no file matches the pattern {given}")
+                files.extend(matches)
+            elif Path(given).is_dir():
+                inside = sorted(
+                    path for path in Path(given).rglob("*")
+                    if path.is_file() and not any(part.startswith(".") for part in path.relative_to(given).parts)
+                )  # fmt: skip
+                if not inside:
+                    raise CorpusError(f"the folder {given} holds no files")
+                files.extend(inside)
+            elif not Path(given).exists():
+                raise CorpusError(f"corpus file not found: {given}")
+            else:
+                files.append(Path(given))
 
         warned: set[Path] = set()
 
@@ -97,7 +131,50 @@ class TextCorpus:
                         stacklevel=2,
                     )
 
-        return cls(name=", ".join(path.name for path in files), open_lines=read_all)
+        name = ", ".join(path.name for path in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        corpus = cls(name=name, open_lines=read_all)
+        corpus.keep_alive = spool
+        return corpus
+
+    @classmethod
+    def from_dataset(
+        cls,
+        name_or_path: str,
+        config: str | None = None,
+        split: str = "train",
+        text_column: str = "text",
+        max_chars: int = MAX_PIECE_CHARS,
+    ) -> TextCorpus:
+        """A Hugging Face `datasets` dataset, streamed: a name on the Hub, a folder of data files, or a folder
+        written by `Dataset.save_to_disk`. Each row's text is a document; its lines are sentences."""
+        try:
+            import datasets
+        except ImportError as error:
+            raise CorpusError("--dataset needs the `datasets` package: pip install -e '.[data]'") from error
+
+        def open_dataset():
+            try:
+                if Path(name_or_path, "state.json").exists() or Path(name_or_path, "dataset_dict.json").exists():
+                    loaded = datasets.load_from_disk(name_or_path)
+                    return loaded[split] if isinstance(loaded, datasets.DatasetDict) else loaded
+                return datasets.load_dataset(name_or_path, config, split=split, streaming=True)
+            except (FileNotFoundError, ValueError, KeyError, ConnectionError) as error:
+                raise CorpusError(f"cannot load the dataset {name_or_path!r} (split {split!r}): {error}") from error
+
+        columns = open_dataset().column_names
+        if columns is not None and text_column not in columns:
+            raise CorpusError(
+                f"the dataset {name_or_path!r} has no column {text_column!r}; its columns are {columns} "
+                "(choose one with --text-column)"
+            )
+
+        def read_all() -> Iterator[str]:
+            for row in open_dataset():
+                text = row[text_column]
+                if text:
+                    yield from split_long_lines(io.StringIO(text), max_chars)
+
+        return cls(name=f"{name_or_path} ({split})", open_lines=read_all)
 
     @classmethod
     def from_text(cls, text: str, name: str, max_chars: int = MAX_PIECE_CHARS) -> TextCorpus:

@@ -46,7 +46,12 @@ def check_output_dir(output: str | Path) -> Path:
 
 
 def save_model_folder(
-    model: Word2VecModel, tokenizer: PreTrainedTokenizerFast, output: str | Path, language: str | None = None
+    model: Word2VecModel,
+    tokenizer: PreTrainedTokenizerFast,
+    output: str | Path,
+    language: str | None = None,
+    extra_files: dict[str, str] | None = None,
+    card: bool = True,
 ) -> Path:
     """Save model, tokenizer and model card into `output`: it is either the complete new folder or left as it was."""
     output = check_output_dir(output)
@@ -56,7 +61,10 @@ def save_model_folder(
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         (staging / "modules.json").write_text(json.dumps(SENTENCE_TRANSFORMERS_MODULES, indent=2) + "\n")
-        write_model_card(model, staging, model_id=output.name, language=language)
+        for name, content in (extra_files or {}).items():
+            (staging / name).write_text(content)
+        if card:
+            write_model_card(model, staging, model_id=output.name, language=language)
         if output.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
             backup.rmdir()

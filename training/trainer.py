@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
 import math
+import os
+import signal
 import tempfile
+import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
+import numba
 import numpy as np
 import torch
 from tqdm.auto import tqdm
@@ -15,12 +24,14 @@ from transformers import PreTrainedTokenizerFast
 from modeling import Word2VecConfig, Word2VecModel
 from tokenization import PAD_TOKEN, UNK_TOKEN, train_word_level_tokenizer, wrap_tokenizer
 
+from . import fast_cpu
 from .corpus import CorpusError, TextCorpus
 from .encoding import EncodedCorpus, encode_corpus
+from .output import save_model_folder
 from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
 
 BLOCK_TOKENS = 1 << 18
-PROGRESS_EVERY_BATCHES = 32
+TRAINER_STATE_FILE = "trainer_state.json"
 # What the model's config records of the arguments that trained it, under the same names.
 RECORDED_HYPERPARAMETERS = (
     "window",
@@ -52,6 +63,8 @@ class TrainingArguments:
     batch_size: int = 1024
     seed: int = 1
     device: str = "auto"
+    backend: str = "auto"
+    workers: int = 0
     lowercase: bool = True
     nfkc: bool = True
     split_punctuation: bool = True
@@ -100,18 +113,56 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def train_word2vec(corpus: TextCorpus, args: TrainingArguments) -> TrainingResult:
-    """Build the vocabulary, encode the corpus once, and train skip-gram with negative sampling on it."""
+class TrainingInterrupted(Exception):
+    """Training stopped on Ctrl-C after saving a checkpoint; `checkpoint` is where (None if none was asked for)."""
+
+    def __init__(self, checkpoint: Path | None):
+        super().__init__(f"interrupted; checkpoint saved to {checkpoint}" if checkpoint else "interrupted")
+        self.checkpoint = checkpoint
+
+
+def train_word2vec(
+    corpus: TextCorpus,
+    args: TrainingArguments,
+    init_from: str | Path | None = None,
+    resume: str | Path | None = None,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int = 0,
+    log_file: str | Path | None = None,
+) -> TrainingResult:
+    """Build the vocabulary, encode the corpus once, and train skip-gram with negative sampling on it.
+
+    Args:
+        init_from: a model folder to continue training: its vocabulary, vectors and counts are kept.
+        resume: a checkpoint folder written by an interrupted or checkpointing run; training continues where it
+            stopped, with the checkpoint's hyperparameters, on the same corpus. On the CPU with one worker (or the
+            torch engine) the result equals an uninterrupted run.
+        checkpoint_dir, checkpoint_every: save a resumable checkpoint every `checkpoint_every` words (0: only when
+            interrupted with Ctrl-C).
+        log_file: append one JSON line per block of training (words, loss, learning rate, words/s).
+    """
     started = time.perf_counter()
+    state = None
+    if resume is not None:
+        state = json.loads((Path(resume) / TRAINER_STATE_FILE).read_text()) if _is_checkpoint(resume) else None
+        if state is None:
+            raise CorpusError(f"{resume} is not a checkpoint folder (no {TRAINER_STATE_FILE}); check --resume")
+        args = replace(TrainingArguments(**state["args"]), progress=args.progress)
+        init_from = resume
     device = resolve_device(args.device)
-    backend = train_word_level_tokenizer(
-        corpus,
-        min_count=args.min_count,
-        max_vocab=args.max_vocab,
-        lowercase=args.lowercase,
-        nfkc=args.nfkc,
-        split_punctuation=args.split_punctuation,
-    )
+    if init_from is not None:
+        model = _load_for_training(init_from, args)
+        tokenizer = model.tokenizer
+        backend = tokenizer.backend_tokenizer
+    else:
+        backend = train_word_level_tokenizer(
+            corpus,
+            min_count=args.min_count,
+            max_vocab=args.max_vocab,
+            lowercase=args.lowercase,
+            nfkc=args.nfkc,
+            split_punctuation=args.split_punctuation,
+        )
     with tempfile.TemporaryDirectory(prefix="word2vec-corpus-") as workdir:
         encoded = encode_corpus(corpus, backend, workdir)
         if encoded.word_count == 0:
@@ -121,10 +172,30 @@ def train_word2vec(corpus: TextCorpus, args: TrainingArguments) -> TrainingResul
                 f"no word of the corpus ({corpus.name}, {encoded.word_count} words) occurs at least "
                 f"min_count={args.min_count} times, so the vocabulary is empty; lower --min-count"
             )
-        tokenizer = wrap_tokenizer(backend)
-        model = _new_model(tokenizer, encoded, corpus.name, args)
-        trainer = SkipGramTrainer(model, encoded, args, device)
-        history = trainer.train()
+        if state is not None and state["corpus_tokens"] != encoded.num_tokens:
+            raise CorpusError(
+                f"the corpus has {encoded.num_tokens:,} in-vocabulary words but the checkpoint was trained on "
+                f"{state['corpus_tokens']:,}; resume with the same --corpus"
+            )
+        if init_from is None:
+            tokenizer = wrap_tokenizer(backend)
+            model = _new_model(tokenizer, encoded, corpus.name, args)
+        elif int(model.counts.sum()) == 0:
+            model.counts.copy_(torch.from_numpy(encoded.counts))
+
+        corpus_tokens = encoded.num_tokens
+
+        def save_checkpoint(trainer_state: dict) -> Path | None:
+            if checkpoint_dir is None:
+                return None
+            trainer_state = {**trainer_state, "args": asdict(args), "corpus_tokens": corpus_tokens}
+            extra = {TRAINER_STATE_FILE: json.dumps(trainer_state)}
+            return save_model_folder(model, tokenizer, checkpoint_dir, extra_files=extra, card=False)
+
+        trainer = SkipGramTrainer(model, encoded, args, device, resume_state=state)
+        history = trainer.train(
+            checkpoint=save_checkpoint, checkpoint_every=checkpoint_every, log_file=Path(log_file) if log_file else None
+        )
         del encoded
     model.set_tokenizer(tokenizer)
     final_loss = history[-1]["loss"] if history else float("nan")
@@ -132,10 +203,31 @@ def train_word2vec(corpus: TextCorpus, args: TrainingArguments) -> TrainingResul
         model=model,
         tokenizer=tokenizer,
         seconds=time.perf_counter() - started,
-        words_trained=trainer.words_trained,
+        words_trained=trainer.words_trained - trainer.words_at_start,
         final_loss=final_loss,
         history=history,
     )
+
+
+def _is_checkpoint(folder: str | Path) -> bool:
+    return (Path(folder) / TRAINER_STATE_FILE).is_file()
+
+
+def _load_for_training(folder: str | Path, args: TrainingArguments) -> Word2VecModel:
+    """A saved model to train further: float32, with zero context vectors if it had none (converted vectors)."""
+    try:
+        model = Word2VecModel.from_pretrained(folder, dtype=torch.float32)
+    except OSError as error:
+        raise CorpusError(f"cannot continue from {folder}: {error}") from error
+    if model.tokenizer is None:
+        raise CorpusError(f"{folder} has no tokenizer.json, so its vocabulary is unknown")
+    if model.context is None:
+        model.config.has_context_vectors = True
+        model.context = torch.nn.Parameter(torch.zeros_like(model.embeddings))
+    model.embeddings.requires_grad_(True)
+    for name in RECORDED_HYPERPARAMETERS:
+        setattr(model.config, name, getattr(args, name))
+    return model
 
 
 def _new_model(
@@ -157,22 +249,53 @@ def _new_model(
 
 
 class SkipGramTrainer:
-    """Runs the epochs: subsampling, dynamic windows, shuffled batches of pairs, linear learning-rate decay."""
+    """Runs the epochs: subsampling, dynamic windows, negative sampling, linear learning-rate decay.
 
-    def __init__(self, model: Word2VecModel, encoded: EncodedCorpus, args: TrainingArguments, device: torch.device):
+    Two engines train the same model from the same encoded corpus: on the CPU word2vec's per-pair updates compiled
+    with numba on `workers` threads; on CUDA and MPS shuffled batches of pairs as tensors (`sgns_step`).
+    """
+
+    def __init__(
+        self,
+        model: Word2VecModel,
+        encoded: EncodedCorpus,
+        args: TrainingArguments,
+        device: torch.device,
+        resume_state: dict | None = None,
+    ):
         self.model = model.to(device=device, dtype=torch.float32)
         self.encoded = encoded
         self.args = args
         self.device = device
+        self.backend = choose_backend(args.backend, device)
         self.generator = torch.Generator(device=device).manual_seed(args.seed)
         trainable_counts = model.counts.detach().cpu().clone()
         for special_id in (model.config.pad_token_id, model.config.unk_token_id):
             if special_id is not None:
                 trainable_counts[special_id] = 0
-        self.keep_probability = keep_probabilities(trainable_counts, args.sample).float().to(device)
-        self.noise = NoiseSampler(noise_distribution(trainable_counts, args.ns_exponent), device)
+        keep = keep_probabilities(trainable_counts, args.sample)
+        noise = noise_distribution(trainable_counts, args.ns_exponent)
+        if self.backend == "numba":
+            self.workers = args.workers or os.cpu_count() or 1
+            numba.set_num_threads(min(self.workers, numba.config.NUMBA_NUM_THREADS))
+            self.keep_threshold = keep.float().numpy()
+            self.noise_table = fast_cpu.noise_table(noise.numpy())
+        else:
+            self.keep_probability = keep.float().to(device)
+            self.noise = NoiseSampler(noise, device)
         self.total_words = args.epochs * encoded.num_tokens
         self.words_trained = 0
+        # Where training stands: the next block to train, and the epoch's running sums.
+        self.position = {"epoch": 0, "block": 0, "loss": 0.0, "loss_pairs": 0, "pairs": 0}
+        self.history: list[dict] = []
+        if resume_state is not None:
+            self.words_trained = resume_state["words_trained"]
+            self.position = resume_state["position"]
+            self.history = resume_state["history"]
+            state = torch.tensor(list(base64.b64decode(resume_state["generator"])), dtype=torch.uint8)
+            self.generator.set_state(state)
+        self.words_at_start = self.words_trained
+        self.interrupted = False
 
     def learning_rate(self, words_done: float) -> float:
         """Linear decay from alpha to min_alpha over all epochs, as word2vec and gensim do."""
@@ -190,59 +313,145 @@ class SkipGramTrainer:
         order = torch.randperm(centers.shape[0], generator=self.generator, device=self.device)
         return centers[order], contexts[order]
 
-    def train(self) -> list[dict]:
-        """Train in place; returns one record per epoch (`epoch`, `loss` per pair, `learning_rate`, `words`)."""
-        args = self.args
+    def _train_block_torch(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[float, int, int]:
         embeddings, context = self.model.embeddings.data, self.model.context.data
-        history = []
+        centers, contexts = self._pairs(block, sentence_starts)
+        num_batches = max(1, math.ceil(centers.shape[0] / self.args.batch_size))
+        words_per_batch = block.shape[0] / num_batches
+        loss = torch.zeros((), dtype=torch.float64, device=self.device)
+        for index in range(num_batches):
+            batch = slice(index * self.args.batch_size, (index + 1) * self.args.batch_size)
+            learning_rate = self.learning_rate(self.words_trained + index * words_per_batch)
+            negatives = self.noise.sample((centers[batch].shape[0], self.args.negative), self.generator)
+            loss += sgns_step(embeddings, context, centers[batch], contexts[batch], negatives, learning_rate)
+        return loss.item(), centers.shape[0], centers.shape[0]
+
+    def _train_block_numba(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[float, int, int]:
+        seeds = torch.randint(1, 2**62, (self.workers,), generator=self.generator).numpy().astype(np.uint64)
+        results = fast_cpu.train_block(
+            np.ascontiguousarray(block, dtype=np.int32),
+            np.append(sentence_starts, block.shape[0]).astype(np.int64),
+            self.model.embeddings.data.numpy(),
+            self.model.context.data.numpy(),
+            self.keep_threshold,
+            self.noise_table,
+            self.args.window,
+            self.args.negative,
+            self.args.alpha,
+            self.args.min_alpha,
+            float(self.words_trained),
+            float(self.total_words),
+            seeds,
+            self.workers,
+        )
+        return float(results[:, 0].sum()), int(results[:, 1].sum()), int(results[:, 2].sum())
+
+    def state(self) -> dict:
+        """What a checkpoint needs besides the model to continue exactly where training stands."""
+        return {
+            "words_trained": self.words_trained,
+            "position": dict(self.position),
+            "history": self.history,
+            "generator": base64.b64encode(bytes(self.generator.get_state().tolist())).decode(),
+        }
+
+    def train(
+        self,
+        checkpoint: Callable[[dict], Path | None] | None = None,
+        checkpoint_every: int = 0,
+        log_file: Path | None = None,
+    ) -> list[dict]:
+        """Train in place; returns one record per epoch (`epoch`, `loss` per pair, `learning_rate`, `words`,
+        `pairs`). On the CPU engine the loss is measured on a sample of the pairs.
+
+        `checkpoint(state)` is called every `checkpoint_every` words and on Ctrl-C, which then raises
+        `TrainingInterrupted`; `log_file` gets a JSON line per block.
+        """
+        with open(log_file, "a") if log_file is not None else contextlib.nullcontext() as log:
+            return self._run_epochs(checkpoint, checkpoint_every, log)
+
+    def _run_epochs(self, checkpoint, checkpoint_every: int, log) -> list[dict]:
+        train_block = self._train_block_numba if self.backend == "numba" else self._train_block_torch
         bar = tqdm(
             total=self.total_words,
+            initial=self.words_trained,
             unit="word",
             unit_scale=True,
-            disable=not args.progress,
+            disable=not self.args.progress,
             desc="training",
             dynamic_ncols=True,
         )
+        previous_handler = self._catch_interrupts()
+        started, next_checkpoint = time.perf_counter(), self.words_trained + checkpoint_every
         try:
-            for epoch in range(args.epochs):
-                loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-                epoch_pairs = 0
-                shown_loss, shown_pairs = torch.zeros((), dtype=torch.float64, device=self.device), 0
-                for block, sentence_starts in self.encoded.blocks(BLOCK_TOKENS):
-                    centers, contexts = self._pairs(block, sentence_starts)
-                    num_batches = max(1, math.ceil(centers.shape[0] / args.batch_size))
-                    words_per_batch = block.shape[0] / num_batches
-                    for batch_index in range(num_batches):
-                        batch = slice(batch_index * args.batch_size, (batch_index + 1) * args.batch_size)
-                        batch_centers, batch_contexts = centers[batch], contexts[batch]
-                        learning_rate = self.learning_rate(self.words_trained + batch_index * words_per_batch)
-                        negatives = self.noise.sample((batch_centers.shape[0], args.negative), self.generator)
-                        batch_loss = sgns_step(
-                            embeddings, context, batch_centers, batch_contexts, negatives, learning_rate
-                        )
-                        loss_sum += batch_loss
-                        shown_loss += batch_loss
-                        shown_pairs += batch_centers.shape[0]
-                        if (batch_index + 1) % PROGRESS_EVERY_BATCHES == 0 or batch_index == num_batches - 1:
-                            bar.set_postfix(
-                                loss=f"{shown_loss.item() / max(shown_pairs, 1):.4f}",
-                                lr=f"{learning_rate:.5f}",
-                                refresh=False,
-                            )
-                            shown_loss.zero_()
-                            shown_pairs = 0
-                    epoch_pairs += centers.shape[0]
+            while self.position["epoch"] < self.args.epochs:
+                position = self.position
+                for index, (block, sentence_starts) in enumerate(self.encoded.blocks(BLOCK_TOKENS)):
+                    if index < position["block"]:
+                        continue
+                    loss, loss_pairs, pairs = train_block(block, sentence_starts)
+                    position.update(
+                        block=index + 1,
+                        loss=position["loss"] + loss,
+                        loss_pairs=position["loss_pairs"] + loss_pairs,
+                        pairs=position["pairs"] + pairs,
+                    )
                     self.words_trained += block.shape[0]
+                    learning_rate = self.learning_rate(self.words_trained)
+                    bar.set_postfix(loss=f"{loss / max(loss_pairs, 1):.4f}", lr=f"{learning_rate:.5f}", refresh=False)
                     bar.update(block.shape[0])
-                history.append(
+                    if log is not None:
+                        elapsed = time.perf_counter() - started
+                        record = {
+                            "epoch": position["epoch"] + 1,
+                            "words": self.words_trained,
+                            "loss": loss / max(loss_pairs, 1),
+                            "learning_rate": learning_rate,
+                            "elapsed_seconds": round(elapsed, 3),
+                            "words_per_second": (self.words_trained - self.words_at_start) / max(elapsed, 1e-9),
+                        }
+                        log.write(json.dumps(record) + "\n")
+                        log.flush()
+                    if self.interrupted:
+                        raise TrainingInterrupted(checkpoint(self.state()) if checkpoint else None)
+                    if checkpoint is not None and checkpoint_every and self.words_trained >= next_checkpoint:
+                        checkpoint(self.state())
+                        next_checkpoint = self.words_trained + checkpoint_every
+                self.history.append(
                     {
-                        "epoch": epoch + 1,
-                        "loss": loss_sum.item() / max(epoch_pairs, 1),
+                        "epoch": position["epoch"] + 1,
+                        "loss": position["loss"] / max(position["loss_pairs"], 1),
                         "learning_rate": self.learning_rate(self.words_trained),
                         "words": self.words_trained,
-                        "pairs": epoch_pairs,
+                        "pairs": position["pairs"],
                     }
                 )
+                self.position = {"epoch": position["epoch"] + 1, "block": 0, "loss": 0.0, "loss_pairs": 0, "pairs": 0}
         finally:
             bar.close()
-        return history
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+        return self.history
+
+    def _catch_interrupts(self):
+        """On Ctrl-C, finish the block in progress, so that a checkpoint holds a consistent state."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def interrupt(signum, frame):
+            if self.interrupted:
+                raise KeyboardInterrupt
+            self.interrupted = True
+
+        return signal.signal(signal.SIGINT, interrupt)
+
+
+def choose_backend(backend: str, device: torch.device) -> str:
+    """`auto`: the compiled per-pair kernel on the CPU, batched tensors on CUDA and MPS."""
+    if backend == "auto":
+        return "numba" if device.type == "cpu" else "torch"
+    if backend == "numba" and device.type != "cpu":
+        raise ValueError(f"the numba engine runs on the CPU only, not on {device}; use --backend torch or auto")
+    if backend not in ("numba", "torch"):
+        raise ValueError(f"backend must be auto, numba or torch, got {backend!r}")
+    return backend

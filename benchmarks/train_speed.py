@@ -1,0 +1,185 @@
+"""Training speed, memory and quality of this project against gensim, in one run, on the same corpus.
+
+    python benchmarks/train_speed.py                 # ../shared/data/bench-en.txt.gz (12M words), 3 epochs
+    python benchmarks/train_speed.py --quick         # the PTB training split, under a minute
+    python benchmarks/train_speed.py --memory        # ours on bench-en and on bench-en x4: peak memory
+
+Each trainer runs in a subprocess of its own, so that its peak resident memory is its own. Words/s counts corpus
+words x epochs over the wall time, vocabulary building included. Quality: WordSim-353 Spearman and Google-analogy
+accuracy (3CosAdd over the top 30,000 words).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+WORDSIM = SHARED / "eval" / "wordsim353.tsv"
+ANALOGIES = SHARED / "eval" / "questions-words.txt"
+RESTRICT_VOCAB = 30_000
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_ours(corpus: str, options: dict) -> dict:
+    import torch
+
+    from evaluation import evaluate_word_analogies, evaluate_word_pairs
+    from training import TextCorpus, TrainingArguments, train_word2vec
+
+    args = TrainingArguments(
+        dim=options["dim"], window=options["window"], negative=options["negative"], sample=options["sample"],
+        min_count=options["min_count"], epochs=options["epochs"], workers=options["workers"],
+        device=options["device"], split_punctuation=False, progress=False,
+    )  # fmt: skip
+    started = time.perf_counter()
+    result = train_word2vec(TextCorpus.from_files([corpus]), args)
+    seconds = time.perf_counter() - started
+    model = result.model
+    device = str(model.device)
+    if model.device.type == "cuda":
+        device = torch.cuda.get_device_name(model.device)
+    return {
+        "name": "word2vec-hub",
+        "device": device,
+        "seconds": seconds,
+        "words": model.config.corpus_word_count,
+        "vocabulary": model.config.vocab_size - 2,
+        "wordsim": evaluate_word_pairs(model, WORDSIM, RESTRICT_VOCAB).spearman,
+        "analogy": evaluate_word_analogies(model, ANALOGIES, RESTRICT_VOCAB).accuracy,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def run_gensim(corpus: str, options: dict) -> dict:
+    from gensim.models import Word2Vec
+
+    started = time.perf_counter()
+    model = Word2Vec(
+        corpus_file=corpus, sg=1, hs=0, vector_size=options["dim"], window=options["window"],
+        negative=options["negative"], sample=options["sample"], min_count=options["min_count"],
+        epochs=options["epochs"], workers=options["workers"] or os.cpu_count(),
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    analogy, _ = model.wv.evaluate_word_analogies(str(ANALOGIES), restrict_vocab=RESTRICT_VOCAB)
+    return {
+        "name": "gensim",
+        "device": "cpu",
+        "seconds": seconds,
+        "words": model.corpus_total_words,
+        "vocabulary": len(model.wv),
+        "wordsim": model.wv.evaluate_word_pairs(str(WORDSIM), restrict_vocab=RESTRICT_VOCAB)[1].statistic,
+        "analogy": analogy,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def in_subprocess(trainer: str, corpus: str, options: dict) -> dict:
+    completed = subprocess.run(
+        [sys.executable, __file__, "--child", trainer, corpus, json.dumps(options)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    if completed.returncode != 0:
+        sys.exit(f"{trainer} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def plain_text_copy(source: Path, folder: Path, repeat: int = 1) -> Path:
+    """gensim's corpus_file reads plain text: decompress (and repeat) the corpus once, outside the timings."""
+    target = folder / f"{source.name.removesuffix('.gz')}.x{repeat}"
+    opener = gzip.open if source.suffix == ".gz" else open
+    with open(target, "wb") as output:
+        for _ in range(repeat):
+            with opener(source, "rb") as handle:
+                shutil.copyfileobj(handle, output, 1 << 24)
+    return target
+
+
+def print_table(rows: list[dict], options: dict) -> None:
+    print(
+        f"\nskip-gram, dim {options['dim']}, window {options['window']}, negative {options['negative']}, "
+        f"sample {options['sample']}, min_count {options['min_count']}, {options['epochs']} epochs, "
+        f"{options['workers'] or os.cpu_count()} CPU workers\n"
+    )
+    print(f"{'':<14} {'device':<12} {'wall s':>8} {'words/s':>10} {'peak MB':>8} {'WordSim':>8} {'analogy':>8}")
+    for row in rows:
+        words_per_second = row["words"] * options["epochs"] / row["seconds"]
+        print(
+            f"{row['name']:<14} {row['device']:<12} {row['seconds']:>8.1f} {words_per_second:>10,.0f} "
+            f"{row['peak_rss_mb']:>8.0f} {row['wordsim']:>8.3f} {row['analogy']:>8.3f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=SHARED / "bench-en.txt.gz")
+    parser.add_argument("--quick", action="store_true", help="the PTB training split instead (under a minute)")
+    parser.add_argument("--memory", action="store_true", help="peak memory of ours on the corpus and on it x4")
+    parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--window", type=int, default=5)
+    parser.add_argument("--negative", type=int, default=5)
+    parser.add_argument("--sample", type=float, default=1e-4)
+    parser.add_argument("--min-count", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=0, help="CPU threads for both (0: all cores)")
+    parser.add_argument("--device", default="cpu", help="device of ours (cpu, cuda, auto)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        trainer, corpus, child_options = options.child
+        runner = run_ours if trainer == "ours" else run_gensim
+        print(json.dumps(runner(corpus, json.loads(child_options))))
+        return
+
+    corpus = SHARED / "ptb" / "ptb.train.txt" if options.quick else options.corpus
+    for path in (corpus, WORDSIM, ANALOGIES):
+        if not path.exists():
+            sys.exit(f"missing {path}: the benchmark reads ../shared/data beside the repository")
+    settings = {key: getattr(options, key) for key in ("dim", "window", "negative", "sample", "epochs", "workers")}
+    settings.update(min_count=options.min_count, device=options.device)
+    with tempfile.TemporaryDirectory(prefix="word2vec-bench-") as folder:
+        text = plain_text_copy(corpus, Path(folder))
+        if options.memory:
+            rows = [in_subprocess("ours", str(text), settings)]
+            text.unlink()
+            rows.append(in_subprocess("ours", str(plain_text_copy(corpus, Path(folder), repeat=4)), settings))
+            rows[1]["name"] = "word2vec-hub x4"
+            print_table(rows, settings)
+            ratio = rows[1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
+            print(f"\npeak memory x4 / x1: {ratio:.3f} (target: within 10%, i.e. <= 1.10)")
+        else:
+            rows = [in_subprocess("ours", str(text), settings), in_subprocess("gensim", str(text), settings)]
+            print_table(rows, settings)
+            ours, gensim = rows
+            speed = (ours["words"] / ours["seconds"]) / (gensim["words"] / gensim["seconds"])
+            print(
+                f"\nours / gensim: words/s x{speed:.2f}, WordSim {ours['wordsim'] - gensim['wordsim']:+.3f}, "
+                f"analogy {ours['analogy'] - gensim['analogy']:+.3f}, peak memory "
+                f"x{ours['peak_rss_mb'] / gensim['peak_rss_mb']:.2f}"
+            )
+    if options.json:
+        options.json.write_text(json.dumps({"settings": settings, "results": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Long runs: checkpoints and resume, Ctrl-C, logs, continuing a model, and every kind of input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import training.trainer as trainer_module
+from modeling import Word2VecModel
+from training import CorpusError, TextCorpus, TrainingArguments, TrainingInterrupted, train_word2vec
+
+from .conftest import REPO_ROOT
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Several blocks an epoch, so that checkpoints fall in the middle of epochs."""
+    monkeypatch.setattr(trainer_module, "BLOCK_TOKENS", 8192)
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_resume_equals_an_uninterrupted_run(planted_lines, tmp_path, small_blocks, backend):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
+    args = TrainingArguments(dim=16, epochs=3, progress=False, device="cpu", seed=5, backend=backend, workers=1)
+    uninterrupted = train_word2vec(corpus, args)
+    total_words = 3 * uninterrupted.model.counts[2:].sum().item()
+
+    checkpoint = tmp_path / "checkpoint"
+    train_word2vec(corpus, args, checkpoint_dir=checkpoint, checkpoint_every=int(total_words * 0.55))
+    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    assert 0 < state["words_trained"] < total_words * 0.75
+    assert state["position"]["block"] > 0, "the checkpoint falls inside an epoch"
+
+    resumed = train_word2vec(corpus, TrainingArguments(progress=False), resume=checkpoint)
+    assert torch.equal(resumed.model.embeddings, uninterrupted.model.embeddings)
+    assert torch.equal(resumed.model.context, uninterrupted.model.context)
+    assert resumed.history == uninterrupted.history
+
+
+def test_resume_refuses_another_corpus(planted_lines, tmp_path, small_blocks):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="planted")
+    args = TrainingArguments(dim=8, epochs=2, progress=False, device="cpu")
+    train_word2vec(corpus, args, checkpoint_dir=tmp_path / "checkpoint", checkpoint_every=10_000)
+    other = TextCorpus.from_text("\n".join(planted_lines[:1000]), name="planted")
+    with pytest.raises(CorpusError, match="resume with the same --corpus"):
+        train_word2vec(other, args, resume=tmp_path / "checkpoint")
+    with pytest.raises(CorpusError, match="is not a checkpoint folder"):
+        train_word2vec(other, args, resume=tmp_path)
+
+
+def test_an_interrupt_saves_a_checkpoint_at_a_block_boundary(planted_lines, tmp_path, small_blocks, monkeypatch):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
+    args = TrainingArguments(dim=8, epochs=2, progress=False, device="cpu", workers=1)
+    original = trainer_module.SkipGramTrainer._train_block_numba
+    calls = []
+
+    def interrupted_after_two_blocks(self, block, starts):
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, block, starts)
+
+    monkeypatch.setattr(trainer_module.SkipGramTrainer, "_train_block_numba", interrupted_after_two_blocks)
+    with pytest.raises(TrainingInterrupted) as caught:
+        train_word2vec(corpus, args, checkpoint_dir=tmp_path / "checkpoint")
+    assert caught.value.checkpoint == tmp_path / "checkpoint"
+    state = json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())
+    assert state["position"] == {**state["position"], "epoch": 0, "block": 2}
+    assert Word2VecModel.from_pretrained(tmp_path / "checkpoint").config.vocab_size > 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the handler is put back"
+
+
+def test_log_file_has_a_line_per_block(planted_lines, tmp_path, small_blocks):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="planted")
+    log = tmp_path / "train.jsonl"
+    train_word2vec(corpus, TrainingArguments(dim=8, epochs=2, progress=False, device="cpu"), log_file=log)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(records) >= 4
+    assert [record["epoch"] for record in records] == sorted(record["epoch"] for record in records)
+    words = [record["words"] for record in records]
+    assert words == sorted(words) and words[-1] == 2 * words[len(words) // 2 - 1]
+    assert all(record["loss"] > 0 and record["words_per_second"] > 0 for record in records)
+    assert records[-1]["learning_rate"] == pytest.approx(0.0001)
+
+
+def test_init_from_continues_an_existing_model(trained, trained_folder, planted_lines):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="more")
+    args = TrainingArguments(dim=32, epochs=1, progress=False, device="cpu", alpha=0.01)
+    continued = train_word2vec(corpus, args, init_from=trained_folder).model
+    assert continued.index_to_key == trained.model.index_to_key
+    assert torch.equal(continued.counts, trained.model.counts), "subsampling and noise keep the original counts"
+    assert not torch.equal(continued.embeddings, trained.model.embeddings)
+    assert continued.config.epochs == 1
+
+
+def test_a_huge_line_trains_as_if_it_were_split(tmp_path):
+    words = [f"w{(i * 7919) % 300}" for i in range(60_000)]
+    one_line = tmp_path / "one-line.txt"
+    one_line.write_text(" ".join(words))
+    pieces = list(TextCorpus.from_files([one_line], max_chars=20_000))
+    assert len(pieces) > 10 and all(len(piece) <= 2 * 20_000 for piece in pieces)
+    split = tmp_path / "split.txt"
+    split.write_text("\n".join(pieces) + "\n")
+    args = TrainingArguments(dim=8, epochs=1, progress=False, device="cpu", workers=1, split_punctuation=False)
+    from_one_line = train_word2vec(TextCorpus.from_files([one_line], max_chars=20_000), args).model
+    from_split = train_word2vec(TextCorpus.from_files([split]), args).model
+    assert torch.equal(from_one_line.embeddings, from_split.embeddings)
+    assert int(from_one_line.counts.sum()) == len(words)
+
+
+def test_folders_globs_and_compressed_files(tmp_path):
+    import gzip
+
+    (tmp_path / "corpus" / "part").mkdir(parents=True)
+    (tmp_path / "corpus" / "a.txt").write_text("alpha beta\n")
+    with gzip.open(tmp_path / "corpus" / "part" / "b.txt.gz", "wt") as handle:
+        handle.write("gamma delta\n")
+    (tmp_path / "corpus" / ".hidden").write_text("never read\n")
+    assert list(TextCorpus.from_files([tmp_path / "corpus"])) == ["alpha beta", "gamma delta"]
+    assert list(TextCorpus.from_files([str(tmp_path / "corpus" / "**" / "*.gz")])) == ["gamma delta"]
+    with pytest.raises(CorpusError, match="no file matches the pattern"):
+        TextCorpus.from_files([str(tmp_path / "*.nothing")])
+
+
+def test_standard_input_is_a_corpus(tmp_path, planted_lines):
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), "--corpus", "-", "--dim", "8", "--epochs", "1",
+         "--no-progress", "--device", "cpu", "--probe", "a3"],
+        input="\n".join(planted_lines[:2000]), capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "saved to word2vec-stdin" in completed.stdout
+    assert Word2VecModel.from_pretrained(tmp_path / "word2vec-stdin").config.corpus_word_count == 18_000
+
+
+def test_a_local_datasets_folder_streams(tmp_path, planted_lines):
+    datasets = pytest.importorskip("datasets", reason="--dataset needs the datasets package")
+    folder = tmp_path / "dataset"
+    folder.mkdir()
+    with open(folder / "train.jsonl", "w") as handle:
+        for line in planted_lines[:2000]:
+            handle.write(json.dumps({"text": line, "id": 1}) + "\n")
+    corpus = TextCorpus.from_dataset(str(folder), split="train")
+    assert list(corpus)[:3] == planted_lines[:3]
+    model = train_word2vec(corpus, TrainingArguments(dim=8, epochs=1, progress=False, device="cpu")).model
+    assert model.config.corpus_word_count == 18_000
+
+    saved = tmp_path / "saved"
+    datasets.Dataset.from_dict({"body": planted_lines[:10]}).save_to_disk(str(saved))
+    assert list(TextCorpus.from_dataset(str(saved), text_column="body")) == planted_lines[:10]
+    with pytest.raises(CorpusError, match=r"no column 'text'; its columns are \['body'\]"):
+        TextCorpus.from_dataset(str(saved))
+
+
+def test_ctrl_c_from_the_command_line_tells_how_to_resume(tmp_path, planted_lines):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(planted_lines * 20) + "\n")
+    log = tmp_path / "log.jsonl"
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), "--corpus", str(corpus), "--dim", "50",
+               "--epochs", "20", "--no-progress", "--device", "cpu", "--log-file", str(log)]  # fmt: skip
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not (log.exists() and log.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    checkpoint = tmp_path / "word2vec-corpus-checkpoint"
+    assert f"--resume {checkpoint.name}" in stderr or f"--resume {checkpoint}" in stderr
+    assert (checkpoint / "trainer_state.json").exists()
+    assert not (tmp_path / "word2vec-corpus").exists(), "no half-trained model is left as the output"

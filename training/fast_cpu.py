@@ -1,0 +1,142 @@
+"""The CPU kernel: word2vec's own per-pair SGD, compiled with numba and run on several threads (Hogwild).
+
+Batched tensor updates pay for gathers, scatters and temporaries on every pair; on a CPU the original
+algorithm, one pair at a time straight into the tables, is several times faster. Each thread takes a contiguous
+share of a block of the encoded corpus, as word2vec's threads take shares of the file. With one thread the result
+is deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+NOISE_TABLE_SIZE = 10_000_000
+LOSS_SAMPLE_EVERY = 8
+
+
+def noise_table(probabilities: np.ndarray, size: int = NOISE_TABLE_SIZE) -> np.ndarray:
+    """word2vec's unigram table: word i fills a share probabilities[i] of `size` slots (int32)."""
+    cumulative = np.cumsum(probabilities, dtype=np.float64)
+    boundaries = np.floor(cumulative / cumulative[-1] * size + 0.5).astype(np.int64)
+    slots = np.diff(boundaries, prepend=0)
+    return np.repeat(np.arange(len(probabilities), dtype=np.int32), slots)
+
+
+@njit(inline="always")
+def _next(state: np.uint64) -> np.uint64:
+    return state * np.uint64(25214903917) + np.uint64(11)
+
+
+@njit(fastmath=True, nogil=True, cache=True)
+def _train_share(
+    ids, sentence_starts, low, high, embeddings, context, keep_threshold, table, window, negative, alpha_start,
+    alpha_end, words_before, total_words, share_words_scale, seed, buffer, result,
+):  # fmt: skip
+    dim = embeddings.shape[1]
+    table_size = table.shape[0]
+    state = np.uint64(seed)
+    gradient = np.zeros(dim, dtype=np.float32)
+    words_done = 0
+    loss = 0.0
+    loss_terms = 0
+    pairs = 0
+    alpha = alpha_start
+    sentence = np.searchsorted(sentence_starts, low, side="right") - 1
+    while sentence < sentence_starts.shape[0] - 1 and sentence_starts[sentence] < high:
+        start = max(sentence_starts[sentence], low)
+        end = min(sentence_starts[sentence + 1], high)
+        sentence += 1
+        length = 0
+        for position in range(start, end):
+            word = ids[position]
+            state = _next(state)
+            # The high bits: an LCG's low bits repeat with short periods.
+            if keep_threshold[word] < 1.0 and (state >> np.uint64(32)) / 4294967296.0 >= keep_threshold[word]:
+                continue
+            buffer[length] = word
+            length += 1
+        words_done += end - start
+        progress = (words_before + words_done * share_words_scale) / total_words
+        alpha = max(alpha_start - (alpha_start - alpha_end) * progress, alpha_end)
+        alpha32 = np.float32(alpha)
+        for i in range(length):
+            state = _next(state)
+            reach = window - np.int64((state >> np.uint64(32)) % np.uint64(window))
+            output_word = buffer[i]
+            sample_loss = i % LOSS_SAMPLE_EVERY == 0
+            for j in range(max(0, i - reach), min(length, i + reach + 1)):
+                if j == i:
+                    continue
+                input_word = buffer[j]
+                pairs += 1
+                vector = embeddings[input_word]
+                gradient[:] = 0.0
+                for d in range(negative + 1):
+                    if d == 0:
+                        target = output_word
+                        label = np.float32(1.0)
+                    else:
+                        state = _next(state)
+                        target = table[np.int64((state >> np.uint64(16)) % np.uint64(table_size))]
+                        if target == output_word:
+                            continue
+                        label = np.float32(0.0)
+                    row = context[target]
+                    score = np.float32(0.0)
+                    for k in range(dim):
+                        score += vector[k] * row[k]
+                    if score > 30.0:
+                        sigmoid = np.float32(1.0)
+                    elif score < -30.0:
+                        sigmoid = np.float32(0.0)
+                    else:
+                        sigmoid = np.float32(1.0 / (1.0 + math.exp(-score)))
+                    if sample_loss:
+                        margin = score if d == 0 else -score
+                        loss += math.log1p(math.exp(-margin)) if margin > -30.0 else -margin
+                        loss_terms += 1 if d == 0 else 0
+                    step = (label - sigmoid) * alpha32
+                    for k in range(dim):
+                        gradient[k] += step * row[k]
+                        row[k] += step * vector[k]
+                for k in range(dim):
+                    vector[k] += gradient[k]
+    result[0] = loss
+    result[1] = loss_terms
+    result[2] = pairs
+    result[3] = alpha
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def train_block(
+    ids, sentence_starts, embeddings, context, keep_threshold, table, window, negative, alpha_start, alpha_end,
+    words_before, total_words, seeds, workers,
+):  # fmt: skip
+    """Train on one block: `ids` [n] int32, `sentence_starts` [sentences + 1] int64 offsets ending with n.
+
+    `keep_threshold` [vocab] is the subsampling keep probability, `table` the noise table, `seeds` [workers].
+
+    Returns per worker: sampled loss sum, sampled pair count, pairs trained, last learning rate.
+    """
+    num_tokens = ids.shape[0]
+    results = np.zeros((workers, 4), dtype=np.float64)
+    for worker in prange(workers):
+        # Each worker takes an equal share of the tokens, cutting a sentence at a share boundary if need be.
+        low = num_tokens * worker // workers
+        high = num_tokens * (worker + 1) // workers
+        first = np.searchsorted(sentence_starts, low, side="right") - 1
+        last = np.searchsorted(sentence_starts, high, side="left")
+        longest = 1
+        for sentence in range(first, last):
+            span = min(sentence_starts[sentence + 1], high) - max(sentence_starts[sentence], low)
+            longest = max(longest, span)
+        buffer = np.empty(longest, dtype=np.int32)
+        _train_share(
+            ids, sentence_starts, low, high, embeddings, context, keep_threshold, table, window, negative,
+            alpha_start, alpha_end, words_before, total_words, float(workers), seeds[worker], buffer,
+            results[worker],
+        )  # fmt: skip
+    return results
