@@ -38,16 +38,16 @@ Result = TypeVar("Result")
 def with_retries(action: Callable[[], Result], what: str) -> Result:
     """Run `action`, trying again after a transient server error (5xx); huggingface_hub retries some calls
     itself (LFS transfers) but not the commit, so a 5xx there would otherwise end the push."""
-    for wait in (*RETRY_WAITS, None):
+    for wait in RETRY_WAITS:
         try:
             return action()
         except HfHubHTTPError as error:
             status = error.response.status_code if error.response is not None else None
-            if wait is None or status not in TRANSIENT_STATUS:
+            if status not in TRANSIENT_STATUS:
                 raise
             logger.warning("%s: the Hub answered %s, trying again in %.0f s", what, status, wait)
             time.sleep(wait)
-    raise AssertionError("unreachable")
+    return action()
 
 
 class HubError(RuntimeError):
