@@ -9,7 +9,14 @@ import numpy as np
 import torch
 
 from modeling import Word2VecConfig, Word2VecModel
-from tokenization import PAD_TOKEN, SPECIAL_TOKENS, UNK_TOKEN, empty_word_level_tokenizer, wrap_tokenizer
+from tokenization import (
+    PAD_TOKEN,
+    SPECIAL_TOKENS,
+    UNK_TOKEN,
+    build_normalizer,
+    empty_word_level_tokenizer,
+    wrap_tokenizer,
+)
 from training.output import save_model_folder
 
 from .vector_files import read_vectors
@@ -37,8 +44,7 @@ def vectors_to_model(
     become the same (such as "Apple" and "apple" with `lowercase`), the first in the file is kept.
     Returns the model and the number of duplicates dropped.
     """
-    tokenizer = empty_word_level_tokenizer(lowercase=lowercase, nfkc=nfkc, split_punctuation=split_punctuation)
-    normalizer = tokenizer.normalizer
+    normalizer = build_normalizer(lowercase=lowercase, nfkc=nfkc)
     vocabulary = {token: index for index, token in enumerate(SPECIAL_TOKENS)}
     kept_rows = []
     for row, word in enumerate(words):
@@ -93,8 +99,7 @@ def to_keyed_vectors(model: Word2VecModel):
     """The word vectors as gensim `KeyedVectors` (special tokens left out, frequency order kept)."""
     from gensim.models import KeyedVectors
 
-    special_ids = model._special_ids()
-    rows = [index for index in range(model.config.vocab_size) if index not in special_ids]
+    rows = model.word_ids()
     keyed = KeyedVectors(vector_size=model.config.hidden_size)
     keyed.add_vectors([model.index_to_key[row] for row in rows], model.embeddings.detach().float().cpu()[rows].numpy())
     counts = model.counts.cpu()

@@ -39,14 +39,9 @@ class AnalogyResult:
     sections: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def _word_rows(model: Word2VecModel) -> list[int]:
-    special_ids = model._special_ids()
-    return [index for index in range(model.config.vocab_size) if index not in special_ids]
-
-
 def _case_insensitive_vocabulary(model: Word2VecModel, restrict_vocab: int) -> dict[str, int]:
     """Upper-cased word to row over the `restrict_vocab` most frequent words; the most frequent casing wins."""
-    rows = _word_rows(model)[:restrict_vocab]
+    rows = model.word_ids()[:restrict_vocab]
     vocabulary = {}
     for row in reversed(rows):
         vocabulary[model.index_to_key[row].upper()] = row
@@ -117,7 +112,7 @@ def evaluate_word_analogies(
         questions.append((section, tuple(vocabulary[word] for word in words[:3]), words[3]))
 
     unit = model.unit_vectors()
-    candidate_rows = torch.tensor(_word_rows(model)[:restrict_vocab], device=unit.device)
+    candidate_rows = torch.tensor(model.word_ids()[:restrict_vocab], device=unit.device)
     column_of_row = torch.full((unit.shape[0],), -1, dtype=torch.long, device=unit.device)
     column_of_row[candidate_rows] = torch.arange(candidate_rows.shape[0], device=unit.device)
     candidates = unit[candidate_rows]

@@ -340,6 +340,11 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def _special_ids(self) -> set[int]:
         return {i for i in (self.config.pad_token_id, self.config.unk_token_id) if i is not None}
 
+    def word_ids(self) -> list[int]:
+        """Rows that are words, in frequency order: every row but [PAD] and [UNK]."""
+        special_ids = self._special_ids()
+        return [index for index in range(self.config.vocab_size) if index not in special_ids]
+
     def __contains__(self, word: str) -> bool:
         try:
             self.word_id(word)
@@ -421,8 +426,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
         text format prints 9 significant digits, enough to read back the same float32 values.
         """
         self._require_vocabulary()
-        special_ids = self._special_ids()
-        rows = [index for index in range(self.config.vocab_size) if index not in special_ids]
+        rows = self.word_ids()
         vectors = self.embeddings.detach().float().cpu()[rows].numpy()
         words = [self.index_to_key[index] for index in rows]
         for word in words:

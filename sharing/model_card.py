@@ -28,9 +28,7 @@ HYPERPARAMETERS = ("window", "negative", "sample", "min_count", "max_vocab", "ep
 def map_words(model: Word2VecModel, limit: int = 30) -> list[str]:
     """Well-known words the model knows; the most frequent words fill up when too few are known."""
     words = [word for word in WELL_KNOWN_WORDS if word in model][:limit]
-    specials = {model.config.pad_token_id, model.config.unk_token_id}
-    frequent = (word for index, word in enumerate(model.index_to_key) if index not in specials)
-    for word in frequent:
+    for word in (model.index_to_key[row] for row in model.word_ids()):
         if len(words) >= min(limit, 20):
             break
         if word not in words and any(character.isalpha() for character in word):
