@@ -65,6 +65,7 @@ def run_ours(corpus: str, options: dict) -> dict:
         "wordsim": evaluate_word_pairs(model, WORDSIM, RESTRICT_VOCAB).spearman,
         "analogy": evaluate_word_analogies(model, ANALOGIES, RESTRICT_VOCAB).accuracy,
         "peak_rss_mb": peak_rss_mb(),
+        "phases": result.phases,
     }
 
 
@@ -127,6 +128,11 @@ def print_table(rows: list[dict], options: dict) -> None:
             f"{row['name']:<14} {row['device']:<12} {row['seconds']:>8.1f} {words_per_second:>10,.0f} "
             f"{row['peak_rss_mb']:>8.0f} {row['wordsim']:>8.3f} {row['analogy']:>8.3f}"
         )
+    for row in rows:
+        if "phases" in row:
+            phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in row["phases"].items())
+            training_speed = row["words"] * options["epochs"] / row["phases"]["training"]
+            print(f"{row['name']} phases: {phases} (training alone {training_speed:,.0f} words/s)")
 
 
 def main() -> None:

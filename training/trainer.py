@@ -91,6 +91,8 @@ class TrainingResult:
     words_trained: int
     final_loss: float
     history: list[dict] = field(default_factory=list)
+    # Wall seconds of each phase: "vocabulary", "encoding", "training".
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def words_per_second(self) -> float:
@@ -163,8 +165,10 @@ def train_word2vec(
             nfkc=args.nfkc,
             split_punctuation=args.split_punctuation,
         )
+    phases = {"vocabulary": time.perf_counter() - started}
     with tempfile.TemporaryDirectory(prefix="word2vec-corpus-") as workdir:
         encoded = encode_corpus(corpus, backend, workdir)
+        phases["encoding"] = time.perf_counter() - started - phases["vocabulary"]
         if encoded.word_count == 0:
             raise CorpusError(f"the corpus ({corpus.name}) is empty: it holds no words")
         if encoded.num_tokens == 0:
@@ -193,9 +197,11 @@ def train_word2vec(
             return save_model_folder(model, tokenizer, checkpoint_dir, extra_files=extra, card=False)
 
         trainer = SkipGramTrainer(model, encoded, args, device, resume_state=state)
+        training_started = time.perf_counter()
         history = trainer.train(
             checkpoint=save_checkpoint, checkpoint_every=checkpoint_every, log_file=Path(log_file) if log_file else None
         )
+        phases["training"] = time.perf_counter() - training_started
         del encoded
     model.set_tokenizer(tokenizer)
     final_loss = history[-1]["loss"] if history else float("nan")
@@ -206,6 +212,7 @@ def train_word2vec(
         words_trained=trainer.words_trained - trainer.words_at_start,
         final_loss=final_loss,
         history=history,
+        phases=phases,
     )
 
 
