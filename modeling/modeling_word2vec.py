@@ -49,6 +49,10 @@ class Word2VecConfig(PreTrainedConfig):
     """
 
     model_type = "word2vec"
+    # The hyperparameters that trained the vectors, recorded for model cards and for continuing training.
+    training_hyperparameters = (
+        "window", "negative", "sample", "min_count", "max_vocab", "epochs", "alpha", "min_alpha", "ns_exponent",
+    )  # fmt: skip
 
     vocab_size: int = 2
     hidden_size: int = 100

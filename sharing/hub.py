@@ -30,6 +30,7 @@ from .model_card import CARD_FILE, write_model_card
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 TRANSIENT_STATUS = (500, 502, 503, 504)
 RETRY_WAITS = (1.0, 3.0, 9.0)
+REFUSED_TOKEN = "the Hub refused the token (invalid credentials): check --token, HF_TOKEN or `hf auth login`"
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
@@ -209,7 +210,7 @@ def describe_hub_error(error: Exception, repo_id: str, revision: str | None) -> 
         return f"{repo_id} is gated: accept its conditions on the Hub, then pass a token with access"
     if isinstance(error, RepositoryNotFoundError):
         if "Invalid credentials" in str(error):
-            return "the Hub refused the token (invalid credentials): check --token, HF_TOKEN or `hf auth login`"
+            return REFUSED_TOKEN
         return (
             f"repository {repo_id} not found, or it is private and this token cannot read it: check the name, "
             "or pass a token with access (--token or HF_TOKEN)"
@@ -226,7 +227,7 @@ def describe_hub_error(error: Exception, repo_id: str, revision: str | None) -> 
     if isinstance(error, HfHubHTTPError):
         status = error.response.status_code if error.response is not None else None
         if status == 401:
-            return "the Hub refused the token (invalid credentials): check --token, HF_TOKEN or `hf auth login`"
+            return REFUSED_TOKEN
         if status == 403:
             return f"this token may not write to {repo_id}: {first_line(error)}"
         return f"the Hub answered {status} for {repo_id}: {first_line(error)}"

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from modeling import Word2VecModel
+from modeling import Word2VecConfig, Word2VecModel
 
 CARD_FILE = "README.md"
 WORD_MAP_FILE = "word_map.png"
@@ -21,8 +21,6 @@ WELL_KNOWN_WORDS = (
     "dog", "cat", "horse", "car", "truck", "train",
     "computer", "software", "chip", "market", "stock", "bank", "money", "president", "company",
 )  # fmt: skip
-HYPERPARAMETERS = ("window", "negative", "sample", "min_count", "max_vocab", "epochs", "alpha", "min_alpha",
-                   "ns_exponent")  # fmt: skip
 
 
 def map_words(model: Word2VecModel, limit: int = 30) -> list[str]:
@@ -102,7 +100,9 @@ def build_model_card(
         if config.has_context_vectors
         else "the word counts (this model has no skip-gram head: it was converted from a vector file)"
     )
-    hyperparameters = "\n".join(f"| `{name}` | {getattr(config, name)} |" for name in HYPERPARAMETERS)
+    hyperparameters = "\n".join(
+        f"| `{name}` | {getattr(config, name)} |" for name in Word2VecConfig.training_hyperparameters
+    )
     evaluation_table = "\n".join(
         f"| {record.get('dataset_name', record['dataset'])} | {record.get('metric_name', record['metric'])} | "
         f"{record['value']:.4f} |"

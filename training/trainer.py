@@ -32,18 +32,6 @@ from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_ste
 
 BLOCK_TOKENS = 1 << 18
 TRAINER_STATE_FILE = "trainer_state.json"
-# What the model's config records of the arguments that trained it, under the same names.
-RECORDED_HYPERPARAMETERS = (
-    "window",
-    "negative",
-    "sample",
-    "min_count",
-    "max_vocab",
-    "epochs",
-    "alpha",
-    "min_alpha",
-    "ns_exponent",
-)
 
 
 @dataclass
@@ -232,7 +220,7 @@ def _load_for_training(folder: str | Path, args: TrainingArguments) -> Word2VecM
         model.config.has_context_vectors = True
         model.context = torch.nn.Parameter(torch.zeros_like(model.embeddings))
     model.embeddings.requires_grad_(True)
-    for name in RECORDED_HYPERPARAMETERS:
+    for name in Word2VecConfig.training_hyperparameters:
         setattr(model.config, name, getattr(args, name))
     return model
 
@@ -247,7 +235,7 @@ def _new_model(
         unk_token_id=tokenizer.convert_tokens_to_ids(UNK_TOKEN),
         corpus=corpus_name,
         corpus_word_count=encoded.word_count,
-        **{name: getattr(args, name) for name in RECORDED_HYPERPARAMETERS},
+        **{name: getattr(args, name) for name in Word2VecConfig.training_hyperparameters},
     )
     torch.manual_seed(args.seed)
     model = Word2VecModel(config)
