@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
+from tokenizers import models, pre_tokenizers, trainers
 from transformers import AutoTokenizer
 
-from tokenization import train_word_level_tokenizer, wrap_tokenizer
+from tokenization import empty_word_level_tokenizer, split_words, train_word_level_tokenizer, wrap_tokenizer
 from training.encoding import encode_corpus
 
 LINES = ["the cat sat on the mat", "The dog sat", "a cat and a dog", "zebra"]
@@ -59,7 +61,7 @@ def test_counts_are_exact_and_unknown_words_are_counted_then_dropped(tmp_path):
     assert encoded.counts[vocab["[UNK]"]] == unknown
     assert encoded.word_count == len(words)
     assert encoded.num_tokens == len(words) - unknown
-    assert vocab["[UNK]"] not in set(encoded.ids.tolist())
+    assert vocab["[UNK]"] not in set(encoded.read().tolist())
     assert encoded.sentence_lengths.sum() == encoded.num_tokens
     # "on", "mat", "zebra" and "quokka" occur once: dropped, and the sentence "zebra" disappears.
     assert list(encoded.sentence_lengths) == [4, 3, 5, 4]
@@ -84,3 +86,44 @@ def test_wrapped_tokenizer_pads_and_reloads_through_auto_tokenizer(tmp_path):
     vocab = reloaded.get_vocab()
     assert batch["input_ids"] == [[vocab["the"], vocab["cat"]], [vocab["[UNK]"], vocab["[PAD]"]]]
     assert batch["attention_mask"] == [[1, 1], [1, 0]]
+
+
+MESSY_LINES = [
+    "Ｃａｆé, CAFÉ café don't stop—now!",
+    "tab\tseparated\u00a0non-breaking\u2003em-space words",
+    "unit\x1fseparator stays inside a word, as in Rust",
+    "ﬁne ligatures ¨ and a combining\u0301 mark",
+    "",
+    "the the the cat cat dog",
+]
+
+
+@pytest.mark.parametrize("split_punctuation", [True, False])
+def test_vocabulary_equals_the_rust_word_level_trainer(split_punctuation):
+    tokenizer = train_word_level_tokenizer(MESSY_LINES * 3, min_count=2, split_punctuation=split_punctuation)
+    reference = empty_word_level_tokenizer(split_punctuation=split_punctuation)
+    trainer = trainers.WordLevelTrainer(min_frequency=2, vocab_size=10_000, special_tokens=["[PAD]", "[UNK]"])
+    reference.train_from_iterator(MESSY_LINES * 3, trainer)
+    assert tokenizer.get_vocab() == reference.get_vocab()
+
+
+@pytest.mark.parametrize("split_punctuation", [True, False])
+def test_encoding_once_per_distinct_word_equals_encoding_every_line(tmp_path, split_punctuation):
+    tokenizer = train_word_level_tokenizer(MESSY_LINES, min_count=1, split_punctuation=split_punctuation)
+    tokenizer.model = models.WordLevel(
+        vocab={token: index for token, index in tokenizer.get_vocab().items() if index < 12}, unk_token="[UNK]"
+    )
+    encoded = encode_corpus(MESSY_LINES * 2, tokenizer, tmp_path)
+    unk_id = tokenizer.token_to_id("[UNK]")
+    per_line = [tokenizer.encode(line, add_special_tokens=False).ids for line in MESSY_LINES * 2]
+    expected = [[index for index in ids if index != unk_id] for ids in per_line]
+    assert encoded.read().tolist() == [index for ids in expected for index in ids]
+    assert encoded.sentence_lengths.tolist() == [len(ids) for ids in expected if ids]
+    assert encoded.counts.tolist() == np.bincount([index for ids in per_line for index in ids], minlength=12).tolist()
+
+
+def test_words_split_exactly_where_the_rust_pre_tokenizers_split():
+    rust = pre_tokenizers.WhitespaceSplit()
+    for code in [*range(0x20), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200C), 0x2028, 0x202F, 0x3000]:
+        line = f"a{chr(code)}b"
+        assert split_words(line) == [token for token, _ in rust.pre_tokenize_str(line)], hex(code)

@@ -5,8 +5,12 @@ from .word_level import (
     SPECIAL_TOKENS,
     UNK_TOKEN,
     build_normalizer,
+    count_tokens,
     empty_word_level_tokenizer,
+    split_words,
+    tokens_of_words,
     train_word_level_tokenizer,
+    vocabulary_from_counts,
     wrap_tokenizer,
 )
 
@@ -15,7 +19,11 @@ __all__ = [
     "SPECIAL_TOKENS",
     "UNK_TOKEN",
     "build_normalizer",
+    "count_tokens",
     "empty_word_level_tokenizer",
+    "split_words",
+    "tokens_of_words",
     "train_word_level_tokenizer",
+    "vocabulary_from_counts",
     "wrap_tokenizer",
 ]

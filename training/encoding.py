@@ -1,12 +1,16 @@
-"""The corpus encoded once to int32 ids by the Rust tokenizer and kept in a memory-mapped file.
+"""The corpus read once and kept on disk as int32 token ids.
 
-Out-of-vocabulary words are counted and then dropped from the stream, as word2vec does, so that windows reach
-over them. Epochs then read ids from disk in blocks instead of tokenising the text again.
+One pass over the text splits each line at whitespace and numbers every distinct word as it first appears
+(`read_words`). The tokenizer then runs once per distinct word, not once per occurrence, which yields both the
+vocabulary's counts and each word's token ids; a vectorised pass turns the word stream into the token stream
+(`WordStream.encode`). Out-of-vocabulary tokens are counted and then dropped from the stream, as word2vec does,
+so that windows reach over them. Epochs then read ids from disk in blocks, with a memory use that does not grow
+with the corpus.
 """
 
 from __future__ import annotations
 
-import tempfile
+import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,21 +18,29 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-ENCODE_BATCH_CHARS = 4 << 20
+from tokenization import UNK_TOKEN, split_words, tokens_of_words
+
+WORDS_PER_WRITE = 1 << 20
+WORDS_PER_ENCODE_STEP = 1 << 22
+
+
+def _read_ids(path: Path, start: int, end: int) -> np.ndarray:
+    return np.fromfile(path, dtype=np.int32, count=end - start, offset=4 * start)
 
 
 @dataclass
 class EncodedCorpus:
-    """Token ids of in-vocabulary words `[num_tokens]` int32, sentence lengths, and exact word counts."""
+    """Token ids of in-vocabulary words (`num_tokens` int32 in `ids_path`), sentence lengths, exact counts."""
 
-    ids: np.ndarray
+    ids_path: Path
+    num_tokens: int
     sentence_lengths: np.ndarray
     counts: np.ndarray
     word_count: int
 
-    @property
-    def num_tokens(self) -> int:
-        return int(self.ids.shape[0])
+    def read(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        """The ids at positions [start, end)."""
+        return _read_ids(self.ids_path, start, self.num_tokens if end is None else end)
 
     def blocks(self, block_tokens: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Consecutive blocks of about `block_tokens` ids, each with the block offsets where a sentence starts.
@@ -44,47 +56,100 @@ class EncodedCorpus:
                 end = boundary if boundary > start else end
             first = np.searchsorted(sentence_starts, start, side="left")
             last = np.searchsorted(sentence_starts, end, side="left")
-            starts_in_block = sentence_starts[first:last] - start
-            yield np.asarray(self.ids[start:end]), starts_in_block
+            yield self.read(start, end), sentence_starts[first:last] - start
             start = end
 
 
-def _batches(lines: Iterable[str], max_chars: int) -> Iterator[list[str]]:
-    batch, size = [], 0
-    for line in lines:
-        batch.append(line)
-        size += len(line)
-        if size >= max_chars:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+@dataclass
+class WordStream:
+    """A corpus read once: each word as the index of its first appearance, in a file; words per line."""
+
+    path: Path
+    words: list[str]
+    word_counts: np.ndarray
+    line_lengths: np.ndarray
+
+    def encode(self, tokenizer: Tokenizer, tokens_per_word: list[list[str]] | None = None) -> EncodedCorpus:
+        """The token ids of the stream under `tokenizer`'s vocabulary, written next to the word stream."""
+        if tokens_per_word is None:
+            tokens_per_word = tokens_of_words(tokenizer, self.words)
+        vocab = tokenizer.get_vocab()
+        unk_id = vocab[UNK_TOKEN]
+        token_lengths = np.array([len(tokens) for tokens in tokens_per_word], dtype=np.int64)
+        token_ids = np.array([vocab.get(token, unk_id) for tokens in tokens_per_word for token in tokens], np.int64)
+        counts = np.bincount(
+            token_ids, weights=np.repeat(self.word_counts, token_lengths), minlength=tokenizer.get_vocab_size()
+        ).astype(np.int64)
+        in_vocabulary = token_ids != unk_id
+        owner = np.repeat(np.arange(len(tokens_per_word)), token_lengths)
+        # Each word's in-vocabulary ids, as a ragged array: kept_ids[kept_offsets[w] : kept_offsets[w + 1]].
+        kept_ids = token_ids[in_vocabulary].astype(np.int32)
+        kept_lengths = np.bincount(owner[in_vocabulary], minlength=len(tokens_per_word))
+        kept_offsets = np.cumsum(kept_lengths) - kept_lengths
+
+        ids_path = self.path.with_name("ids.int32")
+        line_starts = np.concatenate([[0], np.cumsum(self.line_lengths, dtype=np.int64)])
+        sentence_lengths, num_tokens = [], 0
+        with open(ids_path, "wb") as ids_file:
+            first_line = 0
+            while first_line < len(self.line_lengths):
+                # A whole number of lines, about WORDS_PER_ENCODE_STEP words (at least one line).
+                last_line = np.searchsorted(line_starts, line_starts[first_line] + WORDS_PER_ENCODE_STEP, "right") - 1
+                last_line = min(max(last_line, first_line + 1), len(self.line_lengths))
+                words = _read_ids(self.path, line_starts[first_line], line_starts[last_line])
+                lengths = kept_lengths[words]
+                ends = np.cumsum(lengths)
+                positions = np.repeat(kept_offsets[words] - (ends - lengths), lengths) + np.arange(
+                    ends[-1] if len(ends) else 0
+                )
+                kept = kept_ids[positions]
+                kept.tofile(ids_file)
+                num_tokens += kept.shape[0]
+                line_of_word = np.repeat(np.arange(last_line - first_line), self.line_lengths[first_line:last_line])
+                per_line = np.bincount(line_of_word, weights=lengths, minlength=last_line - first_line).astype(np.int64)
+                sentence_lengths.append(per_line[per_line > 0])
+                first_line = last_line
+        return EncodedCorpus(
+            ids_path=ids_path,
+            num_tokens=num_tokens,
+            sentence_lengths=np.concatenate(sentence_lengths) if sentence_lengths else np.zeros(0, np.int64),
+            counts=counts,
+            word_count=int(counts.sum()),
+        )
 
 
-def encode_corpus(lines: Iterable[str], tokenizer: Tokenizer, workdir: str | Path | None = None) -> EncodedCorpus:
-    """Encode every line with `tokenizer` (in parallel, in Rust) into an int32 file under `workdir`."""
-    vocab_size = tokenizer.get_vocab_size()
-    unk_id = tokenizer.token_to_id("[UNK]")
-    counts = np.zeros(vocab_size, dtype=np.int64)
-    workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="word2vec-corpus-"))
-    ids_path = workdir / "ids.int32"
-    lengths = []
-    num_tokens = 0
-    encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
-    with open(ids_path, "wb") as ids_file:
-        for batch in _batches(lines, ENCODE_BATCH_CHARS):
-            encodings = encode(batch, add_special_tokens=False)
-            sentence_ids = [np.asarray(encoding.ids, dtype=np.int32) for encoding in encodings]
-            flat = np.concatenate(sentence_ids) if sentence_ids else np.zeros(0, np.int32)
-            counts += np.bincount(flat, minlength=vocab_size)
-            in_vocabulary = flat != unk_id
-            sentence_index = np.repeat(np.arange(len(sentence_ids)), [len(ids) for ids in sentence_ids])
-            kept_lengths = np.bincount(sentence_index[in_vocabulary], minlength=len(sentence_ids))
-            lengths.append(kept_lengths[kept_lengths > 0])
-            kept = flat[in_vocabulary]
-            kept.tofile(ids_file)
-            num_tokens += kept.shape[0]
-    word_count = int(counts.sum())
-    ids = np.memmap(ids_path, dtype=np.int32, mode="r", shape=(num_tokens,)) if num_tokens else np.zeros(0, np.int32)
-    sentence_lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
-    return EncodedCorpus(ids=ids, sentence_lengths=sentence_lengths, counts=counts, word_count=word_count)
+def read_words(lines: Iterable[str], workdir: str | Path) -> WordStream:
+    """One pass over `lines`: the word stream as int32 first-appearance indices in a file under `workdir`."""
+    path = Path(workdir) / "words.int32"
+    index: dict[str, int] = {}
+    number = index.setdefault
+    word_counts = np.zeros(0, dtype=np.int64)
+    line_lengths = array.array("i")
+    pending: list[str] = []
+
+    def write(ids_file) -> None:
+        nonlocal word_counts
+        # len(index) is read before setdefault stores a new word, so it is that word's new index.
+        ids = np.array([number(word, len(index)) for word in pending], dtype=np.int32)
+        ids.tofile(ids_file)
+        pending.clear()
+        batch_counts = np.bincount(ids, minlength=len(index))
+        batch_counts[: len(word_counts)] += word_counts
+        word_counts = batch_counts
+
+    with open(path, "wb") as ids_file:
+        for line in lines:
+            words = split_words(line)
+            line_lengths.append(len(words))
+            pending += words
+            if len(pending) >= WORDS_PER_WRITE:
+                write(ids_file)
+        write(ids_file)
+    return WordStream(
+        path=path, words=list(index), word_counts=word_counts, line_lengths=np.frombuffer(line_lengths, np.int32)
+    )
+
+
+def encode_corpus(lines: Iterable[str], tokenizer: Tokenizer, workdir: str | Path) -> EncodedCorpus:
+    """Read `lines` once and encode them with `tokenizer`'s vocabulary into an int32 file under `workdir`."""
+    return read_words(lines, workdir).encode(tokenizer)

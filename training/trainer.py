@@ -18,15 +18,24 @@ from pathlib import Path
 import numba
 import numpy as np
 import torch
+from tokenizers import models
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerFast
 
 from modeling import Word2VecConfig, Word2VecModel
-from tokenization import PAD_TOKEN, UNK_TOKEN, train_word_level_tokenizer, wrap_tokenizer
+from tokenization import (
+    PAD_TOKEN,
+    UNK_TOKEN,
+    count_tokens,
+    empty_word_level_tokenizer,
+    tokens_of_words,
+    vocabulary_from_counts,
+    wrap_tokenizer,
+)
 
 from . import fast_cpu
 from .corpus import CorpusError, TextCorpus
-from .encoding import EncodedCorpus, encode_corpus
+from .encoding import EncodedCorpus, read_words
 from .output import save_model_folder
 from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
 
@@ -79,7 +88,7 @@ class TrainingResult:
     words_trained: int
     final_loss: float
     history: list[dict] = field(default_factory=list)
-    # Wall seconds of each phase: "vocabulary", "encoding", "training".
+    # Wall seconds of each phase: "reading", "vocabulary and encoding", "training".
     phases: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -145,18 +154,20 @@ def train_word2vec(
         tokenizer = model.tokenizer
         backend = tokenizer.backend_tokenizer
     else:
-        backend = train_word_level_tokenizer(
-            corpus,
-            min_count=args.min_count,
-            max_vocab=args.max_vocab,
-            lowercase=args.lowercase,
-            nfkc=args.nfkc,
-            split_punctuation=args.split_punctuation,
+        backend = empty_word_level_tokenizer(
+            lowercase=args.lowercase, nfkc=args.nfkc, split_punctuation=args.split_punctuation
         )
-    phases = {"vocabulary": time.perf_counter() - started}
     with tempfile.TemporaryDirectory(prefix="word2vec-corpus-") as workdir:
-        encoded = encode_corpus(corpus, backend, workdir)
-        phases["encoding"] = time.perf_counter() - started - phases["vocabulary"]
+        words = read_words(corpus, workdir)
+        phases = {"reading": time.perf_counter() - started}
+        tokens_per_word = tokens_of_words(backend, words.words)
+        if init_from is None:
+            vocabulary = vocabulary_from_counts(
+                count_tokens(tokens_per_word, words.word_counts.tolist()), args.min_count, args.max_vocab
+            )
+            backend.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)
+        encoded = words.encode(backend, tokens_per_word)
+        phases["vocabulary and encoding"] = time.perf_counter() - started - phases["reading"]
         if encoded.word_count == 0:
             raise CorpusError(f"the corpus ({corpus.name}) is empty: it holds no words")
         if encoded.num_tokens == 0:
