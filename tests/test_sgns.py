@@ -104,11 +104,17 @@ def test_sgns_step_skips_a_negative_equal_to_the_context_word():
     torch.testing.assert_close(context[3], before[3] + positive_gain * 0.5)
 
 
-def test_noise_table_follows_the_distribution():
-    probabilities = noise_distribution(torch.tensor([0, 0, 16, 81, 1, 256]), 0.75).numpy()
-    table = fast_cpu.noise_table(probabilities, size=100_000)
-    shares = np.bincount(table, minlength=6) / table.shape[0]
-    np.testing.assert_allclose(shares, probabilities, atol=2e-5)
+def test_noise_table_draws_follow_the_distribution():
+    probabilities = noise_distribution(torch.tensor([0, 0, 16, 81, 1, 256, 3]), 0.75).numpy()
+    threshold, alias = fast_cpu.noise_table(probabilities)
+    # What the alias table implies exactly: a column keeps itself with its threshold, else gives its alias.
+    implied = threshold.copy()
+    np.add.at(implied, alias, 1.0 - threshold)
+    np.testing.assert_allclose(implied / len(probabilities), probabilities, atol=1e-12)
+    draws = fast_cpu.sample_noise((threshold, alias), 400_000, 5)
+    shares = np.bincount(draws, minlength=len(probabilities)) / draws.shape[0]
+    np.testing.assert_allclose(shares, probabilities, atol=3e-3)
+    assert shares[0] == shares[1] == 0
 
 
 def run_kernel(ids, sentence_starts, embeddings, context, keep, table, window, negative, alpha=0.025, workers=1):
@@ -125,7 +131,8 @@ def test_kernel_applies_word2vec_updates_pair_by_pair():
     context = rng.normal(0, 0.5, (4, 8)).astype(np.float32)
     expected_embeddings, expected_context = embeddings.copy(), context.copy()
     keep = np.ones(4)
-    run_kernel([2, 3], [0, 2], embeddings, context, keep, np.array([0], np.int32), window=1, negative=0, alpha=0.1)
+    table = fast_cpu.noise_table(np.array([0.0, 0.0, 1.0, 1.0]))
+    run_kernel([2, 3], [0, 2], embeddings, context, keep, table, window=1, negative=0, alpha=0.1)
     # Sentence "2 3", window 1: word 3 predicts 2, then word 2 predicts 3, each update applied before the next.
     for input_word, output_word in ((3, 2), (2, 3)):
         score = expected_embeddings[input_word] @ expected_context[output_word]
@@ -143,7 +150,7 @@ def test_kernel_windows_are_dynamic_and_subsampling_keeps_the_formula_share():
     ids = np.arange(n) % (vocab - 2) + 2
     embeddings = np.zeros((vocab, 4), np.float32)
     context = np.zeros((vocab, 4), np.float32)
-    table = np.array([2], np.int32)
+    table = fast_cpu.noise_table(np.eye(vocab)[2])
     keep_all = np.ones(vocab)
     pairs = run_kernel(ids, [0, n], embeddings, context, keep_all, table, window, negative=0)[:, 2].sum()
     # b uniform on 1..window gives 2 * E[b] = window + 1 pairs a word, less the sentence ends.

@@ -13,21 +13,68 @@ import math
 import numpy as np
 from numba import njit, prange
 
-NOISE_TABLE_SIZE = 10_000_000
 LOSS_SAMPLE_EVERY = 8
 
 
-def noise_table(probabilities: np.ndarray, size: int = NOISE_TABLE_SIZE) -> np.ndarray:
-    """word2vec's unigram table: word i fills a share probabilities[i] of `size` slots (int32)."""
-    cumulative = np.cumsum(probabilities, dtype=np.float64)
-    boundaries = np.floor(cumulative / cumulative[-1] * size + 0.5).astype(np.int64)
-    slots = np.diff(boundaries, prepend=0)
-    return np.repeat(np.arange(len(probabilities), dtype=np.int32), slots)
+@njit(cache=True)
+def noise_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table for drawing word i with probability probabilities[i]: (threshold [V], alias [V]).
+
+    A draw picks a column uniformly and keeps it with probability threshold[column], else takes alias[column].
+    Two vocabulary-sized arrays stay in cache where word2vec's 10^8-slot unigram table (one cache miss per
+    negative) does not; on bench-en this made the kernel about 1.5 times faster.
+    """
+    size = probabilities.shape[0]
+    scaled = probabilities / probabilities.sum() * size
+    threshold = np.ones(size, dtype=np.float64)
+    alias = np.arange(size).astype(np.int32)
+    small = np.empty(size, dtype=np.int64)
+    large = np.empty(size, dtype=np.int64)
+    num_small = num_large = 0
+    for word in range(size):
+        if scaled[word] < 1.0:
+            small[num_small] = word
+            num_small += 1
+        else:
+            large[num_large] = word
+            num_large += 1
+    while num_small > 0 and num_large > 0:
+        num_small -= 1
+        donor = large[num_large - 1]
+        taker = small[num_small]
+        threshold[taker] = scaled[taker]
+        alias[taker] = donor
+        scaled[donor] += scaled[taker] - 1.0
+        if scaled[donor] < 1.0:
+            num_large -= 1
+            small[num_small] = donor
+            num_small += 1
+    return threshold, alias
 
 
 @njit(inline="always")
 def _next(state: np.uint64) -> np.uint64:
     return state * np.uint64(25214903917) + np.uint64(11)
+
+
+@njit(inline="always")
+def _draw(state: np.uint64, threshold: np.ndarray, alias: np.ndarray) -> np.int64:
+    # The top 53 bits as a uniform double: its whole part picks the column, its fraction decides within it.
+    scaled = (state >> np.uint64(11)) * (1.0 / 9007199254740992.0) * threshold.shape[0]
+    column = np.int64(scaled)
+    return column if scaled - column < threshold[column] else np.int64(alias[column])
+
+
+@njit(cache=True)
+def sample_noise(table: tuple[np.ndarray, np.ndarray], count: int, seed: int) -> np.ndarray:
+    """`count` draws from `table`, as the kernel draws its negatives."""
+    threshold, alias = table
+    state = np.uint64(seed)
+    draws = np.empty(count, dtype=np.int64)
+    for index in range(count):
+        state = _next(state)
+        draws[index] = _draw(state, threshold, alias)
+    return draws
 
 
 @njit(fastmath=True, nogil=True, cache=True)
@@ -36,7 +83,7 @@ def _train_share(
     alpha_end, words_before, total_words, share_words_scale, seed, buffer, result,
 ):  # fmt: skip
     dim = embeddings.shape[1]
-    table_size = table.shape[0]
+    threshold, alias = table
     state = np.uint64(seed)
     gradient = np.zeros(dim, dtype=np.float32)
     words_done = 0
@@ -80,7 +127,7 @@ def _train_share(
                         label = np.float32(1.0)
                     else:
                         state = _next(state)
-                        target = table[np.int64((state >> np.uint64(16)) % np.uint64(table_size))]
+                        target = _draw(state, threshold, alias)
                         if target == output_word:
                             continue
                         label = np.float32(0.0)
@@ -117,7 +164,8 @@ def train_block(
 ):  # fmt: skip
     """Train on one block: `ids` [n] int32, `sentence_starts` [sentences + 1] int64 offsets ending with n.
 
-    `keep_threshold` [vocab] is the subsampling keep probability, `table` the noise table, `seeds` [workers].
+    `keep_threshold` [vocab] is the subsampling keep probability, `table` the alias table of the noise
+    distribution (`noise_table`), `seeds` [workers].
 
     Returns per worker: sampled loss sum, sampled pair count, pairs trained, last learning rate.
     """

@@ -39,7 +39,7 @@ from .encoding import EncodedCorpus, read_words
 from .output import save_model_folder
 from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
 
-BLOCK_TOKENS = 1 << 18
+BLOCK_TOKENS = 1 << 20
 TRAINER_STATE_FILE = "trainer_state.json"
 
 
