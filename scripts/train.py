@@ -2,19 +2,23 @@
 
 python scripts/train.py                            # the Penn Treebank, as in the d2l word2vec chapter
 python scripts/train.py --corpus a.txt b.txt.gz    # your own text, one sentence or document a line
+torchrun --nproc-per-node 2 scripts/train.py --corpus big.txt   # data-parallel on torch.distributed
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from dataclasses import fields
 from pathlib import Path
 
 from training import (
     CorpusError,
+    Distributed,
     OutputError,
+    RankFailure,
     TextCorpus,
     TrainingArguments,
     TrainingInterrupted,
@@ -23,6 +27,7 @@ from training import (
     train_word2vec,
 )
 from training.cli import run_command
+from training.distributed import SYNC_CHOICES, SYNC_EVERY
 
 DEFAULT_PROBES = ("chip", "market", "president", "company", "stock", "bank")
 
@@ -73,6 +78,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--checkpoint-dir", help="where checkpoints go (default: <output>-checkpoint)")
     parser.add_argument("--resume", metavar="DIR", help="continue an interrupted run from its checkpoint folder")
+    parser.add_argument(
+        "--sync", default="sum", choices=SYNC_CHOICES,
+        help="under torchrun: add up every rank's changes to the tables (sum) or average them (average)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sync-every", type=int, default=SYNC_EVERY, metavar="WORDS",
+        help="under torchrun: words each rank trains between two averagings of the tables",
+    )  # fmt: skip
     parser.add_argument("--init-from", metavar="MODEL_DIR", help="continue training an existing model folder")
     parser.add_argument("--language", help="language code for the model card (default: en for the PTB)")
     parser.add_argument("--probe", nargs="+", default=list(DEFAULT_PROBES), help="words whose neighbours to print")
@@ -88,8 +101,17 @@ def output_stem(source: str) -> str:
     return stem or "corpus"
 
 
+def stop_on_sigterm(signum, frame):
+    raise RankFailure("stopped by SIGTERM: torchrun stops the other ranks when one fails")
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    distributed = Distributed.from_environment(options.sync, options.sync_every)
+    if distributed is not None:
+        signal.signal(signal.SIGTERM, stop_on_sigterm)
+    is_main = distributed is None or distributed.is_main
+    checkpoint_dir = None
     try:
         if options.dataset:
             corpus = TextCorpus.from_dataset(
@@ -108,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         args = TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
         output = check_output_dir(options.output or default_output)
         checkpoint_dir = Path(options.checkpoint_dir or f"{output}-checkpoint")
-        print(f"corpus: {corpus.name}")
+        if is_main:
+            print(f"corpus: {corpus.name}" + (f" ({distributed.world_size} ranks)" if distributed else ""))
         result = train_word2vec(
             corpus,
             args,
@@ -117,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint_dir=checkpoint_dir,
             checkpoint_every=options.checkpoint_every,
             log_file=options.log_file,
+            distributed=distributed,
         )
+        if not is_main:
+            return 0
         save_model_folder(result.model, result.tokenizer, output, language=options.language)
     except TrainingInterrupted as interruption:
         print(
@@ -126,12 +152,24 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except RankFailure as failure:
+        checkpoint = checkpoint_dir if checkpoint_dir is not None and checkpoint_dir.is_dir() else None
+        advice = (
+            f"restart the same torchrun command with --resume {checkpoint}"
+            if checkpoint
+            else "no checkpoint was saved; pass --checkpoint-every WORDS to be able to resume"
+        )
+        print(f"error: {failure}; {advice}", file=sys.stderr)
+        return 1
     except (CorpusError, OutputError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted before training started: nothing was written", file=sys.stderr)
         return 130
+    finally:
+        if distributed is not None:
+            distributed.stop()
 
     model = result.model
     print(

@@ -71,9 +71,11 @@ def test_blocks_end_on_sentence_boundaries(tmp_path):
     lines = [" ".join(["x"] * length) for length in (3, 4, 5, 2, 6)]
     tokenizer = train_word_level_tokenizer(lines, min_count=1)
     encoded = encode_corpus(lines, tokenizer, tmp_path)
-    blocks = list(encoded.blocks(8))
-    assert [len(ids) for ids, _ in blocks] == [7, 7, 6]
-    assert [list(starts) for _, starts in blocks] == [[0, 3], [0, 5], [0]]
+    blocks = list(encoded.blocks(3))
+    # Targets 6 and 13 move back to the sentence starts 3 and 12.
+    assert [len(ids) for ids, _ in blocks] == [3, 9, 8]
+    assert [list(starts) for _, starts in blocks] == [[0], [0, 4], [0, 2]]
+    assert np.concatenate([ids for ids, _ in encoded.blocks(40)]).tolist() == encoded.read().tolist()
 
 
 def test_wrapped_tokenizer_pads_and_reloads_through_auto_tokenizer(tmp_path):

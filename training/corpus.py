@@ -11,6 +11,7 @@ import codecs
 import glob
 import gzip
 import io
+import itertools
 import lzma
 import shutil
 import sys
@@ -37,10 +38,16 @@ class CorpusError(ValueError):
     """The training text cannot be used; the message says why and what to do."""
 
 
-def open_text(path: Path) -> io.TextIOBase:
-    """Open a text file for reading as UTF-8, decompressing by suffix; undecodable bytes become U+FFFD."""
-    openers = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-    opener = openers.get(path.suffix.lower(), open)
+COMPRESSED_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def open_text(path: Path, byte_range: tuple[int, int] | None = None) -> io.TextIOBase:
+    """Open a text file (or bytes [start, end) of a plain one) for reading as UTF-8, decompressing by suffix;
+    undecodable bytes become U+FFFD."""
+    if byte_range is not None:
+        raw = io.BufferedReader(_ByteRange(path, *byte_range))
+        return io.TextIOWrapper(raw, encoding="utf-8", errors="word2vec_replace", newline=None)
+    opener = COMPRESSED_OPENERS.get(path.suffix.lower(), open)
     return opener(path, "rt", encoding="utf-8", errors="word2vec_replace", newline=None)
 
 
@@ -64,6 +71,71 @@ def split_long_lines(handle: io.TextIOBase, max_chars: int = MAX_PIECE_CHARS) ->
         yield carry
 
 
+def _line_boundary(handle: io.BufferedReader, position: int, size: int) -> int:
+    """The first place at or after `position` where a line (or, in a line longer than a piece, a word) starts."""
+    if position <= 0 or position >= size:
+        return min(max(position, 0), size)
+    handle.seek(position - 1)
+    window = handle.read(MAX_PIECE_CHARS)
+    newline = window.find(b"\n")
+    if newline >= 0:
+        return position + newline
+    # One very long line (text8): cut it at a space instead, as split_long_lines does.
+    spaces = [found for found in (window.find(b" "), window.find(b"\t")) if found >= 0]
+    return position + min(spaces) if spaces else size
+
+
+class _ByteRange(io.RawIOBase):
+    """Bytes [start, end) of a file, for reading one shard of it as text."""
+
+    def __init__(self, path: Path, start: int, end: int):
+        super().__init__()
+        self._file = open(path, "rb")  # noqa: SIM115 - closed with this reader
+        self._file.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._file.read(min(len(buffer), self._left))
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def _plain_file_shards(files: list[Path], rank: int, world_size: int) -> list[tuple[Path, int, int]]:
+    """Rank `rank`'s byte ranges of the concatenated files, cut at line starts, so every line is read once."""
+    sizes = [path.stat().st_size for path in files]
+    total = sum(sizes)
+    low, high = total * rank // world_size, total * (rank + 1) // world_size
+    ranges, offset = [], 0
+    for path, size in zip(files, sizes, strict=True):
+        start, end = min(max(low - offset, 0), size), min(max(high - offset, 0), size)
+        if start < end:
+            with open(path, "rb") as handle:
+                start, end = _line_boundary(handle, start, size), _line_boundary(handle, end, size)
+            if start < end:
+                ranges.append((path, start, end))
+        offset += size
+    return ranges
+
+
+def _whole_file_shard(files: list[Path], rank: int, world_size: int) -> list[Path]:
+    """Rank `rank`'s whole files: the largest first, each to the least loaded rank, in the corpus's order."""
+    loads = [0] * world_size
+    owner = {}
+    for index in sorted(range(len(files)), key=lambda index: -files[index].stat().st_size):
+        least = min(range(world_size), key=loads.__getitem__)
+        owner[index] = least
+        loads[least] += files[index].stat().st_size
+    return [path for index, path in enumerate(files) if owner[index] == rank]
+
+
 def _spool_stdin() -> tempfile.TemporaryDirectory:
     """Standard input, saved to a temporary file: the vocabulary and the encoding each read the corpus once."""
     folder = tempfile.TemporaryDirectory(prefix="word2vec-stdin-")
@@ -80,9 +152,23 @@ class TextCorpus:
     open_lines: Callable[[], Iterator[str]]
     # A temporary folder the corpus reads from (standard input saved to disk), removed with the corpus.
     keep_alive: object = None
+    # (rank, world_size) -> the open_lines of that rank's shard; None where the source cannot be split.
+    open_shard: Callable[[int, int], Callable[[], Iterator[str]]] | None = None
 
     def __iter__(self) -> Iterator[str]:
         return self.open_lines()
+
+    def shard(self, rank: int, world_size: int) -> TextCorpus:
+        """The part of the corpus that process `rank` of `world_size` reads; together the shards hold every line
+        once. Plain files are cut by byte ranges at line starts, compressed files are shared out whole."""
+        if world_size == 1:
+            return self
+        if self.open_shard is None:
+            raise CorpusError(
+                f"the corpus {self.name} cannot be split among {world_size} processes; save it to a file and pass "
+                "that with --corpus"
+            )
+        return TextCorpus(name=self.name, open_lines=self.open_shard(rank, world_size), keep_alive=self.keep_alive)
 
     @classmethod
     def from_files(cls, paths: list[str | Path], max_chars: int = MAX_PIECE_CHARS) -> TextCorpus:
@@ -117,10 +203,10 @@ class TextCorpus:
 
         warned: set[Path] = set()
 
-        def read_all() -> Iterator[str]:
-            for path in files:
+        def read(sources: list[tuple[Path, tuple[int, int] | None]]) -> Iterator[str]:
+            for path, byte_range in sources:
                 replaced_before = _REPLACED_BYTES["count"]
-                with open_text(path) as handle:
+                with open_text(path, byte_range) as handle:
                     yield from split_long_lines(handle, max_chars)
                 replaced = _REPLACED_BYTES["count"] - replaced_before
                 if replaced and path not in warned:
@@ -131,8 +217,26 @@ class TextCorpus:
                         stacklevel=2,
                     )
 
+        def open_shard(rank: int, world_size: int) -> Callable[[], Iterator[str]]:
+            if spool is not None:
+                raise CorpusError(
+                    f"standard input cannot be split among {world_size} processes; save it to a file and pass "
+                    "that with --corpus"
+                )
+            if not any(path.suffix.lower() in COMPRESSED_OPENERS for path in files):
+                sources = [(path, (start, end)) for path, start, end in _plain_file_shards(files, rank, world_size)]
+            elif len(files) >= world_size:
+                sources = [(path, None) for path in _whole_file_shard(files, rank, world_size)]
+            else:
+                raise CorpusError(
+                    f"{len(files)} file(s), some compressed, cannot be split among {world_size} processes: a "
+                    f"compressed file is read whole by one process; decompress them or split the corpus into at "
+                    f"least {world_size} files"
+                )
+            return lambda: read(sources)
+
         name = ", ".join(path.name for path in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-        corpus = cls(name=name, open_lines=read_all)
+        corpus = cls(name=name, open_lines=lambda: read([(path, None) for path in files]), open_shard=open_shard)
         corpus.keep_alive = spool
         return corpus
 
@@ -168,17 +272,29 @@ class TextCorpus:
                 "(choose one with --text-column)"
             )
 
-        def read_all() -> Iterator[str]:
-            for row in open_dataset():
+        def read(rank: int = 0, world_size: int = 1) -> Iterator[str]:
+            dataset = open_dataset()
+            if world_size > 1:
+                from datasets.distributed import split_dataset_by_node
+
+                dataset = split_dataset_by_node(dataset, rank=rank, world_size=world_size)
+            for row in dataset:
                 text = row[text_column]
                 if text:
                     yield from split_long_lines(io.StringIO(text), max_chars)
 
-        return cls(name=f"{name_or_path} ({split})", open_lines=read_all)
+        return cls(
+            name=f"{name_or_path} ({split})",
+            open_lines=read,
+            open_shard=lambda rank, world_size: lambda: read(rank, world_size),
+        )
 
     @classmethod
     def from_text(cls, text: str, name: str, max_chars: int = MAX_PIECE_CHARS) -> TextCorpus:
-        return cls(name=name, open_lines=lambda: split_long_lines(io.StringIO(text), max_chars))
+        def read(rank: int = 0, world_size: int = 1) -> Iterator[str]:
+            return itertools.islice(split_long_lines(io.StringIO(text), max_chars), rank, None, world_size)
+
+        return cls(name=name, open_lines=read, open_shard=lambda rank, world_size: lambda: read(rank, world_size))
 
     @classmethod
     def penn_treebank(cls) -> TextCorpus:

@@ -42,16 +42,15 @@ class EncodedCorpus:
         """The ids at positions [start, end)."""
         return _read_ids(self.ids_path, start, self.num_tokens if end is None else end)
 
-    def blocks(self, block_tokens: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Consecutive blocks of about `block_tokens` ids, each with the block offsets where a sentence starts.
-
-        Blocks end on sentence boundaries unless one sentence alone is longer than a block.
-        """
+    def blocks(self, count: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The ids in exactly `count` consecutive blocks of about equal size, each with the block offsets where a
+        sentence starts. Blocks end where a sentence starts unless one sentence spans a whole block; a corpus
+        shorter than `count` tokens gives empty blocks (ranks of a distributed run each need the same count)."""
         sentence_starts = np.concatenate([[0], np.cumsum(self.sentence_lengths)])
         start = 0
-        while start < self.num_tokens:
-            end = min(start + block_tokens, self.num_tokens)
-            if end < self.num_tokens:
+        for index in range(1, count + 1):
+            end = self.num_tokens * index // count
+            if index < count:
                 boundary = sentence_starts[np.searchsorted(sentence_starts, end, side="right") - 1]
                 end = boundary if boundary > start else end
             first = np.searchsorted(sentence_starts, start, side="left")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numba
 import numpy as np
 import torch
+import torch.distributed as dist
 from tokenizers import models
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerFast
@@ -35,6 +36,7 @@ from tokenization import (
 
 from . import fast_cpu
 from .corpus import CorpusError, TextCorpus
+from .distributed import Distributed
 from .encoding import EncodedCorpus, read_words
 from .output import save_model_folder
 from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
@@ -128,6 +130,7 @@ def train_word2vec(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 0,
     log_file: str | Path | None = None,
+    distributed: Distributed | None = None,
 ) -> TrainingResult:
     """Build the vocabulary, encode the corpus once, and train skip-gram with negative sampling on it.
 
@@ -139,6 +142,9 @@ def train_word2vec(
         checkpoint_dir, checkpoint_every: save a resumable checkpoint every `checkpoint_every` words (0: only when
             interrupted with Ctrl-C).
         log_file: append one JSON line per block of training (words, loss, learning rate, words/s).
+        distributed: this process's place in a torchrun job (see `training.distributed`): it reads its shard of
+            `corpus` and trains with the other ranks; only rank 0 writes checkpoints and the log, and every rank
+            returns the same model.
     """
     started = time.perf_counter()
     state = None
@@ -149,6 +155,12 @@ def train_word2vec(
         args = replace(TrainingArguments(**state["args"]), progress=args.progress)
         init_from = resume
     device = resolve_device(args.device)
+    if distributed is not None:
+        device = distributed.device(device)
+        distributed.start(device)
+        corpus = corpus.shard(distributed.rank, distributed.world_size)
+        if not distributed.is_main:
+            args, log_file = replace(args, progress=False), None
     if init_from is not None:
         model = _load_for_training(init_from, args)
         tokenizer = model.tokenizer
@@ -162,22 +174,30 @@ def train_word2vec(
         phases = {"reading": time.perf_counter() - started}
         tokens_per_word = tokens_of_words(backend, words.words)
         if init_from is None:
-            vocabulary = vocabulary_from_counts(
-                count_tokens(tokens_per_word, words.word_counts.tolist()), args.min_count, args.max_vocab
-            )
+            token_counts = count_tokens(tokens_per_word, words.word_counts.tolist())
+            if distributed is not None:
+                token_counts = distributed.merge_counts(token_counts)
+            vocabulary = vocabulary_from_counts(token_counts, args.min_count, args.max_vocab)
+            if distributed is not None:
+                vocabulary = distributed.broadcast(vocabulary if distributed.is_main else None)
             backend.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)
         encoded = words.encode(backend, tokens_per_word)
+        corpus_tokens = encoded.num_tokens
+        if distributed is not None:
+            counts = distributed.all_reduce(torch.from_numpy(encoded.counts).to(device)).cpu().numpy()
+            encoded = replace(encoded, counts=counts, word_count=int(counts.sum()))
+            corpus_tokens = int(distributed.all_reduce(torch.tensor([corpus_tokens], device=device)).item())
         phases["vocabulary and encoding"] = time.perf_counter() - started - phases["reading"]
         if encoded.word_count == 0:
             raise CorpusError(f"the corpus ({corpus.name}) is empty: it holds no words")
-        if encoded.num_tokens == 0:
+        if corpus_tokens == 0:
             raise CorpusError(
                 f"no word of the corpus ({corpus.name}, {encoded.word_count} words) occurs at least "
                 f"min_count={args.min_count} times, so the vocabulary is empty; lower --min-count"
             )
-        if state is not None and state["corpus_tokens"] != encoded.num_tokens:
+        if state is not None and state["corpus_tokens"] != corpus_tokens:
             raise CorpusError(
-                f"the corpus has {encoded.num_tokens:,} in-vocabulary words but the checkpoint was trained on "
+                f"the corpus has {corpus_tokens:,} in-vocabulary words but the checkpoint was trained on "
                 f"{state['corpus_tokens']:,}; resume with the same --corpus"
             )
         if init_from is None:
@@ -186,21 +206,25 @@ def train_word2vec(
         elif int(model.counts.sum()) == 0:
             model.counts.copy_(torch.from_numpy(encoded.counts))
 
-        corpus_tokens = encoded.num_tokens
-
         def save_checkpoint(trainer_state: dict) -> Path | None:
             if checkpoint_dir is None:
                 return None
+            if distributed is not None and not distributed.is_main:
+                return Path(checkpoint_dir)
             trainer_state = {**trainer_state, "args": asdict(args), "corpus_tokens": corpus_tokens}
             extra = {TRAINER_STATE_FILE: json.dumps(trainer_state)}
             return save_model_folder(model, tokenizer, checkpoint_dir, extra_files=extra, card=False)
 
-        trainer = SkipGramTrainer(model, encoded, args, device, resume_state=state)
+        trainer = SkipGramTrainer(
+            model, encoded, args, device, resume_state=state, distributed=distributed, corpus_tokens=corpus_tokens
+        )
         training_started = time.perf_counter()
         history = trainer.train(
             checkpoint=save_checkpoint, checkpoint_every=checkpoint_every, log_file=Path(log_file) if log_file else None
         )
         phases["training"] = time.perf_counter() - training_started
+        if distributed is not None:
+            phases["synchronising (part of training)"] = distributed.seconds_synchronising
         del encoded
     model.set_tokenizer(tokenizer)
     final_loss = history[-1]["loss"] if history else float("nan")
@@ -268,13 +292,19 @@ class SkipGramTrainer:
         args: TrainingArguments,
         device: torch.device,
         resume_state: dict | None = None,
+        distributed: Distributed | None = None,
+        corpus_tokens: int | None = None,
     ):
         self.model = model.to(device=device, dtype=torch.float32)
         self.encoded = encoded
         self.args = args
         self.device = device
         self.backend = choose_backend(args.backend, device)
-        self.generator = torch.Generator(device=device).manual_seed(args.seed)
+        self.distributed = distributed
+        self.rank = distributed.rank if distributed else 0
+        self.world_size = distributed.world_size if distributed else 1
+        # Ranks draw different random numbers; rank 0 draws what a single process draws.
+        self.generator = torch.Generator(device=device).manual_seed(args.seed + 1_000_003 * self.rank)
         trainable_counts = model.counts.detach().cpu().clone()
         for special_id in (model.config.pad_token_id, model.config.unk_token_id):
             if special_id is not None:
@@ -282,14 +312,22 @@ class SkipGramTrainer:
         keep = keep_probabilities(trainable_counts, args.sample)
         noise = noise_distribution(trainable_counts, args.ns_exponent)
         if self.backend == "numba":
-            self.workers = args.workers or os.cpu_count() or 1
+            processes_here = distributed.local_world_size if distributed else 1
+            self.workers = args.workers or max(1, (os.cpu_count() or 1) // processes_here)
             numba.set_num_threads(min(self.workers, numba.config.NUMBA_NUM_THREADS))
             self.keep_threshold = keep.float().numpy()
             self.noise_table = fast_cpu.noise_table(noise.numpy())
         else:
             self.keep_probability = keep.float().to(device)
             self.noise = NoiseSampler(noise, device)
-        self.total_words = args.epochs * encoded.num_tokens
+        # Every count of words below is over all ranks: each rank trains its share of every block.
+        self.total_words = args.epochs * (encoded.num_tokens if corpus_tokens is None else corpus_tokens)
+        block_tokens = distributed.sync_every if distributed else BLOCK_TOKENS
+        local_blocks = max(1, math.ceil(encoded.num_tokens / block_tokens))
+        self.blocks_per_epoch = local_blocks
+        if distributed is not None:
+            local_blocks = torch.tensor([local_blocks], device=device)
+            self.blocks_per_epoch = int(distributed.all_reduce(local_blocks, dist.ReduceOp.MAX).item())
         self.words_trained = 0
         # Where training stands: the next block to train, and the epoch's running sums.
         self.position = {"epoch": 0, "block": 0, "loss": 0.0, "loss_pairs": 0, "pairs": 0}
@@ -298,10 +336,22 @@ class SkipGramTrainer:
             self.words_trained = resume_state["words_trained"]
             self.position = resume_state["position"]
             self.history = resume_state["history"]
-            state = torch.tensor(list(base64.b64decode(resume_state["generator"])), dtype=torch.uint8)
+            generators = resume_state["generators"]
+            if len(generators) != self.world_size:
+                raise CorpusError(
+                    f"the checkpoint was written by {len(generators)} process(es), this run has {self.world_size}; "
+                    f"resume with torchrun --nproc-per-node (and --nnodes) giving {len(generators)} in all"
+                )
+            state = torch.tensor(list(base64.b64decode(generators[self.rank])), dtype=torch.uint8)
             self.generator.set_state(state)
+        if distributed is not None:
+            distributed.share_tables(self.tables)
         self.words_at_start = self.words_trained
         self.interrupted = False
+
+    @property
+    def tables(self) -> list[torch.Tensor]:
+        return [self.model.embeddings.data, self.model.context.data]
 
     def learning_rate(self, words_done: float) -> float:
         """Linear decay from alpha to min_alpha over all epochs, as word2vec and gensim do."""
@@ -327,7 +377,7 @@ class SkipGramTrainer:
         loss = torch.zeros((), dtype=torch.float64, device=self.device)
         for index in range(num_batches):
             batch = slice(index * self.args.batch_size, (index + 1) * self.args.batch_size)
-            learning_rate = self.learning_rate(self.words_trained + index * words_per_batch)
+            learning_rate = self.learning_rate(self.words_trained + index * words_per_batch * self.world_size)
             negatives = self.noise.sample((centers[batch].shape[0], self.args.negative), self.generator)
             loss += sgns_step(embeddings, context, centers[batch], contexts[batch], negatives, learning_rate)
         return loss.item(), centers.shape[0], centers.shape[0]
@@ -345,20 +395,23 @@ class SkipGramTrainer:
             self.args.negative,
             self.args.alpha,
             self.args.min_alpha,
-            float(self.words_trained),
-            float(self.total_words),
+            # Scaled so that the kernel's progress counts this rank's share as 1/world_size of the block.
+            float(self.words_trained / self.world_size),
+            float(self.total_words / self.world_size),
             seeds,
             self.workers,
         )
         return float(results[:, 0].sum()), int(results[:, 1].sum()), int(results[:, 2].sum())
 
     def state(self) -> dict:
-        """What a checkpoint needs besides the model to continue exactly where training stands."""
+        """What a checkpoint needs besides the model to continue exactly where training stands (a collective
+        in a distributed run: every rank's random state goes in)."""
+        generator = base64.b64encode(bytes(self.generator.get_state().cpu().tolist())).decode()
         return {
             "words_trained": self.words_trained,
             "position": dict(self.position),
             "history": self.history,
-            "generator": base64.b64encode(bytes(self.generator.get_state().tolist())).decode(),
+            "generators": self.distributed.gather(generator) if self.distributed else [generator],
         }
 
     def train(
@@ -392,20 +445,25 @@ class SkipGramTrainer:
         try:
             while self.position["epoch"] < self.args.epochs:
                 position = self.position
-                for index, (block, sentence_starts) in enumerate(self.encoded.blocks(BLOCK_TOKENS)):
+                for index, (block, sentence_starts) in enumerate(self.encoded.blocks(self.blocks_per_epoch)):
                     if index < position["block"]:
                         continue
-                    loss, loss_pairs, pairs = train_block(block, sentence_starts)
+                    loss, loss_pairs, pairs = train_block(block, sentence_starts) if block.shape[0] else (0.0, 0, 0)
+                    words, interrupted = block.shape[0], self.interrupted
+                    if self.distributed is not None:
+                        loss, loss_pairs, pairs, words, interrupted = self._synchronise(
+                            loss, loss_pairs, pairs, words, interrupted
+                        )
                     position.update(
                         block=index + 1,
                         loss=position["loss"] + loss,
                         loss_pairs=position["loss_pairs"] + loss_pairs,
                         pairs=position["pairs"] + pairs,
                     )
-                    self.words_trained += block.shape[0]
+                    self.words_trained += words
                     learning_rate = self.learning_rate(self.words_trained)
                     bar.set_postfix(loss=f"{loss / max(loss_pairs, 1):.4f}", lr=f"{learning_rate:.5f}", refresh=False)
-                    bar.update(block.shape[0])
+                    bar.update(words)
                     if log is not None:
                         elapsed = time.perf_counter() - started
                         record = {
@@ -418,7 +476,7 @@ class SkipGramTrainer:
                         }
                         log.write(json.dumps(record) + "\n")
                         log.flush()
-                    if self.interrupted:
+                    if interrupted:
                         raise TrainingInterrupted(checkpoint(self.state()) if checkpoint else None)
                     if checkpoint is not None and checkpoint_every and self.words_trained >= next_checkpoint:
                         checkpoint(self.state())
@@ -438,6 +496,16 @@ class SkipGramTrainer:
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
         return self.history
+
+    def _synchronise(
+        self, loss: float, loss_pairs: int, pairs: int, words: int, interrupted: bool
+    ) -> tuple[float, int, int, int, bool]:
+        """Average the tables over the ranks; the block's sums over all ranks, and whether any rank got Ctrl-C."""
+        sums = torch.tensor([loss, loss_pairs, pairs, words, interrupted], dtype=torch.float64, device=self.device)
+        self.distributed.all_reduce(sums)
+        self.distributed.synchronise_tables(self.tables)
+        loss, loss_pairs, pairs, words, interrupted = sums.tolist()
+        return loss, int(loss_pairs), int(pairs), int(words), interrupted > 0
 
     def _catch_interrupts(self):
         """On Ctrl-C, finish the block in progress, so that a checkpoint holds a consistent state."""
