@@ -3,6 +3,7 @@
     python benchmarks/train_speed.py                 # ../shared/data/bench-en.txt.gz (12M words), 3 epochs
     python benchmarks/train_speed.py --quick         # the PTB training split, under a minute
     python benchmarks/train_speed.py --memory        # ours on bench-en and on bench-en x4: peak memory
+    python benchmarks/train_speed.py --processes 1 2 # ours under torchrun with 1 and 2 processes (gloo)
 
 Each trainer runs in a subprocess of its own, so that its peak resident memory is its own. Words/s counts corpus
 words x epochs over the wall time, vocabulary building included. Quality: WordSim-353 Spearman and Google-analogy
@@ -27,6 +28,7 @@ SHARED = ROOT.parent / "shared" / "data"
 WORDSIM = SHARED / "eval" / "wordsim353.tsv"
 ANALOGIES = SHARED / "eval" / "questions-words.txt"
 RESTRICT_VOCAB = 30_000
+LR_NAMES = ("linear", "gensim")
 
 
 def peak_rss_mb() -> float:
@@ -42,22 +44,33 @@ def run_ours(corpus: str, options: dict) -> dict:
     import torch
 
     from evaluation import evaluate_word_analogies, evaluate_word_pairs
-    from training import TextCorpus, TrainingArguments, train_word2vec
+    from training import Distributed, TextCorpus, TrainingArguments, train_word2vec
 
     args = TrainingArguments(
         dim=options["dim"], window=options["window"], negative=options["negative"], sample=options["sample"],
         min_count=options["min_count"], epochs=options["epochs"], workers=options["workers"],
         device=options["device"], split_punctuation=False, progress=False,
+        lr_schedule=options.get("lr_schedule", "linear"),
     )  # fmt: skip
+    distributed = Distributed.from_environment(options.get("sync", "sum"))
     started = time.perf_counter()
-    result = train_word2vec(TextCorpus.from_files([corpus]), args)
+    result = train_word2vec(TextCorpus.from_files([corpus]), args, distributed=distributed)
     seconds = time.perf_counter() - started
+    if distributed is not None:
+        distributed.stop()
+        if not distributed.is_main:
+            return {}
     model = result.model
     device = str(model.device)
     if model.device.type == "cuda":
         device = torch.cuda.get_device_name(model.device)
+    name = "word2vec-hub" if args.lr_schedule == "linear" else f"ours {args.lr_schedule}-lr"
+    if distributed is not None:
+        name = f"{distributed.world_size} proc {distributed.sync}"
+        if distributed.rows_total:
+            result.phases["rows exchanged"] = distributed.rows_sent / distributed.rows_total
     return {
-        "name": "word2vec-hub",
+        "name": name,
         "device": device,
         "seconds": seconds,
         "words": model.config.corpus_word_count,
@@ -92,9 +105,13 @@ def run_gensim(corpus: str, options: dict) -> dict:
     }
 
 
-def in_subprocess(trainer: str, corpus: str, options: dict) -> dict:
+def in_subprocess(trainer: str, corpus: str, options: dict, processes: int = 0) -> dict:
+    """Run one trainer in a fresh process (or, with `processes`, in that many under torchrun)."""
+    launcher = [sys.executable]
+    if processes:
+        launcher += ["-m", "torch.distributed.run", "--nproc-per-node", str(processes)]
     completed = subprocess.run(
-        [sys.executable, __file__, "--child", trainer, corpus, json.dumps(options)],
+        [*launcher, __file__, "--child", trainer, corpus, json.dumps(options)],
         capture_output=True,
         text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
@@ -130,7 +147,10 @@ def print_table(rows: list[dict], options: dict) -> None:
         )
     for row in rows:
         if "phases" in row:
-            phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in row["phases"].items())
+            phases = ", ".join(
+                f"{name} {value:.0%}" if name == "rows exchanged" else f"{name} {value:.1f} s"
+                for name, value in row["phases"].items()
+            )
             training_speed = row["words"] * options["epochs"] / row["phases"]["training"]
             print(f"{row['name']} phases: {phases} (training alone {training_speed:,.0f} words/s)")
 
@@ -148,6 +168,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=0, help="CPU threads for both (0: all cores)")
     parser.add_argument("--device", default="cpu", help="device of ours (cpu, cuda, auto)")
+    parser.add_argument(
+        "--processes", type=int, nargs="+", metavar="N",
+        help="ours only, under torchrun with N processes on this machine (the cores shared out among them)",
+    )  # fmt: skip
+    parser.add_argument("--sync", nargs="+", default=["sum"], help="with --processes: sync schemes to run")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -165,7 +190,16 @@ def main() -> None:
     settings.update(min_count=options.min_count, device=options.device)
     with tempfile.TemporaryDirectory(prefix="word2vec-bench-") as folder:
         text = plain_text_copy(corpus, Path(folder))
-        if options.memory:
+        if options.processes:
+            rows = []
+            for processes in options.processes:
+                for sync in options.sync if processes > 1 else ["sum"]:
+                    rows.append(in_subprocess("ours", str(text), {**settings, "sync": sync}, processes))
+            print_table(rows, settings)
+            base = rows[0]["words"] / rows[0]["seconds"]
+            for row in rows[1:]:
+                print(f"{row['name']}: words/s x{row['words'] / row['seconds'] / base:.2f} against {rows[0]['name']}")
+        elif options.memory:
             rows = [in_subprocess("ours", str(text), settings)]
             text.unlink()
             rows.append(in_subprocess("ours", str(plain_text_copy(corpus, Path(folder), repeat=4)), settings))
@@ -174,15 +208,21 @@ def main() -> None:
             ratio = rows[1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
             print(f"\npeak memory x4 / x1: {ratio:.3f} (target: within 10%, i.e. <= 1.10)")
         else:
-            rows = [in_subprocess("ours", str(text), settings), in_subprocess("gensim", str(text), settings)]
+            # Ours twice: word2vec's learning-rate decay (our default), and gensim's corpus_file decay, which is
+            # what the gensim run below trains with (see LR_SCHEDULES in training/trainer.py).
+            rows = [in_subprocess("ours", str(text), {**settings, "lr_schedule": schedule}) for schedule in LR_NAMES]
+            gensim = in_subprocess("gensim", str(text), settings)
+            rows.append(gensim)
             print_table(rows, settings)
-            ours, gensim = rows
-            speed = (ours["words"] / ours["seconds"]) / (gensim["words"] / gensim["seconds"])
-            print(
-                f"\nours / gensim: words/s x{speed:.2f}, WordSim {ours['wordsim'] - gensim['wordsim']:+.3f}, "
-                f"analogy {ours['analogy'] - gensim['analogy']:+.3f}, peak memory "
-                f"x{ours['peak_rss_mb'] / gensim['peak_rss_mb']:.2f}"
-            )
+            print()
+            for ours in rows[:-1]:
+                speed = (ours["words"] / ours["seconds"]) / (gensim["words"] / gensim["seconds"])
+                print(
+                    f"{ours['name']} / gensim: words/s x{speed:.2f}, "
+                    f"WordSim {ours['wordsim'] - gensim['wordsim']:+.3f}, "
+                    f"analogy {ours['analogy'] - gensim['analogy']:+.3f}, peak memory "
+                    f"x{ours['peak_rss_mb'] / gensim['peak_rss_mb']:.2f}"
+                )
     if options.json:
         options.json.write_text(json.dumps({"settings": settings, "results": rows}, indent=2) + "\n")
 

@@ -28,6 +28,7 @@ from training import (
 )
 from training.cli import run_command
 from training.distributed import SYNC_CHOICES, SYNC_EVERY
+from training.trainer import LR_SCHEDULES
 
 DEFAULT_PROBES = ("chip", "market", "president", "company", "stock", "bank")
 
@@ -63,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="training engine (auto: the compiled kernel on the CPU, batched tensors on GPUs)",
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=0, help="CPU threads of the numba engine (0: all cores)")
+    parser.add_argument(
+        "--lr-schedule", default="linear", choices=LR_SCHEDULES,
+        help="linear: word2vec's decay over all words; gensim: as gensim's corpus_file mode (each epoch restarts "
+        "lower, each thread decays by its own share)",
+    )  # fmt: skip
     parser.add_argument(
         "--split-punctuation",
         action=argparse.BooleanOptionalAction,

@@ -120,7 +120,7 @@ def test_noise_table_draws_follow_the_distribution():
 def run_kernel(ids, sentence_starts, embeddings, context, keep, table, window, negative, alpha=0.025, workers=1):
     return fast_cpu.train_block(
         np.asarray(ids, dtype=np.int32), np.asarray(sentence_starts, dtype=np.int64), embeddings, context,
-        keep.astype(np.float32), table, window, negative, alpha, alpha, 0.0, 1e12,
+        keep.astype(np.float32), table, window, negative, alpha, alpha, 0.0, 0.0,
         np.arange(1, workers + 1, dtype=np.uint64), workers,
     )  # fmt: skip
 

@@ -40,13 +40,32 @@ def test_loss_falls_and_counts_are_recorded(trained, planted_lines):
     assert sum(trained.phases.values()) <= trained.seconds
 
 
-def test_learning_rate_decays_linearly_from_alpha_to_min_alpha():
+def schedule(lr_schedule: str, epochs: int = 1) -> SkipGramTrainer:
     trainer = SkipGramTrainer.__new__(SkipGramTrainer)
-    trainer.args = TrainingArguments(alpha=0.03, min_alpha=0.001)
-    trainer.total_words = 1000
+    trainer.args = TrainingArguments(alpha=0.03, min_alpha=0.001, epochs=epochs, lr_schedule=lr_schedule)
+    trainer.epoch_words = 1000
+    trainer.total_words = 1000 * epochs
+    return trainer
+
+
+def test_learning_rate_decays_linearly_from_alpha_to_min_alpha():
+    trainer = schedule("linear")
     assert trainer.learning_rate(0) == pytest.approx(0.03)
     assert trainer.learning_rate(500) == pytest.approx(0.0155)
     assert trainer.learning_rate(1000) == pytest.approx(0.001)
+    assert trainer.learning_rate(500, writers=4) == pytest.approx(0.0155), "threads share one count"
+    assert trainer.progress(500, writers=4) == (0.5, 4 / 1000)
+
+
+def test_gensim_schedule_restarts_each_epoch_and_decays_by_each_threads_share():
+    trainer = schedule("gensim", epochs=2)
+    assert trainer.learning_rate(0, writers=2) == pytest.approx(0.03)
+    # Half of epoch 1 done by 2 threads: each thread has done a quarter of the epoch's words.
+    assert trainer.progress(500, writers=2) == (pytest.approx(0.125), 1 / 2000)
+    assert trainer.learning_rate(999.9, writers=2) == pytest.approx(0.03 - 0.029 * 0.25, abs=1e-5)
+    assert trainer.learning_rate(1000, writers=2) == pytest.approx(0.0155), "epoch 2 starts halfway down"
+    assert trainer.learning_rate(2000, writers=2) == pytest.approx(0.03 - 0.029 * 0.75)
+    assert trainer.learning_rate(500, writers=1) == schedule("linear", epochs=2).learning_rate(500)
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])

@@ -31,7 +31,7 @@ import torch.distributed as dist
 SYNC_CHOICES = ("sum", "average")
 # Words each rank trains between two averagings. Ranks that train apart for long drift to different solutions
 # whose average is worse than either; see the README for the measurements behind this default.
-SYNC_EVERY = 1 << 17
+SYNC_EVERY = 1 << 19
 # How long a rank waits in a collective for the others before it gives up (a rank that hangs, not one that dies:
 # a dead rank's peers see its connection close at once).
 COLLECTIVE_TIMEOUT = timedelta(minutes=10)

@@ -80,7 +80,7 @@ def sample_noise(table: tuple[np.ndarray, np.ndarray], count: int, seed: int) ->
 @njit(fastmath=True, nogil=True, cache=True)
 def _train_share(
     ids, sentence_starts, low, high, embeddings, context, keep_threshold, table, window, negative, alpha_start,
-    alpha_end, words_before, total_words, share_words_scale, seed, buffer, result,
+    alpha_end, progress_start, progress_rate, seed, buffer, result,
 ):  # fmt: skip
     dim = embeddings.shape[1]
     threshold, alias = table
@@ -106,7 +106,7 @@ def _train_share(
             buffer[length] = word
             length += 1
         words_done += end - start
-        progress = (words_before + words_done * share_words_scale) / total_words
+        progress = progress_start + words_done * progress_rate
         alpha = max(alpha_start - (alpha_start - alpha_end) * progress, alpha_end)
         alpha32 = np.float32(alpha)
         for i in range(length):
@@ -160,12 +160,13 @@ def _train_share(
 @njit(parallel=True, nogil=True, cache=True)
 def train_block(
     ids, sentence_starts, embeddings, context, keep_threshold, table, window, negative, alpha_start, alpha_end,
-    words_before, total_words, seeds, workers,
+    progress_start, progress_rate, seeds, workers,
 ):  # fmt: skip
     """Train on one block: `ids` [n] int32, `sentence_starts` [sentences + 1] int64 offsets ending with n.
 
     `keep_threshold` [vocab] is the subsampling keep probability, `table` the alias table of the noise
-    distribution (`noise_table`), `seeds` [workers].
+    distribution (`noise_table`), `seeds` [workers]. A worker's learning rate decays from alpha_start to
+    alpha_end with training progress, which is `progress_start + progress_rate * (words it has done)`.
 
     Returns per worker: sampled loss sum, sampled pair count, pairs trained, last learning rate.
     """
@@ -184,7 +185,7 @@ def train_block(
         buffer = np.empty(longest, dtype=np.int32)
         _train_share(
             ids, sentence_starts, low, high, embeddings, context, keep_threshold, table, window, negative,
-            alpha_start, alpha_end, words_before, total_words, float(workers), seeds[worker], buffer,
+            alpha_start, alpha_end, progress_start, progress_rate, seeds[worker], buffer,
             results[worker],
         )  # fmt: skip
     return results

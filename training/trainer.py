@@ -43,6 +43,10 @@ from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_ste
 
 BLOCK_TOKENS = 1 << 20
 TRAINER_STATE_FILE = "trainer_state.json"
+# linear: word2vec's decay from alpha to min_alpha over all words of all epochs, counted over every thread.
+# gensim: gensim's corpus_file mode, where each epoch starts at alpha - (alpha - min_alpha) * epoch / epochs and
+# each of W threads counts only its own words against the epoch, so the rate falls 1/W as far within an epoch.
+LR_SCHEDULES = ("linear", "gensim")
 
 
 @dataclass
@@ -64,6 +68,7 @@ class TrainingArguments:
     device: str = "auto"
     backend: str = "auto"
     workers: int = 0
+    lr_schedule: str = "linear"
     lowercase: bool = True
     nfkc: bool = True
     split_punctuation: bool = True
@@ -78,6 +83,8 @@ class TrainingArguments:
             raise ValueError(f"max_vocab must be at least 1, got {self.max_vocab}")
         if not 0 < self.min_alpha <= self.alpha:
             raise ValueError(f"need 0 < min_alpha <= alpha, got alpha={self.alpha}, min_alpha={self.min_alpha}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.sample < 0:
             raise ValueError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
 
@@ -161,6 +168,9 @@ def train_word2vec(
         corpus = corpus.shard(distributed.rank, distributed.world_size)
         if not distributed.is_main:
             args, log_file = replace(args, progress=False), None
+        if distributed.world_size == 1:
+            # One process has nobody to synchronise with: the single-process path, unchanged.
+            distributed = None
     if init_from is not None:
         model = _load_for_training(init_from, args)
         tokenizer = model.tokenizer
@@ -321,7 +331,8 @@ class SkipGramTrainer:
             self.keep_probability = keep.float().to(device)
             self.noise = NoiseSampler(noise, device)
         # Every count of words below is over all ranks: each rank trains its share of every block.
-        self.total_words = args.epochs * (encoded.num_tokens if corpus_tokens is None else corpus_tokens)
+        self.epoch_words = encoded.num_tokens if corpus_tokens is None else corpus_tokens
+        self.total_words = args.epochs * self.epoch_words
         block_tokens = distributed.sync_every if distributed else BLOCK_TOKENS
         local_blocks = max(1, math.ceil(encoded.num_tokens / block_tokens))
         self.blocks_per_epoch = local_blocks
@@ -350,12 +361,26 @@ class SkipGramTrainer:
         self.interrupted = False
 
     @property
+    def writers(self) -> int:
+        """Threads training side by side over all ranks."""
+        return (self.workers if self.backend == "numba" else 1) * self.world_size
+
+    @property
     def tables(self) -> list[torch.Tensor]:
         return [self.model.embeddings.data, self.model.context.data]
 
-    def learning_rate(self, words_done: float) -> float:
-        """Linear decay from alpha to min_alpha over all epochs, as word2vec and gensim do."""
-        progress = min(words_done / self.total_words, 1.0)
+    def progress(self, words_done: float, writers: int = 1) -> tuple[float, float]:
+        """Training progress (0 to 1, which sets the learning rate) when `words_done` words of all ranks are
+        trained, and how much each further word of one of `writers` side-by-side threads adds to it."""
+        if self.args.lr_schedule == "linear":
+            return words_done / self.total_words, writers / self.total_words
+        epoch = min(words_done // self.epoch_words, self.args.epochs - 1)
+        within_epoch = (words_done - epoch * self.epoch_words) / writers / self.epoch_words
+        return (epoch + within_epoch) / self.args.epochs, 1 / self.total_words
+
+    def learning_rate(self, words_done: float, writers: int = 1) -> float:
+        """The rate at `words_done`: alpha decaying linearly with progress to min_alpha (see LR_SCHEDULES)."""
+        progress = min(self.progress(words_done, writers)[0], 1.0)
         return self.args.alpha - (self.args.alpha - self.args.min_alpha) * progress
 
     def _pairs(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -377,7 +402,8 @@ class SkipGramTrainer:
         loss = torch.zeros((), dtype=torch.float64, device=self.device)
         for index in range(num_batches):
             batch = slice(index * self.args.batch_size, (index + 1) * self.args.batch_size)
-            learning_rate = self.learning_rate(self.words_trained + index * words_per_batch * self.world_size)
+            words_done = self.words_trained + index * words_per_batch * self.world_size
+            learning_rate = self.learning_rate(words_done, self.world_size)
             negatives = self.noise.sample((centers[batch].shape[0], self.args.negative), self.generator)
             loss += sgns_step(embeddings, context, centers[batch], contexts[batch], negatives, learning_rate)
         return loss.item(), centers.shape[0], centers.shape[0]
@@ -395,9 +421,7 @@ class SkipGramTrainer:
             self.args.negative,
             self.args.alpha,
             self.args.min_alpha,
-            # Scaled so that the kernel's progress counts this rank's share as 1/world_size of the block.
-            float(self.words_trained / self.world_size),
-            float(self.total_words / self.world_size),
+            *self.progress(self.words_trained, self.workers * self.world_size),
             seeds,
             self.workers,
         )
@@ -461,7 +485,7 @@ class SkipGramTrainer:
                         pairs=position["pairs"] + pairs,
                     )
                     self.words_trained += words
-                    learning_rate = self.learning_rate(self.words_trained)
+                    learning_rate = self.learning_rate(self.words_trained, self.writers)
                     bar.set_postfix(loss=f"{loss / max(loss_pairs, 1):.4f}", lr=f"{learning_rate:.5f}", refresh=False)
                     bar.update(words)
                     if log is not None:
@@ -485,7 +509,7 @@ class SkipGramTrainer:
                     {
                         "epoch": position["epoch"] + 1,
                         "loss": position["loss"] / max(position["loss_pairs"], 1),
-                        "learning_rate": self.learning_rate(self.words_trained),
+                        "learning_rate": self.learning_rate(self.words_trained, self.writers),
                         "words": self.words_trained,
                         "pairs": position["pairs"],
                     }
