@@ -21,7 +21,7 @@ from tokenizers import Tokenizer
 from tokenization import UNK_TOKEN, split_words, tokens_of_words
 
 WORDS_PER_WRITE = 1 << 20
-WORDS_PER_ENCODE_STEP = 1 << 22
+WORDS_PER_ENCODE_STEP = 1 << 20
 
 
 def _read_ids(path: Path, start: int, end: int) -> np.ndarray:
@@ -46,7 +46,7 @@ class EncodedCorpus:
         """The ids in exactly `count` consecutive blocks of about equal size, each with the block offsets where a
         sentence starts. Blocks end where a sentence starts unless one sentence spans a whole block; a corpus
         shorter than `count` tokens gives empty blocks (ranks of a distributed run each need the same count)."""
-        sentence_starts = np.concatenate([[0], np.cumsum(self.sentence_lengths)])
+        sentence_starts = np.concatenate([[0], np.cumsum(self.sentence_lengths, dtype=np.int64)])
         start = 0
         for index in range(1, count + 1):
             end = self.num_tokens * index // count
@@ -87,15 +87,18 @@ class WordStream:
         kept_offsets = np.cumsum(kept_lengths) - kept_lengths
 
         ids_path = self.path.with_name("ids.int32")
-        line_starts = np.concatenate([[0], np.cumsum(self.line_lengths, dtype=np.int64)])
-        sentence_lengths, num_tokens = [], 0
+        sentence_lengths, num_tokens, first_word = [], 0, 0
         with open(ids_path, "wb") as ids_file:
             first_line = 0
             while first_line < len(self.line_lengths):
                 # A whole number of lines, about WORDS_PER_ENCODE_STEP words (at least one line).
-                last_line = np.searchsorted(line_starts, line_starts[first_line] + WORDS_PER_ENCODE_STEP, "right") - 1
-                last_line = min(max(last_line, first_line + 1), len(self.line_lengths))
-                words = _read_ids(self.path, line_starts[first_line], line_starts[last_line])
+                line_ends = np.cumsum(
+                    self.line_lengths[first_line : first_line + WORDS_PER_ENCODE_STEP], dtype=np.int64
+                )
+                lines = max(int(np.searchsorted(line_ends, WORDS_PER_ENCODE_STEP, "right")), 1)
+                last_line = first_line + lines
+                words = _read_ids(self.path, first_word, first_word + int(line_ends[lines - 1]))
+                first_word += int(line_ends[lines - 1])
                 lengths = kept_lengths[words]
                 ends = np.cumsum(lengths)
                 positions = np.repeat(kept_offsets[words] - (ends - lengths), lengths) + np.arange(
@@ -105,13 +108,13 @@ class WordStream:
                 kept.tofile(ids_file)
                 num_tokens += kept.shape[0]
                 line_of_word = np.repeat(np.arange(last_line - first_line), self.line_lengths[first_line:last_line])
-                per_line = np.bincount(line_of_word, weights=lengths, minlength=last_line - first_line).astype(np.int64)
+                per_line = np.bincount(line_of_word, weights=lengths, minlength=last_line - first_line).astype(np.int32)
                 sentence_lengths.append(per_line[per_line > 0])
                 first_line = last_line
         return EncodedCorpus(
             ids_path=ids_path,
             num_tokens=num_tokens,
-            sentence_lengths=np.concatenate(sentence_lengths) if sentence_lengths else np.zeros(0, np.int64),
+            sentence_lengths=np.concatenate(sentence_lengths) if sentence_lengths else np.zeros(0, np.int32),
             counts=counts,
             word_count=int(counts.sum()),
         )

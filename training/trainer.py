@@ -192,6 +192,7 @@ def train_word2vec(
                 vocabulary = distributed.broadcast(vocabulary if distributed.is_main else None)
             backend.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)
         encoded = words.encode(backend, tokens_per_word)
+        del words, tokens_per_word  # the distinct words and line lengths are not needed to train
         corpus_tokens = encoded.num_tokens
         if distributed is not None:
             counts = distributed.all_reduce(torch.from_numpy(encoded.counts).to(device)).cpu().numpy()
