@@ -113,6 +113,9 @@ def stop_on_sigterm(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    if options.sync_every < 1:
+        print(f"error: --sync-every must be at least 1 word, got {options.sync_every}", file=sys.stderr)
+        return 2
     distributed = Distributed.from_environment(options.sync, options.sync_every)
     if distributed is not None:
         signal.signal(signal.SIGTERM, stop_on_sigterm)

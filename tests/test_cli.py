@@ -61,6 +61,7 @@ def test_training_a_user_corpus_writes_a_model_and_prints_neighbours(tmp_path, p
         ("", (), "is empty: it holds no words"),
         ("rare words only here\n", (), "occurs at least min_count=5 times"),
         ("x y z\n" * 10, ("--min-alpha", "1.0"), "need 0 < min_alpha <= alpha"),
+        ("x y z\n" * 10, ("--sync-every", "0"), "--sync-every must be at least 1 word"),
     ],
 )
 def test_bad_input_gets_one_clear_line_and_writes_nothing(tmp_path, content, arguments, message, capsys):
