@@ -68,13 +68,15 @@ def test_an_interrupt_saves_a_checkpoint_at_a_block_boundary(planted_lines, tmp_
         return original(self, block, starts)
 
     monkeypatch.setattr(trainer_module.SkipGramTrainer, "_train_block_numba", interrupted_after_two_blocks)
+    # Whatever SIGINT did before (a shell in the background ignores it), it does again afterwards.
+    handler_before = signal.getsignal(signal.SIGINT)
     with pytest.raises(TrainingInterrupted) as caught:
         train_word2vec(corpus, args, checkpoint_dir=tmp_path / "checkpoint")
     assert caught.value.checkpoint == tmp_path / "checkpoint"
     state = json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())
     assert state["position"] == {**state["position"], "epoch": 0, "block": 2}
     assert Word2VecModel.from_pretrained(tmp_path / "checkpoint").config.vocab_size > 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the handler is put back"
+    assert signal.getsignal(signal.SIGINT) is handler_before, "the handler is put back"
 
 
 def test_log_file_has_a_line_per_block(planted_lines, tmp_path, small_blocks):
