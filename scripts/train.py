@@ -90,7 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument(
         "--sync-every", type=int, default=SYNC_EVERY, metavar="WORDS",
-        help="under torchrun: words each rank trains between two averagings of the tables",
+        help="under torchrun: words each rank trains between two synchronisations of the tables",
     )  # fmt: skip
     parser.add_argument("--init-from", metavar="MODEL_DIR", help="continue training an existing model folder")
     parser.add_argument("--language", help="language code for the model card (default: en for the PTB)")

@@ -404,7 +404,7 @@ class SkipGramTrainer:
         for index in range(num_batches):
             batch = slice(index * self.args.batch_size, (index + 1) * self.args.batch_size)
             words_done = self.words_trained + index * words_per_batch * self.world_size
-            learning_rate = self.learning_rate(words_done, self.world_size)
+            learning_rate = self.learning_rate(words_done, self.writers)
             negatives = self.noise.sample((centers[batch].shape[0], self.args.negative), self.generator)
             loss += sgns_step(embeddings, context, centers[batch], contexts[batch], negatives, learning_rate)
         return loss.item(), centers.shape[0], centers.shape[0]
@@ -422,7 +422,7 @@ class SkipGramTrainer:
             self.args.negative,
             self.args.alpha,
             self.args.min_alpha,
-            *self.progress(self.words_trained, self.workers * self.world_size),
+            *self.progress(self.words_trained, self.writers),
             seeds,
             self.workers,
         )
