@@ -23,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+from word2vec_hub.shared_data import shared_dir
+
+SHARED = shared_dir() / "data"
 WORDSIM = SHARED / "eval" / "wordsim353.tsv"
 ANALOGIES = SHARED / "eval" / "questions-words.txt"
 RESTRICT_VOCAB = 30_000
@@ -43,8 +44,11 @@ def peak_rss_mb() -> float:
 def run_ours(corpus: str, options: dict) -> dict:
     import torch
 
-    from evaluation import evaluate_word_analogies, evaluate_word_pairs
-    from training import Distributed, TextCorpus, TrainingArguments, train_word2vec
+    from word2vec_hub.evaluation.benchmarks import evaluate_word_analogies, evaluate_word_pairs
+    from word2vec_hub.training.arguments import TrainingArguments
+    from word2vec_hub.training.corpus import TextCorpus
+    from word2vec_hub.training.distributed import Distributed
+    from word2vec_hub.training.trainer import train_word2vec
 
     args = TrainingArguments(
         dim=options["dim"], window=options["window"], negative=options["negative"], sample=options["sample"],
@@ -185,7 +189,9 @@ def main() -> None:
     corpus = SHARED / "ptb" / "ptb.train.txt" if options.quick else options.corpus
     for path in (corpus, WORDSIM, ANALOGIES):
         if not path.exists():
-            sys.exit(f"missing {path}: the benchmark reads ../shared/data beside the repository")
+            sys.exit(
+                f"missing {path}: set $WORD2VEC_SHARED to the shared data folder (default: ../shared beside the clone)"
+            )
     settings = {key: getattr(options, key) for key in ("dim", "window", "negative", "sample", "epochs", "workers")}
     settings.update(min_count=options.min_count, device=options.device)
     with tempfile.TemporaryDirectory(prefix="word2vec-bench-") as folder:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from modeling import Word2VecConfig, Word2VecModel
-from tokenization import (
+from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
     SPECIAL_TOKENS,
     UNK_TOKEN,
@@ -17,7 +17,7 @@ from tokenization import (
     empty_word_level_tokenizer,
     wrap_tokenizer,
 )
-from training.output import save_model_folder
+from word2vec_hub.training.output import save_model_folder
 
 from .vector_files import read_vectors
 

@@ -13,9 +13,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from training.corpus import open_text
+from word2vec_hub.training.corpus import open_text
 
-FORMATS = ("word2vec-bin", "word2vec-txt", "glove", "fasttext-vec")
+from .formats import FORMATS
 
 
 class VectorFileError(ValueError):

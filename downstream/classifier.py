@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
-from modeling import Word2VecModel
+from word2vec_hub.modeling import Word2VecModel
 
 
 @dataclass

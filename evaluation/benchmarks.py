@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from scipy import stats
 
-from modeling import Word2VecModel
+from word2vec_hub.modeling import Word2VecModel
 
 
 class EvaluationFileError(ValueError):

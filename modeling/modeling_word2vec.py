@@ -43,7 +43,7 @@ class Word2VecConfig(PreTrainedConfig):
     Example:
 
     ```python
-    >>> from modeling import Word2VecConfig, Word2VecModel
+    >>> from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
     >>> model = Word2VecModel(Word2VecConfig(vocab_size=1000, hidden_size=50))
     ```
     """
@@ -181,7 +181,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
                 raise OSError(
                     f"{pretrained_model_name_or_path}: tokenizer.json has {len(tokenizer)} tokens but the embedding "
                     f"table has {model.config.vocab_size} rows, so they belong to different models. Save the model "
-                    "and its tokenizer together (scripts/train.py and save_pretrained of both do)."
+                    "and its tokenizer together (`word2vec train` and save_pretrained of both do)."
                 )
             vocabulary = {index: token for token, index in tokenizer.get_vocab().items()}
             if model.config.pad_token_id is not None:
@@ -296,7 +296,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
         if self.context is None:
             raise RuntimeError(
                 "this model has no context vectors (it was converted from a vector file), so it has no skip-gram "
-                "head; train a model with scripts/train.py to get one"
+                "head; train a model with `word2vec train` to get one"
             )
         for ids in (center_ids, context_ids, negative_ids):
             self.check_ids(ids)

@@ -23,7 +23,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import RepoFile
 
-from modeling import Word2VecModel
+from word2vec_hub.modeling import Word2VecModel
 
 from .model_card import CARD_FILE, write_model_card
 
@@ -67,7 +67,7 @@ def check_model_folder(folder: str | Path) -> Word2VecModel:
     """Load the folder as a user would, so that nothing that fails to load is ever uploaded."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise HubError(f"{folder} is not a folder; pass the model folder that scripts/train.py wrote")
+        raise HubError(f"{folder} is not a folder; pass the model folder that `word2vec train` wrote")
     missing = [name for name in REQUIRED_FILES if not (folder / name).exists()]
     if missing:
         raise HubError(f"{folder} is not a complete model folder: missing {', '.join(missing)}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 
 CARD_FILE = "README.md"
 WORD_MAP_FILE = "word_map.png"
@@ -60,7 +60,7 @@ def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
 
 
 def load_evaluation(folder: Path) -> list[dict]:
-    """Results stored by scripts/evaluate.py: a list of {task, dataset, metric, value} records."""
+    """Results stored by `word2vec evaluate --write-card`: a list of {task, dataset, metric, value} records."""
     path = folder / EVALUATION_FILE
     return json.loads(path.read_text()) if path.exists() else []
 

@@ -13,18 +13,22 @@ from pathlib import Path
 import pytest
 import torch
 
-from modeling import Word2VecConfig, Word2VecModel
-from tokenization import empty_word_level_tokenizer, wrap_tokenizer
-from training import TextCorpus, TrainingArguments, save_model_folder, train_word2vec
+from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.shared_data import ENVIRONMENT_VARIABLE
+from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
+from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.corpus import TextCorpus
+from word2vec_hub.training.output import save_model_folder
+from word2vec_hub.training.trainer import train_word2vec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
 
 
 def shared_file(relative: str) -> Path:
-    path = SHARED / relative
+    """A file of the shared data ($WORD2VEC_SHARED, or ../shared beside this clone); a clear failure if missing."""
+    path = Path(os.environ.get(ENVIRONMENT_VARIABLE) or REPO_ROOT.parent / "shared") / relative
     if not path.exists():
-        pytest.fail(f"shared data file missing: {path} (the tests expect ../shared beside the repository)")
+        pytest.fail(f"shared data file missing: {path} (set ${ENVIRONMENT_VARIABLE} or put shared/ beside the clone)")
     return path
 
 

@@ -1,16 +1,16 @@
-"""scripts/train.py as a user runs it: output, clear one-line errors, and no half-written folders."""
+"""`word2vec train` as a user runs it: output, clear one-line errors, and no half-written folders."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from modeling import Word2VecModel
-from training import OutputError, save_model_folder
+from word2vec_hub.cli import run_command
+from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.training.output import OutputError, save_model_folder
 
 from .conftest import REPO_ROOT
 
@@ -28,11 +28,8 @@ def run_train(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def train_main(*arguments: str) -> int:
-    """scripts/train.py's main() in this process (faster than a subprocess for the error paths)."""
-    spec = importlib.util.spec_from_file_location("train_script", TRAIN_SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script.main(["--no-progress", "--device", "cpu", *arguments])
+    """`word2vec train` in this process (faster than a subprocess for the error paths)."""
+    return run_command(["train", "--no-progress", "--device", "cpu", *arguments])
 
 
 def leftovers(folder: Path) -> list[str]:

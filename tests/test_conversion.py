@@ -10,8 +10,9 @@ import pytest
 import torch
 from gensim.models import KeyedVectors
 
-from conversion import VectorFileError, convert_vector_file, read_vectors
-from modeling import Word2VecModel
+from word2vec_hub.conversion.convert import convert_vector_file
+from word2vec_hub.conversion.vector_files import VectorFileError, read_vectors
+from word2vec_hub.modeling import Word2VecModel
 
 from .conftest import REPO_ROOT
 

@@ -10,8 +10,7 @@ import warnings
 
 import pytest
 
-from training import CorpusError, TextCorpus
-from training.corpus import split_long_lines
+from word2vec_hub.training.corpus import CorpusError, TextCorpus, split_long_lines
 
 from .conftest import shared_file
 

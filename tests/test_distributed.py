@@ -15,8 +15,11 @@ import pytest
 import torch
 import torch.multiprocessing as multiprocessing
 
-from modeling import Word2VecModel
-from training import CorpusError, Distributed, TextCorpus, TrainingArguments, train_word2vec
+from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.corpus import CorpusError, TextCorpus
+from word2vec_hub.training.distributed import Distributed
+from word2vec_hub.training.trainer import train_word2vec
 
 from .conftest import REPO_ROOT
 from .test_training import planted_partner_hits

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from downstream import build_classifier, read_labelled_jsonl, train_classifier, trainable_parameters
-from modeling import Word2VecModel
+from word2vec_hub.downstream.classifier import (
+    build_classifier,
+    read_labelled_jsonl,
+    train_classifier,
+    trainable_parameters,
+)
+from word2vec_hub.modeling import Word2VecModel
 
 from .conftest import shared_file
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 import yaml
 
-from conversion import to_keyed_vectors
-from evaluation import EvaluationFileError, evaluate_word_analogies, evaluate_word_pairs
+from word2vec_hub.conversion.convert import to_keyed_vectors
+from word2vec_hub.evaluation.benchmarks import EvaluationFileError, evaluate_word_analogies, evaluate_word_pairs
 
 from .conftest import REPO_ROOT, handmade_model, shared_file
 
@@ -113,8 +113,8 @@ def test_evaluate_script_writes_the_results_into_the_card(model_folder_copy):
 def model_folder_copy(tmp_path):
     import shutil
 
-    from modeling import Word2VecModel
-    from training import save_model_folder
+    from word2vec_hub.modeling import Word2VecModel
+    from word2vec_hub.training.output import save_model_folder
 
     source = handmade_model({"king": [1.0, 0.1], "queen": [0.9, 0.2], "man": [0.3, 0.9], "woman": [0.2, 1.0],
                              "tiger": [0.5, 0.5], "cat": [0.6, 0.4]})  # fmt: skip

@@ -15,9 +15,9 @@ import yaml
 from huggingface_hub import HfApi
 from safetensors.torch import load_file
 
-from modeling import Word2VecConfig, Word2VecModel
-from sharing import build_model_card, check_model_folder
-from sharing.hub import HubError
+from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.sharing.hub import HubError, check_model_folder
+from word2vec_hub.sharing.model_card import build_model_card
 
 from .conftest import REPO_ROOT
 from .hub_server import HubServer

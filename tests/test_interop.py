@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from conversion import to_keyed_vectors
-from modeling import Word2VecModel
+from word2vec_hub.conversion.convert import to_keyed_vectors
+from word2vec_hub.modeling import Word2VecModel
 
 SENTENCES = ["a3 b3 t3_1", "w1 w2 w3 a7", "t5_0 zzzunknown w9"]
 

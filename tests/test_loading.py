@@ -14,16 +14,18 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModel, AutoTokenizer, pipeline
 
-from modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 
 FRESH_PROCESS_SCRIPT = textwrap.dedent(
     """
     import json, sys
 
+    OUR_PACKAGES = {"word2vec_hub", "modeling", "tokenization", "training"}
+
     class BlockThisPackage:
         # Prove that loading needs nothing but the folder: our own packages cannot be imported here.
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in {"modeling", "tokenization", "training"}:
+            if name.split(".")[0] in OUR_PACKAGES:
                 raise ImportError(f"{name} is blocked in this process")
 
     sys.meta_path.insert(0, BlockThisPackage())
@@ -57,7 +59,7 @@ FRESH_PROCESS_SCRIPT = textwrap.dedent(
     extractor = pipeline("feature-extraction", model=folder, trust_remote_code=True)
     report["pipeline"] = extractor("a3 b3 t3_1")
     report["our_packages_imported"] = sorted(
-        name for name in sys.modules if name.split(".")[0] in {"modeling", "tokenization", "training"}
+        name for name in sys.modules if name.split(".")[0] in OUR_PACKAGES
     )
     print(json.dumps(report))
     """

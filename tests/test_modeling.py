@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 from transformers.modeling_outputs import BaseModelOutput
 
-from modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 
 from .conftest import handmade_model
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from modeling import Word2VecConfig, Word2VecModel
-from training import fast_cpu
-from training.sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
+from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.training import fast_cpu
+from word2vec_hub.training.sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
 
 
 def test_keep_probabilities_follow_word2vec_formula():

@@ -9,8 +9,13 @@ import pytest
 from tokenizers import models, pre_tokenizers, trainers
 from transformers import AutoTokenizer
 
-from tokenization import empty_word_level_tokenizer, split_words, train_word_level_tokenizer, wrap_tokenizer
-from training.encoding import encode_corpus
+from word2vec_hub.tokenization.word_level import (
+    empty_word_level_tokenizer,
+    split_words,
+    train_word_level_tokenizer,
+    wrap_tokenizer,
+)
+from word2vec_hub.training.encoding import encode_corpus
 
 LINES = ["the cat sat on the mat", "The dog sat", "a cat and a dog", "zebra"]
 

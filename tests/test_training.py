@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from training import CorpusError, TextCorpus, TrainingArguments, train_word2vec
-from training.trainer import SkipGramTrainer
+from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.corpus import CorpusError, TextCorpus
+from word2vec_hub.training.trainer import SkipGramTrainer, train_word2vec
 
 
 def planted_partner_hits(model) -> int:

@@ -12,9 +12,11 @@ import time
 import pytest
 import torch
 
-import training.trainer as trainer_module
-from modeling import Word2VecModel
-from training import CorpusError, TextCorpus, TrainingArguments, TrainingInterrupted, train_word2vec
+import word2vec_hub.training.trainer as trainer_module
+from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.corpus import CorpusError, TextCorpus
+from word2vec_hub.training.trainer import TrainingInterrupted, train_word2vec
 
 from .conftest import REPO_ROOT
 

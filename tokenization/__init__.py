@@ -1,29 +1,5 @@
-"""Training and wrapping the WordLevel tokenizer that maps text to the rows of a word2vec table."""
+"""Training and wrapping the WordLevel tokenizer that maps text to the rows of a word2vec table (`word_level`).
 
-from .word_level import (
-    PAD_TOKEN,
-    SPECIAL_TOKENS,
-    UNK_TOKEN,
-    build_normalizer,
-    count_tokens,
-    empty_word_level_tokenizer,
-    split_words,
-    tokens_of_words,
-    train_word_level_tokenizer,
-    vocabulary_from_counts,
-    wrap_tokenizer,
-)
-
-__all__ = [
-    "PAD_TOKEN",
-    "SPECIAL_TOKENS",
-    "UNK_TOKEN",
-    "build_normalizer",
-    "count_tokens",
-    "empty_word_level_tokenizer",
-    "split_words",
-    "tokens_of_words",
-    "train_word_level_tokenizer",
-    "vocabulary_from_counts",
-    "wrap_tokenizer",
-]
+The subpackages of `word2vec_hub` import nothing on their own, so that the command line starts instantly; import
+from the module that defines a name, or from `word2vec_hub` itself.
+"""

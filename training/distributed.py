@@ -28,10 +28,8 @@ from typing import Any, TypeVar
 import torch
 import torch.distributed as dist
 
-SYNC_CHOICES = ("sum", "average")
-# Words each rank trains between two synchronisations: fewer cost more exchanges (131,072 spent a third of the
-# training time exchanging on bench-en), more let the ranks' copies drift apart; the README has the figures.
-SYNC_EVERY = 1 << 19
+from .arguments import SYNC_CHOICES, SYNC_EVERY
+
 # How long a rank waits in a collective for the others before it gives up (a rank that hangs, not one that dies:
 # a dead rank's peers see its connection close at once).
 COLLECTIVE_TIMEOUT = timedelta(minutes=10)

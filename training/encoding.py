@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from tokenization import UNK_TOKEN, split_words, tokens_of_words
+from word2vec_hub.tokenization.word_level import UNK_TOKEN, split_words, tokens_of_words
 
 WORDS_PER_WRITE = 1 << 20
 WORDS_PER_ENCODE_STEP = 1 << 20

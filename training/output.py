@@ -10,8 +10,8 @@ from pathlib import Path
 
 from transformers import PreTrainedTokenizerFast
 
-from modeling import Word2VecModel
-from sharing.model_card import write_model_card
+from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.sharing.model_card import write_model_card
 
 # sentence-transformers reads this and builds a StaticEmbedding (mean of the `embeddings` rows) over tokenizer.json.
 SENTENCE_TRANSFORMERS_MODULES = [

@@ -23,8 +23,8 @@ from tokenizers import models
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerFast
 
-from modeling import Word2VecConfig, Word2VecModel
-from tokenization import (
+from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
     UNK_TOKEN,
     count_tokens,
@@ -35,6 +35,7 @@ from tokenization import (
 )
 
 from . import fast_cpu
+from .arguments import BACKENDS, TrainingArguments
 from .corpus import CorpusError, TextCorpus
 from .distributed import Distributed
 from .encoding import EncodedCorpus, read_words
@@ -43,50 +44,6 @@ from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_ste
 
 BLOCK_TOKENS = 1 << 20
 TRAINER_STATE_FILE = "trainer_state.json"
-# linear: word2vec's decay from alpha to min_alpha over all words of all epochs, counted over every thread.
-# gensim: gensim's corpus_file mode, where each epoch starts at alpha - (alpha - min_alpha) * epoch / epochs and
-# each of W threads counts only its own words against the epoch, so the rate falls 1/W as far within an epoch.
-LR_SCHEDULES = ("linear", "gensim")
-
-
-@dataclass
-class TrainingArguments:
-    """Hyperparameters, named and defaulted as gensim's `Word2Vec(sg=1)` (`dim` is gensim's `vector_size`)."""
-
-    dim: int = Word2VecConfig.hidden_size
-    window: int = Word2VecConfig.window
-    negative: int = Word2VecConfig.negative
-    sample: float = Word2VecConfig.sample
-    min_count: int = Word2VecConfig.min_count
-    max_vocab: int | None = Word2VecConfig.max_vocab
-    epochs: int = Word2VecConfig.epochs
-    alpha: float = Word2VecConfig.alpha
-    min_alpha: float = Word2VecConfig.min_alpha
-    ns_exponent: float = Word2VecConfig.ns_exponent
-    batch_size: int = 1024
-    seed: int = 1
-    device: str = "auto"
-    backend: str = "auto"
-    workers: int = 0
-    lr_schedule: str = "linear"
-    lowercase: bool = True
-    nfkc: bool = True
-    split_punctuation: bool = True
-    progress: bool = True
-
-    def __post_init__(self):
-        positive = ("dim", "window", "negative", "min_count", "epochs", "batch_size")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.max_vocab is not None and self.max_vocab < 1:
-            raise ValueError(f"max_vocab must be at least 1, got {self.max_vocab}")
-        if not 0 < self.min_alpha <= self.alpha:
-            raise ValueError(f"need 0 < min_alpha <= alpha, got alpha={self.alpha}, min_alpha={self.min_alpha}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
-        if self.sample < 0:
-            raise ValueError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
 
 
 @dataclass
@@ -380,7 +337,7 @@ class SkipGramTrainer:
         return (epoch + within_epoch) / self.args.epochs, 1 / self.total_words
 
     def learning_rate(self, words_done: float, writers: int = 1) -> float:
-        """The rate at `words_done`: alpha decaying linearly with progress to min_alpha (see LR_SCHEDULES)."""
+        """The rate at `words_done`: alpha decaying linearly with progress to min_alpha (see arguments.LR_SCHEDULES)."""
         progress = min(self.progress(words_done, writers)[0], 1.0)
         return self.args.alpha - (self.args.alpha - self.args.min_alpha) * progress
 
@@ -551,6 +508,6 @@ def choose_backend(backend: str, device: torch.device) -> str:
         return "numba" if device.type == "cpu" else "torch"
     if backend == "numba" and device.type != "cpu":
         raise ValueError(f"the numba engine runs on the CPU only, not on {device}; use --backend torch or auto")
-    if backend not in ("numba", "torch"):
-        raise ValueError(f"backend must be auto, numba or torch, got {backend!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     return backend

@@ -1,0 +1,61 @@
+"""The training hyperparameters and the choices the command line offers, without importing torch.
+
+The command line builds its parser from these before anything heavy is imported, so that `--help` and argument
+errors are instant. The defaults are gensim's `Word2Vec(sg=1)`; `Word2VecConfig` (in `modeling/`, which must stay
+self-contained for the Hub) records the same names with the same defaults, and a test checks that they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# linear: word2vec's decay from alpha to min_alpha over all words of all epochs, counted over every thread.
+# gensim: gensim's corpus_file mode, where each epoch starts at alpha - (alpha - min_alpha) * epoch / epochs and
+# each of W threads counts only its own words against the epoch, so the rate falls 1/W as far within an epoch.
+LR_SCHEDULES = ("linear", "gensim")
+BACKENDS = ("auto", "numba", "torch")
+# How ranks of a torchrun job combine their changes to the tables (see training/distributed.py).
+SYNC_CHOICES = ("sum", "average")
+# Words each rank trains between two synchronisations: fewer cost more exchanges (131,072 spent a third of the
+# training time exchanging on bench-en), more let the ranks' copies drift apart; the README has the figures.
+SYNC_EVERY = 1 << 19
+
+
+@dataclass
+class TrainingArguments:
+    """Hyperparameters, named and defaulted as gensim's `Word2Vec(sg=1)` (`dim` is gensim's `vector_size`)."""
+
+    dim: int = 100
+    window: int = 5
+    negative: int = 5
+    sample: float = 1e-3
+    min_count: int = 5
+    max_vocab: int | None = None
+    epochs: int = 5
+    alpha: float = 0.025
+    min_alpha: float = 1e-4
+    ns_exponent: float = 0.75
+    batch_size: int = 1024
+    seed: int = 1
+    device: str = "auto"
+    backend: str = "auto"
+    workers: int = 0
+    lr_schedule: str = "linear"
+    lowercase: bool = True
+    nfkc: bool = True
+    split_punctuation: bool = True
+    progress: bool = True
+
+    def __post_init__(self):
+        positive = ("dim", "window", "negative", "min_count", "epochs", "batch_size")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_vocab is not None and self.max_vocab < 1:
+            raise ValueError(f"max_vocab must be at least 1, got {self.max_vocab}")
+        if not 0 < self.min_alpha <= self.alpha:
+            raise ValueError(f"need 0 < min_alpha <= alpha, got alpha={self.alpha}, min_alpha={self.min_alpha}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.sample < 0:
+            raise ValueError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")

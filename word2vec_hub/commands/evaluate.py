@@ -1,0 +1,84 @@
+"""Score a model on word-similarity and analogy benchmarks (the same numbers as gensim's evaluate_* methods).
+
+word2vec evaluate word2vec-ptb              # WordSim-353 and the Google analogies from the shared data
+word2vec evaluate MODEL --wordsim a.tsv b.tsv --analogy questions-words.txt --restrict-vocab 30000
+word2vec evaluate MODEL --write-card        # store the results in the model card
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from word2vec_hub.shared_data import ENVIRONMENT_VARIABLE
+
+DEFAULT_WORDSIM = "data/eval/wordsim353.tsv"
+DEFAULT_ANALOGY = "data/eval/questions-words.txt"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model_dir")
+    parser.add_argument("--wordsim", nargs="+", type=Path, help="word-pair files: word<TAB>word<TAB>score")
+    parser.add_argument("--analogy", type=Path, help="analogy file in the Google format (': section' lines)")
+    parser.add_argument("--restrict-vocab", type=int, default=30_000, help="search the N most frequent words")
+    parser.add_argument("--device", default="cpu", help="device to compute on")
+    parser.add_argument("--write-card", action="store_true", help="store results in evaluation.json and README.md")
+    parser.add_argument(
+        "--shared", metavar="DIR",
+        help=f"the shared data folder holding the default benchmarks (default: ${ENVIRONMENT_VARIABLE}, or ../shared "
+        "beside the clone)",
+    )  # fmt: skip
+
+
+def run(options: argparse.Namespace) -> int:
+    from word2vec_hub.evaluation.benchmarks import EvaluationFileError, evaluate_word_analogies, evaluate_word_pairs
+    from word2vec_hub.modeling import Word2VecModel
+    from word2vec_hub.shared_data import SharedDataError, shared_file
+    from word2vec_hub.sharing.model_card import EVALUATION_FILE, write_model_card
+
+    try:
+        wordsim = options.wordsim or [shared_file(DEFAULT_WORDSIM, options.shared)]
+        analogy = options.analogy or shared_file(DEFAULT_ANALOGY, options.shared)
+        for path in [*wordsim, analogy]:
+            if not path.is_file():
+                raise EvaluationFileError(f"benchmark file not found: {path}")
+        model = Word2VecModel.from_pretrained(options.model_dir).to(options.device)
+        similarity = [evaluate_word_pairs(model, path, options.restrict_vocab) for path in wordsim]
+        analogies = evaluate_word_analogies(model, analogy, options.restrict_vocab)
+    except (EvaluationFileError, SharedDataError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    print(f"{'benchmark':<32} {'score':>8}  details")
+    for result in similarity:
+        print(
+            f"{result.name:<32} {result.spearman:>8.4f}  Spearman; Pearson {result.pearson:.4f}; "
+            f"{result.pairs} pairs, {result.skipped_share:.1%} skipped as unknown"
+        )
+    for name, (right, wrong) in analogies.sections.items():
+        if right + wrong:
+            print(f"  {name:<30} {right / (right + wrong):>8.4f}  {right}/{right + wrong}")
+    print(
+        f"{analogies.name:<32} {analogies.accuracy:>8.4f}  3CosAdd accuracy over the top {options.restrict_vocab:,} "
+        f"words; {analogies.correct + analogies.incorrect} questions, {analogies.skipped} skipped as unknown"
+    )
+    if options.write_card:
+        records = [
+            {"task": "word-similarity", "dataset": r.name, "metric": "spearmanr", "value": round(r.spearman, 4)}
+            for r in similarity
+        ]
+        records.append(
+            {
+                "task": "word-analogy",
+                "dataset": analogies.name,
+                "metric": "accuracy",
+                "value": round(analogies.accuracy, 4),
+            }
+        )
+        folder = Path(options.model_dir)
+        (folder / EVALUATION_FILE).write_text(json.dumps(records, indent=2) + "\n")
+        write_model_card(model, folder)
+        print(f"results stored in {folder / EVALUATION_FILE} and the model card")
+    return 0

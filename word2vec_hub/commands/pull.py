@@ -1,0 +1,50 @@
+"""Download a model from the Hugging Face Hub, check it, load it, and print a short report.
+
+  word2vec pull your-name/word2vec-ptb [--revision R] [--output DIR] [--device cuda]
+
+With HF_HUB_OFFLINE=1 it works from the local cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("repo_id", help="namespace/name on the Hub")
+    parser.add_argument("--revision", help="branch, tag or commit (default: main)")
+    parser.add_argument("--output", help="also place the files in this folder (default: the Hub cache only)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
+    parser.add_argument("--token", help="Hub token for private repos (default: HF_TOKEN or the login cache)")
+
+
+def run(options: argparse.Namespace) -> int:
+    from transformers import AutoTokenizer
+
+    from word2vec_hub.modeling import Word2VecModel
+    from word2vec_hub.sharing.hub import HubError, first_line, pull_model_folder
+    from word2vec_hub.sharing.model_card import map_words
+    from word2vec_hub.training.trainer import resolve_device
+
+    try:
+        device = resolve_device(options.device)
+        folder, verification = pull_model_folder(options.repo_id, options.revision, options.output, options.token)
+        try:
+            model = Word2VecModel.from_pretrained(folder).to(device)
+            AutoTokenizer.from_pretrained(folder)
+        except (OSError, ValueError) as error:
+            raise HubError(f"{options.repo_id} does not load: {first_line(error)}") from error
+    except (HubError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    config = model.config
+    print(f"model:      {options.repo_id} ({options.revision or 'main'})")
+    print(f"folder:     {folder}")
+    print(f"checked:    {verification}")
+    print(f"vocabulary: {config.vocab_size:,} tokens, dimension {config.hidden_size}")
+    print(f"dtype:      {model.embeddings.dtype}, device {model.device}")
+    for word in map_words(model)[:3]:
+        neighbours = ", ".join(f"{other} {score:.3f}" for other, score in model.most_similar(word, topn=5))
+        print(f"  {word}: {neighbours}")
+    return 0

@@ -1,0 +1,183 @@
+"""Train skip-gram with negative sampling and write a Hugging Face model folder.
+
+word2vec train                              # the Penn Treebank, as in the d2l word2vec chapter
+word2vec train --corpus a.txt b.txt.gz      # your own text, one sentence or document a line
+torchrun --nproc-per-node 2 -m word2vec_hub train --corpus big.txt   # data-parallel on torch.distributed
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from word2vec_hub.training.arguments import BACKENDS, LR_SCHEDULES, SYNC_CHOICES, SYNC_EVERY, TrainingArguments
+
+DEFAULT_PROBES = ("chip", "market", "president", "company", "stock", "bank")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainingArguments()
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--corpus", nargs="+", metavar="PATH",
+        help="text files (.gz/.bz2/.xz too), folders, glob patterns, or - for stdin; default: the PTB",
+    )  # fmt: skip
+    source.add_argument("--dataset", metavar="NAME_OR_PATH", help="a Hugging Face datasets dataset, streamed")
+    parser.add_argument("--dataset-config", help="configuration name of --dataset")
+    parser.add_argument("--split", default="train", help="split of --dataset (default: train)")
+    parser.add_argument("--text-column", default="text", help="column of --dataset holding the text")
+    parser.add_argument("--output", help="model folder to write (default: word2vec-<corpus name>)")
+    parser.add_argument("--dim", type=int, default=defaults.dim, help="vector size (gensim's vector_size)")
+    parser.add_argument("--window", type=int, default=defaults.window, help="maximum distance to a context word")
+    parser.add_argument("--negative", type=int, default=defaults.negative, help="noise words per pair")
+    parser.add_argument("--sample", type=float, default=defaults.sample, help="subsampling threshold (0: off)")
+    parser.add_argument("--min-count", type=int, default=defaults.min_count, help="drop rarer words")
+    parser.add_argument("--max-vocab", type=int, default=None, help="keep at most this many words")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--alpha", type=float, default=defaults.alpha, help="initial learning rate")
+    parser.add_argument("--min-alpha", type=float, default=defaults.min_alpha, help="final learning rate")
+    parser.add_argument("--ns-exponent", type=float, default=defaults.ns_exponent, help="noise distribution power")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="(center, context) pairs a step")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    parser.add_argument(
+        "--backend", default="auto", choices=BACKENDS,
+        help="training engine (auto: the compiled kernel on the CPU, batched tensors on GPUs)",
+    )  # fmt: skip
+    parser.add_argument("--workers", type=int, default=0, help="CPU threads of the numba engine (0: all cores)")
+    parser.add_argument(
+        "--lr-schedule", default="linear", choices=LR_SCHEDULES,
+        help="linear: word2vec's decay over all words; gensim: as gensim's corpus_file mode (each epoch restarts "
+        "lower, each thread decays by its own share)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--split-punctuation",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="split punctuation off words (default: on for --corpus files, off for the pre-tokenised PTB)",
+    )
+    parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--nfkc", action=argparse.BooleanOptionalAction, default=True, help="NFKC-normalise text")
+    parser.add_argument("--log-file", help="append a JSON line per block of training (words, loss, lr, words/s)")
+    parser.add_argument(
+        "--checkpoint-every", type=int, default=0, metavar="WORDS",
+        help="save a resumable checkpoint every WORDS corpus words (Ctrl-C always saves one)",
+    )  # fmt: skip
+    parser.add_argument("--checkpoint-dir", help="where checkpoints go (default: <output>-checkpoint)")
+    parser.add_argument("--resume", metavar="DIR", help="continue an interrupted run from its checkpoint folder")
+    parser.add_argument(
+        "--sync", default="sum", choices=SYNC_CHOICES,
+        help="under torchrun: add up every rank's changes to the tables (sum) or average them (average)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sync-every", type=int, default=SYNC_EVERY, metavar="WORDS",
+        help="under torchrun: words each rank trains between two synchronisations of the tables",
+    )  # fmt: skip
+    parser.add_argument("--init-from", metavar="MODEL_DIR", help="continue training an existing model folder")
+    parser.add_argument("--language", help="language code for the model card (default: en for the PTB)")
+    parser.add_argument("--probe", nargs="+", default=list(DEFAULT_PROBES), help="words whose neighbours to print")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+
+
+def output_stem(source: str) -> str:
+    """A folder-name-safe stem of the first corpus source ("-" is standard input, patterns lose their magic)."""
+    if source == "-":
+        return "stdin"
+    stem = re.sub(r"[^\w-]+", "", Path(source.rstrip("/")).name.split(".")[0])
+    return stem or "corpus"
+
+
+def run(options: argparse.Namespace) -> int:
+    if options.sync_every < 1:
+        print(f"error: --sync-every must be at least 1 word, got {options.sync_every}", file=sys.stderr)
+        return 2
+    from word2vec_hub.training.corpus import CorpusError, TextCorpus
+    from word2vec_hub.training.distributed import Distributed, RankFailure
+    from word2vec_hub.training.output import OutputError, check_output_dir, save_model_folder
+    from word2vec_hub.training.trainer import TrainingInterrupted, train_word2vec
+
+    def stop_on_sigterm(signum, frame):
+        raise RankFailure("stopped by SIGTERM: torchrun stops the other ranks when one fails")
+
+    distributed = Distributed.from_environment(options.sync, options.sync_every)
+    if distributed is not None:
+        signal.signal(signal.SIGTERM, stop_on_sigterm)
+    is_main = distributed is None or distributed.is_main
+    checkpoint_dir = None
+    try:
+        if options.dataset:
+            corpus = TextCorpus.from_dataset(
+                options.dataset, options.dataset_config, options.split, options.text_column
+            )
+            default_output = f"word2vec-{output_stem(options.dataset)}"
+        elif options.corpus:
+            corpus = TextCorpus.from_files(options.corpus)
+            default_output = f"word2vec-{output_stem(options.corpus[0])}"
+        else:
+            corpus = TextCorpus.penn_treebank()
+            default_output = "word2vec-ptb"
+            options.language = options.language or "en"
+        if options.split_punctuation is None:
+            options.split_punctuation = bool(options.corpus or options.dataset)
+        args = TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
+        output = check_output_dir(options.output or default_output)
+        checkpoint_dir = Path(options.checkpoint_dir or f"{output}-checkpoint")
+        if is_main:
+            print(f"corpus: {corpus.name}" + (f" ({distributed.world_size} ranks)" if distributed else ""))
+        result = train_word2vec(
+            corpus,
+            args,
+            init_from=options.init_from,
+            resume=options.resume,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=options.checkpoint_every,
+            log_file=options.log_file,
+            distributed=distributed,
+        )
+        if not is_main:
+            return 0
+        save_model_folder(result.model, result.tokenizer, output, language=options.language)
+    except TrainingInterrupted as interruption:
+        print(
+            f"interrupted: checkpoint saved to {interruption.checkpoint}; continue with the same command and "
+            f"--resume {interruption.checkpoint}",
+            file=sys.stderr,
+        )
+        return 130
+    except RankFailure as failure:
+        checkpoint = checkpoint_dir if checkpoint_dir is not None and checkpoint_dir.is_dir() else None
+        advice = (
+            f"restart the same torchrun command with --resume {checkpoint}"
+            if checkpoint
+            else "no checkpoint was saved; pass --checkpoint-every WORDS to be able to resume"
+        )
+        print(f"error: {failure}; {advice}", file=sys.stderr)
+        return 1
+    except (CorpusError, OutputError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted before training started: nothing was written", file=sys.stderr)
+        return 130
+    finally:
+        if distributed is not None:
+            distributed.stop()
+
+    model = result.model
+    print(
+        f"trained {model.config.vocab_size:,} words x {model.config.hidden_size} dims on "
+        f"{model.config.corpus_word_count:,} corpus words in {result.seconds:.1f} s "
+        f"({result.words_per_second:,.0f} words/s, device {model.device}); final loss {result.final_loss:.4f}"
+    )
+    print(f"saved to {output}")
+    for word in options.probe:
+        if word not in model:
+            print(f"  {word}: not in the vocabulary")
+            continue
+        neighbours = ", ".join(f"{other} {score:.3f}" for other, score in model.most_similar(word, topn=5))
+        print(f"  {word}: {neighbours}")
+    return 0
