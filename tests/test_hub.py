@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,11 @@ from safetensors.torch import load_file
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.sharing.hub import HubError, check_model_folder
-from word2vec_hub.sharing.model_card import build_model_card
+from word2vec_hub.sharing.model_card import build_model_card, write_model_card
+from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
+from word2vec_hub.training.output import save_model_folder
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, handmade_model
 from .hub_server import HubServer
 
 TOKENS = {"hf_alice_secret_token": "alice", "hf_bob_secret_token": "bob"}
@@ -265,7 +268,7 @@ def test_model_card_metadata_picture_and_evaluation(trained, model_folder):
     assert metadata["library_name"] == "transformers"
     assert metadata["pipeline_tag"] == "feature-extraction"
     assert metadata["tags"] == ["word2vec", "skip-gram", "static-embeddings"]
-    assert "license" in metadata
+    assert metadata["license"] == "other", "a card written without a license says so"
     assert "![" in card_text and "(word_map.png)" in card_text
     assert "trust_remote_code=True" in card_text and "frozen_embedding()" in card_text
     assert "| `window` | 5 |" in card_text
@@ -279,3 +282,27 @@ def test_model_card_metadata_picture_and_evaluation(trained, model_folder):
     assert result["dataset"]["type"] == "wordsim353"
     assert result["metrics"][0] == {"type": "spearmanr", "value": 0.61, "name": "spearmanr"}
     assert "| wordsim353 | spearmanr | 0.6100 |" in str(card)
+
+
+def test_the_card_keeps_an_edited_license_and_states_the_saved_tokenizer(tmp_path):
+    model = handmade_model({"Apple": [1.0, 0.0], "pear": [0.9, 0.1], "car": [0.0, 1.0]})
+    model.set_tokenizer(
+        wrap_tokenizer(
+            empty_word_level_tokenizer(
+                vocab={word: index for index, word in enumerate(["[PAD]", "[UNK]", "Apple", "pear", "car"])},
+                lowercase=False,
+                split_punctuation=False,
+            )
+        )
+    )
+    folder = save_model_folder(model, model.tokenizer, tmp_path / "cased")
+    card = (folder / "README.md").read_text()
+    assert "(NFKC; split at whitespace only; a WordLevel vocabulary" in card
+    assert "lowercase" not in card
+    assert f"needs transformers >={version('transformers').split('.')[0]}." in card
+
+    card_file = folder / "README.md"
+    card_file.write_text(card.replace("license: other", "license: apache-2.0"))
+    write_model_card(model, folder)
+    assert yaml.safe_load(card_file.read_text().split("---")[1])["license"] == "apache-2.0"
+    assert sorted(path.name for path in folder.iterdir() if path.name.startswith(".")) == []
