@@ -23,7 +23,7 @@ from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wra
 from word2vec_hub.training.output import save_model_folder
 
 from .conftest import REPO_ROOT, handmade_model
-from .hub_server import HubServer
+from .hub_server import HubServer, StoredFile
 
 TOKENS = {"hf_alice_secret_token": "alice", "hf_bob_secret_token": "bob"}
 ALICE, BOB = "hf_alice_secret_token", "hf_bob_secret_token"
@@ -306,3 +306,53 @@ def test_the_card_keeps_an_edited_license_and_states_the_saved_tokenizer(tmp_pat
     write_model_card(model, folder)
     assert yaml.safe_load(card_file.read_text().split("---")[1])["license"] == "apache-2.0"
     assert sorted(path.name for path in folder.iterdir() if path.name.startswith(".")) == []
+
+
+def test_a_push_during_a_pull_does_not_make_good_files_look_corrupt(hub, model_folder, tmp_path):
+    first_sha = publish(hub, model_folder, "alice/w2v")
+    original = (model_folder / "model.safetensors").read_bytes()
+    changed = original[:-1] + bytes([original[-1] ^ 0xFF])  # same size, another sha256
+
+    def another_push():
+        repo = hub.state.repos["alice/w2v"]
+        parent = repo.commits[repo.refs["main"]]
+        files = {**parent.files, "model.safetensors": StoredFile(changed, lfs=True)}
+        repo.refs["main"] = hub.state.new_commit(repo, parent.oid, files, "Double", "", "alice").oid
+
+    hub.after_request("GET", "model.safetensors", another_push)
+    output = tmp_path / "pulled"
+    pulled = pull(hub, "alice/w2v", tmp_path / "home", "--output", str(output))
+    assert pulled.returncode == 0, pulled.stderr
+    assert head_sha(hub, "alice/w2v") != first_sha, "the other push did not happen during the pull"
+    assert f"files match the repo's sizes and sha256 at commit {first_sha}" in pulled.stdout
+    assert (output / "model.safetensors").read_bytes() == original
+
+
+@pytest.mark.parametrize("create_pr", [False, True])
+def test_a_commit_whose_answer_was_lost_is_not_made_twice(hub, model_folder, create_pr):
+    publish(hub, model_folder, "alice/w2v")
+    repo = hub.state.repos["alice/w2v"]
+    commits_before = len(repo.commits)
+    lost = hub.lose_answer("POST", "/commit/", status=502)
+    pushed = push(hub, model_folder, "alice/w2v", "--commit-message", "Retrained", *(["--create-pr"] * create_pr))
+    assert pushed.returncode == 0, pushed.stderr
+    assert lost.times == 0, "the commit's answer was not lost"
+    assert len(repo.commits) == commits_before + 1
+    landed = repo.refs["refs/pr/1" if create_pr else "main"]
+    assert repo.commits[landed].title == "Retrained"
+    assert f"revision: {landed}" in pushed.stdout
+    if create_pr:
+        assert repo.pull_requests == 1
+        assert f"pull request: {hub.endpoint}/alice/w2v/discussions/1" in pushed.stdout
+
+
+def test_the_pushed_revision_mirrors_the_folder(hub, model_folder):
+    (model_folder / "notes.txt").write_text("draft")
+    publish(hub, model_folder, "alice/w2v")
+    (model_folder / "notes.txt").unlink()
+    (model_folder / ".hidden").write_text("local only")
+    pushed = push(hub, model_folder, "alice/w2v")
+    assert pushed.returncode == 0, pushed.stderr
+    stored = set(hub.state.repos["alice/w2v"].commits[head_sha(hub, "alice/w2v")].files)
+    local = {path.name for path in model_folder.iterdir() if not path.name.startswith(".")}
+    assert stored == local | {".gitattributes"}
