@@ -11,8 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from word2vec_hub.training.atomic import (
+    exchange,
+    leftovers_of,
+    recover_folder,
+    replace_folder,
+    replacing_file,
+    write_file,
+)
 from word2vec_hub.training.output import OutputError, check_output_dir, save_model_folder
-from word2vec_hub.training.atomic import exchange, leftovers_of, recover_folder, replace_folder, write_file
 
 from .conftest import REPO_ROOT, handmade_model
 
@@ -57,6 +64,16 @@ def test_rewriting_a_file_keeps_its_permissions_and_leaves_nothing_beside_it(tmp
     write_file(card, "new")
     assert card.read_text() == "new" and mode_of(card) == 0o640
     assert sorted(path.name for path in tmp_path.iterdir()) == ["README.md"]
+
+
+def test_a_failed_file_write_leaves_the_old_file_and_nothing_beside_it(tmp_path):
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text("[1]")
+    with pytest.raises(RuntimeError, match="disk full"), replacing_file(evaluation) as temporary:
+        temporary.write_text("[")
+        raise RuntimeError("disk full")
+    assert evaluation.read_text() == "[1]"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["evaluation.json"]
 
 
 def foreign_folders(tmp_path: Path) -> dict[str, Path]:
