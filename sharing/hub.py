@@ -27,6 +27,7 @@ from huggingface_hub.hf_api import RepoFile
 
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.atomic import recover_folder
+from word2vec_hub.training.output import OutputError, check_output_dir
 
 from .model_card import CARD_FILE, write_model_card
 
@@ -179,8 +180,14 @@ def pull_model_folder(
     """Download a model repo (or take it from the cache) and check every file against the repo's metadata.
 
     The revision is resolved to a commit once, and both the download and the check use that commit, so that a
-    push in between cannot make good files look corrupt. Returns the folder and how it was checked.
+    push in between cannot make good files look corrupt. `output`, if given, must be empty or one of our model
+    folders (the download overwrites files of the same name). Returns the folder and how it was checked.
     """
+    if output is not None:
+        try:
+            output = check_output_dir(output)
+        except OutputError as error:
+            raise HubError(str(error)) from error
     api = HfApi(token=token)
     try:
         resolved = with_retries(

@@ -227,6 +227,16 @@ def test_a_cut_download_is_resumed_or_leaves_nothing_corrupt(hub, model_folder, 
     assert not [path for path in (home / "hub").rglob("model.safetensors") if path.exists()]
 
 
+def test_pull_refuses_an_output_folder_that_is_not_ours(hub, model_folder, tmp_path):
+    publish(hub, model_folder, "alice/w2v")
+    bert = tmp_path / "bert-base"
+    bert.mkdir()
+    (bert / "config.json").write_text('{"model_type": "bert"}')
+    message = one_line_error(pull(hub, "alice/w2v", tmp_path / "home", "--output", str(bert)))
+    assert f"{bert} holds a model of type 'bert'" in message
+    assert (bert / "config.json").read_text() == '{"model_type": "bert"}' and len(list(bert.iterdir())) == 1
+
+
 def test_missing_repo_and_revision_give_one_clear_line(hub, model_folder, tmp_path):
     assert "repository alice/nothing not found" in one_line_error(pull(hub, "alice/nothing", tmp_path / "a"))
     publish(hub, model_folder, "alice/w2v")
