@@ -118,6 +118,7 @@ def replace_folder(target: str | Path, fill: Callable[[Path], None]) -> Path:
 def seal(staging: Path) -> None:
     """Give everything in `staging` the umask's permissions, flush it to disk, and mark it complete, last."""
     file_mode, folder_mode = new_file_mode(), new_folder_mode()
+    os.chmod(staging, folder_mode)
     for folder, subfolders, files in os.walk(staging):
         for name in files:
             path = os.path.join(folder, name)
@@ -131,7 +132,6 @@ def seal(staging: Path) -> None:
     flush_to_disk(marker)
     for folder, _, _ in os.walk(staging, topdown=False):
         flush_to_disk(folder)
-    os.chmod(staging, folder_mode)
 
 
 def swap_into_place(staging: Path, target: Path) -> None:
