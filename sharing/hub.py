@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,20 +21,35 @@ from huggingface_hub.errors import (
     LocalEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
+    RevisionResolutionError,
 )
 from huggingface_hub.hf_api import RepoFile
 
 from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.training.atomic import recover_folder
+from word2vec_hub.training.output import OutputError, check_output_dir
 
 from .model_card import CARD_FILE, write_model_card
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 TRANSIENT_STATUS = (500, 502, 503, 504)
 RETRY_WAITS = (1.0, 3.0, 9.0)
-REFUSED_TOKEN = "the Hub refused the token (invalid credentials): check --token, HF_TOKEN or `hf auth login`"
+REFUSED_TOKEN = "the Hub refused the token (invalid credentials): check HF_TOKEN, `hf auth login` or --token"
+# Written into each push's commit description, so that a commit whose answer was lost can be found again.
+PUSH_ID_LABEL = "word2vec-hub push "
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
+
+
+def transient_status(error: BaseException) -> int | None:
+    """The 5xx status behind `error` (also when the revision resolution fell back on it), else None."""
+    if isinstance(error, RevisionResolutionError) and error.__cause__ is not None:
+        error = error.__cause__
+    if isinstance(error, HfHubHTTPError) and error.response is not None:
+        status = error.response.status_code
+        return status if status in TRANSIENT_STATUS else None
+    return None
 
 
 def with_retries(action: Callable[[], Result], what: str) -> Result:
@@ -42,9 +58,9 @@ def with_retries(action: Callable[[], Result], what: str) -> Result:
     for wait in RETRY_WAITS:
         try:
             return action()
-        except HfHubHTTPError as error:
-            status = error.response.status_code if error.response is not None else None
-            if status not in TRANSIENT_STATUS:
+        except (HfHubHTTPError, RevisionResolutionError) as error:
+            status = transient_status(error)
+            if status is None:
                 raise
             logger.warning("%s: the Hub answered %s, trying again in %.0f s", what, status, wait)
             time.sleep(wait)
@@ -66,6 +82,7 @@ class PushResult:
 def check_model_folder(folder: str | Path) -> Word2VecModel:
     """Load the folder as a user would, so that nothing that fails to load is ever uploaded."""
     folder = Path(folder)
+    recover_folder(folder)
     if not folder.is_dir():
         raise HubError(f"{folder} is not a folder; pass the model folder that `word2vec train` wrote")
     missing = [name for name in REQUIRED_FILES if not (folder / name).exists()]
@@ -86,7 +103,8 @@ def push_model_folder(
     create_pr: bool = False,
     token: str | None = None,
 ) -> PushResult:
-    """Check the folder, create the repo (and branch) if needed, and upload the whole folder in one commit.
+    """Check the folder, create the repo (and branch) if needed, and commit the folder in one commit: the pushed
+    revision holds exactly the folder's files (a file deleted locally is deleted there; hidden files are not sent).
 
     `token` defaults to `HF_TOKEN` or the login cache, as everywhere in huggingface_hub.
     """
@@ -95,26 +113,65 @@ def push_model_folder(
     if not (folder / CARD_FILE).exists():
         write_model_card(model, folder, model_id=repo_id)
     api = HfApi(token=token)
-    try:
-        repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
-        if revision and revision != "main":
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
-        commit = with_retries(
-            lambda: api.upload_folder(
-                folder_path=folder,
-                repo_id=repo_id,
-                revision=revision,
-                commit_message=commit_message or f"Upload word2vec model ({model.config.vocab_size:,} words)",
-                create_pr=create_pr,
-                ignore_patterns=[".*", ".*/**"],
-            ),
-            f"upload to {repo_id}",
+    branch = revision or "main"
+    push_id = uuid.uuid4().hex
+    attempts = 0
+
+    def commit_once() -> PushResult:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:
+            landed = find_landed_push(api, repo_id, branch, create_pr, push_id, pull_requests_before)
+            if landed is not None:
+                return landed
+        commit = api.upload_folder(
+            folder_path=folder,
+            repo_id=repo_id,
+            revision=branch,
+            commit_message=commit_message or f"Upload word2vec model ({model.config.vocab_size:,} words)",
+            commit_description=PUSH_ID_LABEL + push_id,
+            create_pr=create_pr,
+            ignore_patterns=[".*", ".*/**"],
+            delete_patterns="*",
         )
+        return PushResult(repo_url, commit.commit_url, commit.oid, commit.pr_url)
+
+    try:
+        repo_url = str(api.create_repo(repo_id, private=private, exist_ok=True))
+        if branch != "main":
+            api.create_branch(repo_id, branch=branch, exist_ok=True)
+        pull_requests_before = open_pull_requests(api, repo_id) if create_pr else set()
+        return with_retries(commit_once, f"upload to {repo_id}")
     except HfHubHTTPError as error:
         raise HubError(describe_hub_error(error, repo_id, revision)) from error
     except httpx2.TransportError as error:
         raise HubError(f"upload to {repo_id} failed: {first_line(error)}; push again") from error
-    return PushResult(str(repo_url), commit.commit_url, commit.oid, commit.pr_url)
+
+
+def open_pull_requests(api: HfApi, repo_id: str) -> set[str]:
+    return {ref.ref for ref in api.list_repo_refs(repo_id, include_pull_requests=True).pull_requests}
+
+
+def find_landed_push(
+    api: HfApi, repo_id: str, branch: str, create_pr: bool, push_id: str, pull_requests_before: set[str]
+) -> PushResult | None:
+    """The commit (or pull request) of push `push_id` if an attempt whose answer was lost made it, else None:
+    committing again would land the same files twice (and open a second pull request)."""
+    repo_url = f"{api.endpoint}/{repo_id}"
+    if create_pr:
+        new_refs = open_pull_requests(api, repo_id) - pull_requests_before
+        for ref in new_refs:
+            head = api.list_repo_commits(repo_id, revision=ref)[0]
+            if push_id in f"{head.title}\n{head.message}":
+                number = ref.removeprefix("refs/pr/")
+                return PushResult(
+                    repo_url, f"{repo_url}/commit/{head.commit_id}", head.commit_id, f"{repo_url}/discussions/{number}"
+                )
+        return None
+    for commit in api.list_repo_commits(repo_id, revision=branch):
+        if push_id in f"{commit.title}\n{commit.message}":
+            return PushResult(repo_url, f"{repo_url}/commit/{commit.commit_id}", commit.commit_id, None)
+    return None
 
 
 def pull_model_folder(
@@ -122,35 +179,50 @@ def pull_model_folder(
 ) -> tuple[Path, str]:
     """Download a model repo (or take it from the cache) and check every file against the repo's metadata.
 
-    Returns the folder and how it was checked.
+    The revision is resolved to a commit once, and both the download and the check use that commit, so that a
+    push in between cannot make good files look corrupt. `output`, if given, must be empty or one of our model
+    folders (the download overwrites files of the same name). Returns the folder and how it was checked.
     """
+    if output is not None:
+        try:
+            output = check_output_dir(output)
+        except OutputError as error:
+            raise HubError(str(error)) from error
+    api = HfApi(token=token)
     try:
+        resolved = with_retries(
+            lambda: api.resolve_revision(repo_id, revision=revision, local_files_only=offline()),
+            f"resolving {revision or 'main'} of {repo_id}",
+        )
         folder = Path(
             with_retries(
-                lambda: snapshot_download(repo_id, revision=revision, local_dir=output, token=token),
+                lambda: snapshot_download(repo_id, revision=resolved, local_dir=output, token=token),
                 f"download of {repo_id}",
             )
         )
-    except (HfHubHTTPError, LocalEntryNotFoundError, EntryNotFoundError) as error:
+    except (HfHubHTTPError, LocalEntryNotFoundError, EntryNotFoundError, RevisionResolutionError) as error:
         raise HubError(describe_hub_error(error, repo_id, revision)) from error
     except (OSError, httpx2.TransportError) as error:
         raise HubError(f"download of {repo_id} failed: {first_line(error)}; pull again") from error
     if offline():
         return folder, verify_against_cache(folder)
-    return folder, verify_against_hub(folder, repo_id, revision, token)
+    return folder, verify_against_hub(folder, repo_id, resolved.resolved, token)
 
 
-def verify_against_hub(folder: Path, repo_id: str, revision: str | None, token: str | None) -> str:
-    """Compare sizes of all files, and the sha256 of LFS files, with the repo's tree."""
+def verify_against_hub(folder: Path, repo_id: str, commit: str, token: str | None) -> str:
+    """Compare sizes of all files, and the sha256 of LFS files, with the tree of the commit that was downloaded."""
     api = HfApi(token=token)
     try:
-        entries = [
-            entry
-            for entry in api.list_repo_tree(repo_id, revision=revision, recursive=True)
-            if isinstance(entry, RepoFile)
-        ]
+        entries = with_retries(
+            lambda: [
+                entry
+                for entry in api.list_repo_tree(repo_id, revision=commit, recursive=True)
+                if isinstance(entry, RepoFile)
+            ],
+            f"listing the files of {repo_id}",
+        )
     except HfHubHTTPError as error:
-        raise HubError(describe_hub_error(error, repo_id, revision)) from error
+        raise HubError(describe_hub_error(error, repo_id, commit)) from error
     for entry in entries:
         local = folder / entry.path
         problem = None
@@ -163,7 +235,7 @@ def verify_against_hub(folder: Path, repo_id: str, revision: str | None, token: 
         if problem:
             discard(local)
             raise HubError(f"{entry.path} {problem}: the download is corrupt and was removed; pull again")
-    return f"{len(entries)} files match the repo's sizes and sha256"
+    return f"{len(entries)} files match the repo's sizes and sha256 at commit {commit}"
 
 
 def verify_against_cache(folder: Path) -> str:
@@ -213,11 +285,11 @@ def describe_hub_error(error: Exception, repo_id: str, revision: str | None) -> 
             return REFUSED_TOKEN
         return (
             f"repository {repo_id} not found, or it is private and this token cannot read it: check the name, "
-            "or pass a token with access (--token or HF_TOKEN)"
+            "or pass a token with access (HF_TOKEN or `hf auth login`)"
         )
     if isinstance(error, RevisionNotFoundError):
         return f"revision {revision!r} not found in {repo_id}: check the branch, tag or commit"
-    if isinstance(error, LocalEntryNotFoundError):
+    if isinstance(error, LocalEntryNotFoundError | RevisionResolutionError):
         return (
             f"{repo_id} is not in the local cache and downloading is off (HF_HUB_OFFLINE=1 or no connection): "
             "pull it once online"

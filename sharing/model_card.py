@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import requires
 from pathlib import Path
 
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from packaging.requirements import Requirement
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.training.atomic import replacing_file, write_file
 
 CARD_FILE = "README.md"
 WORD_MAP_FILE = "word_map.png"
@@ -23,6 +26,38 @@ WELL_KNOWN_WORDS = (
 )  # fmt: skip
 
 
+# How the tokenizer.json steps read in a sentence; a step not listed here is named by its type.
+NORMALIZER_NAMES = {"NFC": "NFC", "NFD": "NFD", "NFKC": "NFKC", "NFKD": "NFKD", "Lowercase": "lowercase"}
+PRE_TOKENIZER_NAMES = {
+    "Whitespace": "split at whitespace and punctuation",
+    "WhitespaceSplit": "split at whitespace only",
+}
+
+
+def remote_code_transformers() -> str:
+    """The transformers versions the model code copied to the Hub (`modeling_word2vec.py`) works with, as this
+    package's own requirement states them."""
+    requirements = (Requirement(text) for text in requires("word2vec-hub"))
+    transformers = next(requirement for requirement in requirements if requirement.name == "transformers")
+    lower_bounds_first = sorted(transformers.specifier, key=lambda specifier: not specifier.operator.startswith(">"))
+    return "transformers " + ", ".join(str(specifier) for specifier in lower_bounds_first)
+
+
+def describe_text_processing(tokenizer_json: dict) -> str:
+    """What a saved `tokenizer.json` does to text before the vocabulary lookup, in words ("NFKC, lowercase; split
+    at whitespace only")."""
+    normalizer = tokenizer_json.get("normalizer")
+    steps = [] if normalizer is None else normalizer.get("normalizers", [normalizer])
+    normalization = ", ".join(NORMALIZER_NAMES.get(step["type"], step["type"]) for step in steps)
+    pre_tokenizer = tokenizer_json.get("pre_tokenizer")
+    splitting = (
+        "no pre-tokenizer"
+        if pre_tokenizer is None
+        else PRE_TOKENIZER_NAMES.get(pre_tokenizer["type"], f"{pre_tokenizer['type']} pre-tokenizer")
+    )
+    return f"{normalization or 'no normalisation, case kept'}; {splitting}"
+
+
 def map_words(model: Word2VecModel, limit: int = 30) -> list[str]:
     """Well-known words the model knows; the most frequent words fill up when too few are known."""
     words = [word for word in WELL_KNOWN_WORDS if word in model][:limit]
@@ -35,7 +70,8 @@ def map_words(model: Word2VecModel, limit: int = 30) -> list[str]:
 
 
 def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
-    """Save a PNG of the words of `map_words` projected on their first two principal components."""
+    """Save a PNG of the words of `map_words` projected on their first two principal components (atomically: a
+    crash leaves the old picture or the new one)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -54,7 +90,8 @@ def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
     axes.set_xticks([])
     axes.set_yticks([])
     figure.tight_layout()
-    figure.savefig(path, format="png")
+    with replacing_file(path) as temporary:
+        figure.savefig(temporary, format="png")
     plt.close(figure)
     return words
 
@@ -71,8 +108,13 @@ def build_model_card(
     evaluation: list[dict] | None = None,
     license: str = "other",
     language: str | None = None,
+    tokenizer_json: dict | None = None,
 ) -> ModelCard:
+    """The card of `model`; `tokenizer_json` is the tokenizer.json saved beside it (default: the model's own
+    tokenizer), whose normalisation and splitting the card states."""
     config = model.config
+    if tokenizer_json is None:
+        tokenizer_json = json.loads(model.tokenizer.backend_tokenizer.to_str())
     evaluation = evaluation or []
     eval_results = [
         EvalResult(
@@ -113,9 +155,11 @@ def build_model_card(
         f"Word2vec word vectors: skip-gram with negative sampling, {words:,} words × {config.hidden_size} "
         f"dimensions, trained on {config.corpus or 'an unnamed corpus'} ({config.corpus_word_count:,} words). "
         f"The weights (`model.safetensors`) hold the word vectors (`embeddings`), {head}; `tokenizer.json` maps "
-        "text to rows (NFKC, lowercase, a WordLevel vocabulary with `[PAD]` = 0 and `[UNK]` = 1).",
+        f"text to rows ({describe_text_processing(tokenizer_json)}; a WordLevel vocabulary with `[PAD]` = 0 and "
+        "`[UNK]` = 1).",
         f"![Well-known words on the first two principal components of their vectors]({WORD_MAP_FILE})",
         "## Usage",
+        f"The model code comes with the weights (`trust_remote_code=True`) and needs {remote_code_transformers()}.",
         "```python\nimport torch\nfrom transformers import AutoModel, AutoTokenizer\n\n"
         f'model = AutoModel.from_pretrained("{model_id}", trust_remote_code=True)\n'
         f'tokenizer = AutoTokenizer.from_pretrained("{model_id}", trust_remote_code=True)\n\n'
@@ -146,8 +190,8 @@ def write_model_card(
     license: str | None = None,
     language: str | None = None,
 ) -> None:
-    """Write README.md and the word map into a model folder; license and language not given are kept from the
-    card already there."""
+    """Write README.md and the word map into a model folder, each atomically; license and language not given are
+    kept from the card already there. The card describes the folder's own tokenizer.json."""
     folder = Path(folder)
     if (folder / CARD_FILE).exists():
         previous = ModelCard.load(folder / CARD_FILE).data
@@ -156,6 +200,18 @@ def write_model_card(
         model_id = model_id or previous.model_name
     draw_word_map(model, folder / WORD_MAP_FILE)
     card = build_model_card(
-        model, model_id or folder.name, load_evaluation(folder), license=license or "other", language=language
+        model,
+        model_id or folder.name,
+        load_evaluation(folder),
+        license=license or "other",
+        language=language,
+        tokenizer_json=json.loads((folder / "tokenizer.json").read_text(encoding="utf-8")),
     )
-    card.save(folder / CARD_FILE)
+    write_file(folder / CARD_FILE, str(card))
+
+
+def write_evaluation(model: Word2VecModel, folder: Path, records: list[dict]) -> None:
+    """Store benchmark results in the folder's evaluation.json and its model card, each file written atomically."""
+    folder = Path(folder)
+    write_file(folder / EVALUATION_FILE, json.dumps(records, indent=2) + "\n")
+    write_model_card(model, folder)

@@ -3,7 +3,8 @@
 It serves the contract in ../shared/docs/hub-protocol.md for model repositories: repo creation, the preupload /
 LFS batch / commit upload flow, repo info, tree listing, file resolution with Range requests, refs, commits,
 branches and tags, with tokens, private repositories and namespaces. Faults can be injected: fail the next
-matching requests with a status code, or cut a download off halfway.
+matching requests with a status code (before or after the request took effect, as when a commit lands but its
+answer is lost), cut a download off halfway, or run an action (such as another client's push) after a request.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,12 +71,24 @@ class Repo:
 
 @dataclass
 class Fault:
-    """Answer the next `times` requests whose method matches and whose path contains `path_part` with `status`."""
+    """Answer the next `times` requests whose method matches and whose path contains `path_part` with `status`;
+    with `after_effect` the request is carried out first and only its answer is replaced."""
 
     method: str
     path_part: str
     status: int
     times: int = 1
+    after_effect: bool = False
+
+
+@dataclass
+class Trigger:
+    """Run `action` once, after the first request whose method matches and whose path contains `path_part`."""
+
+    method: str
+    path_part: str
+    action: Callable[[], None]
+    done: bool = False
 
 
 class HubError(Exception):
@@ -93,6 +107,7 @@ class HubState:
         self.repos: dict[str, Repo] = {}
         self.lfs_objects: dict[str, bytes] = {}
         self.faults: list[Fault] = []
+        self.triggers: list[Trigger] = []
         self.cut_downloads: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.RLock()
@@ -135,6 +150,9 @@ class HubHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, status: int, body: bytes = b"", headers: dict | None = None, content_type="application/json"):
+        if self._lost_answer is not None:
+            status, body, headers = self._lost_answer, b'{"error": "injected fault"}', {}
+            content_type = "application/json"
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -173,20 +191,36 @@ class HubHandler(BaseHTTPRequestHandler):
             raise HubError(403, f"You don't have the rights to write to {repo_id}")
         return repo
 
-    def _fault(self) -> bool:
+    def _matching_fault(self) -> Fault | None:
         with self.state.lock:
             for fault in self.state.faults:
                 if fault.times > 0 and fault.method == self.command and fault.path_part in self.path:
                     fault.times -= 1
-                    self._body()
-                    self._json({"error": "injected fault"}, fault.status)
-                    return True
-        return False
+                    return fault
+        return None
+
+    def _run_triggers(self):
+        with self.state.lock:
+            due = [
+                trigger
+                for trigger in self.state.triggers
+                if not trigger.done and trigger.method == self.command and trigger.path_part in self.path
+            ]
+            for trigger in due:
+                trigger.done = True
+        for trigger in due:
+            trigger.action()
 
     def _dispatch(self):
         self.state.requests.append((self.command, self.path))
-        if self._fault():
+        self._lost_answer = None
+        fault = self._matching_fault()
+        if fault is not None and not fault.after_effect:
+            self._body()
+            self._json({"error": "injected fault"}, fault.status)
             return
+        if fault is not None:
+            self._lost_answer = fault.status
         url = urlsplit(self.path)
         parts = [unquote(part) for part in url.path.strip("/").split("/")]
         query = {key: values[-1] for key, values in parse_qs(url.query).items()}
@@ -194,6 +228,7 @@ class HubHandler(BaseHTTPRequestHandler):
             self._route(parts, query)
         except HubError as error:
             self._error(error)
+        self._run_triggers()
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = lambda self: self._dispatch()
 
@@ -264,9 +299,18 @@ class HubHandler(BaseHTTPRequestHandler):
             return self._commit(repo_id, "/".join(rest[1:]), query)
         if action == "refs":
             repo = self._repo(repo_id)
-            branches = [{"name": n, "ref": f"refs/heads/{n}", "targetCommit": o} for n, o in repo.refs.items()]
+            branches = [
+                {"name": n, "ref": f"refs/heads/{n}", "targetCommit": o}
+                for n, o in repo.refs.items()
+                if not n.startswith("refs/pr/")
+            ]
             tags = [{"name": n, "ref": f"refs/tags/{n}", "targetCommit": o} for n, o in repo.tags.items()]
-            return self._json({"branches": branches, "tags": tags, "converts": []})
+            payload = {"branches": branches, "tags": tags, "converts": []}
+            if query.get("include_prs") in ("1", "true", "True"):
+                payload["pullRequests"] = [
+                    {"name": n, "ref": n, "targetCommit": o} for n, o in repo.refs.items() if n.startswith("refs/pr/")
+                ]
+            return self._json(payload)
         if action == "commits":
             return self._commits(repo_id, "/".join(rest[1:]))
         if action == "branch":
@@ -502,6 +546,17 @@ class HubServer(ThreadingHTTPServer):
         fault = Fault(method, path_part, status, times)
         self.state.faults.append(fault)
         return fault
+
+    def lose_answer(self, method: str, path_part: str, status: int = 502, times: int = 1) -> Fault:
+        """Carry out the next matching requests but answer `status`, as when a proxy drops the Hub's answer."""
+        fault = Fault(method, path_part, status, times, after_effect=True)
+        self.state.faults.append(fault)
+        return fault
+
+    def after_request(self, method: str, path_part: str, action: Callable[[], None]) -> Trigger:
+        trigger = Trigger(method, path_part, action)
+        self.state.triggers.append(trigger)
+        return trigger
 
     def cut_download(self, path_part: str, times: int = 1) -> Fault:
         cut = Fault("GET", path_part, 0, times)

@@ -85,6 +85,21 @@ def test_an_output_folder_that_is_not_a_model_is_never_overwritten(tmp_path, cap
     assert (precious / "thesis.txt").read_text() == "keep me"
 
 
+@pytest.mark.parametrize("option", ["--output", "--checkpoint-dir"])
+def test_another_libraries_model_folder_is_refused_before_training(tmp_path, capsys, option):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c d e\n" * 20)
+    bert = tmp_path / "bert-base"
+    bert.mkdir()
+    (bert / "config.json").write_text('{"model_type": "bert"}')
+    (bert / "notes.md").write_text("my notes")
+    assert train_main("--corpus", str(corpus), option, str(bert), "--epochs", "1", "--dim", "4") == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(f"error: {bert} holds a model of type 'bert'") and stderr.count("\n") == 1, stderr
+    assert sorted(path.name for path in bert.iterdir()) == ["config.json", "notes.md"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bert-base", "corpus.txt"]
+
+
 def test_a_missing_corpus_fails_without_a_traceback_from_the_command_line(tmp_path):
     completed = run_train("--corpus", str(tmp_path / "missing.txt"), cwd=tmp_path)
     assert completed.returncode == 2

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,12 @@ from safetensors.torch import load_file
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.sharing.hub import HubError, check_model_folder
-from word2vec_hub.sharing.model_card import build_model_card
+from word2vec_hub.sharing.model_card import build_model_card, write_model_card
+from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
+from word2vec_hub.training.output import save_model_folder
 
-from .conftest import REPO_ROOT
-from .hub_server import HubServer
+from .conftest import REPO_ROOT, handmade_model
+from .hub_server import HubServer, StoredFile
 
 TOKENS = {"hf_alice_secret_token": "alice", "hf_bob_secret_token": "bob"}
 ALICE, BOB = "hf_alice_secret_token", "hf_bob_secret_token"
@@ -224,6 +227,16 @@ def test_a_cut_download_is_resumed_or_leaves_nothing_corrupt(hub, model_folder, 
     assert not [path for path in (home / "hub").rglob("model.safetensors") if path.exists()]
 
 
+def test_pull_refuses_an_output_folder_that_is_not_ours(hub, model_folder, tmp_path):
+    publish(hub, model_folder, "alice/w2v")
+    bert = tmp_path / "bert-base"
+    bert.mkdir()
+    (bert / "config.json").write_text('{"model_type": "bert"}')
+    message = one_line_error(pull(hub, "alice/w2v", tmp_path / "home", "--output", str(bert)))
+    assert f"{bert} holds a model of type 'bert'" in message
+    assert (bert / "config.json").read_text() == '{"model_type": "bert"}' and len(list(bert.iterdir())) == 1
+
+
 def test_missing_repo_and_revision_give_one_clear_line(hub, model_folder, tmp_path):
     assert "repository alice/nothing not found" in one_line_error(pull(hub, "alice/nothing", tmp_path / "a"))
     publish(hub, model_folder, "alice/w2v")
@@ -265,7 +278,7 @@ def test_model_card_metadata_picture_and_evaluation(trained, model_folder):
     assert metadata["library_name"] == "transformers"
     assert metadata["pipeline_tag"] == "feature-extraction"
     assert metadata["tags"] == ["word2vec", "skip-gram", "static-embeddings"]
-    assert "license" in metadata
+    assert metadata["license"] == "other", "a card written without a license says so"
     assert "![" in card_text and "(word_map.png)" in card_text
     assert "trust_remote_code=True" in card_text and "frozen_embedding()" in card_text
     assert "| `window` | 5 |" in card_text
@@ -279,3 +292,77 @@ def test_model_card_metadata_picture_and_evaluation(trained, model_folder):
     assert result["dataset"]["type"] == "wordsim353"
     assert result["metrics"][0] == {"type": "spearmanr", "value": 0.61, "name": "spearmanr"}
     assert "| wordsim353 | spearmanr | 0.6100 |" in str(card)
+
+
+def test_the_card_keeps_an_edited_license_and_states_the_saved_tokenizer(tmp_path):
+    model = handmade_model({"Apple": [1.0, 0.0], "pear": [0.9, 0.1], "car": [0.0, 1.0]})
+    model.set_tokenizer(
+        wrap_tokenizer(
+            empty_word_level_tokenizer(
+                vocab={word: index for index, word in enumerate(["[PAD]", "[UNK]", "Apple", "pear", "car"])},
+                lowercase=False,
+                split_punctuation=False,
+            )
+        )
+    )
+    folder = save_model_folder(model, model.tokenizer, tmp_path / "cased")
+    card = (folder / "README.md").read_text()
+    assert "(NFKC; split at whitespace only; a WordLevel vocabulary" in card
+    assert "lowercase" not in card
+    assert f"needs transformers >={version('transformers').split('.')[0]}." in card
+
+    card_file = folder / "README.md"
+    card_file.write_text(card.replace("license: other", "license: apache-2.0"))
+    write_model_card(model, folder)
+    assert yaml.safe_load(card_file.read_text().split("---")[1])["license"] == "apache-2.0"
+    assert sorted(path.name for path in folder.iterdir() if path.name.startswith(".")) == []
+
+
+def test_a_push_during_a_pull_does_not_make_good_files_look_corrupt(hub, model_folder, tmp_path):
+    first_sha = publish(hub, model_folder, "alice/w2v")
+    original = (model_folder / "model.safetensors").read_bytes()
+    changed = original[:-1] + bytes([original[-1] ^ 0xFF])  # same size, another sha256
+
+    def another_push():
+        repo = hub.state.repos["alice/w2v"]
+        parent = repo.commits[repo.refs["main"]]
+        files = {**parent.files, "model.safetensors": StoredFile(changed, lfs=True)}
+        repo.refs["main"] = hub.state.new_commit(repo, parent.oid, files, "Double", "", "alice").oid
+
+    hub.after_request("GET", "model.safetensors", another_push)
+    output = tmp_path / "pulled"
+    pulled = pull(hub, "alice/w2v", tmp_path / "home", "--output", str(output))
+    assert pulled.returncode == 0, pulled.stderr
+    assert head_sha(hub, "alice/w2v") != first_sha, "the other push did not happen during the pull"
+    assert f"files match the repo's sizes and sha256 at commit {first_sha}" in pulled.stdout
+    assert (output / "model.safetensors").read_bytes() == original
+
+
+@pytest.mark.parametrize("create_pr", [False, True])
+def test_a_commit_whose_answer_was_lost_is_not_made_twice(hub, model_folder, create_pr):
+    publish(hub, model_folder, "alice/w2v")
+    repo = hub.state.repos["alice/w2v"]
+    commits_before = len(repo.commits)
+    lost = hub.lose_answer("POST", "/commit/", status=502)
+    pushed = push(hub, model_folder, "alice/w2v", "--commit-message", "Retrained", *(["--create-pr"] * create_pr))
+    assert pushed.returncode == 0, pushed.stderr
+    assert lost.times == 0, "the commit's answer was not lost"
+    assert len(repo.commits) == commits_before + 1
+    landed = repo.refs["refs/pr/1" if create_pr else "main"]
+    assert repo.commits[landed].title == "Retrained"
+    assert f"revision: {landed}" in pushed.stdout
+    if create_pr:
+        assert repo.pull_requests == 1
+        assert f"pull request: {hub.endpoint}/alice/w2v/discussions/1" in pushed.stdout
+
+
+def test_the_pushed_revision_mirrors_the_folder(hub, model_folder):
+    (model_folder / "notes.txt").write_text("draft")
+    publish(hub, model_folder, "alice/w2v")
+    (model_folder / "notes.txt").unlink()
+    (model_folder / ".hidden").write_text("local only")
+    pushed = push(hub, model_folder, "alice/w2v")
+    assert pushed.returncode == 0, pushed.stderr
+    stored = set(hub.state.repos["alice/w2v"].commits[head_sha(hub, "alice/w2v")].files)
+    local = {path.name for path in model_folder.iterdir() if not path.name.startswith(".")}
+    assert stored == local | {".gitattributes"}

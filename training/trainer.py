@@ -36,6 +36,7 @@ from word2vec_hub.tokenization.word_level import (
 
 from . import fast_cpu
 from .arguments import BACKENDS, TrainingArguments
+from .atomic import recover_folder
 from .corpus import CorpusError, TextCorpus
 from .distributed import Distributed
 from .encoding import EncodedCorpus, read_words
@@ -113,6 +114,7 @@ def train_word2vec(
     started = time.perf_counter()
     state = None
     if resume is not None:
+        recover_folder(resume)  # a checkpoint whose save a crash interrupted is finished or rolled back first
         state = json.loads((Path(resume) / TRAINER_STATE_FILE).read_text()) if _is_checkpoint(resume) else None
         if state is None:
             raise CorpusError(f"{resume} is not a checkpoint folder (no {TRAINER_STATE_FILE}); check --resume")

@@ -8,7 +8,6 @@ word2vec evaluate MODEL --write-card        # store the results in the model car
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -36,7 +35,7 @@ def run(options: argparse.Namespace) -> int:
     from word2vec_hub.evaluation.benchmarks import EvaluationFileError, evaluate_word_analogies, evaluate_word_pairs
     from word2vec_hub.modeling import Word2VecModel
     from word2vec_hub.shared_data import SharedDataError, shared_file
-    from word2vec_hub.sharing.model_card import EVALUATION_FILE, write_model_card
+    from word2vec_hub.sharing.model_card import EVALUATION_FILE, write_evaluation
 
     try:
         wordsim = options.wordsim or [shared_file(DEFAULT_WORDSIM, options.shared)]
@@ -78,7 +77,6 @@ def run(options: argparse.Namespace) -> int:
             }
         )
         folder = Path(options.model_dir)
-        (folder / EVALUATION_FILE).write_text(json.dumps(records, indent=2) + "\n")
-        write_model_card(model, folder)
+        write_evaluation(model, folder, records)
         print(f"results stored in {folder / EVALUATION_FILE} and the model card")
     return 0

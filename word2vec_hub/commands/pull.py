@@ -2,7 +2,9 @@
 
   word2vec pull your-name/word2vec-ptb [--revision R] [--output DIR] [--device cuda]
 
-With HF_HUB_OFFLINE=1 it works from the local cache.
+The revision is resolved to one commit, which is downloaded and checked. With HF_HUB_OFFLINE=1 it works from the
+local cache. A private repo needs a token: HF_TOKEN or the login cache (`hf auth login`); --token also works, but a
+command line is visible to other users of the machine (`ps`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--revision", help="branch, tag or commit (default: main)")
     parser.add_argument("--output", help="also place the files in this folder (default: the Hub cache only)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
-    parser.add_argument("--token", help="Hub token for private repos (default: HF_TOKEN or the login cache)")
+    parser.add_argument(
+        "--token",
+        help="Hub token for private repos (default: HF_TOKEN or the login cache, which other users cannot see in "
+        "the process list)",
+    )
 
 
 def run(options: argparse.Namespace) -> int:

@@ -2,7 +2,11 @@
 
   word2vec push word2vec-ptb your-name/word2vec-ptb [--private] [--revision BRANCH] [--create-pr]
 
-The token comes from HF_TOKEN or the login cache (`hf auth login`), or --token; it is never printed.
+The pushed revision holds exactly the folder's files: a file deleted from the folder is deleted from the revision
+(hidden files are never sent).
+
+The token comes from HF_TOKEN or the login cache (`hf auth login`); it is never printed. --token also works, but a
+command line is visible to other users of the machine (`ps`), so prefer the other two on a shared machine.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--revision", help="branch to commit to (created from main if missing)")
     parser.add_argument("--commit-message", help="commit title")
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
-    parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the login cache)")
+    parser.add_argument(
+        "--token",
+        help="Hub token (default: HF_TOKEN or the login cache, which other users cannot see in the process list)",
+    )
 
 
 def run(options: argparse.Namespace) -> int:

@@ -125,7 +125,8 @@ def run(options: argparse.Namespace) -> int:
             options.split_punctuation = bool(options.corpus or options.dataset)
         args = TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
         output = check_output_dir(options.output or default_output)
-        checkpoint_dir = Path(options.checkpoint_dir or f"{output}-checkpoint")
+        # Checked now, not when the first checkpoint is due: a refusal then would cost the training done so far.
+        checkpoint_dir = check_output_dir(options.checkpoint_dir or f"{output}-checkpoint")
         if is_main:
             print(f"corpus: {corpus.name}" + (f" ({distributed.world_size} ranks)" if distributed else ""))
         result = train_word2vec(
