@@ -4,6 +4,11 @@ Batched tensor updates pay for gathers, scatters and temporaries on every pair; 
 algorithm, one pair at a time straight into the tables, is several times faster. Each thread takes a contiguous
 share of a block of the encoded corpus, as word2vec's threads take shares of the file. With one thread the result
 is deterministic for a given seed.
+
+numba caches the compiled functions beside this file (`cache=True`), keyed by this file's path, size and time,
+not by the module's name: a cache written when this module was the top-level `training.fast_cpu` (0.1.0) would
+be loaded under `word2vec_hub.training.fast_cpu` and fail with "No module named 'training'". Any change to this
+file makes numba compile afresh.
 """
 
 from __future__ import annotations
