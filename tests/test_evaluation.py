@@ -161,7 +161,6 @@ def test_analogy_accuracy_counts_right_answers():
          "prince": [0.0, 0.1, 1.0]}
     )  # fmt: skip
     import tempfile
-    from pathlib import Path
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "analogies.txt"
