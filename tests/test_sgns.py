@@ -66,10 +66,34 @@ def test_windows_are_dynamic_and_stay_inside_sentences():
         share = (distances == distance).sum().item() / (2 * n)
         assert abs(share - (window - distance + 1) / window) < 0.01, (distance, share)
 
-    sentence_ids = torch.tensor([0, 0, 0, 1, 1, 2])
-    centers, contexts = skipgram_pairs(torch.arange(6), sentence_ids, 5, torch.Generator().manual_seed(0))
-    assert torch.equal(sentence_ids[centers], sentence_ids[contexts]), "no pair crosses a sentence boundary"
-    assert (centers == 5).sum() == 0, "a one-word sentence has no pairs"
+
+def sentences_of_their_own_words(count: int = 400, longest: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 2, 3, ... one word per token, so no two sentences share a word, and the sentence of each token;
+    sentences of 1 to `longest` words. Ignoring the boundaries would pair each sentence's last word with the next
+    sentence's first word whatever window is drawn."""
+    lengths = np.random.default_rng(0).integers(1, longest + 1, size=count)
+    sentence_of = np.repeat(np.arange(count), lengths)
+    return np.arange(sentence_of.shape[0]) + 2, sentence_of
+
+
+@pytest.mark.parametrize("keep_share", [1.0, 0.5], ids=["all-words", "subsampled"])
+def test_pairs_stay_inside_sentences(keep_share):
+    ids, sentence_of = sentences_of_their_own_words()
+    generator = torch.Generator().manual_seed(0)
+    # Subsampling drops words before pairing, as the trainer does, so that sentences are no longer contiguous runs.
+    kept = torch.rand(ids.shape[0], generator=generator) < keep_share
+    tokens, sentence_ids = torch.from_numpy(ids)[kept], torch.from_numpy(sentence_of)[kept]
+    centers, contexts = skipgram_pairs(tokens, sentence_ids, 5, generator)
+    sentence_of_word = torch.from_numpy(np.append([-1, -1], sentence_of))
+    crossing = sentence_of_word[centers] != sentence_of_word[contexts]
+    assert not crossing.any(), f"{int(crossing.sum())} of {centers.shape[0]} pairs cross a sentence boundary"
+    # Within a sentence, neighbours always pair (the smallest window reaches them): pairs are not just missing.
+    neighbours = (sentence_ids[1:] == sentence_ids[:-1]).nonzero().squeeze(1)
+    made = set(zip(centers.tolist(), contexts.tolist(), strict=True))
+    for left, right in zip(tokens[neighbours].tolist(), tokens[neighbours + 1].tolist(), strict=True):
+        assert (left, right) in made and (right, left) in made
+    alone = torch.bincount(sentence_ids, minlength=int(sentence_ids.max()) + 1)[sentence_ids] == 1
+    assert not torch.isin(centers, tokens[alone]).any(), "a one-word sentence has no pairs"
 
 
 def test_sgns_step_is_a_gradient_step_on_the_skipgram_loss():
@@ -158,5 +182,28 @@ def test_kernel_windows_are_dynamic_and_subsampling_keeps_the_formula_share():
     keep = np.full(vocab, 0.3)
     pairs = run_kernel(ids, [0, n], embeddings, context, keep, table, window, negative=0, workers=2)[:, 2].sum()
     assert abs(pairs / (0.3 * n) - (window + 1)) < 0.05
-    sentences = run_kernel(ids[:6], [0, 3, 6], embeddings, context, keep_all, table, window=5, negative=0)
-    assert sentences[:, 2].sum() <= 12, "no pair crosses a sentence boundary (at most 3 x 2 pairs a sentence)"
+
+
+@pytest.mark.parametrize(("workers", "keep_share"), [(1, 1.0), (2, 1.0), (2, 0.5)])
+def test_kernel_pairs_stay_inside_sentences(workers, keep_share):
+    ids, sentence_of = sentences_of_their_own_words()
+    sentences = sentence_of[-1] + 1
+    sentence_starts = np.searchsorted(sentence_of, np.arange(sentences + 1))
+    # An input vector starts as its sentence's unit vector and every context vector at zero: an update moves a
+    # vector only along the sentences of the words it was paired with, so a crossing pair leaves a foreign mark.
+    embeddings = np.zeros((ids.shape[0] + 2, sentences), np.float32)
+    embeddings[ids, sentence_of] = 1.0
+    context = np.zeros_like(embeddings)
+    table = fast_cpu.noise_table(np.append([0.0, 0.0], np.ones(ids.shape[0])))
+    keep = np.full(ids.shape[0] + 2, keep_share)
+    run_kernel(ids, sentence_starts, embeddings, context, keep, table, window=5, negative=0, workers=workers)
+    marked = (embeddings[ids] != 0) | (context[ids] != 0)
+    own = np.zeros_like(marked)
+    own[np.arange(ids.shape[0]), sentence_of] = True
+    assert not (marked & ~own).any(), f"words of {np.unique(np.nonzero(marked & ~own)[0]).size} were paired across"
+    if keep_share == 1.0:
+        # Each worker takes an equal share of the tokens, cutting the sentence at its boundary in two.
+        cuts = np.union1d(sentence_starts, [ids.shape[0] * worker // workers for worker in range(workers + 1)])
+        piece = np.searchsorted(cuts, np.arange(ids.shape[0]), side="right") - 1
+        with_neighbour = np.bincount(piece)[piece] > 1
+        assert (context[ids, sentence_of] != 0)[with_neighbour].all(), "every word with a neighbour is trained"
