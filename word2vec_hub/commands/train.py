@@ -150,6 +150,8 @@ def run(options: argparse.Namespace) -> int:
         )
         return 130
     except RankFailure as failure:
+        # torchrun may send SIGTERM again while this runs: the resume hint must still reach the user.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         checkpoint = checkpoint_dir if checkpoint_dir is not None and checkpoint_dir.is_dir() else None
         advice = (
             f"restart the same torchrun command with --resume {checkpoint}"
