@@ -156,6 +156,7 @@ def read_word2vec_binary(path: Path, limit: int | None = None, reserved_rows: in
         record_bytes = 4 * dim
         raw_words: list[bytes] = []
         buffer, position = b"", 0
+        view = memoryview(buffer)
         while len(raw_words) < count:
             space = buffer.find(b" ", position)
             end = space + 1 + record_bytes
@@ -170,9 +171,10 @@ def read_word2vec_binary(path: Path, limit: int | None = None, reserved_rows: in
                     _check_clean_end(path, buffer, position, space, len(raw_words), dim)
                     break
                 buffer, position = buffer[position:] + more, 0
+                view = memoryview(buffer)
                 continue
             row = (reserved_rows + len(raw_words)) * record_bytes
-            destination[row : row + record_bytes] = buffer[space + 1 : end]
+            destination[row : row + record_bytes] = view[space + 1 : end]
             # The C tool ends each vector with a newline, which the next word must not keep.
             raw_words.append(buffer[position:space].lstrip(b"\n"))
             position = end
