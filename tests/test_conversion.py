@@ -150,7 +150,7 @@ def test_binary_records_split_across_chunks_read_exactly_as_gensim_reads_them(
 ):
     import gzip
 
-    from conversion import vector_files
+    from word2vec_hub.conversion import vector_files
 
     rng = np.random.default_rng(0)
     rows = [(f"w{i}", rng.standard_normal(3).astype(np.float32).tolist()) for i in range(40)]
@@ -171,7 +171,7 @@ def test_binary_records_split_across_chunks_read_exactly_as_gensim_reads_them(
 
 
 def test_max_vocab_reads_the_first_words_and_not_the_rest(tmp_path, monkeypatch):
-    from conversion import vector_files
+    from word2vec_hub.conversion import vector_files
 
     rows = [(f"w{i}", [float(i)] * 50) for i in range(2000)]
     path = tmp_path / "big.bin"
@@ -214,7 +214,7 @@ def test_a_header_the_file_cannot_hold_is_refused_before_allocating(tmp_path, su
 
 
 def test_a_table_larger_than_memory_is_refused_with_the_way_out(tmp_path, monkeypatch):
-    from conversion import vector_files
+    from word2vec_hub.conversion import vector_files
 
     rows = [(f"w{i}", [0.5] * 100) for i in range(10)]
     write_binary_vectors(tmp_path / "vectors.bin", rows)
