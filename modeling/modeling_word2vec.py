@@ -138,7 +138,6 @@ class Word2VecModel(Word2VecPreTrainedModel):
             self.register_parameter("context", None)
         self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
         self.tokenizer: PreTrainedTokenizerFast | None = None
-        self._index_to_key: list[str] | None = None
         self._key_to_index: dict[str, int] | None = None
         self.post_init()
         self._apply_freeze_flag()
@@ -208,22 +207,22 @@ class Word2VecModel(Word2VecPreTrainedModel):
                 "rows; they come from different models. Save the model and its tokenizer together."
             )
         self.tokenizer = tokenizer
-        self._index_to_key = self._key_to_index = None
+        self._key_to_index = None
 
-    # The word lists of gensim's KeyedVectors, built on first use: a million-word vocabulary costs seconds and
-    # hundreds of MB as Python objects, and the queries need neither (they ask the tokenizer, in Rust).
+    # gensim's names for the vocabulary. As Python objects a million words cost seconds and hundreds of MB, which the
+    # queries do not need (they ask the tokenizer, in Rust), so neither is built before it is asked for.
 
     @property
-    def index_to_key(self) -> list[str]:
-        """The word of each row, as in gensim's `KeyedVectors.index_to_key` (special tokens included)."""
+    def index_to_key(self) -> Sequence[str]:
+        """The word of each row, as in gensim's `KeyedVectors.index_to_key` (special tokens included): a read-only
+        sequence that asks the tokenizer for each word it is asked for (`list(model.index_to_key)` copies them all)."""
         self._require_vocabulary()
-        if self._index_to_key is None:
-            self._index_to_key = self.tokenizer.convert_ids_to_tokens(list(range(self.config.vocab_size)))
-        return self._index_to_key
+        return TokenSequence(self.tokenizer.backend_tokenizer, self.config.vocab_size)
 
     @property
     def key_to_index(self) -> dict[str, int]:
-        """The row of each word, as in gensim's `KeyedVectors.key_to_index` (special tokens included)."""
+        """The row of each word, as in gensim's `KeyedVectors.key_to_index` (special tokens included), built on first
+        use."""
         self._require_vocabulary()
         if self._key_to_index is None:
             self._key_to_index = self.tokenizer.get_vocab()
@@ -290,7 +289,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
             counts[:kept] = self.counts[:kept]
             self.counts = counts
         self.config.vocab_size = rows
-        self._index_to_key = self._key_to_index = None
+        self._key_to_index = None
         if self.tokenizer is not None and len(self.tokenizer) != rows:
             logger.warning(
                 f"the attached tokenizer has {len(self.tokenizer)} tokens but the table now has {rows} rows; it is "
@@ -548,6 +547,40 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def analogy(self, a: str, b: str, c: str, topn: int = 1) -> list[tuple[str, float]]:
         """Words `d` such that `a` is to `b` as `c` is to `d` (3CosAdd: closest to b - a + c)."""
         return self.most_similar(positive=[b, c], negative=[a], topn=topn)
+
+
+class TokenSequence(Sequence):
+    """The tokens of a `tokenizers.Tokenizer` in id order, looked up in the tokenizer when read."""
+
+    def __init__(self, tokenizer, size: int):
+        self._tokenizer = tokenizer
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._tokenizer.id_to_token(i) for i in range(*index.indices(self._size))]
+        position = index + self._size if index < 0 else index
+        if not 0 <= position < self._size:
+            raise IndexError(f"row {index} is outside the vocabulary of {self._size} words")
+        return self._tokenizer.id_to_token(position)
+
+    def __contains__(self, token: object) -> bool:
+        index = self._tokenizer.token_to_id(token) if isinstance(token, str) else None
+        return index is not None and index < self._size
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str) or not isinstance(other, Sequence):
+            return NotImplemented
+        return len(other) == self._size and all(mine == theirs for mine, theirs in zip(self, other, strict=True))
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(token) for token in self[:5])
+        return f"TokenSequence([{shown}{', ...' if self._size > 5 else ''}], {self._size} tokens)"
 
 
 def _as_list(terms) -> list:

@@ -289,3 +289,15 @@ def test_forward_compiles_into_one_graph_and_still_refuses_a_bad_id():
         compiled(torch.tensor([[2, 12]]))
     with pytest.raises(IndexError, match=r"token id 12 is outside the vocabulary of 12 words"):
         model(torch.tensor([[2, 12]]))
+
+
+def test_index_to_key_reads_the_tokenizer_as_a_list_would():
+    model = handmade_model({"a": [1.0, 0.0], "b": [0.0, 1.0], "c": [0.7, 0.7]})
+    words = ["[PAD]", "[UNK]", "a", "b", "c"]
+    keys = model.index_to_key
+    assert keys == words and words == keys and list(keys) == words
+    assert (len(keys), keys[2], keys[-1], keys[1:3]) == (5, "a", "c", ["[UNK]", "a"])
+    assert "b" in keys and "zebra" not in keys
+    with pytest.raises(IndexError, match="row 5 is outside the vocabulary of 5 words"):
+        keys[5]
+    assert model.key_to_index == {word: index for index, word in enumerate(words)}
