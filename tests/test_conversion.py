@@ -225,3 +225,21 @@ def test_a_table_larger_than_memory_is_refused_with_the_way_out(tmp_path, monkey
         read_vectors(tmp_path / "vectors.bin", "word2vec-bin")
     words, _ = read_vectors(tmp_path / "vectors.bin", "word2vec-bin", limit=5)
     assert len(words) == 5
+
+
+def test_wrapping_a_tokenizer_shares_its_vocabulary_and_saves_what_a_copy_saves(tmp_path):
+    from transformers import PreTrainedTokenizerFast
+
+    from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
+
+    vocabulary = {"[PAD]": 0, "[UNK]": 1, **{f"w{i}": i + 2 for i in range(50)}}
+    backend = empty_word_level_tokenizer(vocab=vocabulary, lowercase=False)
+    copied = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]")
+    wrapped = wrap_tokenizer(backend)
+    assert backend.get_vocab_size() == len(wrapped) == 52, "the tokenizer keeps its vocabulary"
+    texts = ["w3 w49 unknown [PAD]", "w0"]
+    assert wrapped(texts, padding=True)["input_ids"] == copied(texts, padding=True)["input_ids"]
+    assert wrapped.added_tokens_decoder == copied.added_tokens_decoder
+    wrapped.save_pretrained(tmp_path / "wrapped")
+    copied.save_pretrained(tmp_path / "copied")
+    assert (tmp_path / "wrapped" / "tokenizer.json").read_text() == (tmp_path / "copied" / "tokenizer.json").read_text()
