@@ -52,17 +52,17 @@ def vectors_to_model(
         raise ValueError(f"the table has {table.shape[0]} rows; expected {len(SPECIAL_TOKENS)} + {len(words)} words")
     normalize = _word_normalizer(lowercase, nfkc)
     vocabulary = {token: index for index, token in enumerate(SPECIAL_TOKENS)}
-    kept_rows = []
+    duplicate_rows = []
     for row, word in enumerate(words, start=len(SPECIAL_TOKENS)):
         key = normalize(word)
         if key in vocabulary:
-            continue
-        vocabulary[key] = len(vocabulary)
-        kept_rows.append(row)
+            duplicate_rows.append(row)
+        else:
+            vocabulary[key] = len(vocabulary)
     embeddings = torch.from_numpy(table)
     embeddings[: len(SPECIAL_TOKENS)] = 0
-    if len(kept_rows) < len(words):
-        _compact_rows(embeddings, kept_rows, start=len(SPECIAL_TOKENS))
+    if duplicate_rows:
+        _drop_rows(embeddings, duplicate_rows)
         embeddings = embeddings[: len(vocabulary)]
     tokenizer = wrap_tokenizer(
         empty_word_level_tokenizer(
@@ -85,7 +85,7 @@ def vectors_to_model(
     model.embeddings = nn.Parameter(embeddings, requires_grad=not config.freeze_embeddings)
     model.counts = torch.zeros(len(vocabulary), dtype=torch.int64)
     model.set_tokenizer(tokenizer)
-    return model, len(words) - len(kept_rows)
+    return model, len(duplicate_rows)
 
 
 def _word_normalizer(lowercase: bool, nfkc: bool) -> Callable[[str], str]:
@@ -99,14 +99,16 @@ def _word_normalizer(lowercase: bool, nfkc: bool) -> Callable[[str], str]:
     return lambda word: word if word.isascii() else normalize_str(word)
 
 
-def _compact_rows(table: torch.Tensor, kept_rows: list[int], start: int) -> None:
-    """Move `kept_rows` (increasing) up to rows `start`, `start + 1`, ... in place, a block at a time."""
-    kept = torch.tensor(kept_rows)
+def _drop_rows(table: torch.Tensor, dropped_rows: list[int]) -> None:
+    """Move the rows not in `dropped_rows` up, in order and in place, a block at a time (the last rows are left)."""
+    kept = torch.ones(table.shape[0], dtype=torch.bool)
+    kept[dropped_rows] = False
+    kept_rows = kept.nonzero().squeeze(1)
     block = 65_536
     for first in range(0, len(kept_rows), block):
-        sources = kept[first : first + block]
+        sources = kept_rows[first : first + block]
         # Each source row is at or below its target, so a block read before it is written is never overwritten early.
-        table[start + first : start + first + len(sources)] = table[sources]
+        table[first : first + len(sources)] = table[sources]
 
 
 def convert_vector_file(
@@ -124,8 +126,10 @@ def convert_vector_file(
     model, dropped = vectors_to_model(
         words, table, lowercase=lowercase, split_punctuation=split_punctuation, source=source
     )
+    words_read, dimension = len(words), table.shape[1]
+    del words, table  # the model holds what saving needs; a million words are a hundred MB more at the peak
     save_model_folder(model, model.tokenizer, output, language=language)
-    return ConversionReport(len(words), model.config.vocab_size - len(SPECIAL_TOKENS), dropped, table.shape[1])
+    return ConversionReport(words_read, model.config.vocab_size - len(SPECIAL_TOKENS), dropped, dimension)
 
 
 def to_keyed_vectors(model: Word2VecModel):

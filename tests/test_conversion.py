@@ -75,6 +75,8 @@ def test_duplicates_after_lowercasing_keep_the_first(tmp_path):
     model = Word2VecModel.from_pretrained(tmp_path / "lower")
     assert model.index_to_key[2:] == ["apple", "pear"]
     assert torch.equal(model.get_vector("APPLE"), torch.tensor([1.0, 0.0]))
+    assert torch.equal(model.get_vector("pear"), torch.tensor([0.2, 0.1])), "rows after a duplicate move up"
+    assert model.embeddings.shape == (4, 2)
     kept = convert_vector_file(tmp_path / "cased.txt", "word2vec-txt", tmp_path / "cased", lowercase=False)
     assert kept.duplicates_dropped == 0
 
