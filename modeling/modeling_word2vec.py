@@ -318,7 +318,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
             return
         low, high = torch.aminmax(ids)
         vocab_size = self.config.vocab_size
-        if low < 0 or high >= vocab_size:
+        if low.item() < 0 or high.item() >= vocab_size:
             bad = int(ids[(ids < 0) | (ids >= vocab_size)].flatten()[0])
             raise IndexError(
                 f"token id {bad} is outside the vocabulary of {vocab_size} words (valid ids are 0..{vocab_size - 1}); "
