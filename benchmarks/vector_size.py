@@ -37,37 +37,29 @@ def memory_mb(field: str) -> float:
     raise RuntimeError(f"/proc/self/status has no {field} (this benchmark needs Linux)")
 
 
-def generated_word(index: int, letters: list[str]) -> str:
-    # A random-looking stem of 2-13 letters made unique by the index written in base 26.
-    suffix = ""
-    rest = index
-    while True:
-        rest, digit = divmod(rest, 26)
-        suffix += chr(97 + digit)
-        if rest == 0:
-            break
-    return letters[index] + suffix
-
-
-def generate_file(path: Path, words: int, dim: int, seed: int = 0) -> None:
+def generate_file(path: Path, count: int, dim: int, seed: int = 0) -> None:
     """A word2vec binary file as the C tool writes it: `COUNT DIM\\n`, then `word` + space + DIM float32 + `\\n`."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    lengths = rng.integers(2, 14, size=words)
+    lengths = rng.integers(2, 14, size=count)
     alphabet = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
     stems = alphabet[rng.integers(0, 26, size=int(lengths.sum()))].tobytes().decode()
     ends = np.cumsum(lengths)
-    letters = [stems[end - length : end] for end, length in zip(ends.tolist(), lengths.tolist(), strict=True)]
+    # A random stem of 2-13 letters made unique by the row number after it (letters then digits: no two collide).
+    words = [
+        f"{stems[end - length : end]}{row}"
+        for row, (end, length) in enumerate(zip(ends.tolist(), lengths.tolist(), strict=True))
+    ]
     with open(path, "wb") as handle:
-        handle.write(f"{words} {dim}\n".encode())
-        for start in range(0, words, 50_000):
-            stop = min(start + 50_000, words)
+        handle.write(f"{count} {dim}\n".encode())
+        for start in range(0, count, 50_000):
+            stop = min(start + 50_000, count)
             vectors = rng.standard_normal((stop - start, dim), dtype=np.float32) * 0.1
             handle.write(
                 b"".join(
-                    generated_word(index, letters).encode() + b" " + vector.tobytes() + b"\n"
-                    for index, vector in zip(range(start, stop), vectors, strict=True)
+                    word.encode() + b" " + vector.tobytes() + b"\n"
+                    for word, vector in zip(words[start:stop], vectors, strict=True)
                 )
             )
 

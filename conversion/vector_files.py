@@ -32,6 +32,8 @@ def read_vectors(
     path = Path(path)
     if not path.is_file():
         raise VectorFileError(f"vector file not found: {path}")
+    if limit is not None and limit < 1:
+        raise VectorFileError(f"--max-vocab must be at least 1, got {limit}")
     if file_format == "word2vec-bin":
         return read_word2vec_binary(path, limit, reserved_rows)
     if file_format in ("word2vec-txt", "fasttext-vec"):

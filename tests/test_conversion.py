@@ -227,6 +227,8 @@ def test_a_table_larger_than_memory_is_refused_with_the_way_out(tmp_path, monkey
         read_vectors(tmp_path / "vectors.bin", "word2vec-bin")
     words, _ = read_vectors(tmp_path / "vectors.bin", "word2vec-bin", limit=5)
     assert len(words) == 5
+    with pytest.raises(VectorFileError, match="--max-vocab must be at least 1, got -5"):
+        read_vectors(tmp_path / "vectors.bin", "word2vec-bin", limit=-5)
 
 
 def test_wrapping_a_tokenizer_shares_its_vocabulary_and_saves_what_a_copy_saves(tmp_path):
