@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.tokenization.word_level import (
@@ -32,27 +34,36 @@ class ConversionReport:
 
 def vectors_to_model(
     words: list[str],
-    vectors: np.ndarray,
+    table: np.ndarray,
     lowercase: bool = False,
     nfkc: bool = True,
     split_punctuation: bool = True,
     source: str | None = None,
 ) -> tuple[Word2VecModel, int]:
-    """A model (without a skip-gram head) whose rows are the vectors in file order after [PAD] and [UNK].
+    """A model (without a skip-gram head) whose rows are [PAD], [UNK], then the vectors in file order.
 
-    Words are normalised as the tokenizer will normalise text, so that each stays reachable; when two words
-    become the same (such as "Apple" and "apple" with `lowercase`), the first in the file is kept.
-    Returns the model and the number of duplicates dropped.
+    `table` holds a row for each special token, then the vector of each of `words` (as `read_vectors` returns it
+    with `reserved_rows=len(SPECIAL_TOKENS)`); it becomes the model's `embeddings` without a copy, so the caller
+    must not use it afterwards. Words are normalised as the tokenizer will normalise text, so that each stays
+    reachable; when two words become the same (such as "Apple" and "apple" with `lowercase`), the first in the file
+    is kept. Returns the model and the number of duplicates dropped.
     """
-    normalizer = build_normalizer(lowercase=lowercase, nfkc=nfkc)
+    if table.shape[0] != len(SPECIAL_TOKENS) + len(words):
+        raise ValueError(f"the table has {table.shape[0]} rows; expected {len(SPECIAL_TOKENS)} + {len(words)} words")
+    normalize = _word_normalizer(lowercase, nfkc)
     vocabulary = {token: index for index, token in enumerate(SPECIAL_TOKENS)}
-    kept_rows = []
-    for row, word in enumerate(words):
-        key = normalizer.normalize_str(word) if normalizer is not None else word
+    duplicate_rows = []
+    for row, word in enumerate(words, start=len(SPECIAL_TOKENS)):
+        key = normalize(word)
         if key in vocabulary:
-            continue
-        vocabulary[key] = len(vocabulary)
-        kept_rows.append(row)
+            duplicate_rows.append(row)
+        else:
+            vocabulary[key] = len(vocabulary)
+    embeddings = torch.from_numpy(table)
+    embeddings[: len(SPECIAL_TOKENS)] = 0
+    if duplicate_rows:
+        _drop_rows(embeddings, duplicate_rows)
+        embeddings = embeddings[: len(vocabulary)]
     tokenizer = wrap_tokenizer(
         empty_word_level_tokenizer(
             lowercase=lowercase, nfkc=nfkc, split_punctuation=split_punctuation, vocab=vocabulary
@@ -60,7 +71,7 @@ def vectors_to_model(
     )
     config = Word2VecConfig(
         vocab_size=len(vocabulary),
-        hidden_size=vectors.shape[1],
+        hidden_size=table.shape[1],
         pad_token_id=vocabulary[PAD_TOKEN],
         unk_token_id=vocabulary[UNK_TOKEN],
         has_context_vectors=False,
@@ -68,12 +79,36 @@ def vectors_to_model(
         min_count=1,
         epochs=0,
     )
-    model = Word2VecModel(config)
-    with torch.no_grad():
-        model.embeddings.zero_()
-        model.embeddings[len(SPECIAL_TOKENS) :] = torch.from_numpy(np.ascontiguousarray(vectors[kept_rows]))
+    # Built on the meta device, so that no table is allocated and randomly initialised only to be replaced.
+    with torch.device("meta"):
+        model = Word2VecModel(config)
+    model.embeddings = nn.Parameter(embeddings, requires_grad=not config.freeze_embeddings)
+    model.counts = torch.zeros(len(vocabulary), dtype=torch.int64)
     model.set_tokenizer(tokenizer)
-    return model, len(words) - len(kept_rows)
+    return model, len(duplicate_rows)
+
+
+def _word_normalizer(lowercase: bool, nfkc: bool) -> Callable[[str], str]:
+    """The tokenizer's normalisation of one word; ASCII words skip the call into Rust, which NFKC leaves as they are."""
+    normalizer = build_normalizer(lowercase=lowercase, nfkc=nfkc)
+    if normalizer is None:
+        return str
+    normalize_str = normalizer.normalize_str
+    if lowercase:
+        return lambda word: word.lower() if word.isascii() else normalize_str(word)
+    return lambda word: word if word.isascii() else normalize_str(word)
+
+
+def _drop_rows(table: torch.Tensor, dropped_rows: list[int]) -> None:
+    """Move the rows not in `dropped_rows` up, in order and in place, a block at a time (the last rows are left)."""
+    kept = torch.ones(table.shape[0], dtype=torch.bool)
+    kept[dropped_rows] = False
+    kept_rows = kept.nonzero().squeeze(1)
+    block = 65_536
+    for first in range(0, len(kept_rows), block):
+        sources = kept_rows[first : first + block]
+        # Each source row is at or below its target, so a block read before it is written is never overwritten early.
+        table[first : first + len(sources)] = table[sources]
 
 
 def convert_vector_file(
@@ -86,13 +121,15 @@ def convert_vector_file(
     language: str | None = None,
 ) -> ConversionReport:
     """Read a vector file and write a model folder (weights, tokenizer, model card) to `output`."""
-    words, vectors = read_vectors(path, file_format, limit=max_vocab)
+    words, table = read_vectors(path, file_format, limit=max_vocab, reserved_rows=len(SPECIAL_TOKENS))
     source = f"{Path(path).name} ({file_format})"
     model, dropped = vectors_to_model(
-        words, vectors, lowercase=lowercase, split_punctuation=split_punctuation, source=source
+        words, table, lowercase=lowercase, split_punctuation=split_punctuation, source=source
     )
+    words_read, dimension = len(words), table.shape[1]
+    del words, table  # the model holds what saving needs; a million words are a hundred MB more at the peak
     save_model_folder(model, model.tokenizer, output, language=language)
-    return ConversionReport(len(words), model.config.vocab_size - len(SPECIAL_TOKENS), dropped, vectors.shape[1])
+    return ConversionReport(words_read, model.config.vocab_size - len(SPECIAL_TOKENS), dropped, dimension)
 
 
 def to_keyed_vectors(model: Word2VecModel):

@@ -16,7 +16,9 @@ from torch.nn import functional as F
 from transformers import PreTrainedConfig, PreTrainedModel, PreTrainedTokenizerFast
 from transformers import initialization as init
 from transformers.modeling_outputs import BaseModelOutput
-from transformers.utils import cached_file
+from transformers.utils import cached_file, logging
+
+logger = logging.get_logger(__name__)
 
 TENSOR_NAMES = ("embeddings", "context", "counts")
 HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
@@ -93,6 +95,10 @@ class Word2VecPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         # word2vec's own initialisation: small uniform input vectors, zero context vectors. The `init` helpers skip
         # tensors that were loaded from a checkpoint, so a loaded table is never overwritten.
+        if isinstance(module, nn.Embedding):
+            # The new rows of `resize_token_embeddings(..., mean_resizing=False)`.
+            bound = 0.5 / self.config.hidden_size
+            init.uniform_(module.weight, -bound, bound)
         if isinstance(module, Word2VecModel):
             bound = 0.5 / self.config.hidden_size
             init.uniform_(module.embeddings, -bound, bound)
@@ -132,8 +138,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
             self.register_parameter("context", None)
         self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
         self.tokenizer: PreTrainedTokenizerFast | None = None
-        self._unit_vectors: torch.Tensor | None = None
-        self._unit_vectors_key: tuple | None = None
+        self._key_to_index: dict[str, int] | None = None
         self.post_init()
         self._apply_freeze_flag()
 
@@ -183,11 +188,10 @@ class Word2VecModel(Word2VecPreTrainedModel):
                     f"table has {model.config.vocab_size} rows, so they belong to different models. Save the model "
                     "and its tokenizer together (`word2vec train` and save_pretrained of both do)."
                 )
-            vocabulary = {index: token for token, index in tokenizer.get_vocab().items()}
             if model.config.pad_token_id is not None:
-                tokenizer.pad_token = vocabulary[model.config.pad_token_id]
+                tokenizer.pad_token = tokenizer.convert_ids_to_tokens(model.config.pad_token_id)
             if model.config.unk_token_id is not None:
-                tokenizer.unk_token = vocabulary[model.config.unk_token_id]
+                tokenizer.unk_token = tokenizer.convert_ids_to_tokens(model.config.unk_token_id)
             model.set_tokenizer(tokenizer)
         model._apply_freeze_flag()
         return (model, loading_info) if output_loading_info else model
@@ -203,25 +207,95 @@ class Word2VecModel(Word2VecPreTrainedModel):
                 "rows; they come from different models. Save the model and its tokenizer together."
             )
         self.tokenizer = tokenizer
-        vocabulary = tokenizer.get_vocab()
-        self.index_to_key = [""] * len(vocabulary)
-        for word, index in vocabulary.items():
-            self.index_to_key[index] = word
-        self.key_to_index = vocabulary
+        self._key_to_index = None
+
+    # gensim's names for the vocabulary. As Python objects a million words cost seconds and hundreds of MB, which the
+    # queries do not need (they ask the tokenizer, in Rust), so neither is built before it is asked for.
+
+    @property
+    def index_to_key(self) -> Sequence[str]:
+        """The word of each row, as in gensim's `KeyedVectors.index_to_key` (special tokens included): a read-only
+        sequence that asks the tokenizer for each word it is asked for (`list(model.index_to_key)` copies them all)."""
+        self._require_vocabulary()
+        return TokenSequence(self.tokenizer.backend_tokenizer, self.config.vocab_size)
+
+    @property
+    def key_to_index(self) -> dict[str, int]:
+        """The row of each word, as in gensim's `KeyedVectors.key_to_index` (special tokens included), built on first
+        use."""
+        self._require_vocabulary()
+        if self._key_to_index is None:
+            self._key_to_index = self.tokenizer.get_vocab()
+        return self._key_to_index
 
     # ------------------------------------------------------------------ embeddings as layers
 
     def get_input_embeddings(self) -> nn.Embedding:
-        """An `nn.Embedding` whose weight *is* this model's `embeddings` parameter (training it trains the model)."""
-        embedding = nn.Embedding(
-            self.config.vocab_size, self.config.hidden_size, padding_idx=self.config.pad_token_id, _weight=None
-        )
+        """An `nn.Embedding` whose weight *is* this model's `embeddings` parameter (training it trains the model).
+
+        Nothing is allocated: the module is built around the existing table.
+        """
+        vocab_size, dim = self.embeddings.shape
+        embedding = nn.Embedding(vocab_size, dim, padding_idx=self.config.pad_token_id, _weight=self.embeddings)
+        # nn.Embedding wraps `_weight` in a new Parameter object; the caller must get this model's own.
         embedding.weight = self.embeddings
         return embedding
 
     def set_input_embeddings(self, value: nn.Embedding) -> None:
+        if value.embedding_dim != self.config.hidden_size:
+            raise ValueError(
+                f"the new input embeddings have dimension {value.embedding_dim}, this model {self.config.hidden_size}"
+            )
+        self._resize_rows(value.num_embeddings)
         self.embeddings = value.weight
-        self.config.vocab_size = value.num_embeddings
+        self._apply_freeze_flag()
+
+    def resize_token_embeddings(
+        self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, mean_resizing: bool = True
+    ) -> nn.Embedding:
+        """Grow or shrink the table to `new_num_tokens` rows, as transformers does for language models, keeping the
+        rest of the checkpoint consistent: `context` gets zero rows (word2vec's initialisation of context vectors)
+        and `counts` zero counts, or both lose their last rows. New input vectors are initialised by transformers
+        (`mean_resizing`: from the mean and covariance of the old ones).
+
+        Save the tokenizer with the new tokens beside the model (its length must equal the number of rows, or the
+        folder does not load); a tokenizer attached with `set_tokenizer` that no longer matches is detached.
+        """
+        if new_num_tokens is not None:
+            self._check_row_count(new_num_tokens)
+        return super().resize_token_embeddings(new_num_tokens, pad_to_multiple_of, mean_resizing)
+
+    def _check_row_count(self, rows: int) -> None:
+        special_ids = self._special_ids()
+        if rows < 1 or (special_ids and rows <= max(special_ids)):
+            raise ValueError(
+                f"cannot resize the table to {rows} rows: it must keep the special tokens' rows "
+                f"(pad_token_id={self.config.pad_token_id}, unk_token_id={self.config.unk_token_id})"
+            )
+
+    def _resize_rows(self, rows: int) -> None:
+        """Bring `context`, `counts`, the config and the attached tokenizer to `rows` rows (the input vectors are
+        the caller's)."""
+        self._check_row_count(rows)
+        if self.context is not None and self.context.shape[0] != rows:
+            context = self.context.new_zeros(rows, self.context.shape[1])
+            kept = min(rows, self.context.shape[0])
+            with torch.no_grad():
+                context[:kept] = self.context[:kept]
+            self.context = nn.Parameter(context, requires_grad=self.context.requires_grad)
+        if self.counts.shape[0] != rows:
+            counts = self.counts.new_zeros(rows)
+            kept = min(rows, self.counts.shape[0])
+            counts[:kept] = self.counts[:kept]
+            self.counts = counts
+        self.config.vocab_size = rows
+        self._key_to_index = None
+        if self.tokenizer is not None and len(self.tokenizer) != rows:
+            logger.warning(
+                f"the attached tokenizer has {len(self.tokenizer)} tokens but the table now has {rows} rows; it is "
+                f"detached. Attach a tokenizer of {rows} tokens with model.set_tokenizer(tokenizer)."
+            )
+            self.tokenizer = None
 
     def frozen_embedding(self) -> nn.Embedding:
         """The input vectors as a frozen `nn.Embedding` (`padding_idx` set), sharing memory with this model.
@@ -244,12 +318,26 @@ class Word2VecModel(Word2VecPreTrainedModel):
             return
         low, high = torch.aminmax(ids)
         vocab_size = self.config.vocab_size
-        if low < 0 or high >= vocab_size:
+        if low.item() < 0 or high.item() >= vocab_size:
             bad = int(ids[(ids < 0) | (ids >= vocab_size)].flatten()[0])
             raise IndexError(
                 f"token id {bad} is outside the vocabulary of {vocab_size} words (valid ids are 0..{vocab_size - 1}); "
                 "encode the text with this model's own tokenizer"
             )
+
+    def _validate_ids(self, ids: torch.Tensor) -> None:
+        # `check_ids` branches on the ids' values on the host: torch.compile cannot put that in its graph, and a CUDA
+        # graph cannot capture the device-to-host copy it needs. There an assertion that stays on the device takes
+        # its place; it cannot name the id without that copy, so it names the valid range.
+        if torch.compiler.is_compiling() or (ids.is_cuda and torch.cuda.is_current_stream_capturing()):
+            vocab_size = self.config.vocab_size
+            torch._assert_async(
+                ((ids >= 0) & (ids < vocab_size)).all(),
+                f"a token id is outside the vocabulary of {vocab_size} words (valid ids are 0..{vocab_size - 1}); "
+                "encode the text with this model's own tokenizer",
+            )
+            return
+        self.check_ids(ids)
 
     def forward(
         self,
@@ -268,7 +356,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
             [`BaseModelOutput`] whose `last_hidden_state` of shape `(batch_size, sequence_length, hidden_size)`
             holds the input vector of each token.
         """
-        self.check_ids(input_ids)
+        self._validate_ids(input_ids)
         hidden = F.embedding(input_ids, self.embeddings, padding_idx=self.config.pad_token_id)
         if attention_mask is not None:
             hidden = hidden * attention_mask.unsqueeze(-1).to(hidden.dtype)
@@ -299,7 +387,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
                 "head; train a model with `word2vec train` to get one"
             )
         for ids in (center_ids, context_ids, negative_ids):
-            self.check_ids(ids)
+            self._validate_ids(ids)
         center = self.embeddings[center_ids]
         positive_score = (center * self.context[context_ids]).sum(-1)
         negative_score = torch.bmm(self.context[negative_ids], center.unsqueeze(-1)).squeeze(-1)
@@ -315,12 +403,16 @@ class Word2VecModel(Word2VecPreTrainedModel):
     # ------------------------------------------------------------------ gensim-style queries
 
     def unit_vectors(self) -> torch.Tensor:
-        """The input vectors scaled to unit length, in float32 on the model's device `[vocab_size, hidden_size]`."""
-        key = (self.embeddings.data_ptr(), self.embeddings._version, self.embeddings.device, self.embeddings.dtype)
-        if self._unit_vectors is None or self._unit_vectors_key != key:
-            self._unit_vectors = F.normalize(self.embeddings.detach().float(), dim=1)
-            self._unit_vectors_key = key
-        return self._unit_vectors
+        """The input vectors scaled to unit length, in float32 on the model's device `[vocab_size, hidden_size]`.
+
+        A new tensor on every call, computed from the table as it is now: keep it for a batch of queries, and call
+        again after the table changes. (The model keeps no such copy: training writes the table through `.data`,
+        which no version counter sees, so a kept copy could silently go stale.)
+        """
+        return F.normalize(self.embeddings.detach().float(), dim=1)
+
+    def _unit_row(self, index: int) -> torch.Tensor:
+        return F.normalize(self.embeddings.detach()[index].float(), dim=0)
 
     def _require_vocabulary(self) -> None:
         if self.tokenizer is None:
@@ -332,11 +424,10 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def word_id(self, word: str) -> int:
         """Row of `word`, looked up as given and then as the tokenizer normalises it (e.g. lowercased)."""
         self._require_vocabulary()
-        index = self.key_to_index.get(word)
-        if index is None:
-            normalizer = self.tokenizer.backend_tokenizer.normalizer
-            if normalizer is not None:
-                index = self.key_to_index.get(normalizer.normalize_str(word))
+        backend = self.tokenizer.backend_tokenizer
+        index = backend.token_to_id(word)
+        if index is None and backend.normalizer is not None:
+            index = backend.token_to_id(backend.normalizer.normalize_str(word))
         if index is None or index in self._special_ids():
             raise KeyError(f"word {word!r} is not in the vocabulary of {self.config.vocab_size} words")
         return index
@@ -359,21 +450,21 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def get_vector(self, word: str, norm: bool = False) -> torch.Tensor:
         """The input vector of `word` `[hidden_size]`, optionally unit-normalised."""
         index = self.word_id(word)
-        return self.unit_vectors()[index] if norm else self.embeddings.detach()[index]
+        return self._unit_row(index) if norm else self.embeddings.detach()[index]
 
     def _query_vector(self, terms: Sequence[str | torch.Tensor], weights: Sequence[float]) -> tuple[torch.Tensor, set]:
-        unit = self.unit_vectors()
-        query = torch.zeros(unit.shape[1], device=unit.device)
+        dim, device = self.config.hidden_size, self.embeddings.device
+        query = torch.zeros(dim, device=device)
         used_ids = set()
         for term, weight in zip(terms, weights, strict=True):
             if isinstance(term, str):
                 index = self.word_id(term)
                 used_ids.add(index)
-                vector = unit[index]
+                vector = self._unit_row(index)
             else:
-                vector = F.normalize(torch.as_tensor(term, device=unit.device).float().flatten(), dim=0)
-                if vector.numel() != unit.shape[1]:
-                    raise ValueError(f"a query vector must have {unit.shape[1]} values, got {vector.numel()}")
+                vector = F.normalize(torch.as_tensor(term, device=device).float().flatten(), dim=0)
+                if vector.numel() != dim:
+                    raise ValueError(f"a query vector must have {dim} values, got {vector.numel()}")
             query += weight * vector
         return F.normalize(query, dim=0), used_ids
 
@@ -395,18 +486,22 @@ class Word2VecModel(Word2VecPreTrainedModel):
         if not positive and not negative:
             raise ValueError("most_similar needs at least one positive or negative word or vector")
         query, used_ids = self._query_vector(positive + negative, [1.0] * len(positive) + [-1.0] * len(negative))
-        unit = self.unit_vectors()
-        limit = unit.shape[0] if restrict_vocab is None else min(restrict_vocab, unit.shape[0])
-        scores = unit[:limit] @ query
+        limit = self.config.vocab_size if restrict_vocab is None else min(restrict_vocab, self.config.vocab_size)
+        scores = self._cosines(query, limit)
         excluded = [i for i in used_ids | self._special_ids() if i < limit]
         if excluded:
             scores[excluded] = float("-inf")
         count = min(topn, limit - len(excluded))
         best = torch.topk(scores, count)
-        return [
-            (self.index_to_key[index], score)
-            for index, score in zip(best.indices.tolist(), best.values.tolist(), strict=True)
-        ]
+        words = self.tokenizer.convert_ids_to_tokens(best.indices.tolist())
+        return list(zip(words, best.values.tolist(), strict=True))
+
+    def _cosines(self, unit_query: torch.Tensor, limit: int) -> torch.Tensor:
+        """Cosine of `unit_query` with each of the first `limit` input vectors, from the table as it is now: dot
+        products divided by row norms, two passes over the table and no normalised copy of it."""
+        rows = self.embeddings.detach()[:limit]
+        norms = torch.linalg.vector_norm(rows, dim=1, dtype=torch.float32).clamp_min_(1e-12)
+        return (rows @ unit_query.to(rows.dtype)).float().div_(norms)
 
     def encode(self, sentences: str | Sequence[str]) -> torch.Tensor:
         """Sentence vectors: the mean of the input vectors of the sentence's known words `[num_sentences, dim]`.
@@ -447,12 +542,45 @@ class Word2VecModel(Word2VecPreTrainedModel):
 
     def similarity(self, word_a: str, word_b: str) -> float:
         """Cosine similarity of two words' input vectors."""
-        unit = self.unit_vectors()
-        return float(unit[self.word_id(word_a)] @ unit[self.word_id(word_b)])
+        return float(self._unit_row(self.word_id(word_a)) @ self._unit_row(self.word_id(word_b)))
 
     def analogy(self, a: str, b: str, c: str, topn: int = 1) -> list[tuple[str, float]]:
         """Words `d` such that `a` is to `b` as `c` is to `d` (3CosAdd: closest to b - a + c)."""
         return self.most_similar(positive=[b, c], negative=[a], topn=topn)
+
+
+class TokenSequence(Sequence):
+    """The tokens of a `tokenizers.Tokenizer` in id order, looked up in the tokenizer when read."""
+
+    def __init__(self, tokenizer, size: int):
+        self._tokenizer = tokenizer
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._tokenizer.id_to_token(i) for i in range(*index.indices(self._size))]
+        position = index + self._size if index < 0 else index
+        if not 0 <= position < self._size:
+            raise IndexError(f"row {index} is outside the vocabulary of {self._size} words")
+        return self._tokenizer.id_to_token(position)
+
+    def __contains__(self, token: object) -> bool:
+        index = self._tokenizer.token_to_id(token) if isinstance(token, str) else None
+        return index is not None and index < self._size
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str) or not isinstance(other, Sequence):
+            return NotImplemented
+        return len(other) == self._size and all(mine == theirs for mine, theirs in zip(self, other, strict=True))
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(repr(token) for token in self[:5])
+        return f"TokenSequence([{shown}{', ...' if self._size > 5 else ''}], {self._size} tokens)"
 
 
 def _as_list(terms) -> list:

@@ -211,3 +211,93 @@ def test_loaded_model_has_its_vocabulary(trained_folder, trained):
     loaded = Word2VecModel.from_pretrained(trained_folder)
     assert loaded.index_to_key == trained.model.index_to_key
     assert loaded.most_similar("a3", topn=3) == trained.model.most_similar("a3", topn=3)
+
+
+def test_get_input_embeddings_builds_no_table(monkeypatch):
+    model = small_model()
+
+    def refuse(self):
+        raise AssertionError("get_input_embeddings allocated and initialised a table of its own")
+
+    monkeypatch.setattr(torch.nn.Embedding, "reset_parameters", refuse)
+    embedding = model.get_input_embeddings()
+    assert embedding.weight is model.embeddings
+    assert (embedding.num_embeddings, embedding.embedding_dim) == (12, 6)
+
+
+@pytest.mark.parametrize("rows", [15, 9])
+def test_resize_token_embeddings_resizes_the_whole_checkpoint_and_it_loads(tmp_path, rows):
+    model = handmade_model({f"w{i}": [float(i), 1.0] for i in range(10)})
+    with torch.no_grad():
+        model.context.normal_()
+        model.counts.copy_(torch.arange(12) + 1)
+    before = {name: getattr(model, name).detach().clone() for name in ("embeddings", "context", "counts")}
+    tokenizer = model.tokenizer
+    if rows > 12:
+        tokenizer.add_tokens([f"new{i}" for i in range(rows - 12)])
+    model.resize_token_embeddings(rows, mean_resizing=False)
+    kept = min(rows, 12)
+    for name, tensor in before.items():
+        resized = getattr(model, name)
+        assert resized.shape[0] == rows, name
+        assert torch.equal(resized[:kept], tensor[:kept]), f"{name} keeps its rows"
+    if rows > 12:
+        assert torch.equal(model.context[12:], torch.zeros(rows - 12, 2)), "new context vectors start at zero"
+        assert torch.equal(model.counts[12:], torch.zeros(rows - 12, dtype=torch.int64))
+        assert model.embeddings[12:].abs().max() <= 0.5 / 2, "new input vectors get word2vec's initialisation"
+        assert model.most_similar("w9", topn=1)[0][0] == "w8", "the attached tokenizer still matches"
+        tokenizer.save_pretrained(tmp_path)
+    else:
+        assert model.tokenizer is None, "a tokenizer that no longer matches is detached"
+    model.save_pretrained(tmp_path)
+    loaded = Word2VecModel.from_pretrained(tmp_path)
+    for name in ("embeddings", "context", "counts"):
+        assert torch.equal(getattr(loaded, name), getattr(model, name)), name
+    if rows > 12:
+        assert loaded.index_to_key[-1] == f"new{rows - 13}"
+
+
+def test_resize_token_embeddings_refuses_to_drop_the_special_tokens():
+    model = small_model()
+    with pytest.raises(ValueError, match=r"cannot resize the table to 1 rows: it must keep the special tokens' rows"):
+        model.resize_token_embeddings(1)
+    assert model.embeddings.shape[0] == model.context.shape[0] == model.counts.shape[0] == 12
+
+
+def test_queries_see_writes_through_data_as_the_training_engines_make_them():
+    model = handmade_model({"a": [1.0, 0.0], "b": [0.0, 1.0], "c": [0.7, 0.7]})
+    assert model.most_similar("a", topn=1)[0][0] == "c"
+    assert model.similarity("a", "b") == pytest.approx(0.0)
+    version = model.embeddings._version
+    model.embeddings.data[3] = torch.tensor([1.0, 0.1])
+    assert model.embeddings._version == version, "a write through .data bumps no version counter"
+    assert model.most_similar("a", topn=1)[0][0] == "b"
+    assert model.similarity("a", "b") == pytest.approx(
+        float(F.cosine_similarity(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 0.1]), 0))
+    )
+    assert torch.allclose(model.unit_vectors()[3], F.normalize(torch.tensor([1.0, 0.1]), dim=0))
+
+
+def test_forward_compiles_into_one_graph_and_still_refuses_a_bad_id():
+    # backend="eager" runs Dynamo's tracing, where a host-side check would break the graph (fullgraph=True turns
+    # that into an error), without the minutes a C++ compile of the kernels costs on a small machine.
+    model = small_model(vocab_size=12)
+    compiled = torch.compile(model, fullgraph=True, backend="eager")
+    ids = torch.tensor([[2, 3, 11], [4, 0, 0]])
+    assert torch.equal(compiled(ids).last_hidden_state, model(ids).last_hidden_state)
+    with pytest.raises(RuntimeError, match=r"token id is outside the vocabulary of 12 words \(valid ids are 0\.\.11\)"):
+        compiled(torch.tensor([[2, 12]]))
+    with pytest.raises(IndexError, match=r"token id 12 is outside the vocabulary of 12 words"):
+        model(torch.tensor([[2, 12]]))
+
+
+def test_index_to_key_reads_the_tokenizer_as_a_list_would():
+    model = handmade_model({"a": [1.0, 0.0], "b": [0.0, 1.0], "c": [0.7, 0.7]})
+    words = ["[PAD]", "[UNK]", "a", "b", "c"]
+    keys = model.index_to_key
+    assert keys == words and words == keys and list(keys) == words
+    assert (len(keys), keys[2], keys[-1], keys[1:3]) == (5, "a", "c", ["[UNK]", "a"])
+    assert "b" in keys and "zebra" not in keys
+    with pytest.raises(IndexError, match="row 5 is outside the vocabulary of 5 words"):
+        keys[5]
+    assert model.key_to_index == {word: index for index, word in enumerate(words)}

@@ -118,7 +118,27 @@ def train_word_level_tokenizer(
 
 
 def wrap_tokenizer(tokenizer: Tokenizer) -> PreTrainedTokenizerFast:
-    """The transformers view of a WordLevel tokenizer: unk and pad set, no length limit, ids and mask only."""
+    """The transformers view of a WordLevel tokenizer: unk and pad set, no length limit, ids and mask only.
+
+    The view shares the vocabulary of `tokenizer` (its `model`) rather than holding a copy.
+    """
+    vocabulary = tokenizer.model
+    special_ids = {token: vocabulary.token_to_id(token) for token in SPECIAL_TOKENS}
+    if None in special_ids.values():
+        return _wrap(tokenizer)
+    # PreTrainedTokenizerFast deep-copies the tokenizer it is given: a serialisation round trip of the vocabulary,
+    # seconds for a million words. It gets one whose vocabulary is the special tokens alone (which it registers at
+    # their ids), then the whole vocabulary.
+    tokenizer.model = models.WordLevel(vocab=special_ids, unk_token=UNK_TOKEN)
+    try:
+        wrapped = _wrap(tokenizer)
+    finally:
+        tokenizer.model = vocabulary
+    wrapped.backend_tokenizer.model = vocabulary
+    return wrapped
+
+
+def _wrap(tokenizer: Tokenizer) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         unk_token=UNK_TOKEN,
