@@ -57,7 +57,7 @@ EMBEDDING_MODES = ("frozen", "fine-tuned", "random")
 
 
 def build_classifier(
-    vectors: Word2VecModel, num_labels: int, embeddings: str, max_length: int = 128, layers: int = 2
+    vectors: Word2VecModel, num_labels: int, embeddings: str, max_length: int = 64, layers: int = 2
 ) -> BertForSequenceClassification:
     """A small BERT whose hidden size is the vectors' dimension, on the vectors' device. Its word table is the
     word2vec vectors frozen (`embeddings="frozen"`, sharing memory with `vectors`), a trainable copy of them

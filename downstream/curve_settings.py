@@ -18,10 +18,10 @@ class CurveSettings:
 
     label_counts: tuple[int | None, ...] = (25, 50, 100, 200, 400, None)
     seeds: int = 3
-    steps: int = 100
+    steps: int = 80
     batch_size: int = 16
     learning_rate: float = 1e-3
-    max_length: int = 128
+    max_length: int = 64
     layers: int = 2
 
 
@@ -29,9 +29,12 @@ QUICK_SETTINGS = CurveSettings(label_counts=(10, 20), seeds=2, steps=6, batch_si
 
 
 def parse_label_count(text: str) -> int | None:
-    """`"all"` or a positive whole number, for argparse's `type=`."""
-    if text == "all":
-        return None
+    """`"all"` or a whole number of at least 1, for argparse's `type=`."""
+    return None if text == "all" else parse_positive(text, "a label count is 'all' or a whole number")
+
+
+def parse_positive(text: str, what: str = "expected a whole number") -> int:
+    """A whole number of at least 1, for argparse's `type=`."""
     if not text.isdigit() or int(text) < 1:
-        raise ArgumentTypeError(f"a label count is a whole number of articles, at least 1, or 'all'; got {text!r}")
+        raise ArgumentTypeError(f"{what} of at least 1; got {text!r}")
     return int(text)

@@ -9,8 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
+from word2vec_hub.cli import run_command
 from word2vec_hub.downstream.classifier import (
     LabelledTexts,
+    accuracy,
     build_classifier,
     encode_texts,
     read_labelled_jsonl,
@@ -18,13 +20,7 @@ from word2vec_hub.downstream.classifier import (
     trainable_parameters,
 )
 from word2vec_hub.downstream.curve_settings import QUICK_SETTINGS, CurveSettings
-from word2vec_hub.downstream.learning_curve import (
-    ARMS,
-    balanced_subset,
-    format_table,
-    plot_learning_curve,
-    run_learning_curve,
-)
+from word2vec_hub.downstream.learning_curve import ARMS, balanced_subset, run_learning_curve
 from word2vec_hub.modeling import Word2VecModel
 
 from .conftest import shared_file
@@ -89,14 +85,16 @@ def test_the_frozen_table_stays_bit_identical_while_the_fine_tuned_table_and_the
 def test_the_frozen_arm_beats_the_random_arm_with_few_labels_on_word_groups_the_vectors_separate(vectors):
     # Two labelled texts a topic, written with its words tN_0..tN_2; the test texts use tN_3..tN_5, words no
     # labelled text shows: only vectors that put a topic's words together carry the labels over to them.
-    train = planted_topic_texts(range(3), per_label=2, seed=1)
-    test = planted_topic_texts(range(3, 6), per_label=25, seed=2)
-    settings = CurveSettings(label_counts=(None,), seeds=1, steps=30, batch_size=8, max_length=16)
-    curve = run_learning_curve(vectors, train, test, settings, log=lambda line: None)
-    (frozen,), (random_embeddings,) = curve.accuracies["frozen"][0], curve.accuracies["random"][0]
-    assert curve.label_counts == [8]
-    assert frozen >= random_embeddings + 0.2, (frozen, random_embeddings)
-    assert frozen > 0.4 and random_embeddings < 0.45  # chance is 0.25
+    train = encode_texts(vectors.tokenizer, planted_topic_texts(range(3), per_label=2, seed=1), max_length=16)
+    test = encode_texts(vectors.tokenizer, planted_topic_texts(range(3, 6), per_label=25, seed=2), max_length=16)
+    results = {}
+    for arm in ("frozen", "random"):
+        torch.manual_seed(0)
+        classifier = build_classifier(vectors, len(TOPICS), arm, max_length=16)
+        train_for_steps(classifier, train, steps=30, batch_size=8, learning_rate=1e-3, seed=0)
+        results[arm] = accuracy(classifier, test)
+    assert results["frozen"] >= results["random"] + 0.2, results
+    assert results["frozen"] > 0.4 and results["random"] < 0.45, results  # chance is 0.25
 
 
 def test_a_word2vec_model_saved_frozen_reloads_frozen_and_feeds_a_classifier_that_leaves_it_unchanged(
@@ -129,27 +127,60 @@ def test_balanced_subsets_cover_the_labels_evenly_and_differ_by_seed():
     assert sorted(balanced_subset(labels, 1000, seed=0)) == list(range(len(labels)))
 
 
-def test_the_learning_curve_runs_end_to_end_on_a_slice_of_bbc_news(vectors, tmp_path):
-    train = read_labelled_jsonl(shared_file("data/bbc-news/train.jsonl"), limit=40)
-    test = read_labelled_jsonl(shared_file("data/bbc-news/test.jsonl"), train.label_names, limit=20)
-    lines = []
-    curve = run_learning_curve(vectors, train, test, QUICK_SETTINGS, log=lines.append)
-    assert curve.label_counts == [10, 20]
-    assert len(lines) == len(curve.label_counts) * QUICK_SETTINGS.seeds
-    for arm in ARMS:
-        for runs in curve.accuracies[arm]:
-            assert len(runs) == QUICK_SETTINGS.seeds
-            assert all((value * len(test.texts)).is_integer() for value in runs)  # a count of right answers
-
-    table = format_table(curve).splitlines()
-    assert len(table) == 2 + len(curve.label_counts) and all(description in table[0] for description in ARMS.values())
-
+def test_the_classify_command_runs_the_curve_end_to_end_on_a_slice_of_bbc_news(trained_folder, tmp_path, capsys):
     picture = tmp_path / "curve.png"
-    plot_learning_curve(curve, picture, title="slice")
+    arguments = ["classify", "--model", str(trained_folder), "--quick", "--limit", "40", "--plot", str(picture)]
+    assert run_command([*arguments, "--shared", str(shared_file("data/bbc-news").parent.parent)]) == 0
+    output = capsys.readouterr().out.splitlines()
+    progress = [line for line in output if "labelled, seed" in line]
+    assert len(progress) == len(QUICK_SETTINGS.label_counts) * QUICK_SETTINGS.seeds
+    header = next(line for line in output if line.startswith("| labelled texts |"))
+    assert [cell.strip() for cell in header.strip("|").split("|")[1:]] == list(ARMS.values())
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in output if line[:3] in ("| 1", "| 2")}
+    assert sorted(rows) == [str(count) for count in QUICK_SETTINGS.label_counts]
+    for cells in rows.values():
+        assert len(cells) == len(ARMS)
+        for cell in cells:
+            mean, spread = (float(value) for value in cell.split("±"))
+            assert 0 <= mean <= 1 and spread >= 0
     with Image.open(picture) as image:
         assert image.format == "PNG" and image.size == (700, 450)
         image.verify()
     assert [path.name for path in tmp_path.iterdir()] == ["curve.png"]
+
+
+def test_the_curve_records_an_accuracy_per_arm_label_count_and_seed(vectors):
+    train = planted_topic_texts(range(6), per_label=6, seed=0)
+    test = planted_topic_texts(range(6), per_label=3, seed=1)
+    settings = CurveSettings(label_counts=(4, None, 1000), seeds=2, steps=2, batch_size=4, max_length=16)
+    curve = run_learning_curve(vectors, train, test, settings, log=lambda line: None)
+    assert curve.label_counts == [4, 24]  # 'all' and counts beyond the data are the whole training set, once
+    for arm in ARMS:
+        assert [len(runs) for runs in curve.accuracies[arm]] == [2, 2]
+        assert all((value * len(test.texts)).is_integer() for runs in curve.accuracies[arm] for value in runs)
+
+
+def test_classify_rejects_bad_input_with_one_error_line_before_training(trained_folder, tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.jsonl").write_text('{"label": "a", "text": "t0_1 w1"}\n', encoding="utf-8")
+    (data / "test.jsonl").write_text(
+        '{"label": "a", "text": "t0_2 w2"}\n{"label": "b", "text": "w3"}\n', encoding="utf-8"
+    )
+    picture = tmp_path / "curve.png"
+    base = ["classify", "--quick", "--data", str(data), "--plot", str(picture)]
+    assert run_command([*base, "--model", str(trained_folder)]) == 2
+    assert capsys.readouterr().err == f"error: {data / 'test.jsonl'}:2: label 'b' is not one of a\n"
+    (data / "test.jsonl").write_text('{"label": "a", "text": "t0_2 w2"}\n', encoding="utf-8")
+    assert run_command([*base, "--model", str(tmp_path / "nothing")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    missing_folder = ["--plot", str(tmp_path / "missing" / "curve.png")]
+    assert run_command([*base, "--model", str(trained_folder), *missing_folder]) == 2
+    assert "its folder does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_command([*base, "--model", str(trained_folder), "--label-counts", "25", "0"])
+    assert "a label count is 'all' or a whole number of at least 1; got '0'" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data"]
 
 
 def test_a_malformed_labelled_line_is_named_with_its_file_and_line(tmp_path):
