@@ -1,1 +1,1 @@
-"""Using word2vec vectors downstream: the frozen input layer of a transformer classifier."""
+"""Using word2vec vectors downstream: a transformer classifier over them, and the learning curve of its uses."""

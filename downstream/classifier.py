@@ -8,7 +8,8 @@ table to an output layer (off here); `resize_token_embeddings` builds a new, tra
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,20 +26,44 @@ class LabelledTexts:
     label_names: list[str]
 
 
-def read_labelled_jsonl(path: str | Path, label_names: list[str] | None = None, limit: int | None = None):
-    """`{"label": ..., "text": ...}` lines; labels become ids in sorted order (or the order given)."""
-    records = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    records = records[:limit] if limit is not None else records
+def read_labelled_jsonl(
+    path: str | Path, label_names: list[str] | None = None, limit: int | None = None
+) -> LabelledTexts:
+    """`{"label": ..., "text": ...}` lines; labels become ids in sorted order, or in the order of `label_names`
+    (then a label outside them is an error). Raises ValueError naming the file and line of a malformed record."""
+    records = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not a JSON line ({error.msg})") from None
+        if not (
+            isinstance(record, dict) and isinstance(record.get("label"), str) and isinstance(record.get("text"), str)
+        ):
+            raise ValueError(f'{path}:{number}: expected {{"label": "...", "text": "..."}}')
+        if label_names is not None and record["label"] not in label_names:
+            raise ValueError(f"{path}:{number}: label {record['label']!r} is not one of {', '.join(label_names)}")
+        records.append(record)
+        if limit is not None and len(records) == limit:
+            break
     label_names = label_names or sorted({record["label"] for record in records})
     index = {name: i for i, name in enumerate(label_names)}
     return LabelledTexts([r["text"] for r in records], [index[r["label"]] for r in records], label_names)
 
 
+EMBEDDING_MODES = ("frozen", "fine-tuned", "random")
+
+
 def build_classifier(
-    vectors: Word2VecModel, num_labels: int, frozen_vectors: bool, max_length: int = 256, layers: int = 2
+    vectors: Word2VecModel, num_labels: int, embeddings: str, max_length: int = 64, layers: int = 2
 ) -> BertForSequenceClassification:
-    """A small BERT whose hidden size is the vectors' dimension; its word table is the word2vec vectors
-    (frozen) when `frozen_vectors`, else random and trainable."""
+    """A small BERT whose hidden size is the vectors' dimension, on the vectors' device. Its word table is the
+    word2vec vectors frozen (`embeddings="frozen"`, sharing memory with `vectors`), a trainable copy of them
+    (`"fine-tuned"`, so that training leaves `vectors` as they were), or BERT's random initialisation (`"random"`)."""
+    if embeddings not in EMBEDDING_MODES:
+        raise ValueError(f"embeddings must be one of {', '.join(EMBEDDING_MODES)}; got {embeddings!r}")
     dim = vectors.config.hidden_size
     heads = next(count for count in (4, 2, 1) if dim % count == 0)
     config = BertConfig(
@@ -52,9 +77,14 @@ def build_classifier(
         num_labels=num_labels,
         tie_word_embeddings=False,
     )
-    classifier = BertForSequenceClassification(config)
-    if frozen_vectors:
+    classifier = BertForSequenceClassification(config).to(vectors.embeddings.device)
+    if embeddings == "frozen":
         classifier.bert.set_input_embeddings(vectors.frozen_embedding())
+    elif embeddings == "fine-tuned":
+        table = vectors.embeddings.detach().clone()
+        classifier.bert.set_input_embeddings(
+            nn.Embedding.from_pretrained(table, freeze=False, padding_idx=vectors.config.pad_token_id)
+        )
     return classifier
 
 
@@ -64,76 +94,70 @@ def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
 
 
 @dataclass
-class ClassifierRun:
-    name: str
-    losses: list[float] = field(default_factory=list)
-    test_accuracy: float = float("nan")
+class EncodedTexts:
+    """Token ids, attention masks and labels of texts, tokenised once and reused by every run."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, indices: Sequence[int] | torch.Tensor) -> EncodedTexts:
+        indices = torch.as_tensor(indices, dtype=torch.long)
+        return EncodedTexts(self.input_ids[indices], self.attention_mask[indices], self.labels[indices])
+
+    def batch(self, indices: torch.Tensor, device: torch.device) -> dict[str, torch.Tensor]:
+        """The model inputs of `indices`, cut to the longest text among them."""
+        mask = self.attention_mask[indices]
+        length = max(1, int(mask.sum(1).max()))
+        return {"input_ids": self.input_ids[indices, :length].to(device), "attention_mask": mask[:, :length].to(device)}
 
 
-def train_classifier(
+def encode_texts(tokenizer: PreTrainedTokenizerFast, data: LabelledTexts, max_length: int) -> EncodedTexts:
+    """The first `max_length` tokens of each text (longer texts are truncated)."""
+    inputs = tokenizer(data.texts, padding="max_length", truncation=True, max_length=max_length, return_tensors="pt")
+    return EncodedTexts(inputs["input_ids"], inputs["attention_mask"], torch.tensor(data.labels, dtype=torch.long))
+
+
+def train_for_steps(
     classifier: BertForSequenceClassification,
-    tokenizer: PreTrainedTokenizerFast,
-    train: LabelledTexts,
-    test: LabelledTexts,
-    name: str,
-    epochs: int = 3,
-    batch_size: int = 32,
-    learning_rate: float = 1e-3,
-    max_length: int = 256,
-    seed: int = 0,
-) -> ClassifierRun:
-    """Train with AdamW on the trainable parameters only; record the loss of each step and the test accuracy."""
-    torch.manual_seed(seed)
+    train: EncodedTexts,
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+) -> list[float]:
+    """AdamW on the trainable parameters for exactly `steps` batches of `batch_size` texts, drawn epoch after epoch
+    in an order fixed by `seed`, whatever the number of texts (so every label count gets the same budget).
+    Returns the loss of each step."""
+    device = next(classifier.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(trainable_parameters(classifier), lr=learning_rate)
-    run = ClassifierRun(name)
-    labels = torch.tensor(train.labels)
+    order = torch.empty(0, dtype=torch.long)
+    losses = []
     classifier.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(train.texts)).tolist()
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            inputs = tokenizer(
-                [train.texts[i] for i in batch], padding=True, truncation=True, max_length=max_length,
-                return_tensors="pt",
-            )  # fmt: skip
-            loss = classifier(**inputs, labels=labels[batch]).loss
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            run.losses.append(loss.item())
-    run.test_accuracy = accuracy(classifier, tokenizer, test, batch_size, max_length)
-    return run
+    for _ in range(steps):
+        while len(order) < batch_size:
+            order = torch.cat([order, torch.randperm(len(train), generator=generator)])
+        batch, order = order[:batch_size], order[batch_size:]
+        loss = classifier(**train.batch(batch, device), labels=train.labels[batch].to(device)).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
 
 
-@torch.no_grad()
-def accuracy(classifier, tokenizer, data: LabelledTexts, batch_size: int = 64, max_length: int = 256) -> float:
+@torch.inference_mode()
+def accuracy(classifier: BertForSequenceClassification, data: EncodedTexts, batch_size: int = 128) -> float:
+    """The fraction of `data` whose label the classifier predicts (in eval mode: no dropout)."""
+    device = next(classifier.parameters()).device
     classifier.eval()
     correct = 0
-    for start in range(0, len(data.texts), batch_size):
-        inputs = tokenizer(
-            data.texts[start : start + batch_size], padding=True, truncation=True, max_length=max_length,
-            return_tensors="pt",
-        )  # fmt: skip
-        predictions = classifier(**inputs).logits.argmax(-1)
-        correct += (predictions == torch.tensor(data.labels[start : start + batch_size])).sum().item()
-    classifier.train()
-    return correct / len(data.texts)
-
-
-def plot_losses(runs: list[ClassifierRun], path: str | Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
-    for run in runs:
-        window = max(1, len(run.losses) // 50)
-        smoothed = torch.tensor(run.losses).unfold(0, window, 1).mean(1).tolist() if window > 1 else run.losses
-        axes.plot(smoothed, label=f"{run.name} (test accuracy {run.test_accuracy:.3f})")
-    axes.set_xlabel("step")
-    axes.set_ylabel("training loss")
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, format="png")
-    plt.close(figure)
+    for start in range(0, len(data), batch_size):
+        batch = torch.arange(start, min(start + batch_size, len(data)))
+        predictions = classifier(**data.batch(batch, device)).logits.argmax(-1).cpu()
+        correct += int((predictions == data.labels[batch]).sum())
+    return correct / len(data)
