@@ -1,0 +1,187 @@
+"""The GPU engines without a GPU: the fused Triton kernel under Triton's interpreter, the torch engine's batches.
+
+conftest sets TRITON_INTERPRET=1 unless it is set: the Triton kernel then runs on CPU tensors, one program after
+another, and its arithmetic is checked against word2vec's update written out here in numpy. On a CUDA machine,
+TRITON_INTERPRET=0 runs the same tests on the compiled kernel.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from word2vec_hub.training import fast_cpu, sgns
+from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.corpus import TextCorpus
+from word2vec_hub.training.trainer import choose_backend, train_word2vec, triton_interpreted
+
+from .test_training import planted_partner_hits
+
+triton = pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")
+tl = pytest.importorskip("triton.language")
+triton_sgns = pytest.importorskip("word2vec_hub.training.triton_sgns")
+
+draw_noise = triton_sgns.draw_noise
+DEVICE = torch.device("cpu" if triton_interpreted() or not torch.cuda.is_available() else "cuda")
+
+
+@triton.jit
+def _draw_noise_kernel(seed, threshold, alias, vocab_size, draws, count, BLOCK: tl.constexpr):
+    streams = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    live = streams < count
+    tl.store(draws + streams, draw_noise(seed, streams, vocab_size, threshold, alias, live), mask=live)
+
+
+def noise_draws(noise: triton_sgns.NoiseTable, count: int, seed: int) -> np.ndarray:
+    """The draws `train_pairs` makes with `seed`: draw p * negative + k is negative k of pair p."""
+    draws = torch.empty(count, dtype=torch.int64, device=DEVICE)
+    block = 1024
+    _draw_noise_kernel[(triton.cdiv(count, block),)](
+        seed, noise.threshold, noise.alias, noise.vocab_size, draws, count, BLOCK=block
+    )
+    return draws.cpu().numpy()
+
+
+def noise_table(counts: list[int]) -> tuple[np.ndarray, triton_sgns.NoiseTable]:
+    probabilities = sgns.noise_distribution(torch.tensor(counts), 0.75).numpy()
+    return probabilities, triton_sgns.NoiseTable(*fast_cpu.noise_table(probabilities), DEVICE)
+
+
+def reference_update(embeddings, context, inputs, outputs, negatives, rates, group):
+    """word2vec's skip-gram update, in float64, for pairs taken `group` at a time.
+
+    With group 1 this is word2vec pair by pair: for the context word and then each negative (one equal to the
+    context word skipped), score the input row against it, move that row at once, and move the input row by the
+    summed changes at the end. A larger group takes each of these steps for its pairs side by side, as one
+    program of the kernel does.
+    """
+    embeddings, context = embeddings.astype(np.float64), context.astype(np.float64)
+    loss = 0.0
+    for first in range(0, len(inputs), group):
+        pairs = np.arange(first, min(first + group, len(inputs)))
+        vectors = embeddings[inputs[pairs]].copy()
+        change = np.zeros_like(vectors)
+        for sample in range(negatives.shape[1] + 1):
+            targets = outputs[pairs] if sample == 0 else negatives[pairs, sample - 1]
+            used = np.ones(len(pairs), bool) if sample == 0 else targets != outputs[pairs]
+            label = 1.0 if sample == 0 else 0.0
+            rows = context[targets]
+            scores = (vectors * rows).sum(1)
+            gains = np.where(used, (label - 1 / (1 + np.exp(-scores))) * rates[pairs], 0.0)
+            change += gains[:, None] * rows
+            np.add.at(context, targets, gains[:, None] * vectors)
+            margins = scores if sample == 0 else -scores
+            loss += np.where(used, np.log1p(np.exp(-margins)), 0.0).sum()
+        np.add.at(embeddings, inputs[pairs], change)
+    return embeddings, context, loss
+
+
+@pytest.mark.parametrize("group", [1, 4])
+def test_kernel_applies_word2vec_updates(group):
+    rng = np.random.default_rng(0)
+    # Eight words, so that pairs share rows and negatives often equal the context word (which must be skipped);
+    # dim 5 is not a power of two, so the kernel's padded columns must stay out of the tables.
+    vocab_size, dim, negative, num_pairs = 8, 5, 3, 37
+    embeddings = rng.normal(0, 0.5, (vocab_size, dim)).astype(np.float32)
+    context = rng.normal(0, 0.5, (vocab_size, dim)).astype(np.float32)
+    inputs = rng.integers(2, vocab_size, num_pairs)
+    outputs = rng.integers(2, vocab_size, num_pairs)
+    _, noise = noise_table([0, 0, 40, 3, 9, 1, 25, 7])
+    seed, first_rate, last_rate = 12345, 0.05, 0.01
+    negatives = noise_draws(noise, num_pairs * negative, seed).reshape(num_pairs, negative)
+    assert (negatives == outputs[:, None]).any(), "the fixture must hold a negative equal to its context word"
+    rates = np.linspace(first_rate, last_rate, num_pairs, dtype=np.float32).astype(np.float64)
+    expected_embeddings, expected_context, expected_loss = reference_update(
+        embeddings, context, inputs, outputs, negatives, rates, group
+    )
+
+    embeddings_tensor = torch.tensor(embeddings, device=DEVICE)
+    context_tensor = torch.tensor(context, device=DEVICE)
+    loss = triton_sgns.train_pairs(
+        embeddings_tensor, context_tensor, torch.tensor(inputs, device=DEVICE), torch.tensor(outputs, device=DEVICE),
+        noise, negative, first_rate, last_rate, seed, pairs_per_program=group,
+    )  # fmt: skip
+    if DEVICE.type == "cuda" and group > 1:
+        pytest.skip("on a GPU the programs run concurrently; the reference order holds under the interpreter")
+    np.testing.assert_allclose(embeddings_tensor.cpu().numpy(), expected_embeddings, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(context_tensor.cpu().numpy(), expected_context, rtol=1e-5, atol=1e-6)
+    assert loss.item() == pytest.approx(expected_loss, rel=1e-5)
+    assert not np.allclose(embeddings_tensor.cpu().numpy(), embeddings), "the input rows moved"
+
+
+def test_kernel_negatives_follow_the_noise_distribution():
+    counts = [0, 0, 16, 81, 1, 256, 3]
+    probabilities, noise = noise_table(counts)
+    draws = noise_draws(noise, 200_000, seed=7)
+    shares = np.bincount(draws, minlength=len(counts)) / draws.shape[0]
+    np.testing.assert_allclose(shares, probabilities, atol=4e-3)
+    assert shares[0] == shares[1] == 0, "special tokens are never drawn"
+    other_seed = noise_draws(noise, 1000, seed=8)
+    assert (other_seed != draws[:1000]).mean() > 0.3, "another seed draws other negatives"
+
+
+def test_short_triton_run_learns_the_planted_pairs(planted_lines):
+    args = TrainingArguments(
+        dim=32, epochs=3, min_count=5, sample=1e-3, seed=3, progress=False, device=str(DEVICE), backend="triton"
+    )
+    result = train_word2vec(TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted"), args)
+    assert math.isfinite(result.final_loss)
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
+    assert planted_partner_hits(result.model) >= 18
+
+
+def test_auto_picks_the_triton_engine_on_cuda_only(monkeypatch):
+    assert choose_backend("auto", torch.device("cpu")) == "numba"
+    assert choose_backend("auto", torch.device("mps")) == "torch"
+    assert choose_backend("auto", torch.device("cuda")) == "triton"
+    monkeypatch.setattr("word2vec_hub.training.trainer.triton_available", lambda: False)
+    assert choose_backend("auto", torch.device("cuda")) == "torch"
+    with pytest.raises(ValueError, match=r"pip install 'word2vec-hub\[gpu\]'"):
+        choose_backend("triton", torch.device("cuda"))
+
+
+def test_triton_engine_on_the_cpu_needs_the_interpreter(monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    with pytest.raises(ValueError, match="runs on CUDA"):
+        choose_backend("triton", torch.device("cpu"))
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    assert choose_backend("triton", torch.device("cpu")) == "triton"
+
+
+def test_a_row_touched_more_than_the_limit_moves_by_the_limit_times_its_mean_update():
+    generator = torch.Generator().manual_seed(0)
+    embeddings = torch.randn(6, 4, generator=generator)
+    context = torch.randn(6, 4, generator=generator)
+    # Row 2 is the input of ten pairs, row 3 of one; the negatives (5) never equal the context words (4).
+    centers = torch.tensor([2] * 10 + [3])
+    contexts = torch.full((11,), 4)
+    negatives = torch.full((11, 1), 5)
+    summed = (embeddings.clone(), context.clone())
+    sgns.sgns_step(*summed, centers, contexts, negatives, 0.1, max_summed_updates=math.inf)
+    limited = (embeddings.clone(), context.clone())
+    sgns.sgns_step(*limited, centers, contexts, negatives, 0.1, max_summed_updates=4)
+    # Row 2: 4/10 of the summed update; row 3 (one update) as before; rows 4 and 5 (11 updates each): 4/11.
+    torch.testing.assert_close(limited[0][2] - embeddings[2], (summed[0][2] - embeddings[2]) * 0.4)
+    torch.testing.assert_close(limited[0][3], summed[0][3])
+    torch.testing.assert_close(limited[1][4:] - context[4:], (summed[1][4:] - context[4:]) * 4 / 11)
+
+
+def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
+    corpus = TextCorpus.from_text("\n".join(planted_lines), name="planted")
+    args = TrainingArguments(
+        dim=32, epochs=3, min_count=5, sample=1e-3, seed=3, progress=False, device="cpu", backend="torch",
+        batch_size=16384, alpha=0.1,
+    )  # fmt: skip
+    result = train_word2vec(corpus, args)
+    assert math.isfinite(result.final_loss) and result.final_loss < 2.5
+    assert planted_partner_hits(result.model) >= 18
+    # The fixture diverges with every update summed at full length, as the engine did before the limit.
+    monkeypatch.setattr(
+        "word2vec_hub.training.trainer.sgns_step", functools.partial(sgns.sgns_step, max_summed_updates=math.inf)
+    )
+    unlimited = train_word2vec(corpus, args)
+    assert not (math.isfinite(unlimited.final_loss) and unlimited.final_loss < 2.5)
