@@ -8,7 +8,7 @@ TRITON_INTERPRET=0 runs the same tests on the compiled kernel.
 from __future__ import annotations
 
 import functools
-import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,6 +19,7 @@ from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
 from word2vec_hub.training.trainer import choose_backend, train_word2vec, triton_interpreted
 
+from .conftest import planted_corpus
 from .test_training import planted_partner_hits
 
 triton = pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")
@@ -124,14 +125,24 @@ def test_kernel_negatives_follow_the_noise_distribution():
     assert (other_seed != draws[:1000]).mean() > 0.3, "another seed draws other negatives"
 
 
-def test_short_triton_run_learns_the_planted_pairs(planted_lines):
+def test_short_triton_run_learns_the_planted_pairs(monkeypatch):
+    # A small planted corpus (about 5,000 words, 60 in the vocabulary), so that the interpreter takes seconds; and
+    # programs of 1,024 pairs, as the interpreter pays per operation, not per pair.
+    topics = 8
+    lines = planted_corpus(num_pairs=topics, num_fillers=10, sentences=500)
+    monkeypatch.setattr(triton_sgns, "TILE_ELEMENTS", 1 << 14)
     args = TrainingArguments(
-        dim=32, epochs=3, min_count=5, sample=1e-3, seed=3, progress=False, device=str(DEVICE), backend="triton"
-    )
-    result = train_word2vec(TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted"), args)
-    assert math.isfinite(result.final_loss)
-    assert result.history[-1]["loss"] < result.history[0]["loss"]
-    assert planted_partner_hits(result.model) >= 18
+        dim=16, window=3, epochs=3, min_count=1, sample=0, alpha=0.05, seed=3, progress=False, device=str(DEVICE),
+        backend="triton",
+    )  # fmt: skip
+    result = train_word2vec(TextCorpus.from_text("\n".join(lines), name="planted"), args)
+    losses = [epoch["loss"] for epoch in result.history]
+    assert losses == sorted(losses, reverse=True) and losses[-1] < 0.75 * losses[0], losses
+    partners = 0
+    for topic in range(topics):
+        scores = [result.model.similarity(f"a{topic}", f"b{other}") for other in range(topics)]
+        partners += max(range(topics), key=scores.__getitem__) == topic
+    assert partners >= topics - 1
 
 
 def test_auto_picks_the_triton_engine_on_cuda_only(monkeypatch):
@@ -152,36 +163,41 @@ def test_triton_engine_on_the_cpu_needs_the_interpreter(monkeypatch):
     assert choose_backend("triton", torch.device("cpu")) == "triton"
 
 
-def test_a_row_touched_more_than_the_limit_moves_by_the_limit_times_its_mean_update():
-    generator = torch.Generator().manual_seed(0)
-    embeddings = torch.randn(6, 4, generator=generator)
-    context = torch.randn(6, 4, generator=generator)
-    # Row 2 is the input of ten pairs, row 3 of one; the negatives (5) never equal the context words (4).
-    centers = torch.tensor([2] * 10 + [3])
-    contexts = torch.full((11,), 4)
-    negatives = torch.full((11, 1), 5)
+def test_a_frequent_rows_summed_step_is_bounded_and_a_single_update_is_word2vecs():
+    embeddings = torch.zeros(7, 4)
+    context = torch.zeros(7, 4)
+    embeddings[2] = torch.tensor([1.0, 0, 0, 0])  # |v|^2 = 1
+    embeddings[5] = torch.tensor([0, 0.5, 0, 0])
+    context[4] = torch.tensor([0, 0, 0.3, 0])
+    # Context row 3 is the context word of 2,000 pairs with input row 2; row 6 of one pair with input row 5.
+    centers = torch.tensor([2] * 2000 + [5])
+    contexts = torch.tensor([3] * 2000 + [6])
+    negatives = torch.full((2001, 1), 4)
+    rate = 0.025
     summed = (embeddings.clone(), context.clone())
-    sgns.sgns_step(*summed, centers, contexts, negatives, 0.1, max_summed_updates=math.inf)
-    limited = (embeddings.clone(), context.clone())
-    sgns.sgns_step(*limited, centers, contexts, negatives, 0.1, max_summed_updates=4)
-    # Row 2: 4/10 of the summed update; row 3 (one update) as before; rows 4 and 5 (11 updates each): 4/11.
-    torch.testing.assert_close(limited[0][2] - embeddings[2], (summed[0][2] - embeddings[2]) * 0.4)
-    torch.testing.assert_close(limited[0][3], summed[0][3])
-    torch.testing.assert_close(limited[1][4:] - context[4:], (summed[1][4:] - context[4:]) * 4 / 11)
+    sgns.sgns_step(*summed, centers, contexts, negatives, rate, bound_steps=False)
+    bounded = (embeddings.clone(), context.clone())
+    sgns.sgns_step(*bounded, centers, contexts, negatives, rate)
+    # Row 3's loss has curvature at most L = 2000 * |v|^2 / 4 along v, so its step is cut to 1 / (rate * L) of the sum.
+    torch.testing.assert_close(bounded[1][3], summed[1][3] * 4 / (rate * 2000), rtol=1e-4, atol=0)
+    torch.testing.assert_close(bounded[1][6], summed[1][6])
+    torch.testing.assert_close(bounded[0][5], summed[0][5])
+    assert not torch.equal(summed[1][6], context[6]), "the single pair moved its rows"
 
 
 def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
-    corpus = TextCorpus.from_text("\n".join(planted_lines), name="planted")
+    # At four times the default rate, so that a batch of 16,384 pairs on this small vocabulary overshoots at once.
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
     args = TrainingArguments(
         dim=32, epochs=3, min_count=5, sample=1e-3, seed=3, progress=False, device="cpu", backend="torch",
         batch_size=16384, alpha=0.1,
     )  # fmt: skip
     result = train_word2vec(corpus, args)
-    assert math.isfinite(result.final_loss) and result.final_loss < 2.5
+    assert [epoch["loss"] for epoch in result.history] == sorted(epoch["loss"] for epoch in result.history)[::-1]
+    assert result.final_loss < 2.5
     assert planted_partner_hits(result.model) >= 18
-    # The fixture diverges with every update summed at full length, as the engine did before the limit.
-    monkeypatch.setattr(
-        "word2vec_hub.training.trainer.sgns_step", functools.partial(sgns.sgns_step, max_summed_updates=math.inf)
-    )
-    unlimited = train_word2vec(corpus, args)
-    assert not (math.isfinite(unlimited.final_loss) and unlimited.final_loss < 2.5)
+    # The fixture diverges with the plain summed step, as the engine did before the bound.
+    unbounded = functools.partial(sgns.sgns_step, bound_steps=False)
+    monkeypatch.setattr("word2vec_hub.training.trainer.sgns_step", unbounded)
+    diverged = train_word2vec(corpus, replace(args, epochs=1))
+    assert not diverged.final_loss < 10, diverged.final_loss

@@ -53,6 +53,7 @@ def _train_pairs_kernel(
     embeddings, context, inputs, outputs, noise_threshold, noise_alias, program_loss,
     num_pairs, vocab_size, first_rate, rate_step, seed,
     DIM: tl.constexpr, DIM_TILE: tl.constexpr, PAIRS: tl.constexpr, NEGATIVE: tl.constexpr,
+    NEGATIVE_TILE: tl.constexpr,
 ):  # fmt: skip
     program = tl.program_id(0)
     pairs = program * PAIRS + tl.arange(0, PAIRS)
@@ -66,6 +67,13 @@ def _train_pairs_kernel(
     vector = tl.load(input_rows, mask=input_tile, other=0.0)
     # The learning rate falls linearly over the block's pairs, which are shuffled, as word2vec's falls over words.
     rate = first_rate + rate_step * pairs.to(tl.float32)
+    # All the pairs' negatives in one draw (a [PAIRS, NEGATIVE_TILE] tile): negative k of pair p is draw
+    # p * NEGATIVE + k, whatever the grouping of pairs into programs.
+    slots = tl.arange(0, NEGATIVE_TILE)
+    negatives = draw_noise(
+        seed, pairs[:, None] * NEGATIVE + slots[None, :], vocab_size, noise_threshold, noise_alias,
+        live[:, None] & (slots < NEGATIVE)[None, :],
+    )  # fmt: skip
     vector_change = tl.zeros((PAIRS, DIM_TILE), dtype=tl.float32)
     loss = tl.zeros((PAIRS,), dtype=tl.float32)
     for sample in tl.static_range(NEGATIVE + 1):
@@ -74,7 +82,7 @@ def _train_pairs_kernel(
             used = live
             label = 1.0
         else:
-            targets = draw_noise(seed, pairs * NEGATIVE + (sample - 1), vocab_size, noise_threshold, noise_alias, live)
+            targets = tl.sum(tl.where(slots[None, :] == sample - 1, negatives, 0), axis=1)
             used = live & (targets != output_ids)
             label = 0.0
         row_tile = used[:, None] & in_dim[None, :]
@@ -146,5 +154,6 @@ def train_pairs(
         embeddings, context, inputs, outputs, noise.threshold, noise.alias, program_loss,
         num_pairs, noise.vocab_size, first_rate, rate_step, seed,
         DIM=dim, DIM_TILE=triton.next_power_of_2(dim), PAIRS=pairs, NEGATIVE=negative,
+        NEGATIVE_TILE=triton.next_power_of_2(negative),
     )  # fmt: skip
     return program_loss.sum(dtype=torch.float64)
