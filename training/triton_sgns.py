@@ -12,7 +12,12 @@ negative in turn, score = input . row, gain = (label - sigmoid(score)) * rate, t
 once, and the input row moves by the sum of gain * row at the end; a negative equal to the context word is
 skipped. Pairs of one program take these steps side by side; programs run concurrently and read each other's rows
 as they are at that moment (Hogwild). The atomic adds mean an update is never lost, where word2vec's plain stores
-may overwrite one.
+may overwrite one. The pairs are built on the device as the torch engine builds them (subsampling, word2vec's
+dynamic window within sentences) and shuffled, so that programs running side by side rarely share an input row.
+
+Pairs in flight at once read rows that the others have not yet updated, as a batch of that size does; the torch
+engine bounds such summed steps (`sgns.sgns_step`), this kernel does not. Whether its quality matches the CPU
+kernel at a GPU's concurrency is part of the GPU measurement still owed (benchmarks/train_speed.py --device cuda).
 
 Triton compiles the kernel for CUDA on first use. With TRITON_INTERPRET=1 it runs on CPU tensors instead, one
 program after another, which is how the tests check it on a machine without a GPU.
@@ -26,8 +31,10 @@ import triton
 import triton.language as tl
 
 # A program holds pairs_per_program x (dim rounded up to a power of two) floats per tile (input rows, their
-# update, one context row); about 4,096 per tile keeps them in the registers of four warps.
+# update, one context row, an update of it); about 4,096 per tile over eight warps is 16 floats per thread and tile,
+# which should stay in registers. A first guess: tuning it (and WARPS) is part of the GPU measurement still owed.
 TILE_ELEMENTS = 4096
+WARPS = 8
 
 
 @triton.jit
@@ -154,6 +161,6 @@ def train_pairs(
         embeddings, context, inputs, outputs, noise.threshold, noise.alias, program_loss,
         num_pairs, noise.vocab_size, first_rate, rate_step, seed,
         DIM=dim, DIM_TILE=triton.next_power_of_2(dim), PAIRS=pairs, NEGATIVE=negative,
-        NEGATIVE_TILE=triton.next_power_of_2(negative),
+        NEGATIVE_TILE=triton.next_power_of_2(negative), num_warps=WARPS,
     )  # fmt: skip
     return program_loss.sum(dtype=torch.float64)
