@@ -8,18 +8,23 @@ TRITON_INTERPRET=0 runs the same tests on the compiled kernel.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torch.multiprocessing as multiprocessing
 
 from word2vec_hub.training import fast_cpu, sgns
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
+from word2vec_hub.training.distributed import Distributed
 from word2vec_hub.training.trainer import choose_backend, train_word2vec, triton_interpreted
 
 from .conftest import planted_corpus
+from .test_distributed import free_port
 from .test_training import planted_partner_hits
 
 triton = pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")
@@ -28,6 +33,10 @@ triton_sgns = pytest.importorskip("word2vec_hub.training.triton_sgns")
 
 draw_noise = triton_sgns.draw_noise
 DEVICE = torch.device("cpu" if triton_interpreted() or not torch.cuda.is_available() else "cuda")
+SMALL_PLANTED_ARGS = {
+    "dim": 16, "window": 3, "epochs": 3, "min_count": 1, "sample": 0, "alpha": 0.05, "seed": 3, "progress": False,
+    "device": str(DEVICE), "backend": "triton",
+}  # fmt: skip
 
 
 @triton.jit
@@ -131,10 +140,7 @@ def test_short_triton_run_learns_the_planted_pairs(monkeypatch):
     topics = 8
     lines = planted_corpus(num_pairs=topics, num_fillers=10, sentences=500)
     monkeypatch.setattr(triton_sgns, "TILE_ELEMENTS", 1 << 14)
-    args = TrainingArguments(
-        dim=16, window=3, epochs=3, min_count=1, sample=0, alpha=0.05, seed=3, progress=False, device=str(DEVICE),
-        backend="triton",
-    )  # fmt: skip
+    args = TrainingArguments(**SMALL_PLANTED_ARGS)
     result = train_word2vec(TextCorpus.from_text("\n".join(lines), name="planted"), args)
     losses = [epoch["loss"] for epoch in result.history]
     assert losses == sorted(losses, reverse=True) and losses[-1] < 0.75 * losses[0], losses
@@ -201,3 +207,28 @@ def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
     monkeypatch.setattr("word2vec_hub.training.trainer.sgns_step", unbounded)
     diverged = train_word2vec(corpus, replace(args, epochs=1))
     assert not diverged.final_loss < 10, diverged.final_loss
+
+
+def train_triton_rank(rank: int, port: int, corpus: str, output: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2")
+    os.environ.update(LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE="2")
+    distributed = Distributed.from_environment(sync_every=8192)
+    try:
+        args = TrainingArguments(**{**SMALL_PLANTED_ARGS, "epochs": 1})
+        result = train_word2vec(TextCorpus.from_files([corpus]), args, distributed=distributed)
+        tables = {"embeddings": result.model.embeddings.data, "context": result.model.context.data}
+        torch.save(tables, Path(output) / f"rank{rank}.pt")
+    finally:
+        distributed.stop()
+
+
+def test_two_gloo_ranks_train_with_the_triton_engine(tmp_path, monkeypatch):
+    """The engine under torch.distributed, as torchrun runs it (one process per GPU there): tables stay equal."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(planted_corpus(num_pairs=8, num_fillers=10, sentences=500)) + "\n")
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    multiprocessing.spawn(train_triton_rank, args=(free_port(), str(corpus), str(tmp_path)), nprocs=2)
+    ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(2)]
+    for name in ("embeddings", "context"):
+        assert torch.equal(ranks[0][name], ranks[1][name]), f"{name} differ between the ranks"
+    assert ranks[0]["embeddings"].abs().sum() > 0 and ranks[0]["context"].abs().sum() > 0
