@@ -122,6 +122,7 @@ def train_word2vec(
         args = replace(TrainingArguments(**state["args"]), progress=args.progress)
         init_from = resume
     device = resolve_device(args.device)
+    choose_backend(args.backend, device)  # an engine that cannot run here is refused before the corpus is read
     if distributed is not None:
         device = distributed.device(device)
         distributed.start(device)
