@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.distributed as dist
 import torch.multiprocessing as multiprocessing
 
 from word2vec_hub.training import fast_cpu, sgns
@@ -24,7 +25,6 @@ from word2vec_hub.training.distributed import Distributed
 from word2vec_hub.training.trainer import choose_backend, train_word2vec, triton_interpreted
 
 from .conftest import planted_corpus
-from .test_distributed import free_port
 from .test_training import planted_partner_hits
 
 triton = pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")
@@ -209,9 +209,10 @@ def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
     assert not diverged.final_loss < 10, diverged.final_loss
 
 
-def train_triton_rank(rank: int, port: int, corpus: str, output: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2")
-    os.environ.update(LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE="2")
+def train_triton_rank(rank: int, rendezvous_file: str, corpus: str, output: str) -> None:
+    # A file rendezvous, as tests/test_distributed.py does: no port to pick.
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous_file}", rank=rank, world_size=2)
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE="2")
     distributed = Distributed.from_environment(sync_every=8192)
     try:
         args = TrainingArguments(**{**SMALL_PLANTED_ARGS, "epochs": 1})
@@ -227,7 +228,7 @@ def test_two_gloo_ranks_train_with_the_triton_engine(tmp_path, monkeypatch):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(planted_corpus(num_pairs=8, num_fillers=10, sentences=500)) + "\n")
     monkeypatch.setenv("TRITON_INTERPRET", "1")
-    multiprocessing.spawn(train_triton_rank, args=(free_port(), str(corpus), str(tmp_path)), nprocs=2)
+    multiprocessing.spawn(train_triton_rank, args=(str(tmp_path / "rendezvous"), str(corpus), str(tmp_path)), nprocs=2)
     ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(2)]
     for name in ("embeddings", "context"):
         assert torch.equal(ranks[0][name], ranks[1][name]), f"{name} differ between the ranks"
