@@ -4,10 +4,17 @@
     python benchmarks/train_speed.py --quick         # the PTB training split, under a minute
     python benchmarks/train_speed.py --memory        # ours on bench-en and on bench-en x4: peak memory
     python benchmarks/train_speed.py --processes 1 2 # ours under torchrun with 1 and 2 processes (gloo)
+    python benchmarks/train_speed.py --device cuda --repeat 4   # the GPU engine against the CPU kernel, dim 100
+                                                                # and 300, on bench-en x4
 
 Each trainer runs in a subprocess of its own, so that its peak resident memory is its own. Words/s counts corpus
 words x epochs over the wall time, vocabulary building included. Quality: WordSim-353 Spearman and Google-analogy
 accuracy (3CosAdd over the top 30,000 words).
+
+With `--device cuda` (or mps) the benchmark trains ours on that device and with the CPU kernel on every core, at
+each of `--dims`, and prints the device's name, each engine, the phases (saving the model folder included), the
+training phase's words/s and the end-to-end words/s (word2vec's count: in-vocabulary corpus words before
+subsampling, times epochs), and the quality deltas between the two.
 """
 
 from __future__ import annotations
@@ -48,17 +55,24 @@ def run_ours(corpus: str, options: dict) -> dict:
     from word2vec_hub.training.arguments import TrainingArguments
     from word2vec_hub.training.corpus import TextCorpus
     from word2vec_hub.training.distributed import Distributed
-    from word2vec_hub.training.trainer import train_word2vec
+    from word2vec_hub.training.output import save_model_folder
+    from word2vec_hub.training.trainer import choose_backend, resolve_device, train_word2vec
 
     args = TrainingArguments(
         dim=options["dim"], window=options["window"], negative=options["negative"], sample=options["sample"],
         min_count=options["min_count"], epochs=options["epochs"], workers=options["workers"],
         device=options["device"], split_punctuation=False, progress=False,
-        lr_schedule=options.get("lr_schedule", "linear"),
+        lr_schedule=options.get("lr_schedule", "linear"), backend=options.get("backend", "auto"),
     )  # fmt: skip
     distributed = Distributed.from_environment(options.get("sync", "sum"))
     started = time.perf_counter()
     result = train_word2vec(TextCorpus.from_files([corpus]), args, distributed=distributed)
+    if options.get("save"):
+        # End to end includes writing the model folder, as `word2vec train` does.
+        saving_started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="word2vec-bench-model-") as folder:
+            save_model_folder(result.model, result.tokenizer, folder)
+        result.phases["saving"] = time.perf_counter() - saving_started
     seconds = time.perf_counter() - started
     if distributed is not None:
         distributed.stop()
@@ -76,8 +90,10 @@ def run_ours(corpus: str, options: dict) -> dict:
     return {
         "name": name,
         "device": device,
+        "engine": choose_backend(args.backend, resolve_device(args.device)),
         "seconds": seconds,
         "words": model.config.corpus_word_count,
+        "words_trained": result.words_trained,
         "vocabulary": model.config.vocab_size - 2,
         "wordsim": evaluate_word_pairs(model, WORDSIM, RESTRICT_VOCAB).spearman,
         "analogy": evaluate_word_analogies(model, ANALOGIES, RESTRICT_VOCAB).accuracy,
@@ -159,6 +175,40 @@ def print_table(rows: list[dict], options: dict) -> None:
             print(f"{row['name']} phases: {phases} (training alone {training_speed:,.0f} words/s)")
 
 
+def print_device_comparison(rows: list[dict], options: dict) -> None:
+    """Ours on the accelerator against the CPU kernel, pairwise per dim: speed of each phase and quality deltas."""
+    print(
+        f"\nskip-gram, window {options['window']}, negative {options['negative']}, sample {options['sample']}, "
+        f"min_count {options['min_count']}, {options['epochs']} epochs, corpus x{options['repeat']}, "
+        f"{os.cpu_count()} CPU cores\n"
+    )
+    print(
+        f"{'dim':>4} {'engine':<7} {'device':<24} {'train words/s':>14} {'end to end':>11} {'wall s':>7} "
+        f"{'WordSim':>8} {'analogy':>8}"
+    )
+    for row in rows:
+        training_speed = row["words_trained"] / row["phases"]["training"]
+        end_to_end = row["words_trained"] / row["seconds"]
+        print(
+            f"{row['dim']:>4} {row['engine']:<7} {row['device'][:24]:<24} {training_speed:>14,.0f} "
+            f"{end_to_end:>11,.0f} {row['seconds']:>7.1f} {row['wordsim']:>8.3f} {row['analogy']:>8.3f}"
+        )
+    for row in rows:
+        phases = ", ".join(f"{name} {value:.1f} s" for name, value in row["phases"].items())
+        print(f"dim {row['dim']} {row['engine']} phases: {phases}")
+    print()
+    for accelerated, cpu in zip(rows[::2], rows[1::2], strict=True):
+        speed = accelerated["words_trained"] / accelerated["phases"]["training"]
+        cpu_speed = cpu["words_trained"] / cpu["phases"]["training"]
+        wordsim, analogy = accelerated["wordsim"] - cpu["wordsim"], accelerated["analogy"] - cpu["analogy"]
+        print(
+            f"dim {accelerated['dim']}: {accelerated['engine']} / {cpu['engine']} training words/s "
+            f"x{speed / cpu_speed:.1f}, WordSim {wordsim:+.3f}, analogy {analogy:+.3f} "
+            f"(targets: >= 20,000,000 words/s, quality within 0.01: "
+            f"{'met' if speed >= 20e6 and max(abs(wordsim), abs(analogy)) <= 0.01 else 'not met'})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=SHARED / "bench-en.txt.gz")
@@ -171,7 +221,12 @@ def main() -> None:
     parser.add_argument("--min-count", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=0, help="CPU threads for both (0: all cores)")
-    parser.add_argument("--device", default="cpu", help="device of ours (cpu, cuda, auto)")
+    parser.add_argument(
+        "--device", default="cpu", help="device of ours (cpu, cuda, mps): on an accelerator, against the CPU kernel"
+    )
+    parser.add_argument("--backend", default="auto", help="engine of ours on --device (auto, triton, torch, numba)")
+    parser.add_argument("--dims", type=int, nargs="+", default=[100, 300], help="with an accelerator --device")
+    parser.add_argument("--repeat", type=int, default=1, help="train on the corpus repeated this many times")
     parser.add_argument(
         "--processes", type=int, nargs="+", metavar="N",
         help="ours only, under torchrun with N processes on this machine (the cores shared out among them)",
@@ -193,10 +248,17 @@ def main() -> None:
                 f"missing {path}: set $WORD2VEC_SHARED to the shared data folder (default: ../shared beside the clone)"
             )
     settings = {key: getattr(options, key) for key in ("dim", "window", "negative", "sample", "epochs", "workers")}
-    settings.update(min_count=options.min_count, device=options.device)
+    settings.update(min_count=options.min_count, device=options.device, backend=options.backend, repeat=options.repeat)
     with tempfile.TemporaryDirectory(prefix="word2vec-bench-") as folder:
-        text = plain_text_copy(corpus, Path(folder))
-        if options.processes:
+        text = plain_text_copy(corpus, Path(folder), options.repeat)
+        if options.device != "cpu":
+            rows = []
+            for dim in options.dims:
+                for device, backend in ((options.device, options.backend), ("cpu", "numba")):
+                    run = {**settings, "dim": dim, "device": device, "backend": backend, "save": True}
+                    rows.append({**in_subprocess("ours", str(text), run), "dim": dim})
+            print_device_comparison(rows, settings)
+        elif options.processes:
             rows = []
             for processes in options.processes:
                 for sync in options.sync if processes > 1 else ["sum"]:

@@ -6,6 +6,10 @@ import os
 
 # huggingface_hub reads this when imported: without it, uploads to the loopback Hub would try the Xet protocol.
 os.environ["HF_HUB_DISABLE_XET"] = "1"
+# The Triton kernels run under Triton's interpreter, on CPU tensors, so that CI without a GPU checks them. Triton
+# reads this when it is first imported, which importing torch's model code does; TRITON_INTERPRET=0 pytest ...
+# tests the compiled kernels on a CUDA machine.
+os.environ.setdefault("TRITON_INTERPRET", "1")
 
 import random
 from pathlib import Path

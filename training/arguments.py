@@ -13,7 +13,9 @@ from dataclasses import dataclass
 # gensim: gensim's corpus_file mode, where each epoch starts at alpha - (alpha - min_alpha) * epoch / epochs and
 # each of W threads counts only its own words against the epoch, so the rate falls 1/W as far within an epoch.
 LR_SCHEDULES = ("linear", "gensim")
-BACKENDS = ("auto", "numba", "torch")
+# numba: word2vec's per-pair kernel on CPU threads; triton: the same update fused into one CUDA kernel per block;
+# torch: batches of pairs as tensor operations, on any device.
+BACKENDS = ("auto", "numba", "triton", "torch")
 # How ranks of a torchrun job combine their changes to the tables (see training/distributed.py).
 SYNC_CHOICES = ("sum", "average")
 # Words each rank trains between two synchronisations: fewer cost more exchanges (131,072 spent a third of the

@@ -85,6 +85,7 @@ def sgns_step(
     contexts: torch.Tensor,
     negatives: torch.Tensor,
     learning_rate: float,
+    bound_steps: bool = True,
 ) -> torch.Tensor:
     """One stochastic-gradient step on a batch of pairs, updating only the rows they touch, in place.
 
@@ -92,9 +93,19 @@ def sgns_step(
     `Word2VecModel.skipgram_loss(..., reduction="sum")`, applied with `index_add_`. A negative that equals the
     pair's context word is skipped, as word2vec and gensim do.
 
+    word2vec applies a row's updates one after another, each from the row as the last one left it; a batch sums
+    them all from the same starting row. For a row touched many times (a frequent word in a large batch) that sum
+    overshoots and diverges. With `bound_steps` each row's summed step is shortened where need be to the step a
+    smooth function never overshoots with: length at most 1 / L times its gradient, with L the largest curvature
+    its loss in the batch can have along the step, L = (1/4) * sum over the row's pairs of (vector . d)^2 for the
+    step's direction d (a sigmoid's slope is at most 1/4). The step then cannot increase the row's loss. A row
+    touched once by a vector v keeps word2vec's update while learning_rate * |v|^2 / 4 <= 1 (|v| <= 12.6 at the
+    default rate), which word2vec's vectors are.
+
     Args:
         embeddings, context (`[vocab_size, dim]`): the input and context vectors, float32.
         centers, contexts (`[batch]`), negatives (`[batch, negative]`): ids.
+        bound_steps: shorten the steps that could overshoot, as above (False: the plain summed step).
     Returns:
         The summed loss of the batch before the update (a 0-d tensor; reading it synchronises the device).
     """
@@ -106,9 +117,47 @@ def sgns_step(
     valid_negative = (negatives != contexts.unsqueeze(1)).to(negative_score.dtype)
     positive_gain = (1 - torch.sigmoid(positive_score)) * learning_rate
     negative_gain = -torch.sigmoid(negative_score) * valid_negative * learning_rate
-    center_update = positive_gain.unsqueeze(1) * context_vectors
-    center_update += torch.bmm(negative_gain.unsqueeze(1), negative_vectors).squeeze(1)
-    context.index_add_(0, contexts, positive_gain.unsqueeze(1) * center_vectors)
-    context.index_add_(0, negatives.flatten(), (negative_gain.unsqueeze(2) * center_vectors.unsqueeze(1)).flatten(0, 1))
+    # Every (row, vector it moves along, gain) of the batch: the pair's context word and its negatives against the
+    # input row, and the input row against them.
+    context_rows = torch.cat([contexts, negatives.flatten()])
+    input_vectors = torch.cat([center_vectors, center_vectors.repeat_interleave(negatives.shape[1], 0)])
+    context_gains = torch.cat([positive_gain, negative_gain.flatten()])
+    output_vectors = torch.cat([context_vectors.unsqueeze(1), negative_vectors], 1)
+    center_gains = torch.cat([positive_gain.unsqueeze(1), negative_gain], 1)
+    context_update = context_gains.unsqueeze(1) * input_vectors
+    center_update = torch.bmm(center_gains.unsqueeze(1), output_vectors).squeeze(1)
+    if bound_steps:
+        # The loss's second derivative along a vector is sigmoid'(score) <= 1/4: its bound, not its value, as a
+        # saturated sigmoid has none and yet a large gradient.
+        context_slopes = torch.cat([torch.ones_like(positive_score), valid_negative.flatten()]).unsqueeze(1) / 4
+        center_slopes = torch.cat([torch.ones_like(positive_score).unsqueeze(1), valid_negative], 1) / 4
+        context_update *= _step_bound(context_rows, context_update, input_vectors.unsqueeze(1), context_slopes,
+                                      context.shape, learning_rate)  # fmt: skip
+        center_update *= _step_bound(centers, center_update, output_vectors, center_slopes, embeddings.shape,
+                                     learning_rate)  # fmt: skip
+    context.index_add_(0, context_rows, context_update)
     embeddings.index_add_(0, centers, center_update)
     return F.softplus(-positive_score).sum() + (F.softplus(negative_score) * valid_negative).sum()
+
+
+def _step_bound(
+    rows: torch.Tensor,
+    updates: torch.Tensor,
+    vectors: torch.Tensor,
+    slopes: torch.Tensor,
+    table_shape: torch.Size,
+    learning_rate: float,
+) -> torch.Tensor:
+    """Per entry of `rows` (`[n]`, with `updates` `[n, dim]`): min(1, 1 / (learning_rate * L)) of its row, with
+    L = sum over the row's entries and their `vectors` (`[n, k, dim]`, weights `slopes` `[n, k]`) of
+    slope * (vector . d)^2, for d the direction of the row's summed update."""
+    # Dense scratch tables rather than torch.unique, which waits for the device.
+    steps = torch.zeros(table_shape, dtype=updates.dtype, device=updates.device).index_add_(0, rows, updates)
+    row_steps = steps[rows]
+    projections = torch.bmm(vectors, row_steps.unsqueeze(2)).squeeze(2)
+    curvature = torch.zeros(table_shape[0], dtype=updates.dtype, device=updates.device)
+    curvature.index_add_(0, rows, (slopes * projections.square()).sum(1))
+    # Both sides times |step|^2: learning_rate * L * |step|^2 against |step|^2.
+    squared_lengths = row_steps.square().sum(1)
+    scale = squared_lengths / (learning_rate * curvature[rows]).clamp(min=1e-30)
+    return scale.clamp_(max=1.0).unsqueeze(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -121,6 +122,7 @@ def train_word2vec(
         args = replace(TrainingArguments(**state["args"]), progress=args.progress)
         init_from = resume
     device = resolve_device(args.device)
+    choose_backend(args.backend, device)  # an engine that cannot run here is refused before the corpus is read
     if distributed is not None:
         device = distributed.device(device)
         distributed.start(device)
@@ -251,8 +253,9 @@ def _new_model(
 class SkipGramTrainer:
     """Runs the epochs: subsampling, dynamic windows, negative sampling, linear learning-rate decay.
 
-    Two engines train the same model from the same encoded corpus: on the CPU word2vec's per-pair updates compiled
-    with numba on `workers` threads; on CUDA and MPS shuffled batches of pairs as tensors (`sgns_step`).
+    Three engines train the same model from the same encoded corpus: on the CPU word2vec's per-pair updates
+    compiled with numba on `workers` threads; on CUDA the same updates of each block's shuffled pairs fused into
+    one Triton kernel (`triton_sgns`); on any device shuffled batches of pairs as tensors (`sgns_step`).
     """
 
     def __init__(
@@ -281,7 +284,12 @@ class SkipGramTrainer:
                 trainable_counts[special_id] = 0
         keep = keep_probabilities(trainable_counts, args.sample)
         noise = noise_distribution(trainable_counts, args.ns_exponent)
-        if self.backend == "numba":
+        if self.backend == "triton":
+            from .triton_sgns import NoiseTable
+
+            self.keep_probability = keep.float().to(device)
+            self.noise_table = NoiseTable(*fast_cpu.noise_table(noise.numpy()), device)
+        elif self.backend == "numba":
             processes_here = distributed.local_world_size if distributed else 1
             self.workers = args.workers or max(1, (os.cpu_count() or 1) // processes_here)
             numba.set_num_threads(min(self.workers, numba.config.NUMBA_NUM_THREADS))
@@ -368,6 +376,25 @@ class SkipGramTrainer:
             loss += sgns_step(embeddings, context, centers[batch], contexts[batch], negatives, learning_rate)
         return loss.item(), centers.shape[0], centers.shape[0]
 
+    def _train_block_triton(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[float, int, int]:
+        from .triton_sgns import train_pairs
+
+        centers, contexts = self._pairs(block, sentence_starts)
+        seed = int(torch.randint(0, 2**31 - 1, (), generator=self.generator, device=self.device))
+        block_words = block.shape[0] * self.world_size
+        loss = train_pairs(
+            self.model.embeddings.data,
+            self.model.context.data,
+            centers,
+            contexts,
+            self.noise_table,
+            self.args.negative,
+            self.learning_rate(self.words_trained, self.writers),
+            self.learning_rate(self.words_trained + block_words, self.writers),
+            seed,
+        )
+        return loss.item(), centers.shape[0], centers.shape[0]
+
     def _train_block_numba(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[float, int, int]:
         seeds = torch.randint(1, 2**62, (self.workers,), generator=self.generator).numpy().astype(np.uint64)
         results = fast_cpu.train_block(
@@ -414,7 +441,11 @@ class SkipGramTrainer:
             return self._run_epochs(checkpoint, checkpoint_every, log)
 
     def _run_epochs(self, checkpoint, checkpoint_every: int, log) -> list[dict]:
-        train_block = self._train_block_numba if self.backend == "numba" else self._train_block_torch
+        train_block = {
+            "numba": self._train_block_numba,
+            "triton": self._train_block_triton,
+            "torch": self._train_block_torch,
+        }[self.backend]
         bar = tqdm(
             total=self.total_words,
             initial=self.words_trained,
@@ -505,11 +536,31 @@ class SkipGramTrainer:
 
 
 def choose_backend(backend: str, device: torch.device) -> str:
-    """`auto`: the compiled per-pair kernel on the CPU, batched tensors on CUDA and MPS."""
-    if backend == "auto":
-        return "numba" if device.type == "cpu" else "torch"
-    if backend == "numba" and device.type != "cpu":
-        raise ValueError(f"the numba engine runs on the CPU only, not on {device}; use --backend torch or auto")
+    """`auto`: the compiled per-pair kernel on the CPU, the fused Triton kernel on CUDA where Triton is installed
+    (else batched tensors), batched tensors on MPS and other devices."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "auto":
+        if device.type == "cpu":
+            return "numba"
+        return "triton" if device.type == "cuda" and triton_available() else "torch"
+    if backend == "numba" and device.type != "cpu":
+        raise ValueError(f"the numba engine runs on the CPU only, not on {device}; use --backend auto")
+    if backend == "triton":
+        if not triton_available():
+            raise ValueError("the triton engine needs Triton (pip install 'word2vec-hub[gpu]'); use --backend auto")
+        if device.type != "cuda" and not triton_interpreted():
+            raise ValueError(
+                f"the triton engine runs on CUDA (or on the CPU under TRITON_INTERPRET=1, for testing), not on "
+                f"{device}; use --backend auto"
+            )
     return backend
+
+
+def triton_available() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
+def triton_interpreted() -> bool:
+    """Whether Triton runs its kernels in its interpreter, on CPU tensors (TRITON_INTERPRET=1)."""
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")

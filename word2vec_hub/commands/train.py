@@ -41,12 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=float, default=defaults.alpha, help="initial learning rate")
     parser.add_argument("--min-alpha", type=float, default=defaults.min_alpha, help="final learning rate")
     parser.add_argument("--ns-exponent", type=float, default=defaults.ns_exponent, help="noise distribution power")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="(center, context) pairs a step")
+    parser.add_argument(
+        "--batch-size", type=int, default=defaults.batch_size, help="(center, context) pairs a step of the torch engine"
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument(
         "--backend", default="auto", choices=BACKENDS,
-        help="training engine (auto: the compiled kernel on the CPU, batched tensors on GPUs)",
+        help="training engine (auto: the compiled kernel on the CPU, the fused Triton kernel on CUDA where Triton is "
+        "installed, batched tensors elsewhere)",
     )  # fmt: skip
     parser.add_argument("--workers", type=int, default=0, help="CPU threads of the numba engine (0: all cores)")
     parser.add_argument(

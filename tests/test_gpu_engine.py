@@ -1,0 +1,235 @@
+"""The GPU engines without a GPU: the fused Triton kernel under Triton's interpreter, the torch engine's batches.
+
+conftest sets TRITON_INTERPRET=1 unless it is set: the Triton kernel then runs on CPU tensors, one program after
+another, and its arithmetic is checked against word2vec's update written out here in numpy. On a CUDA machine,
+TRITON_INTERPRET=0 runs the same tests on the compiled kernel.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as multiprocessing
+
+from word2vec_hub.training import fast_cpu, sgns
+from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.corpus import TextCorpus
+from word2vec_hub.training.distributed import Distributed
+from word2vec_hub.training.trainer import choose_backend, train_word2vec, triton_interpreted
+
+from .conftest import planted_corpus
+from .test_training import planted_partner_hits
+
+triton = pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")
+tl = pytest.importorskip("triton.language")
+triton_sgns = pytest.importorskip("word2vec_hub.training.triton_sgns")
+
+draw_noise = triton_sgns.draw_noise
+DEVICE = torch.device("cpu" if triton_interpreted() or not torch.cuda.is_available() else "cuda")
+SMALL_PLANTED_ARGS = {
+    "dim": 16, "window": 3, "epochs": 3, "min_count": 1, "sample": 0, "alpha": 0.05, "seed": 3, "progress": False,
+    "device": str(DEVICE), "backend": "triton",
+}  # fmt: skip
+
+
+@triton.jit
+def _draw_noise_kernel(seed, threshold, alias, vocab_size, draws, count, BLOCK: tl.constexpr):
+    streams = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    live = streams < count
+    tl.store(draws + streams, draw_noise(seed, streams, vocab_size, threshold, alias, live), mask=live)
+
+
+def noise_draws(noise: triton_sgns.NoiseTable, count: int, seed: int) -> np.ndarray:
+    """The draws `train_pairs` makes with `seed`: draw p * negative + k is negative k of pair p."""
+    draws = torch.empty(count, dtype=torch.int64, device=DEVICE)
+    block = 1024
+    _draw_noise_kernel[(triton.cdiv(count, block),)](
+        seed, noise.threshold, noise.alias, noise.vocab_size, draws, count, BLOCK=block
+    )
+    return draws.cpu().numpy()
+
+
+def noise_table(counts: list[int]) -> tuple[np.ndarray, triton_sgns.NoiseTable]:
+    probabilities = sgns.noise_distribution(torch.tensor(counts), 0.75).numpy()
+    return probabilities, triton_sgns.NoiseTable(*fast_cpu.noise_table(probabilities), DEVICE)
+
+
+def reference_update(embeddings, context, inputs, outputs, negatives, rates, group):
+    """word2vec's skip-gram update, in float64, for pairs taken `group` at a time.
+
+    With group 1 this is word2vec pair by pair: for the context word and then each negative (one equal to the
+    context word skipped), score the input row against it, move that row at once, and move the input row by the
+    summed changes at the end. A larger group takes each of these steps for its pairs side by side, as one
+    program of the kernel does.
+    """
+    embeddings, context = embeddings.astype(np.float64), context.astype(np.float64)
+    loss = 0.0
+    for first in range(0, len(inputs), group):
+        pairs = np.arange(first, min(first + group, len(inputs)))
+        vectors = embeddings[inputs[pairs]].copy()
+        change = np.zeros_like(vectors)
+        for sample in range(negatives.shape[1] + 1):
+            targets = outputs[pairs] if sample == 0 else negatives[pairs, sample - 1]
+            used = np.ones(len(pairs), bool) if sample == 0 else targets != outputs[pairs]
+            label = 1.0 if sample == 0 else 0.0
+            rows = context[targets]
+            scores = (vectors * rows).sum(1)
+            gains = np.where(used, (label - 1 / (1 + np.exp(-scores))) * rates[pairs], 0.0)
+            change += gains[:, None] * rows
+            np.add.at(context, targets, gains[:, None] * vectors)
+            margins = scores if sample == 0 else -scores
+            loss += np.where(used, np.log1p(np.exp(-margins)), 0.0).sum()
+        np.add.at(embeddings, inputs[pairs], change)
+    return embeddings, context, loss
+
+
+@pytest.mark.parametrize("group", [1, 4])
+def test_kernel_applies_word2vec_updates(group):
+    rng = np.random.default_rng(0)
+    # Eight words, so that pairs share rows and negatives often equal the context word (which must be skipped);
+    # dim 5 is not a power of two, so the kernel's padded columns must stay out of the tables.
+    vocab_size, dim, negative, num_pairs = 8, 5, 3, 37
+    embeddings = rng.normal(0, 0.5, (vocab_size, dim)).astype(np.float32)
+    context = rng.normal(0, 0.5, (vocab_size, dim)).astype(np.float32)
+    inputs = rng.integers(2, vocab_size, num_pairs)
+    outputs = rng.integers(2, vocab_size, num_pairs)
+    _, noise = noise_table([0, 0, 40, 3, 9, 1, 25, 7])
+    seed, first_rate, last_rate = 12345, 0.05, 0.01
+    negatives = noise_draws(noise, num_pairs * negative, seed).reshape(num_pairs, negative)
+    assert (negatives == outputs[:, None]).any(), "the fixture must hold a negative equal to its context word"
+    rates = np.linspace(first_rate, last_rate, num_pairs, dtype=np.float32).astype(np.float64)
+    expected_embeddings, expected_context, expected_loss = reference_update(
+        embeddings, context, inputs, outputs, negatives, rates, group
+    )
+
+    embeddings_tensor = torch.tensor(embeddings, device=DEVICE)
+    context_tensor = torch.tensor(context, device=DEVICE)
+    loss = triton_sgns.train_pairs(
+        embeddings_tensor, context_tensor, torch.tensor(inputs, device=DEVICE), torch.tensor(outputs, device=DEVICE),
+        noise, negative, first_rate, last_rate, seed, pairs_per_program=group,
+    )  # fmt: skip
+    if DEVICE.type == "cuda" and group > 1:
+        pytest.skip("on a GPU the programs run concurrently; the reference order holds under the interpreter")
+    np.testing.assert_allclose(embeddings_tensor.cpu().numpy(), expected_embeddings, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(context_tensor.cpu().numpy(), expected_context, rtol=1e-5, atol=1e-6)
+    assert loss.item() == pytest.approx(expected_loss, rel=1e-5)
+    assert not np.allclose(embeddings_tensor.cpu().numpy(), embeddings), "the input rows moved"
+
+
+def test_kernel_negatives_follow_the_noise_distribution():
+    counts = [0, 0, 16, 81, 1, 256, 3]
+    probabilities, noise = noise_table(counts)
+    draws = noise_draws(noise, 200_000, seed=7)
+    shares = np.bincount(draws, minlength=len(counts)) / draws.shape[0]
+    np.testing.assert_allclose(shares, probabilities, atol=4e-3)
+    assert shares[0] == shares[1] == 0, "special tokens are never drawn"
+    other_seed = noise_draws(noise, 1000, seed=8)
+    assert (other_seed != draws[:1000]).mean() > 0.3, "another seed draws other negatives"
+
+
+def test_short_triton_run_learns_the_planted_pairs(monkeypatch):
+    # A small planted corpus (about 5,000 words, 60 in the vocabulary), so that the interpreter takes seconds; and
+    # programs of 1,024 pairs, as the interpreter pays per operation, not per pair.
+    topics = 8
+    lines = planted_corpus(num_pairs=topics, num_fillers=10, sentences=500)
+    monkeypatch.setattr(triton_sgns, "TILE_ELEMENTS", 1 << 14)
+    args = TrainingArguments(**SMALL_PLANTED_ARGS)
+    result = train_word2vec(TextCorpus.from_text("\n".join(lines), name="planted"), args)
+    losses = [epoch["loss"] for epoch in result.history]
+    assert losses == sorted(losses, reverse=True) and losses[-1] < 0.75 * losses[0], losses
+    partners = 0
+    for topic in range(topics):
+        scores = [result.model.similarity(f"a{topic}", f"b{other}") for other in range(topics)]
+        partners += max(range(topics), key=scores.__getitem__) == topic
+    assert partners >= topics - 1
+
+
+def test_auto_picks_the_triton_engine_on_cuda_only(monkeypatch):
+    assert choose_backend("auto", torch.device("cpu")) == "numba"
+    assert choose_backend("auto", torch.device("mps")) == "torch"
+    assert choose_backend("auto", torch.device("cuda")) == "triton"
+    monkeypatch.setattr("word2vec_hub.training.trainer.triton_available", lambda: False)
+    assert choose_backend("auto", torch.device("cuda")) == "torch"
+    with pytest.raises(ValueError, match=r"pip install 'word2vec-hub\[gpu\]'"):
+        choose_backend("triton", torch.device("cuda"))
+
+
+def test_triton_engine_on_the_cpu_needs_the_interpreter(monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    with pytest.raises(ValueError, match="runs on CUDA"):
+        choose_backend("triton", torch.device("cpu"))
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    assert choose_backend("triton", torch.device("cpu")) == "triton"
+
+
+def test_a_frequent_rows_summed_step_is_bounded_and_a_single_update_is_word2vecs():
+    embeddings = torch.zeros(7, 4)
+    context = torch.zeros(7, 4)
+    embeddings[2] = torch.tensor([1.0, 0, 0, 0])  # |v|^2 = 1
+    embeddings[5] = torch.tensor([0, 0.5, 0, 0])
+    context[4] = torch.tensor([0, 0, 0.3, 0])
+    # Context row 3 is the context word of 2,000 pairs with input row 2; row 6 of one pair with input row 5.
+    centers = torch.tensor([2] * 2000 + [5])
+    contexts = torch.tensor([3] * 2000 + [6])
+    negatives = torch.full((2001, 1), 4)
+    rate = 0.025
+    summed = (embeddings.clone(), context.clone())
+    sgns.sgns_step(*summed, centers, contexts, negatives, rate, bound_steps=False)
+    bounded = (embeddings.clone(), context.clone())
+    sgns.sgns_step(*bounded, centers, contexts, negatives, rate)
+    # Row 3's loss has curvature at most L = 2000 * |v|^2 / 4 along v, so its step is cut to 1 / (rate * L) of the sum.
+    torch.testing.assert_close(bounded[1][3], summed[1][3] * 4 / (rate * 2000), rtol=1e-4, atol=0)
+    torch.testing.assert_close(bounded[1][6], summed[1][6])
+    torch.testing.assert_close(bounded[0][5], summed[0][5])
+    assert not torch.equal(summed[1][6], context[6]), "the single pair moved its rows"
+
+
+def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
+    # At four times the default rate, so that a batch of 16,384 pairs on this small vocabulary overshoots at once.
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
+    args = TrainingArguments(
+        dim=32, epochs=3, min_count=5, sample=1e-3, seed=3, progress=False, device="cpu", backend="torch",
+        batch_size=16384, alpha=0.1,
+    )  # fmt: skip
+    result = train_word2vec(corpus, args)
+    assert [epoch["loss"] for epoch in result.history] == sorted(epoch["loss"] for epoch in result.history)[::-1]
+    assert result.final_loss < 2.5
+    assert planted_partner_hits(result.model) >= 18
+    # The fixture diverges with the plain summed step, as the engine did before the bound.
+    unbounded = functools.partial(sgns.sgns_step, bound_steps=False)
+    monkeypatch.setattr("word2vec_hub.training.trainer.sgns_step", unbounded)
+    diverged = train_word2vec(corpus, replace(args, epochs=1))
+    assert not diverged.final_loss < 10, diverged.final_loss
+
+
+def train_triton_rank(rank: int, rendezvous_file: str, corpus: str, output: str) -> None:
+    # A file rendezvous, as tests/test_distributed.py does: no port to pick.
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous_file}", rank=rank, world_size=2)
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE="2")
+    distributed = Distributed.from_environment(sync_every=8192)
+    try:
+        args = TrainingArguments(**{**SMALL_PLANTED_ARGS, "epochs": 1})
+        result = train_word2vec(TextCorpus.from_files([corpus]), args, distributed=distributed)
+        tables = {"embeddings": result.model.embeddings.data, "context": result.model.context.data}
+        torch.save(tables, Path(output) / f"rank{rank}.pt")
+    finally:
+        distributed.stop()
+
+
+def test_two_gloo_ranks_train_with_the_triton_engine(tmp_path, monkeypatch):
+    """The engine under torch.distributed, as torchrun runs it (one process per GPU there): tables stay equal."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(planted_corpus(num_pairs=8, num_fillers=10, sentences=500)) + "\n")
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    multiprocessing.spawn(train_triton_rank, args=(str(tmp_path / "rendezvous"), str(corpus), str(tmp_path)), nprocs=2)
+    ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(2)]
+    for name in ("embeddings", "context"):
+        assert torch.equal(ranks[0][name], ranks[1][name]), f"{name} differ between the ranks"
+    assert ranks[0]["embeddings"].abs().sum() > 0 and ranks[0]["context"].abs().sum() > 0

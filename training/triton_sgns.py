@@ -1,0 +1,166 @@
+"""The GPU engine: word2vec's per-pair update as one fused Triton kernel, applied Hogwild as word2vec's threads do.
+
+The batched torch engine (`sgns.sgns_step`) launches about fifteen kernels per batch and writes every gathered
+row, score and gradient to global memory. Here one launch trains every (center, context) pair of a block: each
+program takes `pairs_per_program` pairs, loads their input rows once, draws their negatives itself from word2vec's
+noise distribution (Walker's alias table, as the CPU kernel does, with Philox random numbers), and adds each
+update to the tables as soon as it is computed, with atomic adds. Rows stay in registers between the score and
+the update; nothing but the tables and one loss per program is written.
+
+The arithmetic is word2vec's skip-gram update for one pair, in word2vec's order: for the context word, then each
+negative in turn, score = input . row, gain = (label - sigmoid(score)) * rate, the row moves by gain * input at
+once, and the input row moves by the sum of gain * row at the end; a negative equal to the context word is
+skipped. Pairs of one program take these steps side by side; programs run concurrently and read each other's rows
+as they are at that moment (Hogwild). The atomic adds mean an update is never lost, where word2vec's plain stores
+may overwrite one. The pairs are built on the device as the torch engine builds them (subsampling, word2vec's
+dynamic window within sentences) and shuffled, so that programs running side by side rarely share an input row.
+
+Pairs in flight at once read rows that the others have not yet updated, as a batch of that size does; the torch
+engine bounds such summed steps (`sgns.sgns_step`), this kernel does not. Whether its quality matches the CPU
+kernel at a GPU's concurrency is part of the GPU measurement still owed (benchmarks/train_speed.py --device cuda).
+
+Triton compiles the kernel for CUDA on first use. With TRITON_INTERPRET=1 it runs on CPU tensors instead, one
+program after another, which is how the tests check it on a machine without a GPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import triton
+import triton.language as tl
+
+# A program holds pairs_per_program x (dim rounded up to a power of two) floats per tile (input rows, their
+# update, one context row, an update of it); about 4,096 per tile over eight warps is 16 floats per thread and tile,
+# which should stay in registers. A first guess: tuning it (and WARPS) is part of the GPU measurement still owed.
+TILE_ELEMENTS = 4096
+WARPS = 8
+
+
+@triton.jit
+def draw_noise(seed, stream, vocab_size, noise_threshold, noise_alias, mask):
+    """Draws from Walker's alias table (see `fast_cpu.noise_table`): a uniform column, kept with probability
+    noise_threshold[column], else its alias. `stream` numbers the draws: equal streams give equal draws."""
+    # One Philox round gives four uniforms; two are used.
+    column_draw, keep_draw, _, _ = tl.rand4x(seed, stream)
+    column = tl.minimum((column_draw * vocab_size).to(tl.int64), vocab_size - 1)
+    threshold = tl.load(noise_threshold + column, mask=mask, other=1.0)
+    alias = tl.load(noise_alias + column, mask=mask, other=0).to(tl.int64)
+    return tl.where(keep_draw < threshold, column, alias)
+
+
+@triton.jit
+def _softplus(x):
+    # log(1 + e^x) without overflow for large x.
+    return tl.maximum(x, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(x)))
+
+
+@triton.jit
+def _train_pairs_kernel(
+    embeddings, context, inputs, outputs, noise_threshold, noise_alias, program_loss,
+    num_pairs, vocab_size, first_rate, rate_step, seed,
+    DIM: tl.constexpr, DIM_TILE: tl.constexpr, PAIRS: tl.constexpr, NEGATIVE: tl.constexpr,
+    NEGATIVE_TILE: tl.constexpr,
+):  # fmt: skip
+    program = tl.program_id(0)
+    pairs = program * PAIRS + tl.arange(0, PAIRS)
+    live = pairs < num_pairs
+    columns = tl.arange(0, DIM_TILE)
+    in_dim = columns < DIM
+    input_ids = tl.load(inputs + pairs, mask=live, other=0).to(tl.int64)
+    output_ids = tl.load(outputs + pairs, mask=live, other=0).to(tl.int64)
+    input_tile = live[:, None] & in_dim[None, :]
+    input_rows = embeddings + input_ids[:, None] * DIM + columns[None, :]
+    vector = tl.load(input_rows, mask=input_tile, other=0.0)
+    # The learning rate falls linearly over the block's pairs, which are shuffled, as word2vec's falls over words.
+    rate = first_rate + rate_step * pairs.to(tl.float32)
+    # All the pairs' negatives in one draw (a [PAIRS, NEGATIVE_TILE] tile): negative k of pair p is draw
+    # p * NEGATIVE + k, whatever the grouping of pairs into programs.
+    slots = tl.arange(0, NEGATIVE_TILE)
+    negatives = draw_noise(
+        seed, pairs[:, None] * NEGATIVE + slots[None, :], vocab_size, noise_threshold, noise_alias,
+        live[:, None] & (slots < NEGATIVE)[None, :],
+    )  # fmt: skip
+    vector_change = tl.zeros((PAIRS, DIM_TILE), dtype=tl.float32)
+    loss = tl.zeros((PAIRS,), dtype=tl.float32)
+    for sample in tl.static_range(NEGATIVE + 1):
+        if sample == 0:
+            targets = output_ids
+            used = live
+            label = 1.0
+        else:
+            targets = tl.sum(tl.where(slots[None, :] == sample - 1, negatives, 0), axis=1)
+            used = live & (targets != output_ids)
+            label = 0.0
+        row_tile = used[:, None] & in_dim[None, :]
+        rows = context + targets[:, None] * DIM + columns[None, :]
+        row = tl.load(rows, mask=row_tile, other=0.0)
+        score = tl.sum(vector * row, axis=1)
+        gain = tl.where(used, (label - tl.sigmoid(score)) * rate, 0.0)
+        vector_change += gain[:, None] * row
+        tl.atomic_add(rows, gain[:, None] * vector, mask=row_tile)
+        # -log sigmoid(score) for the context word, -log sigmoid(-score) for a negative.
+        loss += tl.where(used, _softplus(score * (1.0 - 2.0 * label)), 0.0)
+    tl.atomic_add(input_rows, vector_change, mask=input_tile)
+    tl.store(program_loss + program, tl.sum(loss, axis=0))
+
+
+class NoiseTable:
+    """word2vec's noise distribution as an alias table on the training device (see `fast_cpu.noise_table`)."""
+
+    def __init__(self, threshold: np.ndarray, alias: np.ndarray, device: torch.device):
+        self.threshold = torch.as_tensor(threshold, dtype=torch.float32).to(device)
+        self.alias = torch.as_tensor(alias, dtype=torch.int32).to(device)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.threshold.shape[0]
+
+
+def default_pairs_per_program(dim: int) -> int:
+    return max(1, TILE_ELEMENTS // triton.next_power_of_2(dim))
+
+
+def train_pairs(
+    embeddings: torch.Tensor,
+    context: torch.Tensor,
+    inputs: torch.Tensor,
+    outputs: torch.Tensor,
+    noise: NoiseTable,
+    negative: int,
+    first_rate: float,
+    last_rate: float,
+    seed: int,
+    pairs_per_program: int | None = None,
+) -> torch.Tensor:
+    """Train the pairs (inputs[i], outputs[i]) in place, Hogwild; returns their summed loss (a 0-d float64 tensor,
+    measured as each pair is trained).
+
+    Args:
+        embeddings, context (`[vocab_size, dim]`): the input and context vectors, float32, contiguous.
+        inputs, outputs (`[num_pairs]`): the pairs' input and context word ids.
+        negative: noise words drawn per pair, from `noise` with Philox numbers of `seed`.
+        first_rate, last_rate: the learning rate of the first and the last pair, linear in between.
+        pairs_per_program: pairs each program trains side by side (default: `default_pairs_per_program(dim)`);
+            with 1 each program's update is exactly word2vec's for one pair.
+    """
+    num_pairs = inputs.shape[0]
+    if num_pairs == 0:
+        return torch.zeros((), dtype=torch.float64, device=embeddings.device)
+    if num_pairs * negative >= 2**31:
+        raise ValueError(f"{num_pairs:,} pairs x {negative} negatives overflow the 32-bit random streams")
+    for table in (embeddings, context):
+        if table.dtype != torch.float32 or not table.is_contiguous():
+            raise ValueError("the tables must be contiguous float32 tensors")
+    dim = embeddings.shape[1]
+    pairs = pairs_per_program or default_pairs_per_program(dim)
+    programs = triton.cdiv(num_pairs, pairs)
+    program_loss = torch.empty(programs, dtype=torch.float32, device=embeddings.device)
+    rate_step = (last_rate - first_rate) / max(num_pairs - 1, 1)
+    _train_pairs_kernel[(programs,)](
+        embeddings, context, inputs, outputs, noise.threshold, noise.alias, program_loss,
+        num_pairs, noise.vocab_size, first_rate, rate_step, seed,
+        DIM=dim, DIM_TILE=triton.next_power_of_2(dim), PAIRS=pairs, NEGATIVE=negative,
+        NEGATIVE_TILE=triton.next_power_of_2(negative), num_warps=WARPS,
+    )  # fmt: skip
+    return program_loss.sum(dtype=torch.float64)
