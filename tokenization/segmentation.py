@@ -23,6 +23,7 @@ import math
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from tokenizers import Tokenizer, models, trainers
 
@@ -36,7 +37,14 @@ from word2vec_hub.tokenization.word_level import (
     pre_tokens_of_words,
     vocabulary_from_counts,
 )
-from word2vec_hub.tokenization.writing_systems import AUTO_WORD_SHARE, han_character, unspaced_character, unspaced_run
+from word2vec_hub.tokenization.writing_systems import (
+    AUTO_WORD_SHARE,
+    han_character,
+    kana_character,
+    thai_character,
+    unspaced_character,
+    unspaced_run,
+)
 
 # Score of every word outside the runs: equal scores make Viterbi choose the fewest pieces.
 OTHER_WORD_SCORE = -1.0
@@ -45,47 +53,73 @@ JIEBA_UNKNOWN_FREQUENCY = 1
 # Characters of runs the corpus statistics are learnt from (a sample: more costs time, gains little).
 CORPUS_DISCOVERY_CHARACTERS = 3_000_000
 CORPUS_DISCOVERY_MAX_WORD = 4
-# Text at least this Han is Chinese enough for jieba's dictionary.
+# Text at least this Han is Chinese enough for jieba's dictionary (and the model card's language).
 JIEBA_HAN_SHARE = 0.9
+# Japanese text mixes Han with kana; Chinese has none.
+JAPANESE_KANA_SHARE = 0.05
+# A corpus at least this much in one of these scripts is in its language.
+LANGUAGE_SHARE = 0.3
 
 
 class SegmentationError(ValueError):
     """Segmentation cannot run as asked; the message says why and what to do."""
 
 
-def unspaced_share(words: Sequence[str], word_counts: Sequence[int]) -> tuple[float, float]:
-    """The share of the corpus's characters that belong to scripts written without spaces, and the share of those
-    that are Han, from each distinct whitespace-separated word and its count."""
-    total = unspaced = han = 0
-    for word, count in zip(words, word_counts, strict=True):
-        total += len(word) * count
-        found = unspaced_character.findall(word)
-        if found:
-            unspaced += len(found) * count
-            han += len(han_character.findall(word)) * count
-    return (unspaced / total if total else 0.0), (han / unspaced if unspaced else 0.0)
+@dataclass
+class ScriptShares:
+    """How much of a corpus is text written without spaces, and of which script."""
+
+    unspaced: float  # share of all characters
+    han: float  # shares of the unspaced characters
+    kana: float
+    thai: float
+
+    @classmethod
+    def of(cls, words: Sequence[str], word_counts: Sequence[int]) -> ScriptShares:
+        """The shares over the distinct whitespace-separated `words` of a corpus and their counts."""
+        total = unspaced = han = kana = thai = 0
+        for word, count in zip(words, word_counts, strict=True):
+            total += len(word) * count
+            found = "".join(unspaced_character.findall(word))
+            if found:
+                unspaced += len(found) * count
+                han += len(han_character.findall(found)) * count
+                kana += len(kana_character.findall(found)) * count
+                thai += len(thai_character.findall(found)) * count
+        share = unspaced or 1
+        return cls(unspaced / total if total else 0.0, han / share, kana / share, thai / share)
+
+    @property
+    def language(self) -> str | None:
+        """The language code for the model card when most of the corpus is in one of these scripts."""
+        if self.unspaced < LANGUAGE_SHARE:
+            return None
+        if self.kana >= JAPANESE_KANA_SHARE:
+            return "ja"
+        if self.han >= JIEBA_HAN_SHARE:
+            return "zh"
+        return "th" if self.thai >= JIEBA_HAN_SHARE else None
 
 
-def resolve_segmentation(segmentation: str, words: Sequence[str], word_counts: Sequence[int]) -> str:
-    """`word`, `character` or `none` for this corpus: `auto` is `word` where Chinese, Japanese or Thai text makes up
+def resolve_segmentation(segmentation: str, shares: ScriptShares) -> str:
+    """`word`, `character` or `none` for a corpus: `auto` is `word` where Chinese, Japanese or Thai text makes up
     at least AUTO_WORD_SHARE of the characters, `character` for less (a trace in other text keeps the English path
     and its speed), `none` when there is no such text at all."""
     if segmentation != "auto":
         return segmentation
-    share, _ = unspaced_share(words, word_counts)
-    if share == 0:
+    if shares.unspaced == 0:
         return "none"
-    return "word" if share >= AUTO_WORD_SHARE else "character"
+    return "word" if shares.unspaced >= AUTO_WORD_SHARE else "character"
 
 
-def resolve_discovery(discovery: str, words: Sequence[str], word_counts: Sequence[int]) -> str:
+def resolve_discovery(discovery: str, shares: ScriptShares) -> str:
     """`jieba` or `corpus`: `auto` takes jieba's dictionary for Chinese text when jieba is installed."""
     if discovery == "jieba" and not _jieba_installed():
         raise SegmentationError("word discovery with jieba needs jieba: pip install 'word2vec-hub[chinese]'")
     if discovery != "auto":
         return discovery
-    _, han_share = unspaced_share(words, word_counts)
-    return "jieba" if han_share >= JIEBA_HAN_SHARE and _jieba_installed() else "corpus"
+    chinese = shares.han >= JIEBA_HAN_SHARE and shares.kana < JAPANESE_KANA_SHARE
+    return "jieba" if chinese and _jieba_installed() else "corpus"
 
 
 def _jieba_installed() -> bool:
@@ -167,12 +201,14 @@ def train_segmenting_tokenizer(
     nfkc: bool = True,
     split_punctuation: bool = True,
     discovery: str = "auto",
+    shares: ScriptShares | None = None,
 ) -> tuple[Tokenizer, list[list[str]]]:
     """A tokenizer that segments Chinese, Japanese and Thai text into words, trained on the distinct
     whitespace-separated `words` of a corpus and their counts, and the tokens it makes of each of them.
 
     The vocabulary is `[PAD]` 0, `[UNK]` 1, then the tokens by decreasing count in the corpus as the tokenizer
-    segments it (ties alphabetical); `max_vocab` caps it (special tokens not counted)."""
+    segments it (ties alphabetical); `max_vocab` caps it (special tokens not counted). `shares`: the corpus's
+    `ScriptShares`, if already known."""
     if min_count < 1:
         raise ValueError(f"min_count must be at least 1, got {min_count}")
     template = Tokenizer(models.WordLevel({UNK_TOKEN: 0}, unk_token=UNK_TOKEN))
@@ -191,7 +227,7 @@ def train_segmenting_tokenizer(
         if count >= min_count and piece not in SPECIAL_TOKENS and not unspaced_run.fullmatch(piece)
     }
 
-    discovery = resolve_discovery(discovery, words, word_counts)
+    discovery = resolve_discovery(discovery, shares or ScriptShares.of(words, word_counts))
     if discovery == "jieba":
         candidates, unknown_score = jieba_candidates(normalizer.normalize_str if normalizer is not None else str)
     else:

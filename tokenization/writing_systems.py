@@ -29,6 +29,8 @@ _HAN_RANGES = "\u3005-\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U
 UNSPACED_CHARACTER = f"[{_UNSPACED_RANGES}]"
 UNSPACED_RUN = f"[{_UNSPACED_RANGES}]+"
 HAN_CHARACTER = f"[{_HAN_RANGES}]"
+KANA_CHARACTER = "[\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ff]"
+THAI_CHARACTER = "[\u0e00-\u0e7f]"
 
 # How text in those scripts becomes tokens. auto: words when such text is a real part of the corpus (at least
 # AUTO_WORD_SHARE of its characters), single characters when it is a trace in other text; word: words;
@@ -42,3 +44,5 @@ AUTO_WORD_SHARE = 0.01
 unspaced_character = re.compile(UNSPACED_CHARACTER)
 unspaced_run = re.compile(UNSPACED_RUN)
 han_character = re.compile(HAN_CHARACTER)
+kana_character = re.compile(KANA_CHARACTER)
+thai_character = re.compile(THAI_CHARACTER)

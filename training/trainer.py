@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
-from word2vec_hub.tokenization.segmentation import resolve_segmentation, train_segmenting_tokenizer
+from word2vec_hub.tokenization.segmentation import ScriptShares, resolve_segmentation, train_segmenting_tokenizer
 from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
     UNK_TOKEN,
@@ -61,6 +61,8 @@ class TrainingResult:
     phases: dict[str, float] = field(default_factory=dict)
     # How text written without spaces was segmented: "word", "character" or "none" (None: the loaded tokenizer's).
     segmentation: str | None = None
+    # The corpus's language where its script tells it (zh, ja, th), for the model card.
+    language: str | None = None
 
     @property
     def words_per_second(self) -> float:
@@ -135,7 +137,7 @@ def train_word2vec(
         if distributed.world_size == 1:
             # One process has nobody to synchronise with: the single-process path, unchanged.
             distributed = None
-    segmentation = None
+    segmentation = language = None
     if init_from is not None:
         model = _load_for_training(init_from, args)
         tokenizer = model.tokenizer
@@ -144,7 +146,9 @@ def train_word2vec(
         words = read_words(corpus, workdir)
         phases = {"reading": time.perf_counter() - started}
         if init_from is None:
-            segmentation = resolve_segmentation(args.segmentation, words.words, words.word_counts)
+            shares = ScriptShares.of(words.words, words.word_counts)
+            language = shares.language
+            segmentation = resolve_segmentation(args.segmentation, shares)
             if distributed is not None:
                 segmentation = distributed.broadcast(segmentation if distributed.is_main else None)
                 if segmentation == "word":
@@ -162,6 +166,7 @@ def train_word2vec(
                 nfkc=args.nfkc,
                 split_punctuation=args.split_punctuation,
                 discovery=args.word_discovery,
+                shares=shares,
             )
         elif init_from is None:
             backend = empty_word_level_tokenizer(
@@ -238,6 +243,7 @@ def train_word2vec(
         history=history,
         phases=phases,
         segmentation=segmentation,
+        language=language,
     )
 
 
