@@ -23,7 +23,23 @@ from word2vec_hub.training.trainer import train_word2vec
 
 jieba = pytest.importorskip("jieba", reason="word discovery from jieba's dictionary needs jieba")
 
-WORDS = ["我们", "喜欢", "学习", "中文", "经济", "发展", "中国", "电脑", "软件", "今天", "天气", "很好", "北京", "和", "年"]  # noqa: E501
+WORDS = [
+    "我们",
+    "喜欢",
+    "学习",
+    "中文",
+    "经济",
+    "发展",
+    "中国",
+    "电脑",
+    "软件",
+    "今天",
+    "天气",
+    "很好",
+    "北京",
+    "和",
+    "年",
+]  # noqa: E501
 LATIN = ["Python3", "Linux", "2024"]
 
 
