@@ -183,12 +183,14 @@ def _unigram_tokenizer(scores: Mapping[str, float], template: Tokenizer, floor: 
 
 
 def _segment(tokenizer: Tokenizer, pieces: list[str]) -> list[list[str]]:
-    """The tokens of each piece, pieces being already normalised and pre-tokenised (ids, not the tokens Unigram
-    gives: an unknown span comes back as its own text, with the [UNK] id)."""
+    """The tokens `tokenizer` makes of each piece, pieces being already normalised and pre-tokenised, which the
+    model alone then segments as the whole tokenizer does (tokens from the ids: Unigram gives an unknown span's own
+    text as its token, with the [UNK] id)."""
     token_of_id = [""] * tokenizer.get_vocab_size()
     for token, index in tokenizer.get_vocab().items():
         token_of_id[index] = token
-    encodings = tokenizer.encode_batch(pieces, add_special_tokens=False)
+    model_only = Tokenizer(tokenizer.model)
+    encodings = model_only.encode_batch(pieces, add_special_tokens=False)
     return [[token_of_id[index] for index in encoding.ids] for encoding in encodings]
 
 
@@ -233,8 +235,11 @@ def train_segmenting_tokenizer(
     else:
         candidates = corpus_candidates(dict(zip(runs, run_counts, strict=True)))
         unknown_score = min(candidates.values(), default=0.0) - 1.0
-    # Every character of the runs is a candidate, so that no run needs [UNK] before rare words are dropped.
-    for character in {character for run in runs for character in run}:
+    # Every character of the runs is a candidate, so that no run needs [UNK] before rare words are dropped; a word
+    # with a character the runs lack can match nowhere.
+    characters = {character for run in runs for character in run}
+    candidates = {word: score for word, score in candidates.items() if characters.issuperset(word)}
+    for character in characters:
         candidates.setdefault(character, unknown_score)
     floor = min(unknown_score, OTHER_WORD_SCORE, *candidates.values())
 
