@@ -21,6 +21,8 @@ from word2vec_hub.training.corpus import TextCorpus
 from word2vec_hub.training.output import save_model_folder
 from word2vec_hub.training.trainer import train_word2vec
 
+from .conftest import shared_file
+
 jieba = pytest.importorskip("jieba", reason="word discovery from jieba's dictionary needs jieba")
 
 WORDS = [
@@ -39,7 +41,7 @@ WORDS = [
     "北京",
     "和",
     "年",
-]  # noqa: E501
+]
 LATIN = ["Python3", "Linux", "2024"]
 
 
@@ -195,3 +197,30 @@ def test_english_keeps_the_word_level_path_and_a_trace_of_chinese_is_cut_into_ch
     with_trace = [*english, "他说你好"]
     assert resolve_segmentation("auto", ScriptShares.of(*distinct_words(with_trace))) == "character"
     assert resolve_segmentation("auto", ScriptShares.of(*distinct_words(chinese_lines()))) == "word"
+
+
+def test_evaluate_picks_the_chinese_benchmarks_for_a_chinese_model(trained_chinese):
+    _, _, folder = trained_chinese
+    completed = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "evaluate", str(folder), "--shared", str(shared_file("data").parent)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    for name in ("wordsim240", "ca8_morphological", "ca8_semantic", "cwe_analogy"):
+        assert name in completed.stdout
+
+
+CHINESE_SENTENCES = ["我们喜欢学习中文", "中国经济发展很好，今天天气很好"]
+
+
+def test_sentence_transformers_and_model2vec_segment_chinese_as_we_do(trained_chinese):
+    sentence_transformers = pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed")
+    model2vec = pytest.importorskip("model2vec", reason="model2vec not installed")
+    from word2vec_hub.modeling import Word2VecModel
+
+    _, _, folder = trained_chinese
+    ours = Word2VecModel.from_pretrained(folder).encode(CHINESE_SENTENCES).numpy()
+    encoder = sentence_transformers.SentenceTransformer(str(folder), device="cpu")
+    np.testing.assert_allclose(encoder.encode(CHINESE_SENTENCES), ours, rtol=1e-5, atol=1e-6)
+    static = model2vec.StaticModel.from_pretrained(str(folder))
+    np.testing.assert_allclose(static.encode(CHINESE_SENTENCES), ours, rtol=1e-5, atol=1e-6)
