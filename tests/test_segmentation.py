@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import subprocess
@@ -20,8 +21,6 @@ from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
 from word2vec_hub.training.output import save_model_folder
 from word2vec_hub.training.trainer import train_word2vec
-
-from .conftest import shared_file
 
 jieba = pytest.importorskip("jieba", reason="word discovery from jieba's dictionary needs jieba")
 
@@ -199,10 +198,17 @@ def test_english_keeps_the_word_level_path_and_a_trace_of_chinese_is_cut_into_ch
     assert resolve_segmentation("auto", ScriptShares.of(*distinct_words(chinese_lines()))) == "word"
 
 
-def test_evaluate_picks_the_chinese_benchmarks_for_a_chinese_model(trained_chinese):
+def test_evaluate_picks_the_chinese_benchmarks_for_a_chinese_model(trained_chinese, tmp_path):
     _, _, folder = trained_chinese
+    # Benchmark files named as in the shared data, over words this small model knows.
+    benchmarks = tmp_path / "shared" / "data" / "zh"
+    benchmarks.mkdir(parents=True)
+    pairs = [f"{first}\t{second}\t{index % 10}" for index, (first, second) in enumerate(itertools.pairwise(WORDS))]
+    (benchmarks / "wordsim240.txt").write_text("\n".join(pairs) + "\n", encoding="utf-8")
+    for name in ("ca8_morphological", "ca8_semantic", "cwe_analogy"):
+        (benchmarks / f"{name}.txt").write_text(f": {name}\n我们 喜欢 中文 经济\n", encoding="utf-8")
     completed = subprocess.run(
-        [sys.executable, "-m", "word2vec_hub", "evaluate", str(folder), "--shared", str(shared_file("data").parent)],
+        [sys.executable, "-m", "word2vec_hub", "evaluate", str(folder), "--shared", str(tmp_path / "shared")],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
