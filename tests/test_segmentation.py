@@ -230,3 +230,18 @@ def test_sentence_transformers_and_model2vec_segment_chinese_as_we_do(trained_ch
     np.testing.assert_allclose(encoder.encode(CHINESE_SENTENCES), ours, rtol=1e-5, atol=1e-6)
     static = model2vec.StaticModel.from_pretrained(str(folder))
     np.testing.assert_allclose(static.encode(CHINESE_SENTENCES), ours, rtol=1e-5, atol=1e-6)
+
+
+def test_train_command_on_chinese_probes_its_own_words_and_says_zh(tmp_path):
+    corpus = tmp_path / "zh.txt"
+    corpus.write_text("\n".join(chinese_lines(800)) + "\n", encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "train", "--corpus", str(corpus), "--dim", "8", "--epochs", "1",
+         "--min-count", "3", "--word-discovery", "jieba", "--no-progress", "--output", str(tmp_path / "model")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "not in the vocabulary" not in completed.stdout
+    probed = [line.split(":")[0].strip() for line in completed.stdout.splitlines() if line.startswith("  ")]
+    assert probed and set(probed) <= set(WORDS + [word.lower() for word in LATIN])
+    assert "language: zh" in (tmp_path / "model" / "README.md").read_text(encoding="utf-8")

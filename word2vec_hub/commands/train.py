@@ -107,8 +107,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def probe_words(model, count: int = 6, skip: int = 50, among: int = 500) -> list[str]:
     """`count` words spread over the `among` most frequent words of the vocabulary after the `skip` most frequent
-    (mostly function words: "the", "的"), words of letters only and two characters or more."""
-    words = [model.index_to_key[row] for row in model.word_ids()[skip : skip + among]]
+    (mostly function words: "the", "的"; a fifth of a smaller vocabulary), words of letters only and two characters
+    or more."""
+    rows = model.word_ids()
+    skip = min(skip, len(rows) // 5)
+    words = [model.index_to_key[row] for row in rows[skip : skip + among]]
     words = [word for word in words if word.isalpha() and len(word) >= 2] or words
     step = max(1, len(words) // count)
     return words[::step][:count]
