@@ -146,7 +146,7 @@ def train_word2vec(
         words = read_words(corpus, workdir)
         phases = {"reading": time.perf_counter() - started}
         if init_from is None:
-            shares = ScriptShares.of(words.words, words.word_counts)
+            shares = ScriptShares.of(words.words, words.word_counts.tolist())
             language = shares.language
             segmentation = resolve_segmentation(args.segmentation, shares)
             if distributed is not None:
