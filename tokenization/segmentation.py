@@ -18,6 +18,7 @@ alike, so a known word always comes out whole, while an unknown one is cut into 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import unicodedata
@@ -149,13 +150,12 @@ def jieba_candidates(normalize: Callable[[str], str]) -> tuple[dict[str, float],
 
 def corpus_candidates(run_counts: Mapping[str, int]) -> dict[str, float]:
     """Words of at most CORPUS_DISCOVERY_MAX_WORD characters learnt by a Unigram language model (SentencePiece's
-    EM) from the most frequent runs, up to CORPUS_DISCOVERY_CHARACTERS characters of them."""
-    sample, characters = [], 0
-    for run, count in sorted(run_counts.items(), key=lambda item: -item[1]):
-        sample.append((run, count))
-        characters += len(run) * count
-        if characters >= CORPUS_DISCOVERY_CHARACTERS:
-            break
+    EM) from an evenly spaced sample of the distinct runs, about CORPUS_DISCOVERY_CHARACTERS characters of them
+    with their counts."""
+    total = sum(len(run) * count for run, count in run_counts.items())
+    step = max(1, math.ceil(total / CORPUS_DISCOVERY_CHARACTERS))
+    sample = list(itertools.islice(run_counts.items(), 0, None, step))
+    characters = sum(len(run) * count for run, count in sample)
     distinct_characters = len({character for run, _ in sample for character in run})
     learner = Tokenizer(models.Unigram())
     trainer = trainers.UnigramTrainer(
