@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from importlib.metadata import requires
 from pathlib import Path
 
@@ -50,12 +51,35 @@ def describe_text_processing(tokenizer_json: dict) -> str:
     steps = [] if normalizer is None else normalizer.get("normalizers", [normalizer])
     normalization = ", ".join(NORMALIZER_NAMES.get(step["type"], step["type"]) for step in steps)
     pre_tokenizer = tokenizer_json.get("pre_tokenizer")
+    unspaced = ""
+    if pre_tokenizer is not None and pre_tokenizer["type"] == "Sequence":
+        # Ours: whitespace (and punctuation), then runs of Chinese, Japanese or Thai cut out (see tokenization/).
+        pre_tokenizer = pre_tokenizer["pretokenizers"][0]
+        unspaced = ", then Chinese, Japanese and Thai text cut out of its neighbours"
     splitting = (
         "no pre-tokenizer"
         if pre_tokenizer is None
         else PRE_TOKENIZER_NAMES.get(pre_tokenizer["type"], f"{pre_tokenizer['type']} pre-tokenizer")
     )
-    return f"{normalization or 'no normalisation, case kept'}; {splitting}"
+    return f"{normalization or 'no normalisation, case kept'}; {splitting}{unspaced}"
+
+
+def describe_vocabulary(tokenizer_json: dict) -> str:
+    """How a saved `tokenizer.json` maps pieces of text to rows, in words."""
+    if tokenizer_json["model"]["type"] == "Unigram":
+        return (
+            "a Unigram model that segments Chinese, Japanese and Thai text into the vocabulary's words inside "
+            "tokenizer.json, so that any tokenizers-based loader segments as training did"
+        )
+    return "a WordLevel vocabulary"
+
+
+# Fonts with Chinese, Japanese and Thai glyphs, used where installed (matplotlib's own font has none).
+FALLBACK_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+    "Droid Sans Fallback", "AR PL UMing CN", "SimHei", "Microsoft YaHei", "PingFang SC", "Hiragino Sans",
+    "Noto Sans Thai",
+)  # fmt: skip
 
 
 def map_words(model: Word2VecModel, limit: int = 30) -> list[str]:
@@ -71,12 +95,22 @@ def map_words(model: Word2VecModel, limit: int = 30) -> list[str]:
 
 def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
     """Save a PNG of the words of `map_words` projected on their first two principal components (atomically: a
-    crash leaves the old picture or the new one)."""
+    crash leaves the old picture or the new one). Chinese, Japanese and Thai words need one of FALLBACK_FONTS
+    installed; without one they show as empty boxes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import font_manager
 
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    families = [plt.rcParams["font.family"][0], *(name for name in FALLBACK_FONTS if name in installed)]
+    with plt.rc_context({"font.family": families}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        return _draw_word_map(model, path, plt)
+
+
+def _draw_word_map(model: Word2VecModel, path: Path, plt) -> list[str]:
     words = map_words(model)
     vectors = torch.stack([model.get_vector(word, norm=True) for word in words]).cpu().double()
     centered = vectors - vectors.mean(0)
@@ -155,8 +189,8 @@ def build_model_card(
         f"Word2vec word vectors: skip-gram with negative sampling, {words:,} words × {config.hidden_size} "
         f"dimensions, trained on {config.corpus or 'an unnamed corpus'} ({config.corpus_word_count:,} words). "
         f"The weights (`model.safetensors`) hold the word vectors (`embeddings`), {head}; `tokenizer.json` maps "
-        f"text to rows ({describe_text_processing(tokenizer_json)}; a WordLevel vocabulary with `[PAD]` = 0 and "
-        "`[UNK]` = 1).",
+        f"text to rows ({describe_text_processing(tokenizer_json)}; {describe_vocabulary(tokenizer_json)}, with "
+        "`[PAD]` = 0 and `[UNK]` = 1).",
         f"![Well-known words on the first two principal components of their vectors]({WORD_MAP_FILE})",
         "## Usage",
         f"The model code comes with the weights (`trust_remote_code=True`) and needs {remote_code_transformers()}.",

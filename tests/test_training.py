@@ -172,7 +172,13 @@ def test_a_corpus_below_min_count_is_refused():
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("dim", 0, "dim must be at least 1"), ("min_alpha", 0.5, "min_alpha <= alpha"), ("sample", -1, "sample")],
+    [
+        ("dim", 0, "dim must be at least 1"),
+        ("min_alpha", 0.5, "min_alpha <= alpha"),
+        ("sample", -1, "sample"),
+        ("segmentation", "words", "segmentation must be one of auto, word, character, none"),
+        ("word_discovery", "pkuseg", "word_discovery must be one of auto, jieba, corpus"),
+    ],
 )
 def test_bad_hyperparameters_are_refused(field, value, message):
     with pytest.raises(ValueError, match=message):

@@ -6,8 +6,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
+
+from word2vec_hub.tokenization.writing_systems import UNSPACED_CHARACTER, UNSPACED_RUN
 
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
@@ -23,21 +25,35 @@ def build_normalizer(lowercase: bool = True, nfkc: bool = True) -> normalizers.N
     return normalizers.Sequence(steps) if steps else None
 
 
-def build_pre_tokenizer(split_punctuation: bool = True) -> pre_tokenizers.PreTokenizer:
+def build_pre_tokenizer(split_punctuation: bool = True, unspaced: str = "none") -> pre_tokenizers.PreTokenizer:
+    """Split at whitespace (and punctuation), then cut text of scripts written without spaces out of its
+    neighbours: `unspaced="runs"` isolates each run of such characters (for a model that segments it into words),
+    `"characters"` each character, `"none"` leaves it inside its word."""
     # Whitespace() splits on \w+|[^\w\s]+, so punctuation becomes tokens of its own; WhitespaceSplit keeps
     # pre-tokenised corpora such as the Penn Treebank ("mr.", "n.v.") exactly as they are written.
-    return pre_tokenizers.Whitespace() if split_punctuation else pre_tokenizers.WhitespaceSplit()
+    words = pre_tokenizers.Whitespace() if split_punctuation else pre_tokenizers.WhitespaceSplit()
+    if unspaced == "none":
+        return words
+    pattern = {"runs": UNSPACED_RUN, "characters": UNSPACED_CHARACTER}[unspaced]
+    return pre_tokenizers.Sequence([words, pre_tokenizers.Split(Regex(pattern), behavior="isolated")])
 
 
 def empty_word_level_tokenizer(
-    lowercase: bool = True, nfkc: bool = True, split_punctuation: bool = True, vocab: dict[str, int] | None = None
+    lowercase: bool = True,
+    nfkc: bool = True,
+    split_punctuation: bool = True,
+    vocab: dict[str, int] | None = None,
+    split_unspaced_characters: bool = False,
 ) -> Tokenizer:
-    """A WordLevel tokenizer with our normalisation and pre-tokenisation, and the given vocabulary (if any)."""
+    """A WordLevel tokenizer with our normalisation and pre-tokenisation, and the given vocabulary (if any).
+    `split_unspaced_characters` makes each character of Chinese, Japanese or Thai text a word of its own."""
     tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK_TOKEN))
     normalizer = build_normalizer(lowercase=lowercase, nfkc=nfkc)
     if normalizer is not None:
         tokenizer.normalizer = normalizer
-    tokenizer.pre_tokenizer = build_pre_tokenizer(split_punctuation)
+    tokenizer.pre_tokenizer = build_pre_tokenizer(
+        split_punctuation, "characters" if split_unspaced_characters else "none"
+    )
     return tokenizer
 
 
@@ -54,17 +70,19 @@ def split_words(line: str) -> list[str]:
     return [word for word in _RUST_WHITESPACE.split(line) if word]
 
 
-def tokens_of_words(tokenizer: Tokenizer, words: Iterable[str]) -> list[list[str]]:
-    """The tokens `tokenizer` makes of each whitespace-free word (normalised, then pre-tokenised).
+def _splits_at_whitespace(pre_tokenizer: pre_tokenizers.PreTokenizer | None) -> bool:
+    if isinstance(pre_tokenizer, pre_tokenizers.Sequence):
+        pre_tokenizer = pre_tokenizer[0]
+    return isinstance(pre_tokenizer, pre_tokenizers.Whitespace | pre_tokenizers.WhitespaceSplit)
 
-    Our pre-tokenizers split at every whitespace, so a line's tokens are those of its words in turn: running the
-    tokenizer once per distinct word instead of once per occurrence gives the same ids at a fraction of the cost.
-    """
+
+def pre_tokens_of_words(tokenizer: Tokenizer, words: Iterable[str]) -> list[list[str]]:
+    """The pieces `tokenizer`'s normaliser and pre-tokenizer cut each whitespace-free word into."""
     pre_tokenizer = tokenizer.pre_tokenizer
-    if not isinstance(pre_tokenizer, pre_tokenizers.Whitespace | pre_tokenizers.WhitespaceSplit):
+    if not _splits_at_whitespace(pre_tokenizer):
         raise ValueError(
-            f"the tokenizer's pre-tokenizer is {type(pre_tokenizer).__name__}; word2vec training needs Whitespace "
-            "or WhitespaceSplit (build the tokenizer with tokenization.empty_word_level_tokenizer)"
+            f"the tokenizer's pre-tokenizer is {type(pre_tokenizer).__name__}; word2vec training needs one that "
+            "splits at whitespace first (build the tokenizer with tokenization.empty_word_level_tokenizer)"
         )
     normalizer = tokenizer.normalizer
     pre_tokenize = pre_tokenizer.pre_tokenize_str
@@ -72,6 +90,28 @@ def tokens_of_words(tokenizer: Tokenizer, words: Iterable[str]) -> list[list[str
         return [[token for token, _ in pre_tokenize(word)] for word in words]
     normalize = normalizer.normalize_str
     return [[token for token, _ in pre_tokenize(normalize(word))] for word in words]
+
+
+def tokens_of_words(tokenizer: Tokenizer, words: Iterable[str]) -> list[list[str]]:
+    """The tokens `tokenizer` makes of each whitespace-free word.
+
+    Our pre-tokenizers split at every whitespace, so a line's tokens are those of its words in turn: running the
+    tokenizer once per distinct word instead of once per occurrence gives the same ids at a fraction of the cost.
+    A WordLevel model maps each piece to one token, so its tokens are the pre-tokenizer's pieces; any other model
+    (the Unigram that segments Chinese) runs once per distinct piece, in Rust and in parallel. A piece encodes
+    alone as it does inside its word because normalising and pre-tokenising a piece again leave it as it is.
+    """
+    pieces_of_words = pre_tokens_of_words(tokenizer, words)
+    if isinstance(tokenizer.model, models.WordLevel):
+        return pieces_of_words
+    distinct = list(dict.fromkeys(piece for pieces in pieces_of_words for piece in pieces))
+    # A Unigram model gives an unknown span's own text as its token, with the [UNK] id: tokens come from the ids.
+    token_of_id = {index: token for token, index in tokenizer.get_vocab().items()}
+    tokens_of_piece = {
+        piece: [token_of_id[index] for index in encoding.ids]
+        for piece, encoding in zip(distinct, tokenizer.encode_batch(distinct, add_special_tokens=False), strict=True)
+    }
+    return [[token for piece in pieces for token in tokens_of_piece[piece]] for pieces in pieces_of_words]
 
 
 def count_tokens(tokens_per_word: Iterable[list[str]], word_counts: Iterable[int]) -> Counter[str]:

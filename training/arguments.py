@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOVERIES
+
 # linear: word2vec's decay from alpha to min_alpha over all words of all epochs, counted over every thread.
 # gensim: gensim's corpus_file mode, where each epoch starts at alpha - (alpha - min_alpha) * epoch / epochs and
 # each of W threads counts only its own words against the epoch, so the rate falls 1/W as far within an epoch.
@@ -46,6 +48,9 @@ class TrainingArguments:
     lowercase: bool = True
     nfkc: bool = True
     split_punctuation: bool = True
+    # Text written without spaces (Chinese, Japanese, Thai): see tokenization/writing_systems.py.
+    segmentation: str = "auto"
+    word_discovery: str = "auto"
     progress: bool = True
 
     def __post_init__(self):
@@ -59,5 +64,11 @@ class TrainingArguments:
             raise ValueError(f"need 0 < min_alpha <= alpha, got alpha={self.alpha}, min_alpha={self.min_alpha}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.segmentation not in SEGMENTATIONS:
+            raise ValueError(f"segmentation must be one of {', '.join(SEGMENTATIONS)}, got {self.segmentation!r}")
+        if self.word_discovery not in WORD_DISCOVERIES:
+            raise ValueError(
+                f"word_discovery must be one of {', '.join(WORD_DISCOVERIES)}, got {self.word_discovery!r}"
+            )
         if self.sample < 0:
             raise ValueError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.tokenization.segmentation import ScriptShares, resolve_segmentation, train_segmenting_tokenizer
 from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
     UNK_TOKEN,
@@ -58,6 +59,10 @@ class TrainingResult:
     history: list[dict] = field(default_factory=list)
     # Wall seconds of each phase: "reading", "vocabulary and encoding", "training".
     phases: dict[str, float] = field(default_factory=dict)
+    # How text written without spaces was segmented: "word", "character" or "none" (None: the loaded tokenizer's).
+    segmentation: str | None = None
+    # The corpus's language where its script tells it (zh, ja, th), for the model card.
+    language: str | None = None
 
     @property
     def words_per_second(self) -> float:
@@ -132,19 +137,48 @@ def train_word2vec(
         if distributed.world_size == 1:
             # One process has nobody to synchronise with: the single-process path, unchanged.
             distributed = None
+    segmentation = language = None
     if init_from is not None:
         model = _load_for_training(init_from, args)
         tokenizer = model.tokenizer
         backend = tokenizer.backend_tokenizer
-    else:
-        backend = empty_word_level_tokenizer(
-            lowercase=args.lowercase, nfkc=args.nfkc, split_punctuation=args.split_punctuation
-        )
     with tempfile.TemporaryDirectory(prefix="word2vec-corpus-") as workdir:
         words = read_words(corpus, workdir)
         phases = {"reading": time.perf_counter() - started}
-        tokens_per_word = tokens_of_words(backend, words.words)
         if init_from is None:
+            shares = ScriptShares.of(words.words, words.word_counts.tolist())
+            language = shares.language
+            segmentation = resolve_segmentation(args.segmentation, shares)
+            if distributed is not None:
+                segmentation = distributed.broadcast(segmentation if distributed.is_main else None)
+                if segmentation == "word":
+                    raise CorpusError(
+                        "word segmentation of Chinese, Japanese or Thai text runs in one process only; train "
+                        "without torchrun, or pass --segmentation character"
+                    )
+        if segmentation == "word":
+            backend, tokens_per_word = train_segmenting_tokenizer(
+                words.words,
+                words.word_counts.tolist(),
+                min_count=args.min_count,
+                max_vocab=args.max_vocab,
+                lowercase=args.lowercase,
+                nfkc=args.nfkc,
+                split_punctuation=args.split_punctuation,
+                discovery=args.word_discovery,
+                shares=shares,
+            )
+        elif init_from is None:
+            backend = empty_word_level_tokenizer(
+                lowercase=args.lowercase,
+                nfkc=args.nfkc,
+                split_punctuation=args.split_punctuation,
+                split_unspaced_characters=segmentation == "character",
+            )
+            tokens_per_word = tokens_of_words(backend, words.words)
+        else:
+            tokens_per_word = tokens_of_words(backend, words.words)
+        if init_from is None and segmentation != "word":
             token_counts = count_tokens(tokens_per_word, words.word_counts.tolist())
             if distributed is not None:
                 token_counts = distributed.merge_counts(token_counts)
@@ -208,6 +242,8 @@ def train_word2vec(
         final_loss=final_loss,
         history=history,
         phases=phases,
+        segmentation=segmentation,
+        language=language,
     )
 
 

@@ -1,6 +1,7 @@
 """Score a model on word-similarity and analogy benchmarks (the same numbers as gensim's evaluate_* methods).
 
 word2vec evaluate word2vec-ptb              # WordSim-353 and the Google analogies from the shared data
+word2vec evaluate word2vec-corpus           # a model whose card says language zh: wordsim-240, CA8 and CWE
 word2vec evaluate MODEL --wordsim a.tsv b.tsv --analogy questions-words.txt --restrict-vocab 30000
 word2vec evaluate MODEL --write-card        # store the results in the model card
 """
@@ -15,12 +16,21 @@ from word2vec_hub.shared_data import ENVIRONMENT_VARIABLE
 
 DEFAULT_WORDSIM = "data/eval/wordsim353.tsv"
 DEFAULT_ANALOGY = "data/eval/questions-words.txt"
+# The default benchmarks of a model whose card gives its language (see data/zh/README.md in the shared data).
+BENCHMARKS_BY_LANGUAGE = {
+    "zh": (
+        ["data/zh/wordsim240.txt"],
+        ["data/zh/ca8_morphological.txt", "data/zh/ca8_semantic.txt", "data/zh/cwe_analogy.txt"],
+    ),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir")
     parser.add_argument("--wordsim", nargs="+", type=Path, help="word-pair files: word<TAB>word<TAB>score")
-    parser.add_argument("--analogy", type=Path, help="analogy file in the Google format (': section' lines)")
+    parser.add_argument(
+        "--analogy", nargs="+", type=Path, help="analogy files in the Google format (': section' lines)"
+    )
     parser.add_argument("--restrict-vocab", type=int, default=30_000, help="search the N most frequent words")
     parser.add_argument("--device", default="cpu", help="device to compute on")
     parser.add_argument("--write-card", action="store_true", help="store results in evaluation.json and README.md")
@@ -38,14 +48,17 @@ def run(options: argparse.Namespace) -> int:
     from word2vec_hub.sharing.model_card import EVALUATION_FILE, write_evaluation
 
     try:
-        wordsim = options.wordsim or [shared_file(DEFAULT_WORDSIM, options.shared)]
-        analogy = options.analogy or shared_file(DEFAULT_ANALOGY, options.shared)
-        for path in [*wordsim, analogy]:
+        default_wordsim, default_analogy = BENCHMARKS_BY_LANGUAGE.get(
+            _card_language(Path(options.model_dir)), ([DEFAULT_WORDSIM], [DEFAULT_ANALOGY])
+        )
+        wordsim = options.wordsim or [shared_file(path, options.shared) for path in default_wordsim]
+        analogy = options.analogy or [shared_file(path, options.shared) for path in default_analogy]
+        for path in [*wordsim, *analogy]:
             if not path.is_file():
                 raise EvaluationFileError(f"benchmark file not found: {path}")
         model = Word2VecModel.from_pretrained(options.model_dir).to(options.device)
         similarity = [evaluate_word_pairs(model, path, options.restrict_vocab) for path in wordsim]
-        analogies = evaluate_word_analogies(model, analogy, options.restrict_vocab)
+        analogies = [evaluate_word_analogies(model, path, options.restrict_vocab) for path in analogy]
     except (EvaluationFileError, SharedDataError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -56,27 +69,35 @@ def run(options: argparse.Namespace) -> int:
             f"{result.name:<32} {result.spearman:>8.4f}  Spearman; Pearson {result.pearson:.4f}; "
             f"{result.pairs} pairs, {result.skipped_share:.1%} skipped as unknown"
         )
-    for name, (right, wrong) in analogies.sections.items():
-        if right + wrong:
-            print(f"  {name:<30} {right / (right + wrong):>8.4f}  {right}/{right + wrong}")
-    print(
-        f"{analogies.name:<32} {analogies.accuracy:>8.4f}  3CosAdd accuracy over the top {options.restrict_vocab:,} "
-        f"words; {analogies.correct + analogies.incorrect} questions, {analogies.skipped} skipped as unknown"
-    )
+    for result in analogies:
+        for name, (right, wrong) in result.sections.items():
+            if right + wrong:
+                print(f"  {name:<30} {right / (right + wrong):>8.4f}  {right}/{right + wrong}")
+        print(
+            f"{result.name:<32} {result.accuracy:>8.4f}  3CosAdd accuracy over the top {options.restrict_vocab:,} "
+            f"words; {result.correct + result.incorrect} questions, {result.skipped} skipped as unknown"
+        )
     if options.write_card:
         records = [
             {"task": "word-similarity", "dataset": r.name, "metric": "spearmanr", "value": round(r.spearman, 4)}
             for r in similarity
         ]
-        records.append(
-            {
-                "task": "word-analogy",
-                "dataset": analogies.name,
-                "metric": "accuracy",
-                "value": round(analogies.accuracy, 4),
-            }
-        )
+        records += [
+            {"task": "word-analogy", "dataset": r.name, "metric": "accuracy", "value": round(r.accuracy, 4)}
+            for r in analogies
+        ]
         folder = Path(options.model_dir)
         write_evaluation(model, folder, records)
         print(f"results stored in {folder / EVALUATION_FILE} and the model card")
     return 0
+
+
+def _card_language(folder: Path) -> str | None:
+    """The language the model card of a local model folder gives, if any (a list gives its first)."""
+    card = folder / "README.md"
+    if not card.is_file():
+        return None
+    from huggingface_hub import ModelCard
+
+    language = ModelCard.load(card).data.language
+    return language[0] if isinstance(language, list) and language else language

@@ -14,6 +14,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOVERIES
 from word2vec_hub.training.arguments import BACKENDS, LR_SCHEDULES, SYNC_CHOICES, SYNC_EVERY, TrainingArguments
 
 DEFAULT_PROBES = ("chip", "market", "president", "company", "stock", "bank")
@@ -63,6 +64,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="split punctuation off words (default: on for --corpus files, off for the pre-tokenised PTB)",
     )
+    parser.add_argument(
+        "--segmentation", default="auto", choices=SEGMENTATIONS,
+        help="text written without spaces (Chinese, Japanese, Thai): word splits it into words found in the corpus, "
+        "character into single characters, none leaves whole clauses; auto (default): word where such text is at "
+        "least 1%% of the corpus, character for less",
+    )  # fmt: skip
+    parser.add_argument(
+        "--word-discovery", default="auto", choices=WORD_DISCOVERIES,
+        help="where --segmentation word finds words: jieba's dictionary (pip install 'word2vec-hub[chinese]'), or "
+        "the corpus's own statistics; auto (default): jieba for Chinese when it is installed",
+    )  # fmt: skip
     parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--nfkc", action=argparse.BooleanOptionalAction, default=True, help="NFKC-normalise text")
     parser.add_argument("--log-file", help="append a JSON line per block of training (words, loss, lr, words/s)")
@@ -81,9 +93,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="under torchrun: words each rank trains between two synchronisations of the tables",
     )  # fmt: skip
     parser.add_argument("--init-from", metavar="MODEL_DIR", help="continue training an existing model folder")
-    parser.add_argument("--language", help="language code for the model card (default: en for the PTB)")
-    parser.add_argument("--probe", nargs="+", default=list(DEFAULT_PROBES), help="words whose neighbours to print")
+    parser.add_argument(
+        "--language", help="language code for the model card (default: en for the PTB; zh, ja or th for a corpus "
+        "mostly in Chinese, Japanese or Thai script)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--probe", nargs="+",
+        help="words whose neighbours to print (default: a few for the PTB, frequent words of the vocabulary for "
+        "your own corpus)",
+    )  # fmt: skip
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
+
+
+def probe_words(model, count: int = 6, skip: int = 50, among: int = 500) -> list[str]:
+    """`count` words spread over the `among` most frequent words of the vocabulary after the `skip` most frequent
+    (mostly function words: "the", "的"; a fifth of a smaller vocabulary), words of letters only and two characters
+    or more."""
+    rows = model.word_ids()
+    skip = min(skip, len(rows) // 5)
+    words = [model.index_to_key[row] for row in rows[skip : skip + among]]
+    words = [word for word in words if word.isalpha() and len(word) >= 2] or words
+    step = max(1, len(words) // count)
+    return words[::step][:count]
 
 
 def output_stem(source: str) -> str:
@@ -144,7 +175,7 @@ def run(options: argparse.Namespace) -> int:
         )
         if not is_main:
             return 0
-        save_model_folder(result.model, result.tokenizer, output, language=options.language)
+        save_model_folder(result.model, result.tokenizer, output, language=options.language or result.language)
     except TrainingInterrupted as interruption:
         print(
             f"interrupted: checkpoint saved to {interruption.checkpoint}; continue with the same command and "
@@ -180,7 +211,8 @@ def run(options: argparse.Namespace) -> int:
         f"({result.words_per_second:,.0f} words/s, device {model.device}); final loss {result.final_loss:.4f}"
     )
     print(f"saved to {output}")
-    for word in options.probe:
+    own_corpus = bool(options.corpus or options.dataset)
+    for word in options.probe or (probe_words(model) if own_corpus else DEFAULT_PROBES):
         if word not in model:
             print(f"  {word}: not in the vocabulary")
             continue
