@@ -21,11 +21,12 @@ import gzip
 import itertools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import add_skipgram_arguments, run_child
 
 from word2vec_hub.shared_data import shared_dir
 
@@ -163,18 +164,6 @@ def _boundaries(words: list[str]) -> set[int]:
     return set(itertools.accumulate(len(word) for word in words))
 
 
-def in_subprocess(trainer: str, corpus: str, options: dict) -> dict:
-    completed = subprocess.run(
-        [sys.executable, __file__, "--child", trainer, corpus, json.dumps(options)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    if completed.returncode != 0:
-        sys.exit(f"{trainer} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
 def print_table(rows: list[dict], options: dict) -> None:
     print(
         f"\nskip-gram, dim {options['dim']}, window {options['window']}, negative {options['negative']}, "
@@ -213,13 +202,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=ZH / "corpus.txt.gz")
     parser.add_argument("--max-lines", type=int, help="only the first N lines of the corpus")
     parser.add_argument("--word-discovery", default="auto", help="ours: auto, jieba or corpus")
-    parser.add_argument("--dim", type=int, default=100)
-    parser.add_argument("--window", type=int, default=5)
-    parser.add_argument("--negative", type=int, default=5)
-    parser.add_argument("--sample", type=float, default=1e-4)
-    parser.add_argument("--min-count", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2, help="CPU threads (and jieba processes) for both")
+    add_skipgram_arguments(parser, workers=2, workers_help="CPU threads (and jieba processes) for both")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -241,7 +224,7 @@ def main() -> None:
             with _open(str(options.corpus)) as source, open(corpus, "w", encoding="utf-8") as target:
                 target.writelines(itertools.islice(source, options.max_lines))
         settings["folder"] = folder
-        rows = [in_subprocess(trainer, str(corpus), settings) for trainer in ("ours", "gensim")]
+        rows = [run_child(__file__, trainer, str(corpus), settings) for trainer in ("ours", "gensim")]
         print_table(rows, settings)
     if options.json:
         options.json.write_text(json.dumps({"settings": settings, "results": rows}, indent=2, ensure_ascii=False))

@@ -24,11 +24,12 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import add_skipgram_arguments, run_child
 
 from word2vec_hub.shared_data import shared_dir
 
@@ -130,15 +131,7 @@ def in_subprocess(trainer: str, corpus: str, options: dict, processes: int = 0) 
     launcher = [sys.executable]
     if processes:
         launcher += ["-m", "torch.distributed.run", "--nproc-per-node", str(processes)]
-    completed = subprocess.run(
-        [*launcher, __file__, "--child", trainer, corpus, json.dumps(options)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    if completed.returncode != 0:
-        sys.exit(f"{trainer} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return run_child(__file__, trainer, corpus, options, launcher)
 
 
 def plain_text_copy(source: Path, folder: Path, repeat: int = 1) -> Path:
@@ -214,13 +207,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=SHARED / "bench-en.txt.gz")
     parser.add_argument("--quick", action="store_true", help="the PTB training split instead (under a minute)")
     parser.add_argument("--memory", action="store_true", help="peak memory of ours on the corpus and on it x4")
-    parser.add_argument("--dim", type=int, default=100)
-    parser.add_argument("--window", type=int, default=5)
-    parser.add_argument("--negative", type=int, default=5)
-    parser.add_argument("--sample", type=float, default=1e-4)
-    parser.add_argument("--min-count", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=0, help="CPU threads for both (0: all cores)")
+    add_skipgram_arguments(parser, workers=0, workers_help="CPU threads for both (0: all cores)")
     parser.add_argument(
         "--device", default="cpu", help="device of ours (cpu, cuda, mps): on an accelerator, against the CPU kernel"
     )
