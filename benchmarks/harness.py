@@ -21,6 +21,12 @@ def add_skipgram_arguments(parser: argparse.ArgumentParser, workers: int, worker
     parser.add_argument("--workers", type=int, default=workers, help=workers_help)
 
 
+def run_as_child(child: list[str], runners: dict) -> None:
+    """In the child process: run `runners[trainer](corpus, options)` and print its result as the last line."""
+    trainer, corpus, options = child
+    print(json.dumps(runners[trainer](corpus, json.loads(options))))
+
+
 def run_child(script: str, trainer: str, corpus: str, options: dict, launcher: list[str] | None = None) -> dict:
     """`script --child trainer corpus options` in a fresh process (under `launcher`, e.g. torchrun); the JSON
     object its last line prints."""

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import add_skipgram_arguments, run_child
+from harness import add_skipgram_arguments, run_as_child, run_child
 
 from word2vec_hub.shared_data import shared_dir
 
@@ -223,9 +223,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
-        trainer, corpus, child_options = options.child
-        runner = run_ours if trainer == "ours" else run_gensim
-        print(json.dumps(runner(corpus, json.loads(child_options))))
+        run_as_child(options.child, {"ours": run_ours, "gensim": run_gensim})
         return
 
     corpus = SHARED / "ptb" / "ptb.train.txt" if options.quick else options.corpus

@@ -168,15 +168,14 @@ def train_word2vec(
                 discovery=args.word_discovery,
                 shares=shares,
             )
-        elif init_from is None:
-            backend = empty_word_level_tokenizer(
-                lowercase=args.lowercase,
-                nfkc=args.nfkc,
-                split_punctuation=args.split_punctuation,
-                split_unspaced_characters=segmentation == "character",
-            )
-            tokens_per_word = tokens_of_words(backend, words.words)
         else:
+            if init_from is None:
+                backend = empty_word_level_tokenizer(
+                    lowercase=args.lowercase,
+                    nfkc=args.nfkc,
+                    split_punctuation=args.split_punctuation,
+                    split_unspaced_characters=segmentation == "character",
+                )
             tokens_per_word = tokens_of_words(backend, words.words)
         if init_from is None and segmentation != "word":
             token_counts = count_tokens(tokens_per_word, words.word_counts.tolist())
