@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.tokenization.word_level import (
@@ -19,9 +21,11 @@ from word2vec_hub.tokenization.word_level import (
     empty_word_level_tokenizer,
     wrap_tokenizer,
 )
-from word2vec_hub.training.output import save_model_folder
+from word2vec_hub.training.atomic import replace_folder
+from word2vec_hub.training.output import OutputError, check_output_dir, write_companion_files
 
-from .vector_files import read_vectors
+from .vector_files import VectorFile
+from .weights_writer import ConvertedWeightsWriter
 
 
 @dataclass
@@ -32,83 +36,7 @@ class ConversionReport:
     dimension: int
 
 
-def vectors_to_model(
-    words: list[str],
-    table: np.ndarray,
-    lowercase: bool = False,
-    nfkc: bool = True,
-    split_punctuation: bool = True,
-    source: str | None = None,
-) -> tuple[Word2VecModel, int]:
-    """A model (without a skip-gram head) whose rows are [PAD], [UNK], then the vectors in file order.
-
-    `table` holds a row for each special token, then the vector of each of `words` (as `read_vectors` returns it
-    with `reserved_rows=len(SPECIAL_TOKENS)`); it becomes the model's `embeddings` without a copy, so the caller
-    must not use it afterwards. Words are normalised as the tokenizer will normalise text, so that each stays
-    reachable; when two words become the same (such as "Apple" and "apple" with `lowercase`), the first in the file
-    is kept. Returns the model and the number of duplicates dropped.
-    """
-    if table.shape[0] != len(SPECIAL_TOKENS) + len(words):
-        raise ValueError(f"the table has {table.shape[0]} rows; expected {len(SPECIAL_TOKENS)} + {len(words)} words")
-    normalize = _word_normalizer(lowercase, nfkc)
-    vocabulary = {token: index for index, token in enumerate(SPECIAL_TOKENS)}
-    duplicate_rows = []
-    for row, word in enumerate(words, start=len(SPECIAL_TOKENS)):
-        key = normalize(word)
-        if key in vocabulary:
-            duplicate_rows.append(row)
-        else:
-            vocabulary[key] = len(vocabulary)
-    embeddings = torch.from_numpy(table)
-    embeddings[: len(SPECIAL_TOKENS)] = 0
-    if duplicate_rows:
-        _drop_rows(embeddings, duplicate_rows)
-        embeddings = embeddings[: len(vocabulary)]
-    tokenizer = wrap_tokenizer(
-        empty_word_level_tokenizer(
-            lowercase=lowercase, nfkc=nfkc, split_punctuation=split_punctuation, vocab=vocabulary
-        )
-    )
-    config = Word2VecConfig(
-        vocab_size=len(vocabulary),
-        hidden_size=table.shape[1],
-        pad_token_id=vocabulary[PAD_TOKEN],
-        unk_token_id=vocabulary[UNK_TOKEN],
-        has_context_vectors=False,
-        corpus=source,
-        min_count=1,
-        epochs=0,
-    )
-    # Built on the meta device, so that no table is allocated and randomly initialised only to be replaced.
-    with torch.device("meta"):
-        model = Word2VecModel(config)
-    model.embeddings = nn.Parameter(embeddings, requires_grad=not config.freeze_embeddings)
-    model.counts = torch.zeros(len(vocabulary), dtype=torch.int64)
-    model.set_tokenizer(tokenizer)
-    return model, len(duplicate_rows)
-
-
-def _word_normalizer(lowercase: bool, nfkc: bool) -> Callable[[str], str]:
-    """The tokenizer's normalisation of one word; ASCII words skip the call into Rust, which NFKC leaves as they are."""
-    normalizer = build_normalizer(lowercase=lowercase, nfkc=nfkc)
-    if normalizer is None:
-        return str
-    normalize_str = normalizer.normalize_str
-    if lowercase:
-        return lambda word: word.lower() if word.isascii() else normalize_str(word)
-    return lambda word: word if word.isascii() else normalize_str(word)
-
-
-def _drop_rows(table: torch.Tensor, dropped_rows: list[int]) -> None:
-    """Move the rows not in `dropped_rows` up, in order and in place, a block at a time (the last rows are left)."""
-    kept = torch.ones(table.shape[0], dtype=torch.bool)
-    kept[dropped_rows] = False
-    kept_rows = kept.nonzero().squeeze(1)
-    block = 65_536
-    for first in range(0, len(kept_rows), block):
-        sources = kept_rows[first : first + block]
-        # Each source row is at or below its target, so a block read before it is written is never overwritten early.
-        table[first : first + len(sources)] = table[sources]
+WEIGHTS_FILE = "model.safetensors"
 
 
 def convert_vector_file(
@@ -120,16 +48,124 @@ def convert_vector_file(
     split_punctuation: bool = True,
     language: str | None = None,
 ) -> ConversionReport:
-    """Read a vector file and write a model folder (weights, tokenizer, model card) to `output`."""
-    words, table = read_vectors(path, file_format, limit=max_vocab, reserved_rows=len(SPECIAL_TOKENS))
-    source = f"{Path(path).name} ({file_format})"
-    model, dropped = vectors_to_model(
-        words, table, lowercase=lowercase, split_punctuation=split_punctuation, source=source
+    """Read a vector file and write a model folder (weights, tokenizer, model card) to `output`.
+
+    The rows are [PAD], [UNK], then the vectors in file order. The vectors go from the file to `model.safetensors`
+    a block at a time, so the table is never in memory as a whole (GoogleNews converts in far less memory than its
+    3.6 GB). Words are normalised as the tokenizer will normalise text, so that each stays reachable; when two
+    words become the same (such as "Apple" and "apple" with `lowercase`), the first in the file is kept.
+    """
+    output = check_output_dir(output)
+    report = ConversionReport(0, 0, 0, 0)
+    with VectorFile(path, file_format, limit=max_vocab) as vectors:
+        if vectors.count is not None:
+            check_disk_space(output, (len(SPECIAL_TOKENS) + vectors.count) * (vectors.dim * 4 + 8))  # + counts
+
+        def fill(staging: Path) -> None:
+            weights = staging / WEIGHTS_FILE
+            with ConvertedWeightsWriter(weights, vectors.dim) as writer:
+                vocabulary, duplicates = _write_vectors(vectors, writer, _words_normalizer(lowercase, nfkc=True))
+                rows = writer.close()
+            tokenizer = wrap_tokenizer(
+                empty_word_level_tokenizer(
+                    lowercase=lowercase, nfkc=True, split_punctuation=split_punctuation, vocab=vocabulary
+                )
+            )
+            config = Word2VecConfig(
+                vocab_size=rows,
+                hidden_size=vectors.dim,
+                pad_token_id=vocabulary[PAD_TOKEN],
+                unk_token_id=vocabulary[UNK_TOKEN],
+                has_context_vectors=False,
+                corpus=f"{vectors.path.name} ({file_format})",
+                min_count=1,
+                epochs=0,
+            )
+            model = _model_over_weights(config, weights, writer.data_offset(), tokenizer)
+            save_config_and_code(model, staging)
+            write_companion_files(model, tokenizer, staging, output.name, language)
+            report.words_read, report.words_kept = vectors.words_read, rows - len(SPECIAL_TOKENS)
+            report.duplicates_dropped, report.dimension = duplicates, vectors.dim
+
+        replace_folder(output, fill)
+    return report
+
+
+def _write_vectors(
+    vectors: VectorFile, writer: ConvertedWeightsWriter, normalize: Callable[[list[str]], list[str]]
+) -> tuple[dict[str, int], int]:
+    """Stream zero rows for the special tokens, then each vector whose normalised word is new; return the
+    vocabulary ({token: row}) and the number of duplicates dropped."""
+    vocabulary = {token: index for index, token in enumerate(SPECIAL_TOKENS)}
+    writer.append(np.zeros((len(SPECIAL_TOKENS), vectors.dim), dtype=np.float32))
+    duplicates = 0
+    for words, block in vectors:
+        keys = normalize(words)
+        if len(set(keys)) == len(keys) and vocabulary.keys().isdisjoint(keys):
+            vocabulary.update(zip(keys, range(len(vocabulary), len(vocabulary) + len(keys)), strict=True))
+            writer.append(block)
+            continue
+        kept = []
+        for index, key in enumerate(keys):
+            if key not in vocabulary:
+                vocabulary[key] = len(vocabulary)
+                kept.append(index)
+        duplicates += len(words) - len(kept)
+        writer.append(block[kept])
+    return vocabulary, duplicates
+
+
+def _model_over_weights(
+    config: Word2VecConfig, weights: Path, data_offset: int, tokenizer: PreTrainedTokenizerFast
+) -> Word2VecModel:
+    """The model whose `embeddings` are the written file's, memory-mapped: the model card reads a few rows."""
+    # Built on the meta device, so that no table is allocated and randomly initialised only to be replaced.
+    with torch.device("meta"):
+        model = Word2VecModel(config)
+    # Copy-on-write: a write would stay in memory, never reach the file.
+    table = np.memmap(
+        weights, dtype=np.float32, mode="c", offset=data_offset, shape=(config.vocab_size, config.hidden_size)
     )
-    words_read, dimension = len(words), table.shape[1]
-    del words, table  # the model holds what saving needs; a million words are a hundred MB more at the peak
-    save_model_folder(model, model.tokenizer, output, language=language)
-    return ConversionReport(words_read, model.config.vocab_size - len(SPECIAL_TOKENS), dropped, dimension)
+    model.embeddings = nn.Parameter(torch.from_numpy(table), requires_grad=not config.freeze_embeddings)
+    model.counts = torch.zeros(config.vocab_size, dtype=torch.int64)
+    model.set_tokenizer(tokenizer)
+    return model
+
+
+def save_config_and_code(model: Word2VecModel, folder: Path) -> None:
+    """config.json and the model code, as `save_pretrained` writes them beside the weights."""
+    from transformers.dynamic_module_utils import custom_object_save
+
+    model.config.architectures = [type(model).__name__]
+    model.config.dtype = "float32"
+    custom_object_save(model, folder, config=model.config)
+    model.config.save_pretrained(folder)
+
+
+def check_disk_space(output: Path, weights_bytes: int) -> None:
+    """Refuse, before writing, a conversion whose weights cannot fit on the disk of `output`."""
+    free = shutil.disk_usage(output.parent if str(output.parent) else ".").free
+    if weights_bytes > free:
+        raise OutputError(
+            f"the weights need {weights_bytes / 2**20:,.1f} MB but {free / 2**20:,.1f} MB is free where {output} "
+            "goes; choose an --output on a larger disk, or keep only the first N words with --max-vocab N"
+        )
+
+
+def _words_normalizer(lowercase: bool, nfkc: bool) -> Callable[[list[str]], list[str]]:
+    """The tokenizer's normalisation of each of a list of words; ASCII skips the calls into Rust, since NFKC leaves
+    it as it is."""
+    normalizer = build_normalizer(lowercase=lowercase, nfkc=nfkc)
+    if normalizer is None:
+        return list
+    normalize_str = normalizer.normalize_str
+
+    def normalize(words: list[str]) -> list[str]:
+        if "".join(words).isascii():
+            return [word.lower() for word in words] if lowercase else words
+        return [normalize_str(word) if not word.isascii() else word.lower() if lowercase else word for word in words]
+
+    return normalize
 
 
 def to_keyed_vectors(model: Word2VecModel):

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from packaging.requirements import Requirement
+from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.training.atomic import replacing_file, write_file
@@ -42,6 +43,15 @@ def remote_code_transformers() -> str:
     transformers = next(requirement for requirement in requirements if requirement.name == "transformers")
     lower_bounds_first = sorted(transformers.specifier, key=lambda specifier: not specifier.operator.startswith(">"))
     return "transformers " + ", ".join(str(specifier) for specifier in lower_bounds_first)
+
+
+def tokenizer_outline(tokenizer: PreTrainedTokenizerFast) -> dict:
+    """The parts of `tokenizer`'s tokenizer.json that the card describes (normalizer, pre_tokenizer, model type),
+    without serializing the vocabulary (a million words take a second each way)."""
+    backend = tokenizer.backend_tokenizer
+    steps = {"normalizer": backend.normalizer, "pre_tokenizer": backend.pre_tokenizer}
+    outline = {name: None if step is None else json.loads(step.__getstate__()) for name, step in steps.items()}
+    return {**outline, "model": {"type": type(backend.model).__name__}}
 
 
 def describe_text_processing(tokenizer_json: dict) -> str:
@@ -142,13 +152,12 @@ def build_model_card(
     evaluation: list[dict] | None = None,
     license: str = "other",
     language: str | None = None,
-    tokenizer_json: dict | None = None,
+    tokenizer: PreTrainedTokenizerFast | None = None,
 ) -> ModelCard:
-    """The card of `model`; `tokenizer_json` is the tokenizer.json saved beside it (default: the model's own
-    tokenizer), whose normalisation and splitting the card states."""
+    """The card of `model`; `tokenizer` is the one saved beside it (default: the model's own), whose normalisation
+    and splitting the card states."""
     config = model.config
-    if tokenizer_json is None:
-        tokenizer_json = json.loads(model.tokenizer.backend_tokenizer.to_str())
+    tokenizer_json = tokenizer_outline(tokenizer or model.tokenizer)
     evaluation = evaluation or []
     eval_results = [
         EvalResult(
@@ -223,9 +232,11 @@ def write_model_card(
     model_id: str | None = None,
     license: str | None = None,
     language: str | None = None,
+    tokenizer: PreTrainedTokenizerFast | None = None,
 ) -> None:
     """Write README.md and the word map into a model folder, each atomically; license and language not given are
-    kept from the card already there. The card describes the folder's own tokenizer.json."""
+    kept from the card already there. The card describes `tokenizer`, the one saved in the folder (default: the
+    model's own)."""
     folder = Path(folder)
     if (folder / CARD_FILE).exists():
         previous = ModelCard.load(folder / CARD_FILE).data
@@ -239,7 +250,7 @@ def write_model_card(
         load_evaluation(folder),
         license=license or "other",
         language=language,
-        tokenizer_json=json.loads((folder / "tokenizer.json").read_text(encoding="utf-8")),
+        tokenizer=tokenizer,
     )
     write_file(folder / CARD_FILE, str(card))
 

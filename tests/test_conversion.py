@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import warnings
 
@@ -13,6 +14,7 @@ from gensim.models import KeyedVectors
 from word2vec_hub.conversion.convert import convert_vector_file
 from word2vec_hub.conversion.vector_files import VectorFileError, read_vectors
 from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.training.output import OutputError
 
 from .conftest import REPO_ROOT
 
@@ -181,17 +183,21 @@ def test_max_vocab_reads_the_first_words_and_not_the_rest(tmp_path, monkeypatch)
     path.write_bytes(path.read_bytes()[:-100])  # a broken tail that reading it all would report
     bytes_read = []
 
-    def counting_open(*args, **kwargs):
-        handle = open(*args, **kwargs)  # noqa: SIM115 (the reader under test closes it)
-        read = handle.read
-
-        def counted(size=-1):
-            data = read(size)
+    class CountingFile(io.FileIO):
+        def read(self, size=-1):
+            data = super().read(size)
             bytes_read.append(len(data))
             return data
 
-        handle.read = counted
-        return handle
+        def readinto(self, buffer):
+            count = super().readinto(buffer)
+            bytes_read.append(count)
+            return count
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        if mode != "rb":
+            return open(file, mode, *args, **kwargs)
+        return io.BufferedReader(CountingFile(file), buffer_size=4096)
 
     monkeypatch.setattr(vector_files, "CHUNK_BYTES", 4096)
     monkeypatch.setattr(vector_files, "open", counting_open, raising=False)
@@ -247,3 +253,75 @@ def test_wrapping_a_tokenizer_shares_its_vocabulary_and_saves_what_a_copy_saves(
     wrapped.save_pretrained(tmp_path / "wrapped")
     copied.save_pretrained(tmp_path / "copied")
     assert (tmp_path / "wrapped" / "tokenizer.json").read_text() == (tmp_path / "copied" / "tokenizer.json").read_text()
+
+
+def test_convert_streams_the_vectors_without_holding_the_table(tmp_path, monkeypatch):
+    import tracemalloc
+
+    from word2vec_hub.conversion import vector_files
+
+    rng = np.random.default_rng(1)
+    rows = [(f"w{i}", vector) for i, vector in enumerate(rng.standard_normal((40_000, 200)).astype(np.float32))]
+    path = tmp_path / "vectors.bin"
+    write_binary_vectors(path, rows)
+    table_bytes = 40_000 * 200 * 4
+    monkeypatch.setattr(vector_files, "CHUNK_BYTES", 2**18)
+    tracemalloc.start()  # numpy reports its buffers to tracemalloc
+    try:
+        convert_vector_file(path, "word2vec-bin", tmp_path / "out")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < table_bytes / 4, f"{peak:,} bytes at the peak for a {table_bytes:,}-byte table"
+    converted = Word2VecModel.from_pretrained(tmp_path / "out")
+    assert converted.index_to_key[2:] == [word for word, _ in rows]
+    assert np.array_equal(converted.embeddings.detach()[2:].numpy(), np.stack([vector for _, vector in rows]))
+
+
+def test_the_streamed_weights_file_is_read_by_safetensors_like_any_other(tmp_path):
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    from word2vec_hub.conversion.weights_writer import ConvertedWeightsWriter
+
+    blocks = [np.zeros((2, 5), dtype=np.float32), np.arange(15, dtype=np.float64).reshape(3, 5), np.ones((1, 5))]
+    with ConvertedWeightsWriter(tmp_path / "model.safetensors", dim=5) as writer:
+        for block in blocks:
+            writer.append(block)
+        with pytest.raises(ValueError, match="expected rows of 5 values, got an array of shape \\(2, 4\\)"):
+            writer.append(np.zeros((2, 4)))
+        assert writer.close() == 6
+        assert writer.data_offset() % 8 == 0
+    tensors = load_file(tmp_path / "model.safetensors")
+    assert np.array_equal(tensors["embeddings"], np.concatenate(blocks).astype(np.float32))
+    assert tensors["embeddings"].dtype == np.float32
+    assert np.array_equal(tensors["counts"], np.zeros(6, dtype=np.int64))
+    with safe_open(tmp_path / "model.safetensors", framework="pt") as weights:
+        assert weights.metadata() == {"format": "pt"}
+
+
+def test_a_conversion_that_cannot_fit_on_disk_is_refused_before_writing(tmp_path, monkeypatch):
+    from collections import namedtuple
+
+    from word2vec_hub.conversion import convert
+
+    write_binary_vectors(tmp_path / "vectors.bin", [(f"w{i}", [0.5] * 100) for i in range(10)])
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(convert.shutil, "disk_usage", lambda path: usage(10**12, 10**12 - 1000, 1000))
+    (tmp_path / "models").mkdir()
+    with pytest.raises(OutputError, match=r"the weights need 0.0 MB but 0.0 MB is free where .* goes; choose an"):
+        convert_vector_file(tmp_path / "vectors.bin", "word2vec-bin", tmp_path / "models" / "out")
+    assert list((tmp_path / "models").iterdir()) == [], "nothing written, no staging folder left"
+    monkeypatch.undo()
+    assert convert_vector_file(tmp_path / "vectors.bin", "word2vec-bin", tmp_path / "models" / "out").words_kept == 10
+
+
+@pytest.mark.parametrize("chunk_bytes", [64, 2**20])
+def test_a_run_of_bytes_without_a_space_is_refused_as_not_binary(tmp_path, monkeypatch, chunk_bytes):
+    from word2vec_hub.conversion import vector_files
+
+    path = tmp_path / "broken.bin"
+    path.write_bytes(b"3 2\nab " + struct.pack("<2f", 1.0, 2.0) + b"\n" + b"x" * 200_000)
+    monkeypatch.setattr(vector_files, "CHUNK_BYTES", chunk_bytes)
+    with pytest.raises(VectorFileError, match="no space after word 2 within 65,536 bytes; this is not a word2vec"):
+        read_vectors(path, "word2vec-bin")

@@ -140,6 +140,17 @@ def test_a_fresh_autotokenizer_counts_the_corpus_as_training_did(trained_chinese
     }
 
 
+def test_the_cards_outline_of_a_segmenting_tokenizer_is_what_its_json_saves(segmenter):
+    from word2vec_hub.sharing.model_card import describe_vocabulary, tokenizer_outline
+    from word2vec_hub.tokenization.word_level import wrap_tokenizer
+
+    saved = json.loads(segmenter.to_str())
+    outline = tokenizer_outline(wrap_tokenizer(segmenter))
+    assert outline == {key: saved[key] for key in ("normalizer", "pre_tokenizer")} | {"model": {"type": "Unigram"}}
+    assert saved["model"]["type"] == "Unigram"
+    assert describe_vocabulary(outline).startswith("a Unigram model that segments")
+
+
 def test_model_card_says_chinese(trained_chinese):
     import yaml
 

@@ -54,10 +54,6 @@ def new_file_mode() -> int:
     return 0o666 & ~current_umask()
 
 
-def new_folder_mode() -> int:
-    return 0o777 & ~current_umask()
-
-
 def flush_to_disk(path: str | Path) -> None:
     """fsync a file, or a folder (which makes the names created or renamed in it durable)."""
     descriptor = os.open(path, os.O_RDONLY)
@@ -117,7 +113,8 @@ def replace_folder(target: str | Path, fill: Callable[[Path], None]) -> Path:
 
 def seal(staging: Path) -> None:
     """Give everything in `staging` the umask's permissions, flush it to disk, and mark it complete, last."""
-    file_mode, folder_mode = new_file_mode(), new_folder_mode()
+    umask = current_umask()  # read once: each read of /proc/self/status costs tens of ms beside a large mapping
+    file_mode, folder_mode = 0o666 & ~umask, 0o777 & ~umask
     os.chmod(staging, folder_mode)
     for folder, subfolders, files in os.walk(staging):
         for name in files:

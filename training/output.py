@@ -80,11 +80,25 @@ def save_model_folder(
 
     def fill(staging: Path) -> None:
         model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        (staging / "modules.json").write_text(json.dumps(SENTENCE_TRANSFORMERS_MODULES, indent=2) + "\n")
-        for name, content in (extra_files or {}).items():
-            (staging / name).write_text(content)
-        if card:
-            write_model_card(model, staging, model_id=output.name, language=language)
+        write_companion_files(model, tokenizer, staging, output.name, language, extra_files, card)
 
     return replace_folder(output, fill)
+
+
+def write_companion_files(
+    model: Word2VecModel,
+    tokenizer: PreTrainedTokenizerFast,
+    folder: Path,
+    model_id: str,
+    language: str | None = None,
+    extra_files: dict[str, str] | None = None,
+    card: bool = True,
+) -> None:
+    """What a model folder holds beside weights and config: the tokenizer, sentence-transformers' modules.json,
+    `extra_files` ({name: text}) and the model card."""
+    tokenizer.save_pretrained(folder)
+    (folder / "modules.json").write_text(json.dumps(SENTENCE_TRANSFORMERS_MODULES, indent=2) + "\n")
+    for name, content in (extra_files or {}).items():
+        (folder / name).write_text(content)
+    if card:
+        write_model_card(model, folder, model_id=model_id, language=language, tokenizer=tokenizer)
