@@ -78,12 +78,36 @@ def test_mixed_chinese_english_digits_segment_into_words(segmenter):
 
 
 def test_training_tokens_are_the_saved_tokenizers(segmenter):
-    tokenizer, tokens_per_word = segmenter
+    tokenizer, word_ids = segmenter
     words, _ = distinct_words(chinese_lines())
+    assert word_ids.per_word() == [encoding.ids for encoding in tokenizer.encode_batch(words, add_special_tokens=False)]
     vocab = tokenizer.get_vocab()
-    for word, tokens in zip(words, tokens_per_word, strict=True):
-        assert tokenizer.encode(word, add_special_tokens=False).ids == [vocab[token] for token in tokens]
-    assert tokens_of_words(tokenizer, words) == tokens_per_word
+    assert word_ids.per_word() == [[vocab[token] for token in tokens] for tokens in tokens_of_words(tokenizer, words)]
+
+
+@pytest.mark.parametrize(("min_count", "max_vocab"), [(3, None), (1, 40), (2, 150)])
+def test_words_segmented_again_after_their_words_were_dropped_get_the_saved_tokenizers_ids(min_count, max_vocab):
+    lines = [
+        *chinese_lines(200, seed=3),
+        "我们喜欢Python3和中文 rareword1 稀有的字饕餮",
+        "xyz 经济发展很快 thereof there of",
+    ]
+    words, counts = distinct_words(lines)
+    tokenizer, word_ids = train_segmenting_tokenizer(
+        words, counts, min_count=min_count, max_vocab=max_vocab, discovery="jieba"
+    )
+    expected = [encoding.ids for encoding in tokenizer.encode_batch(words, add_special_tokens=False)]
+    assert word_ids.per_word() == expected
+    # Ids by decreasing count, each word of the vocabulary used, none below min_count.
+    occurrences = Counter()
+    for ids, count in zip(expected, counts, strict=True):
+        for index in ids:
+            occurrences[index] += count
+    in_vocabulary = [occurrences[index] for index in range(2, tokenizer.get_vocab_size())]
+    assert in_vocabulary == sorted(in_vocabulary, reverse=True)
+    assert min(in_vocabulary) >= min_count
+    if max_vocab is not None:
+        assert tokenizer.get_vocab_size() <= max_vocab + 2
 
 
 def test_unseen_character_is_unknown_alone_not_its_whole_run(segmenter):
@@ -144,8 +168,9 @@ def test_the_cards_outline_of_a_segmenting_tokenizer_is_what_its_json_saves(segm
     from word2vec_hub.sharing.model_card import describe_vocabulary, tokenizer_outline
     from word2vec_hub.tokenization.word_level import wrap_tokenizer
 
-    saved = json.loads(segmenter.to_str())
-    outline = tokenizer_outline(wrap_tokenizer(segmenter))
+    tokenizer, _ = segmenter
+    saved = json.loads(tokenizer.to_str())
+    outline = tokenizer_outline(wrap_tokenizer(tokenizer))
     assert outline == {key: saved[key] for key in ("normalizer", "pre_tokenizer")} | {"model": {"type": "Unigram"}}
     assert saved["model"]["type"] == "Unigram"
     assert describe_vocabulary(outline).startswith("a Unigram model that segments")
@@ -195,8 +220,8 @@ def test_japanese_and_thai_give_no_clause_sized_tokens():
     words, counts = distinct_words(lines)
     shares = ScriptShares.of(words, counts)
     assert resolve_segmentation("auto", shares) == "word"
-    _, tokens_per_word = train_segmenting_tokenizer(words, counts, min_count=2, discovery="auto")
-    tokens = {token for tokens in tokens_per_word for token in tokens}
+    tokenizer, word_ids = train_segmenting_tokenizer(words, counts, min_count=2, discovery="auto")
+    tokens = {tokenizer.id_to_token(index) for index in word_ids.ids.tolist()}
     assert max(len(token) for token in tokens) <= 4
     assert len(tokens) > 10
 

@@ -21,25 +21,27 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from tokenizers import Tokenizer, models, trainers
 
 from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
     SPECIAL_TOKENS,
     UNK_TOKEN,
+    TokenIds,
     build_normalizer,
     build_pre_tokenizer,
-    count_tokens,
-    pre_tokens_of_words,
     vocabulary_from_counts,
 )
 from word2vec_hub.tokenization.writing_systems import (
     AUTO_WORD_SHARE,
+    UNSPACED_CHARACTER,
     han_character,
     kana_character,
     thai_character,
@@ -189,18 +191,6 @@ def _unigram_tokenizer(scores: Mapping[str, float], template: Tokenizer, floor: 
     return tokenizer
 
 
-def _segment(tokenizer: Tokenizer, pieces: list[str]) -> list[list[str]]:
-    """The tokens `tokenizer` makes of each piece, pieces being already normalised and pre-tokenised, which the
-    model alone then segments as the whole tokenizer does (tokens from the ids: Unigram gives an unknown span's own
-    text as its token, with the [UNK] id)."""
-    token_of_id = [""] * tokenizer.get_vocab_size()
-    for token, index in tokenizer.get_vocab().items():
-        token_of_id[index] = token
-    model_only = Tokenizer(tokenizer.model)
-    encodings = model_only.encode_batch(pieces, add_special_tokens=False)
-    return [[token_of_id[index] for index in encoding.ids] for encoding in encodings]
-
-
 def train_segmenting_tokenizer(
     words: Sequence[str],
     word_counts: Sequence[int],
@@ -211,13 +201,19 @@ def train_segmenting_tokenizer(
     split_punctuation: bool = True,
     discovery: str = "auto",
     shares: ScriptShares | None = None,
-) -> tuple[Tokenizer, list[list[str]]]:
+) -> tuple[Tokenizer, TokenIds]:
     """A tokenizer that segments Chinese, Japanese and Thai text into words, trained on the distinct
-    whitespace-separated `words` of a corpus and their counts, and the tokens it makes of each of them.
+    whitespace-separated `words` of a corpus and their counts, and the ids it gives each of them.
 
     The vocabulary is `[PAD]` 0, `[UNK]` 1, then the tokens by decreasing count in the corpus as the tokenizer
     segments it (ties alphabetical); `max_vocab` caps it (special tokens not counted). `shares`: the corpus's
-    `ScriptShares`, if already known."""
+    `ScriptShares`, if already known.
+
+    Candidates (words for the runs, the frequent pieces outside them) are found from the text in Python; the
+    words then go through `tokenizers` whole (normaliser, pre-tokenizer, Unigram model: in Rust, in parallel),
+    once with every candidate, and a second time, with the final vocabulary, only where the first segmentation
+    used a candidate that was dropped. The ids training sees are therefore the saved tokenizer's own.
+    """
     if min_count < 1:
         raise ValueError(f"min_count must be at least 1, got {min_count}")
     template = Tokenizer(models.WordLevel({UNK_TOKEN: 0}, unk_token=UNK_TOKEN))
@@ -225,55 +221,134 @@ def train_segmenting_tokenizer(
     if normalizer is not None:
         template.normalizer = normalizer
     template.pre_tokenizer = build_pre_tokenizer(split_punctuation, unspaced="runs")
-    # Normalising and pre-tokenising a piece again leave it as it is, so each distinct piece is segmented once.
-    pieces_of_words = pre_tokens_of_words(template, words)
-    piece_counts = count_tokens(pieces_of_words, word_counts)
-    runs = [piece for piece in piece_counts if unspaced_run.fullmatch(piece)]
-    run_counts = [piece_counts[run] for run in runs]
-    other_counts = {
-        piece: count
-        for piece, count in piece_counts.items()
-        if count >= min_count and piece not in SPECIAL_TOKENS and not unspaced_run.fullmatch(piece)
-    }
+    normalize = normalizer.normalize_str if normalizer is not None else str
+    counts = np.asarray(word_counts, dtype=np.int64)
+    normalized_words = _normalized_words(words, normalize)
+    # Every character of the runs is a candidate, so that no run needs [UNK] before rare words are dropped.
+    characters = {character for character in set("".join(normalized_words)) if unspaced_character.match(character)}
 
     discovery = resolve_discovery(discovery, shares or ScriptShares.of(words, word_counts))
     if discovery == "jieba":
-        candidates, unknown_score = jieba_candidates(normalizer.normalize_str if normalizer is not None else str)
+        candidates, unknown_score = jieba_candidates(normalize)
     else:
-        candidates = corpus_candidates(dict(zip(runs, run_counts, strict=True)))
+        candidates = corpus_candidates(_count_matches(unspaced_run, normalized_words, counts))
         unknown_score = min(candidates.values(), default=0.0) - 1.0
-    # Every character of the runs is a candidate, so that no run needs [UNK] before rare words are dropped; a word
-    # with a character the runs lack can match nowhere.
-    characters = {character for run in runs for character in run}
+    # A word with a character the runs lack can match nowhere.
     candidates = {word: score for word, score in candidates.items() if characters.issuperset(word)}
     for character in characters:
         candidates.setdefault(character, unknown_score)
+    other_piece = _other_piece_pattern(split_punctuation)
+    others = {
+        piece: OTHER_WORD_SCORE
+        for piece, count in _count_matches(other_piece, normalized_words, counts).items()
+        if count >= min_count and piece not in SPECIAL_TOKENS
+    }
+    del normalized_words
     floor = min(unknown_score, OTHER_WORD_SCORE, *candidates.values())
 
-    # The corpus segmented with every candidate: which words it uses, and how often.
-    candidate_tokens = _segment(_unigram_tokenizer(candidates, template, floor), runs)
-    kept = {
-        word: count
-        for word, count in count_tokens(candidate_tokens, run_counts).items()
-        if count >= min_count and word not in SPECIAL_TOKENS
-    }
+    # The corpus segmented with every candidate; how often each is used.
+    first_tokenizer = _unigram_tokenizer({**candidates, **others}, template, floor)
+    first = _encode_each(first_tokenizer, words)
+    uses = np.bincount(first.ids, weights=np.repeat(counts, first.lengths), minlength=first_tokenizer.get_vocab_size())
+    uses = uses.astype(np.int64).tolist()
+    first_vocabulary = first_tokenizer.get_vocab()
+    used = {token: uses[index] for token, index in first_vocabulary.items() if uses[index] >= min_count}
     scores = {
-        token: candidates[token] if token in kept else OTHER_WORD_SCORE
-        for token in vocabulary_from_counts({**kept, **other_counts}, min_count, max_vocab)
+        token: candidates.get(token, OTHER_WORD_SCORE)
+        for token in vocabulary_from_counts(used, min_count, max_vocab)
         if token not in SPECIAL_TOKENS
     }
 
-    # Dropping words a run's best segmentation does not use leaves that segmentation the best one: every other
-    # segmentation was there before and scored lower, or holds an [UNK] where a dropped character stood, which
-    # scores below that character did (the floor pins [UNK]'s score). So only runs that used a dropped word are
-    # segmented again, and the pieces outside runs, which no candidate could match, for the first time.
+    # Dropping candidates a word's best segmentation does not use leaves that segmentation the best one: every
+    # other segmentation was there before and scored lower, or holds an [UNK] where a dropped character stood,
+    # which scores below that character did (the floor pins [UNK]'s score in both). So only words whose first
+    # segmentation used a dropped candidate are segmented again.
     tokenizer = _unigram_tokenizer(scores, template, floor)
-    tokens_of_piece = dict(zip(runs, candidate_tokens, strict=True))
-    redo = [run for run, tokens in zip(runs, candidate_tokens, strict=True) if any(t not in scores for t in tokens)]
-    redo += [piece for piece in piece_counts if piece not in tokens_of_piece]
-    tokens_of_piece.update(zip(redo, _segment(tokenizer, redo), strict=True))
+    vocabulary = tokenizer.get_vocab()
+    id_of_first = np.full(len(first_vocabulary), -1, dtype=np.int64)
+    for token, index in first_vocabulary.items():
+        id_of_first[index] = vocabulary.get(token, -1)
+    ids = id_of_first[first.ids]
+    owner = np.repeat(np.arange(len(words)), first.lengths)
+    redo = np.flatnonzero(np.bincount(owner, weights=ids < 0, minlength=len(words)))
+    segmented = _replace_words(TokenIds(ids, first.lengths), redo, _encode_each(tokenizer, [words[i] for i in redo]))
+
     # Ids by count; a word the final segmentation never uses leaves, which by the same argument changes nothing.
-    counts = count_tokens(tokens_of_piece.values(), [piece_counts[piece] for piece in tokens_of_piece])
-    order = [token for token in vocabulary_from_counts(counts, min_count=1) if token not in SPECIAL_TOKENS]
+    final_uses = np.bincount(
+        segmented.ids, weights=np.repeat(counts, segmented.lengths), minlength=tokenizer.get_vocab_size()
+    )
+    final_uses = final_uses.astype(np.int64).tolist()
+    used = {token: final_uses[index] for token, index in vocabulary.items() if final_uses[index] > 0}
+    order = [token for token in vocabulary_from_counts(used, min_count=1) if token not in SPECIAL_TOKENS]
     final = _unigram_tokenizer({token: scores[token] for token in order}, template, floor)
-    return final, [[token for piece in word for token in tokens_of_piece[piece]] for word in pieces_of_words]
+    new_id = np.full(len(vocabulary), -1, dtype=np.int64)
+    for token, index in final.get_vocab().items():
+        new_id[vocabulary[token]] = index
+    return final, TokenIds(new_id[segmented.ids], segmented.lengths)
+
+
+def _normalized_words(words: Sequence[str], normalize: Callable[[str], str]) -> list[str]:
+    """Each word normalised character by character, to find candidates (the few characters whose normal form
+    depends on their neighbours, such as a kana and a combining sound mark, may come out otherwise than the
+    tokenizer gives them, which costs at most a candidate: the segmentation itself is the tokenizer's)."""
+    table = {}
+    for character in set("".join(words)):
+        normal = normalize(character)
+        if normal != character:
+            table[ord(character)] = normal
+    return "\n".join(words).translate(table).split("\n") if table else list(words)
+
+
+def _other_piece_pattern(split_punctuation: bool) -> re.Pattern:
+    """The pieces of words outside the runs, as the pre-tokenizer cuts them (Python's \\w differs from Rust's on
+    rare characters, which costs at most a candidate)."""
+    letters = rf"(?:(?!{UNSPACED_CHARACTER})\w)+"
+    if split_punctuation:
+        return re.compile(rf"{letters}|(?:(?!{UNSPACED_CHARACTER})[^\w\s])+")
+    return re.compile(rf"(?:(?!{UNSPACED_CHARACTER})\S)+")
+
+
+def _count_matches(pattern: re.Pattern, texts: Sequence[str], counts: np.ndarray) -> Counter[str]:
+    """How often `pattern` matches each string in `texts`, each text occurring `counts` times. Texts are grouped
+    by count, so that each group is one `findall` and one C-level count."""
+    groups: dict[int, list[int]] = {}
+    for index, count in enumerate(counts.tolist()):
+        groups.setdefault(count, []).append(index)
+    total = Counter()
+    for count, members in groups.items():
+        found = Counter(pattern.findall("\n".join([texts[index] for index in members])))
+        if count == 1:
+            total.update(found)
+        else:
+            total.update({match: occurrences * count for match, occurrences in found.items()})
+    return total
+
+
+def _encode_each(tokenizer: Tokenizer, texts: Sequence[str]) -> TokenIds:
+    """The ids `tokenizer` gives each of `texts` (without special tokens), from one parallel `encode_batch`."""
+    encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    return TokenIds(
+        np.fromiter(itertools.chain.from_iterable(encoding.ids for encoding in encodings), dtype=np.int64),
+        np.fromiter((len(encoding) for encoding in encodings), dtype=np.int64, count=len(encodings)),
+    )
+
+
+def _replace_words(segmented: TokenIds, words: np.ndarray, replacement: TokenIds) -> TokenIds:
+    """`segmented` with the ids of the words at indices `words` (increasing) replaced by those of `replacement`."""
+    replaced = np.zeros(len(segmented.lengths), dtype=bool)
+    replaced[words] = True
+    lengths = segmented.lengths.copy()
+    lengths[words] = replacement.lengths
+    ids = np.empty(int(lengths.sum()), dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    kept = np.flatnonzero(~replaced)
+    kept_ids = segmented.ids[np.repeat(~replaced, segmented.lengths)]
+    _scatter(ids, starts, kept, segmented.lengths[kept], kept_ids)
+    _scatter(ids, starts, words, replacement.lengths, replacement.ids)
+    return TokenIds(ids, lengths)
+
+
+def _scatter(out: np.ndarray, starts: np.ndarray, owners: np.ndarray, lengths: np.ndarray, values: np.ndarray) -> None:
+    """Write `values`, the ids of the words `owners` one after another (`lengths` each), at those words' `starts`."""
+    within = np.arange(len(values)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out[np.repeat(starts[owners], lengths) + within] = values

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
+import numpy as np
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
@@ -112,6 +115,33 @@ def tokens_of_words(tokenizer: Tokenizer, words: Iterable[str]) -> list[list[str
         for piece, encoding in zip(distinct, tokenizer.encode_batch(distinct, add_special_tokens=False), strict=True)
     }
     return [[token for piece in pieces for token in tokens_of_piece[piece]] for pieces in pieces_of_words]
+
+
+@dataclass
+class TokenIds:
+    """The token ids of each of a list of words, as one ragged array: word w's are
+    `ids[offsets[w] : offsets[w] + lengths[w]]`, in order."""
+
+    ids: np.ndarray  # int64, all words' ids one after another
+    lengths: np.ndarray  # int64, one per word
+
+    @classmethod
+    def from_tokens(cls, tokens_per_word: list[list[str]], vocabulary: Mapping[str, int]) -> TokenIds:
+        """The ids of tokens under `vocabulary`; a token it lacks gets the id of `[UNK]`."""
+        unk_id = vocabulary[UNK_TOKEN]
+        tokens = itertools.chain.from_iterable(tokens_per_word)
+        return cls(
+            np.fromiter((vocabulary.get(token, unk_id) for token in tokens), dtype=np.int64),
+            np.fromiter(map(len, tokens_per_word), dtype=np.int64, count=len(tokens_per_word)),
+        )
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.cumsum(self.lengths) - self.lengths
+
+    def per_word(self) -> list[list[int]]:
+        """The ids of each word as a list of its own."""
+        return [chunk.tolist() for chunk in np.split(self.ids, np.cumsum(self.lengths)[:-1])]
 
 
 def count_tokens(tokens_per_word: Iterable[list[str]], word_counts: Iterable[int]) -> Counter[str]:

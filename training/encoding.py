@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from word2vec_hub.tokenization.word_level import UNK_TOKEN, split_words, tokens_of_words
+from word2vec_hub.tokenization.word_level import UNK_TOKEN, TokenIds, split_words, tokens_of_words
 
 WORDS_PER_WRITE = 1 << 20
 WORDS_PER_ENCODE_STEP = 1 << 20
@@ -68,22 +68,21 @@ class WordStream:
     word_counts: np.ndarray
     line_lengths: np.ndarray
 
-    def encode(self, tokenizer: Tokenizer, tokens_per_word: list[list[str]] | None = None) -> EncodedCorpus:
-        """The token ids of the stream under `tokenizer`'s vocabulary, written next to the word stream."""
-        if tokens_per_word is None:
-            tokens_per_word = tokens_of_words(tokenizer, self.words)
-        vocab = tokenizer.get_vocab()
-        unk_id = vocab[UNK_TOKEN]
-        token_lengths = np.array([len(tokens) for tokens in tokens_per_word], dtype=np.int64)
-        token_ids = np.array([vocab.get(token, unk_id) for tokens in tokens_per_word for token in tokens], np.int64)
+    def encode(self, tokenizer: Tokenizer, word_ids: TokenIds | None = None) -> EncodedCorpus:
+        """The token ids of the stream under `tokenizer`'s vocabulary, written next to the word stream;
+        `word_ids`: the ids of each distinct word, if already known."""
+        if word_ids is None:
+            word_ids = TokenIds.from_tokens(tokens_of_words(tokenizer, self.words), tokenizer.get_vocab())
+        unk_id = tokenizer.token_to_id(UNK_TOKEN)
+        token_ids, token_lengths = word_ids.ids, word_ids.lengths
         counts = np.bincount(
             token_ids, weights=np.repeat(self.word_counts, token_lengths), minlength=tokenizer.get_vocab_size()
         ).astype(np.int64)
         in_vocabulary = token_ids != unk_id
-        owner = np.repeat(np.arange(len(tokens_per_word)), token_lengths)
+        owner = np.repeat(np.arange(len(token_lengths)), token_lengths)
         # Each word's in-vocabulary ids, as a ragged array: kept_ids[kept_offsets[w] : kept_offsets[w + 1]].
         kept_ids = token_ids[in_vocabulary].astype(np.int32)
-        kept_lengths = np.bincount(owner[in_vocabulary], minlength=len(tokens_per_word))
+        kept_lengths = np.bincount(owner[in_vocabulary], minlength=len(token_lengths))
         kept_offsets = np.cumsum(kept_lengths) - kept_lengths
 
         ids_path = self.path.with_name("ids.int32")

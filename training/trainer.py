@@ -29,6 +29,7 @@ from word2vec_hub.tokenization.segmentation import ScriptShares, resolve_segment
 from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
     UNK_TOKEN,
+    TokenIds,
     count_tokens,
     empty_word_level_tokenizer,
     tokens_of_words,
@@ -157,7 +158,7 @@ def train_word2vec(
                         "without torchrun, or pass --segmentation character"
                     )
         if segmentation == "word":
-            backend, tokens_per_word = train_segmenting_tokenizer(
+            backend, word_ids = train_segmenting_tokenizer(
                 words.words,
                 words.word_counts.tolist(),
                 min_count=args.min_count,
@@ -177,16 +178,18 @@ def train_word2vec(
                     split_unspaced_characters=segmentation == "character",
                 )
             tokens_per_word = tokens_of_words(backend, words.words)
-        if init_from is None and segmentation != "word":
-            token_counts = count_tokens(tokens_per_word, words.word_counts.tolist())
-            if distributed is not None:
-                token_counts = distributed.merge_counts(token_counts)
-            vocabulary = vocabulary_from_counts(token_counts, args.min_count, args.max_vocab)
-            if distributed is not None:
-                vocabulary = distributed.broadcast(vocabulary if distributed.is_main else None)
-            backend.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)
-        encoded = words.encode(backend, tokens_per_word)
-        del words, tokens_per_word  # the distinct words and line lengths are not needed to train
+            if init_from is None:
+                token_counts = count_tokens(tokens_per_word, words.word_counts.tolist())
+                if distributed is not None:
+                    token_counts = distributed.merge_counts(token_counts)
+                vocabulary = vocabulary_from_counts(token_counts, args.min_count, args.max_vocab)
+                if distributed is not None:
+                    vocabulary = distributed.broadcast(vocabulary if distributed.is_main else None)
+                backend.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)
+            word_ids = TokenIds.from_tokens(tokens_per_word, backend.get_vocab())
+            del tokens_per_word
+        encoded = words.encode(backend, word_ids)
+        del words, word_ids  # the distinct words and line lengths are not needed to train
         corpus_tokens = encoded.num_tokens
         if distributed is not None:
             counts = distributed.all_reduce(torch.from_numpy(encoded.counts).to(device)).cpu().numpy()
