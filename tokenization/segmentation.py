@@ -41,10 +41,10 @@ from word2vec_hub.tokenization.word_level import (
 )
 from word2vec_hub.tokenization.writing_systems import (
     AUTO_WORD_SHARE,
+    HAN_CHARACTER,
+    KANA_CHARACTER,
+    THAI_CHARACTER,
     UNSPACED_CHARACTER,
-    han_character,
-    kana_character,
-    thai_character,
     unspaced_character,
     unspaced_run,
 )
@@ -60,10 +60,28 @@ CORPUS_DISCOVERY_MAX_WORD = 4
 JIEBA_HAN_SHARE = 0.9
 # Japanese text mixes Han with kana; Chinese has none.
 JAPANESE_KANA_SHARE = 0.05
-# ScriptShares tells the scripts apart on every this-many-th word written in one of them.
-SCRIPT_SAMPLE = 8
 # A corpus at least this much in one of these scripts is in its language.
 LANGUAGE_SHARE = 0.3
+
+
+# Counting characters by deleting the others (a C-level pass, no string per character).
+_NOT_UNSPACED = re.compile(f"[^{UNSPACED_CHARACTER[1:-1]}]+")
+_HAN_RUN = re.compile(f"{HAN_CHARACTER}+")
+_KANA_RUN = re.compile(f"{KANA_CHARACTER}+")
+_THAI_RUN = re.compile(f"{THAI_CHARACTER}+")
+
+
+def _count(run: re.Pattern, text: str) -> int:
+    """How many characters of `text` the pattern `run` (a character class, repeated) matches."""
+    return len(text) - len(run.sub("", text))
+
+
+def _texts_by_count(texts: Sequence[str], counts: Sequence[int]) -> dict[int, list[str]]:
+    """The texts grouped by how often each occurs, so that each group can go through C-level string work at once."""
+    groups: dict[int, list[str]] = {}
+    for text, count in zip(texts, counts, strict=True):
+        groups.setdefault(count, []).append(text)
+    return groups
 
 
 class SegmentationError(ValueError):
@@ -82,21 +100,16 @@ class ScriptShares:
     @classmethod
     def of(cls, words: Sequence[str], word_counts: Sequence[int]) -> ScriptShares:
         """The shares over the distinct whitespace-separated `words` of a corpus and their counts."""
-        total = unspaced = sampled = sampled_characters = han = kana = thai = 0
-        for word, count in zip(words, word_counts, strict=True):
-            total += len(word) * count
-            found = unspaced_character.findall(word)
-            if found:
-                unspaced += len(found) * count
-                # Which script it is: every SCRIPT_SAMPLE-th word that has any, which is plenty.
-                sampled += 1
-                if sampled % SCRIPT_SAMPLE == 1:
-                    found = "".join(found)
-                    sampled_characters += len(found) * count
-                    han += len(han_character.findall(found)) * count
-                    kana += len(kana_character.findall(found)) * count
-                    thai += len(thai_character.findall(found)) * count
-        share = sampled_characters or 1
+        total = unspaced = han = kana = thai = 0
+        for count, texts in _texts_by_count(words, word_counts).items():
+            text = "".join(texts)
+            found = _NOT_UNSPACED.sub("", text)
+            total += len(text) * count
+            unspaced += len(found) * count
+            han += _count(_HAN_RUN, found) * count
+            kana += _count(_KANA_RUN, found) * count
+            thai += _count(_THAI_RUN, found) * count
+        share = unspaced or 1
         return cls(unspaced / total if total else 0.0, han / share, kana / share, thai / share)
 
     @property
@@ -311,12 +324,9 @@ def _other_piece_pattern(split_punctuation: bool) -> re.Pattern:
 def _count_matches(pattern: re.Pattern, texts: Sequence[str], counts: np.ndarray) -> Counter[str]:
     """How often `pattern` matches each string in `texts`, each text occurring `counts` times. Texts are grouped
     by count, so that each group is one `findall` and one C-level count."""
-    groups: dict[int, list[int]] = {}
-    for index, count in enumerate(counts.tolist()):
-        groups.setdefault(count, []).append(index)
     total = Counter()
-    for count, members in groups.items():
-        found = Counter(pattern.findall("\n".join([texts[index] for index in members])))
+    for count, group in _texts_by_count(texts, counts.tolist()).items():
+        found = Counter(pattern.findall("\n".join(group)))
         if count == 1:
             total.update(found)
         else:
