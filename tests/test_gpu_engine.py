@@ -21,8 +21,9 @@ import torch.multiprocessing as multiprocessing
 from word2vec_hub.training import fast_cpu, sgns
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
+from word2vec_hub.training.devices import choose_backend, triton_interpreted
 from word2vec_hub.training.distributed import Distributed
-from word2vec_hub.training.trainer import choose_backend, train_word2vec, triton_interpreted
+from word2vec_hub.training.trainer import train_word2vec
 
 from .conftest import planted_corpus
 from .test_training import planted_partner_hits
@@ -155,7 +156,7 @@ def test_auto_picks_the_triton_engine_on_cuda_only(monkeypatch):
     assert choose_backend("auto", torch.device("cpu")) == "numba"
     assert choose_backend("auto", torch.device("mps")) == "torch"
     assert choose_backend("auto", torch.device("cuda")) == "triton"
-    monkeypatch.setattr("word2vec_hub.training.trainer.triton_available", lambda: False)
+    monkeypatch.setattr("word2vec_hub.training.devices.triton_available", lambda: False)
     assert choose_backend("auto", torch.device("cuda")) == "torch"
     with pytest.raises(ValueError, match=r"pip install 'word2vec-hub\[gpu\]'"):
         choose_backend("triton", torch.device("cuda"))
@@ -204,7 +205,7 @@ def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
     assert planted_partner_hits(result.model) >= 18
     # The fixture diverges with the plain summed step, as the engine did before the bound.
     unbounded = functools.partial(sgns.sgns_step, bound_steps=False)
-    monkeypatch.setattr("word2vec_hub.training.trainer.sgns_step", unbounded)
+    monkeypatch.setattr("word2vec_hub.training.epochs.sgns_step", unbounded)
     diverged = train_word2vec(corpus, replace(args, epochs=1))
     assert not diverged.final_loss < 10, diverged.final_loss
 

@@ -7,11 +7,12 @@ from collections import Counter
 import pytest
 import torch
 
+from word2vec_hub.training import epochs as epochs_module
 from word2vec_hub.training import fast_cpu
-from word2vec_hub.training import trainer as trainer_module
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
-from word2vec_hub.training.trainer import SkipGramTrainer, TrainingResult, train_word2vec
+from word2vec_hub.training.epochs import SkipGramTrainer
+from word2vec_hub.training.trainer import TrainingResult, train_word2vec
 
 
 def planted_partner_hits(model) -> int:
@@ -104,7 +105,7 @@ def train_counting_engine_steps(lines: list[str], device: str, backend: str) -> 
         return step_and_count
 
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(trainer_module, "sgns_step", counted("torch", trainer_module.sgns_step))
+        monkeypatch.setattr(epochs_module, "sgns_step", counted("torch", epochs_module.sgns_step))
         monkeypatch.setattr(fast_cpu, "train_block", counted("numba", fast_cpu.train_block))
         corpus = TextCorpus.from_text("\n".join(lines), name="planted")
         result = train_word2vec(corpus, TrainingArguments(device=device, backend=backend, **ENGINE_SETTINGS))

@@ -16,7 +16,8 @@ import word2vec_hub.training.trainer as trainer_module
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
-from word2vec_hub.training.trainer import TrainingInterrupted, train_word2vec
+from word2vec_hub.training.epochs import TrainingInterrupted
+from word2vec_hub.training.trainer import train_word2vec
 
 from .conftest import REPO_ROOT
 

@@ -8,12 +8,12 @@ Python segmenter at load time. A character outside the vocabulary becomes `[UNK]
 fuse into one `[UNK]`); the rest of its run is still segmented into words.
 
 Training: candidate words come from a discovery step (jieba's dictionary, or a Unigram language model trained on
-the corpus's runs), every character of the runs is a candidate too, the corpus is segmented with them and words
-seen fewer than `min_count` times are dropped; the tokenizer that results segments the corpus once more, and those
-are the tokens training sees and the counts the model stores. Words outside the runs (Latin words, digits,
-punctuation) are kept as the WordLevel tokenizer keeps them, at least `min_count` occurrences each; they all score
-alike, so a known word always comes out whole, while an unknown one is cut into the fewest known words if it can be
-(`"thereof"` into `"there"`, `"of"`) instead of becoming `[UNK]` as it does without segmentation.
+the corpus's runs); every character of the runs is a candidate too, and so is every piece outside the runs (Latin
+words, digits, punctuation) seen at least `min_count` times, all scored alike, so that a known word always comes
+out whole while an unknown one is cut into the fewest known words if it can be (`"thereof"` into `"there"`,
+`"of"`) instead of becoming `[UNK]` as it does without segmentation. The distinct words of the corpus go through
+the tokenizer with every candidate; candidates used fewer than `min_count` times are dropped, and the words whose
+segmentation used one go through the final tokenizer again. The ids training sees are the saved tokenizer's own.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def run(options: argparse.Namespace) -> int:
     from word2vec_hub.modeling import Word2VecModel
     from word2vec_hub.sharing.hub import HubError, first_line, pull_model_folder
     from word2vec_hub.sharing.model_card import map_words
-    from word2vec_hub.training.trainer import resolve_device
+    from word2vec_hub.training.devices import resolve_device
 
     try:
         device = resolve_device(options.device)

@@ -131,8 +131,9 @@ def run(options: argparse.Namespace) -> int:
         return 2
     from word2vec_hub.training.corpus import CorpusError, TextCorpus
     from word2vec_hub.training.distributed import Distributed, RankFailure
+    from word2vec_hub.training.epochs import TrainingInterrupted
     from word2vec_hub.training.output import OutputError, check_output_dir, save_model_folder
-    from word2vec_hub.training.trainer import TrainingInterrupted, train_word2vec
+    from word2vec_hub.training.trainer import train_word2vec
 
     def stop_on_sigterm(signum, frame):
         raise RankFailure("stopped by SIGTERM: torchrun stops the other ranks when one fails")

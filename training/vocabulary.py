@@ -1,0 +1,114 @@
+"""The front end of training: the corpus read once, its vocabulary built (a WordLevel one, or a tokenizer that
+segments Chinese, Japanese and Thai text), and the text encoded as token ids on disk."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, models
+
+from word2vec_hub.tokenization.segmentation import ScriptShares, resolve_segmentation, train_segmenting_tokenizer
+from word2vec_hub.tokenization.word_level import (
+    UNK_TOKEN,
+    TokenIds,
+    count_tokens,
+    empty_word_level_tokenizer,
+    tokens_of_words,
+    vocabulary_from_counts,
+)
+
+from .arguments import TrainingArguments
+from .corpus import CorpusError, TextCorpus
+from .distributed import Distributed
+from .encoding import EncodedCorpus, read_words
+
+
+@dataclass
+class EncodedText:
+    """A corpus ready to train on: the tokenizer whose ids `encoded` holds, and what was learnt on the way."""
+
+    tokenizer: Tokenizer
+    encoded: EncodedCorpus
+    corpus_tokens: int  # in-vocabulary tokens, over every rank of a distributed run
+    segmentation: str | None  # "word", "character" or "none"; None for a tokenizer that was given
+    language: str | None  # zh, ja or th where the script tells it
+    seconds_reading: float
+    seconds_encoding: float
+
+
+def encode_corpus(
+    corpus: TextCorpus,
+    args: TrainingArguments,
+    workdir: str | Path,
+    tokenizer: Tokenizer | None = None,
+    distributed: Distributed | None = None,
+    device: torch.device | None = None,
+) -> EncodedText:
+    """Read `corpus` into `workdir` and encode it: with `tokenizer` if given (continued training keeps its
+    vocabulary), else with a vocabulary built from the corpus as `args` say (`segmentation`, `min_count`, ...)."""
+    started = time.perf_counter()
+    words = read_words(corpus, workdir)
+    seconds_reading = time.perf_counter() - started
+    segmentation = language = None
+    if tokenizer is None:
+        shares = ScriptShares.of(words.words, words.word_counts.tolist())
+        language = shares.language
+        segmentation = resolve_segmentation(args.segmentation, shares)
+        if distributed is not None:
+            segmentation = distributed.broadcast(segmentation if distributed.is_main else None)
+            if segmentation == "word":
+                raise CorpusError(
+                    "word segmentation of Chinese, Japanese or Thai text runs in one process only; train "
+                    "without torchrun, or pass --segmentation character"
+                )
+    if segmentation == "word":
+        tokenizer, word_ids = train_segmenting_tokenizer(
+            words.words,
+            words.word_counts.tolist(),
+            min_count=args.min_count,
+            max_vocab=args.max_vocab,
+            lowercase=args.lowercase,
+            nfkc=args.nfkc,
+            split_punctuation=args.split_punctuation,
+            discovery=args.word_discovery,
+            shares=shares,
+        )
+    else:
+        building = tokenizer is None
+        if building:
+            tokenizer = empty_word_level_tokenizer(
+                lowercase=args.lowercase,
+                nfkc=args.nfkc,
+                split_punctuation=args.split_punctuation,
+                split_unspaced_characters=segmentation == "character",
+            )
+        tokens_per_word = tokens_of_words(tokenizer, words.words)
+        if building:
+            token_counts = count_tokens(tokens_per_word, words.word_counts.tolist())
+            if distributed is not None:
+                token_counts = distributed.merge_counts(token_counts)
+            vocabulary = vocabulary_from_counts(token_counts, args.min_count, args.max_vocab)
+            if distributed is not None:
+                vocabulary = distributed.broadcast(vocabulary if distributed.is_main else None)
+            tokenizer.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)
+        word_ids = TokenIds.from_tokens(tokens_per_word, tokenizer.get_vocab())
+        del tokens_per_word
+    encoded = words.encode(tokenizer, word_ids)
+    del words, word_ids  # the distinct words and line lengths are not needed to train
+    corpus_tokens = encoded.num_tokens
+    if distributed is not None:
+        counts = distributed.all_reduce(torch.from_numpy(encoded.counts).to(device)).cpu().numpy()
+        encoded = replace(encoded, counts=counts, word_count=int(counts.sum()))
+        corpus_tokens = int(distributed.all_reduce(torch.tensor([corpus_tokens], device=device)).item())
+    return EncodedText(
+        tokenizer,
+        encoded,
+        corpus_tokens,
+        segmentation,
+        language,
+        seconds_reading,
+        time.perf_counter() - started - seconds_reading,
+    )
