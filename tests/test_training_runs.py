@@ -12,7 +12,7 @@ import time
 import pytest
 import torch
 
-import word2vec_hub.training.trainer as trainer_module
+import word2vec_hub.training.epochs as epochs_module
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
@@ -25,7 +25,7 @@ from .conftest import REPO_ROOT
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Several blocks an epoch, so that checkpoints fall in the middle of epochs."""
-    monkeypatch.setattr(trainer_module, "BLOCK_TOKENS", 8192)
+    monkeypatch.setattr(epochs_module, "BLOCK_TOKENS", 8192)
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
@@ -61,7 +61,7 @@ def test_resume_refuses_another_corpus(planted_lines, tmp_path, small_blocks):
 def test_an_interrupt_saves_a_checkpoint_at_a_block_boundary(planted_lines, tmp_path, small_blocks, monkeypatch):
     corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
     args = TrainingArguments(dim=8, epochs=2, progress=False, device="cpu", workers=1)
-    original = trainer_module.SkipGramTrainer._train_block_numba
+    original = epochs_module.SkipGramTrainer._train_block_numba
     calls = []
 
     def interrupted_after_two_blocks(self, block, starts):
@@ -70,7 +70,7 @@ def test_an_interrupt_saves_a_checkpoint_at_a_block_boundary(planted_lines, tmp_
             os.kill(os.getpid(), signal.SIGINT)
         return original(self, block, starts)
 
-    monkeypatch.setattr(trainer_module.SkipGramTrainer, "_train_block_numba", interrupted_after_two_blocks)
+    monkeypatch.setattr(epochs_module.SkipGramTrainer, "_train_block_numba", interrupted_after_two_blocks)
     # Whatever SIGINT did before (a shell in the background ignores it), it does again afterwards.
     handler_before = signal.getsignal(signal.SIGINT)
     with pytest.raises(TrainingInterrupted) as caught:
