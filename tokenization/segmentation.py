@@ -236,9 +236,9 @@ def train_segmenting_tokenizer(
     template.pre_tokenizer = build_pre_tokenizer(split_punctuation, unspaced="runs")
     normalize = normalizer.normalize_str if normalizer is not None else str
     counts = np.asarray(word_counts, dtype=np.int64)
-    normalized_words = _normalized_words(words, normalize)
+    normalized_words, normal_characters = _normalized_words(words, normalize)
     # Every character of the runs is a candidate, so that no run needs [UNK] before rare words are dropped.
-    characters = {character for character in set("".join(normalized_words)) if unspaced_character.match(character)}
+    characters = {character for character in normal_characters if unspaced_character.match(character)}
 
     discovery = resolve_discovery(discovery, shares or ScriptShares.of(words, word_counts))
     if discovery == "jieba":
@@ -300,25 +300,29 @@ def train_segmenting_tokenizer(
     return final, TokenIds(new_id[segmented.ids], segmented.lengths)
 
 
-def _normalized_words(words: Sequence[str], normalize: Callable[[str], str]) -> list[str]:
-    """Each word normalised character by character, to find candidates (the few characters whose normal form
-    depends on their neighbours, such as a kana and a combining sound mark, may come out otherwise than the
-    tokenizer gives them, which costs at most a candidate: the segmentation itself is the tokenizer's)."""
+def _normalized_words(words: Sequence[str], normalize: Callable[[str], str]) -> tuple[list[str], set[str]]:
+    """Each word normalised character by character, to find candidates, and the characters of the result (the few
+    characters whose normal form depends on their neighbours, such as a kana and a combining sound mark, may come
+    out otherwise than the tokenizer gives them, which costs at most a candidate: the segmentation itself is the
+    tokenizer's)."""
     table = {}
+    characters = set()
     for character in set("".join(words)):
         normal = normalize(character)
+        characters.update(normal)
         if normal != character:
             table[ord(character)] = normal
-    return "\n".join(words).translate(table).split("\n") if table else list(words)
+    return ("\n".join(words).translate(table).split("\n") if table else list(words)), characters
 
 
 def _other_piece_pattern(split_punctuation: bool) -> re.Pattern:
     """The pieces of words outside the runs, as the pre-tokenizer cuts them (Python's \\w differs from Rust's on
     rare characters, which costs at most a candidate)."""
-    letters = rf"(?:(?!{UNSPACED_CHARACTER})\w)+"
+    unspaced = UNSPACED_CHARACTER[1:-1]
     if split_punctuation:
-        return re.compile(rf"{letters}|(?:(?!{UNSPACED_CHARACTER})[^\w\s])+")
-    return re.compile(rf"(?:(?!{UNSPACED_CHARACTER})\S)+")
+        # Word characters but those of the runs, or else neither word characters, spaces nor those of the runs.
+        return re.compile(rf"[^\W{unspaced}]+|[^\w\s{unspaced}]+")
+    return re.compile(rf"[^\s{unspaced}]+")
 
 
 def _count_matches(pattern: re.Pattern, texts: Sequence[str], counts: np.ndarray) -> Counter[str]:
