@@ -21,12 +21,11 @@ import gzip
 import itertools
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from harness import add_skipgram_arguments, run_as_child, run_child
+from harness import add_skipgram_arguments, exit_if_missing, run_as_child, run_child
 
 from word2vec_hub.shared_data import shared_dir
 
@@ -210,9 +209,7 @@ def main() -> None:
         run_as_child(options.child, {"ours": run_ours, "gensim": run_gensim})
         return
 
-    for path in (options.corpus, *(ZH / f"{name}.txt" for name in (*ANALOGY_SETS, WORDSIM))):
-        if not path.exists():
-            sys.exit(f"missing {path}: set $WORD2VEC_SHARED to the shared data folder (default: ../shared)")
+    exit_if_missing([options.corpus, *(ZH / f"{name}.txt" for name in (*ANALOGY_SETS, WORDSIM))])
     settings = {key: getattr(options, key) for key in ("dim", "window", "negative", "sample", "epochs", "workers")}
     settings.update(min_count=options.min_count, word_discovery=options.word_discovery)
     with tempfile.TemporaryDirectory(prefix="word2vec-bench-zh-") as folder:

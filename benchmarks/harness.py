@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 
 
 def add_skipgram_arguments(parser: argparse.ArgumentParser, workers: int, workers_help: str) -> None:
@@ -19,6 +21,15 @@ def add_skipgram_arguments(parser: argparse.ArgumentParser, workers: int, worker
     parser.add_argument("--min-count", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=workers, help=workers_help)
+
+
+def exit_if_missing(paths: Iterable[Path]) -> None:
+    """Stop with one line naming the first input that is not there and how to point at the shared data."""
+    for path in paths:
+        if not path.exists():
+            sys.exit(
+                f"missing {path}: set $WORD2VEC_SHARED to the shared data folder (default: ../shared beside the clone)"
+            )
 
 
 def run_as_child(child: list[str], runners: dict) -> None:

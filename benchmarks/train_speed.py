@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import add_skipgram_arguments, run_as_child, run_child
+from harness import add_skipgram_arguments, exit_if_missing, run_as_child, run_child
 
 from word2vec_hub.shared_data import shared_dir
 
@@ -228,11 +228,7 @@ def main() -> None:
         return
 
     corpus = SHARED / "ptb" / "ptb.train.txt" if options.quick else options.corpus
-    for path in (corpus, WORDSIM, ANALOGIES):
-        if not path.exists():
-            sys.exit(
-                f"missing {path}: set $WORD2VEC_SHARED to the shared data folder (default: ../shared beside the clone)"
-            )
+    exit_if_missing([corpus, WORDSIM, ANALOGIES])
     settings = {key: getattr(options, key) for key in ("dim", "window", "negative", "sample", "epochs", "workers")}
     settings.update(min_count=options.min_count, device=options.device, backend=options.backend, repeat=options.repeat)
     with tempfile.TemporaryDirectory(prefix="word2vec-bench-") as folder:

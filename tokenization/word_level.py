@@ -119,8 +119,8 @@ def tokens_of_words(tokenizer: Tokenizer, words: Iterable[str]) -> list[list[str
 
 @dataclass
 class TokenIds:
-    """The token ids of each of a list of words, as one ragged array: word w's are
-    `ids[offsets[w] : offsets[w] + lengths[w]]`, in order."""
+    """The token ids of each of a list of words, as one ragged array: the ids of all words one after another,
+    `lengths[w]` of them for word w."""
 
     ids: np.ndarray  # int64, all words' ids one after another
     lengths: np.ndarray  # int64, one per word
@@ -134,10 +134,6 @@ class TokenIds:
             np.fromiter((vocabulary.get(token, unk_id) for token in tokens), dtype=np.int64),
             np.fromiter(map(len, tokens_per_word), dtype=np.int64, count=len(tokens_per_word)),
         )
-
-    @property
-    def offsets(self) -> np.ndarray:
-        return np.cumsum(self.lengths) - self.lengths
 
     def per_word(self) -> list[list[int]]:
         """The ids of each word as a list of its own."""
