@@ -5,7 +5,8 @@ row, score and gradient to global memory. Here one launch trains every (center, 
 program takes `pairs_per_program` pairs, loads their input rows once, draws their negatives itself from word2vec's
 noise distribution (Walker's alias table, as the CPU kernel does, with Philox random numbers), and adds each
 update to the tables as soon as it is computed, with atomic adds. Rows stay in registers between the score and
-the update; nothing but the tables and one loss per program is written.
+the update; nothing but the tables and one loss per program is written. A program trains its pairs a chunk after
+another; there are at most about as many pairs in flight as the vocabulary has words (`launch_grid`).
 
 The arithmetic is word2vec's skip-gram update for one pair, in word2vec's order: for the context word, then each
 negative in turn, score = input . row, gain = (label - sigmoid(score)) * rate, the row moves by gain * input at
@@ -15,9 +16,10 @@ as they are at that moment (Hogwild). The atomic adds mean an update is never lo
 may overwrite one. The pairs are built on the device as the torch engine builds them (subsampling, word2vec's
 dynamic window within sentences) and shuffled, so that programs running side by side rarely share an input row.
 
-Pairs in flight at once read rows that the others have not yet updated, as a batch of that size does; the torch
-engine bounds such summed steps (`sgns.sgns_step`), this kernel does not. Whether its quality matches the CPU
-kernel at a GPU's concurrency is part of the GPU measurement still owed (benchmarks/train_speed.py --device cuda).
+Pairs in flight at once read rows that the others have not yet updated, as a batch of that size does. The torch
+engine bounds such summed steps (`sgns.sgns_step`); here the number of pairs in flight is bounded by the size of
+the vocabulary, which on real vocabularies leaves the whole GPU busy. Measured on an H200 (README, "Training on
+a GPU"): on bench-en the kernel trains to the CPU kernel's WordSim-353 and analogy scores.
 
 Triton compiles the kernel for CUDA on first use. With TRITON_INTERPRET=1 it runs on CPU tensors instead, one
 program after another, which is how the tests check it on a machine without a GPU.
@@ -30,11 +32,17 @@ import torch
 import triton
 import triton.language as tl
 
-# A program holds pairs_per_program x (dim rounded up to a power of two) floats per tile (input rows, their
-# update, one context row, an update of it); about 4,096 per tile over eight warps is 16 floats per thread and tile,
-# which should stay in registers. A first guess: tuning it (and WARPS) is part of the GPU measurement still owed.
-TILE_ELEMENTS = 4096
-WARPS = 8
+# A program trains pairs_per_program pairs side by side, holding for each a row of dim rounded up to a power of
+# two: 512 floats per tile over four warps. Measured on an H200 (benchmarks/gpu_engine.py speed, atomic updates):
+# at dim 100, 4 pairs over 4 warps ran at 128M words/s, 32 pairs over 8 warps at 53M; at dim 300, 1 pair over 4
+# warps at 38M, 8 pairs over 8 warps at 16M.
+TILE_ELEMENTS = 512
+WARPS = 4
+# Pairs in flight at once read rows the others have not yet updated; a row updated by hundreds of them at once
+# takes their summed step, which overshoots (a 60-word corpus diverged on the H200 with every pair in flight). So
+# at most about as many pairs train at once as the vocabulary has words, as a CPU's threads are few beside the
+# vocabulary; from a vocabulary of about 10,000 words up that does not bind on an H200.
+PAIRS_IN_FLIGHT_PER_WORD = 1
 
 
 @triton.jit
@@ -55,53 +63,66 @@ def _softplus(x):
     return tl.maximum(x, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(x)))
 
 
-@triton.jit
+# Triton compiles a variant per property of an integer argument (equal to 1, divisible by 16): these change every
+# block, and a compile takes about a second.
+@triton.jit(do_not_specialize=["num_pairs", "chunks_per_program", "seed"])
 def _train_pairs_kernel(
     embeddings, context, inputs, outputs, noise_threshold, noise_alias, program_loss,
-    num_pairs, vocab_size, first_rate, rate_step, seed,
+    num_pairs, chunks_per_program, vocab_size, first_rate, rate_step, seed,
     DIM: tl.constexpr, DIM_TILE: tl.constexpr, PAIRS: tl.constexpr, NEGATIVE: tl.constexpr,
-    NEGATIVE_TILE: tl.constexpr,
+    NEGATIVE_TILE: tl.constexpr, ATOMIC: tl.constexpr,
 ):  # fmt: skip
     program = tl.program_id(0)
-    pairs = program * PAIRS + tl.arange(0, PAIRS)
-    live = pairs < num_pairs
     columns = tl.arange(0, DIM_TILE)
     in_dim = columns < DIM
-    input_ids = tl.load(inputs + pairs, mask=live, other=0).to(tl.int64)
-    output_ids = tl.load(outputs + pairs, mask=live, other=0).to(tl.int64)
-    input_tile = live[:, None] & in_dim[None, :]
-    input_rows = embeddings + input_ids[:, None] * DIM + columns[None, :]
-    vector = tl.load(input_rows, mask=input_tile, other=0.0)
-    # The learning rate falls linearly over the block's pairs, which are shuffled, as word2vec's falls over words.
-    rate = first_rate + rate_step * pairs.to(tl.float32)
-    # All the pairs' negatives in one draw (a [PAIRS, NEGATIVE_TILE] tile): negative k of pair p is draw
-    # p * NEGATIVE + k, whatever the grouping of pairs into programs.
     slots = tl.arange(0, NEGATIVE_TILE)
-    negatives = draw_noise(
-        seed, pairs[:, None] * NEGATIVE + slots[None, :], vocab_size, noise_threshold, noise_alias,
-        live[:, None] & (slots < NEGATIVE)[None, :],
-    )  # fmt: skip
-    vector_change = tl.zeros((PAIRS, DIM_TILE), dtype=tl.float32)
     loss = tl.zeros((PAIRS,), dtype=tl.float32)
-    for sample in tl.static_range(NEGATIVE + 1):
-        if sample == 0:
-            targets = output_ids
-            used = live
-            label = 1.0
+    # The program's chunks of pairs are consecutive, so that under the interpreter, which runs the programs one
+    # after another, the pairs train in their order.
+    first_chunk = program * chunks_per_program
+    for chunk in range(first_chunk, first_chunk + chunks_per_program):
+        pairs = chunk * PAIRS + tl.arange(0, PAIRS)
+        live = pairs < num_pairs
+        input_ids = tl.load(inputs + pairs, mask=live, other=0).to(tl.int64)
+        output_ids = tl.load(outputs + pairs, mask=live, other=0).to(tl.int64)
+        input_tile = live[:, None] & in_dim[None, :]
+        input_rows = embeddings + input_ids[:, None] * DIM + columns[None, :]
+        vector = tl.load(input_rows, mask=input_tile, other=0.0)
+        # The learning rate falls linearly over the block's pairs, which are shuffled, as word2vec's falls over
+        # words.
+        rate = first_rate + rate_step * pairs.to(tl.float32)
+        # All the pairs' negatives in one draw (a [PAIRS, NEGATIVE_TILE] tile): negative k of pair p is draw
+        # p * NEGATIVE + k, whatever the grouping of pairs into programs.
+        negatives = draw_noise(
+            seed, pairs[:, None] * NEGATIVE + slots[None, :], vocab_size, noise_threshold, noise_alias,
+            live[:, None] & (slots < NEGATIVE)[None, :],
+        )  # fmt: skip
+        vector_change = tl.zeros((PAIRS, DIM_TILE), dtype=tl.float32)
+        for sample in tl.static_range(NEGATIVE + 1):
+            if sample == 0:
+                targets = output_ids
+                used = live
+                label = 1.0
+            else:
+                targets = tl.sum(tl.where(slots[None, :] == sample - 1, negatives, 0), axis=1)
+                used = live & (targets != output_ids)
+                label = 0.0
+            row_tile = used[:, None] & in_dim[None, :]
+            rows = context + targets[:, None] * DIM + columns[None, :]
+            row = tl.load(rows, mask=row_tile, other=0.0)
+            score = tl.sum(vector * row, axis=1)
+            gain = tl.where(used, (label - tl.sigmoid(score)) * rate, 0.0)
+            vector_change += gain[:, None] * row
+            if ATOMIC:
+                tl.atomic_add(rows, gain[:, None] * vector, mask=row_tile)
+            else:
+                tl.store(rows, row + gain[:, None] * vector, mask=row_tile)
+            # -log sigmoid(score) for the context word, -log sigmoid(-score) for a negative.
+            loss += tl.where(used, _softplus(score * (1.0 - 2.0 * label)), 0.0)
+        if ATOMIC:
+            tl.atomic_add(input_rows, vector_change, mask=input_tile)
         else:
-            targets = tl.sum(tl.where(slots[None, :] == sample - 1, negatives, 0), axis=1)
-            used = live & (targets != output_ids)
-            label = 0.0
-        row_tile = used[:, None] & in_dim[None, :]
-        rows = context + targets[:, None] * DIM + columns[None, :]
-        row = tl.load(rows, mask=row_tile, other=0.0)
-        score = tl.sum(vector * row, axis=1)
-        gain = tl.where(used, (label - tl.sigmoid(score)) * rate, 0.0)
-        vector_change += gain[:, None] * row
-        tl.atomic_add(rows, gain[:, None] * vector, mask=row_tile)
-        # -log sigmoid(score) for the context word, -log sigmoid(-score) for a negative.
-        loss += tl.where(used, _softplus(score * (1.0 - 2.0 * label)), 0.0)
-    tl.atomic_add(input_rows, vector_change, mask=input_tile)
+            tl.store(input_rows, vector + vector_change, mask=input_tile)
     tl.store(program_loss + program, tl.sum(loss, axis=0))
 
 
@@ -121,6 +142,15 @@ def default_pairs_per_program(dim: int) -> int:
     return max(1, TILE_ELEMENTS // triton.next_power_of_2(dim))
 
 
+def launch_grid(num_pairs: int, pairs_per_program: int, vocab_size: int) -> tuple[int, int]:
+    """How many programs train `num_pairs` pairs, and how many consecutive chunks of `pairs_per_program` pairs
+    each trains: at most about `PAIRS_IN_FLIGHT_PER_WORD * vocab_size` pairs at once (at least one program)."""
+    chunks = triton.cdiv(num_pairs, pairs_per_program)
+    programs = min(chunks, max(1, vocab_size * PAIRS_IN_FLIGHT_PER_WORD // pairs_per_program))
+    chunks_per_program = triton.cdiv(chunks, programs)
+    return triton.cdiv(chunks, chunks_per_program), chunks_per_program
+
+
 def train_pairs(
     embeddings: torch.Tensor,
     context: torch.Tensor,
@@ -132,6 +162,8 @@ def train_pairs(
     last_rate: float,
     seed: int,
     pairs_per_program: int | None = None,
+    warps: int = WARPS,
+    atomic: bool = True,
 ) -> torch.Tensor:
     """Train the pairs (inputs[i], outputs[i]) in place, Hogwild; returns their summed loss (a 0-d float64 tensor,
     measured as each pair is trained).
@@ -143,6 +175,9 @@ def train_pairs(
         first_rate, last_rate: the learning rate of the first and the last pair, linear in between.
         pairs_per_program: pairs each program trains side by side (default: `default_pairs_per_program(dim)`);
             with 1 each program's update is exactly word2vec's for one pair.
+        warps: warps per program.
+        atomic: add each update atomically, so that none is lost; else store the updated row, as word2vec's
+            threads do (an update made meanwhile by another program is then overwritten).
     """
     num_pairs = inputs.shape[0]
     if num_pairs == 0:
@@ -154,13 +189,13 @@ def train_pairs(
             raise ValueError("the tables must be contiguous float32 tensors")
     dim = embeddings.shape[1]
     pairs = pairs_per_program or default_pairs_per_program(dim)
-    programs = triton.cdiv(num_pairs, pairs)
+    programs, chunks_per_program = launch_grid(num_pairs, pairs, noise.vocab_size)
     program_loss = torch.empty(programs, dtype=torch.float32, device=embeddings.device)
     rate_step = (last_rate - first_rate) / max(num_pairs - 1, 1)
     _train_pairs_kernel[(programs,)](
         embeddings, context, inputs, outputs, noise.threshold, noise.alias, program_loss,
-        num_pairs, noise.vocab_size, first_rate, rate_step, seed,
+        num_pairs, chunks_per_program, noise.vocab_size, first_rate, rate_step, seed,
         DIM=dim, DIM_TILE=triton.next_power_of_2(dim), PAIRS=pairs, NEGATIVE=negative,
-        NEGATIVE_TILE=triton.next_power_of_2(negative), num_warps=WARPS,
+        NEGATIVE_TILE=triton.next_power_of_2(negative), ATOMIC=atomic, num_warps=warps,
     )  # fmt: skip
     return program_loss.sum(dtype=torch.float64)

@@ -1,0 +1,185 @@
+"""The GPU engine's settings, measured: the Triton kernel's speed over its launch settings, and the quality each
+setting trains to on bench-en against the CPU kernel. This is how the engine's defaults were chosen
+(benchmarks/train_speed.py --device cuda measures the chosen engine end to end).
+
+    python benchmarks/gpu_engine.py speed                # dims 100 and 300, a grid of settings, synthetic blocks
+    python benchmarks/gpu_engine.py quality --repeat 1   # bench-en, 3 epochs: each setting and the CPU kernel
+
+`speed` times `train_pairs` alone and building a block's pairs, on blocks of 1M synthetic tokens (Zipf-distributed
+ids over --vocab words, sentences of 20, subsampled at 1e-4 as the trainer does). Words/s counts the block's tokens
+before subsampling, as the trainer counts. `quality` reads and encodes the corpus once, then trains a fresh model
+per setting (and one with the CPU kernel on every core) and prints WordSim-353 and Google-analogy (top 30,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from harness import add_skipgram_arguments, exit_if_missing
+
+from word2vec_hub.shared_data import shared_dir
+
+SHARED = shared_dir() / "data"
+WORDSIM = SHARED / "eval" / "wordsim353.tsv"
+ANALOGIES = SHARED / "eval" / "questions-words.txt"
+
+
+def synthetic_block(vocab: int, tokens: int, seed: int = 0):
+    """Zipf-distributed token ids (2 .. vocab + 1; 0 and 1 are the special tokens) and each id's count."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, vocab + 1)
+    ids = rng.choice(vocab, size=tokens, p=weights / weights.sum()).astype(np.int64) + 2
+    return ids, np.bincount(ids, minlength=vocab + 2)
+
+
+def measure_speed(options: argparse.Namespace) -> None:
+    import torch
+
+    from word2vec_hub.training import fast_cpu, triton_sgns
+    from word2vec_hub.training.sgns import keep_probabilities, noise_distribution, skipgram_pairs
+
+    device = torch.device(options.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (Triton's interpreter)"
+    print(f"{name}, torch {torch.__version__}, triton {triton_sgns.triton.__version__}")
+
+    def synchronize() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    tokens_np, counts_np = synthetic_block(options.vocab, options.tokens)
+    counts = torch.from_numpy(counts_np)
+    counts[:2] = 0
+    keep = keep_probabilities(counts, options.sample).float().to(device)
+    noise = triton_sgns.NoiseTable(*fast_cpu.noise_table(noise_distribution(counts).numpy()), device)
+    tokens = torch.from_numpy(tokens_np).to(device)
+    sentence_ids = torch.arange(tokens.shape[0], device=device) // 20
+    generator = torch.Generator(device=device).manual_seed(0)
+
+    def build_pairs():
+        kept = torch.rand(tokens.shape[0], generator=generator, device=device) < keep[tokens]
+        centers, contexts = skipgram_pairs(tokens[kept], sentence_ids[kept], options.window, generator)
+        order = torch.randperm(centers.shape[0], generator=generator, device=device)
+        return centers[order], contexts[order]
+
+    def seconds_of(step, repeats: int = 5) -> float:
+        step()
+        synchronize()
+        started = time.perf_counter()
+        for _ in range(repeats):
+            step()
+        synchronize()
+        return (time.perf_counter() - started) / repeats
+
+    pairs_seconds = seconds_of(build_pairs)
+    centers, contexts = build_pairs()
+    words = tokens.shape[0]
+    print(
+        f"block: {words:,} tokens, {centers.shape[0]:,} pairs ({centers.shape[0] / words:.2f} a token), "
+        f"vocabulary {options.vocab:,}; building the pairs {pairs_seconds * 1e3:.1f} ms "
+        f"({words / pairs_seconds:,.0f} words/s)"
+    )
+    print(f"\n{'dim':>4} {'pairs':>5} {'warps':>5} {'update':<7} {'ms':>7} {'pairs/s':>14} {'words/s':>14}")
+    for dim in options.dims:
+        embeddings = ((torch.rand(options.vocab + 2, dim, device=device) - 0.5) / dim).contiguous()
+        context = ((torch.rand(options.vocab + 2, dim, device=device) - 0.5) / dim).contiguous()
+        default = triton_sgns.default_pairs_per_program(dim)
+        for pairs, warps, atomic in itertools.product(
+            options.pairs or sorted({default // 4, default // 2, default, default * 2} - {0}),
+            options.warps,
+            (True, False) if options.stores else (True,),
+        ):
+            step = functools.partial(
+                triton_sgns.train_pairs, embeddings, context, centers, contexts, noise, options.negative,
+                0.025, 0.0001, 1, pairs_per_program=pairs, warps=warps, atomic=atomic,
+            )  # fmt: skip
+            seconds = seconds_of(step)
+            print(
+                f"{dim:>4} {pairs:>5} {warps:>5} {'atomic' if atomic else 'store':<7} {seconds * 1e3:>7.2f} "
+                f"{centers.shape[0] / seconds:>14,.0f} {words / seconds:>14,.0f}"
+            )
+
+
+def measure_quality(options: argparse.Namespace) -> None:
+    import torch
+
+    from word2vec_hub.evaluation.benchmarks import evaluate_word_analogies, evaluate_word_pairs
+    from word2vec_hub.tokenization.word_level import wrap_tokenizer
+    from word2vec_hub.training import triton_sgns
+    from word2vec_hub.training.arguments import TrainingArguments
+    from word2vec_hub.training.corpus import TextCorpus
+    from word2vec_hub.training.epochs import SkipGramTrainer
+    from word2vec_hub.training.trainer import _new_model
+    from word2vec_hub.training.vocabulary import encode_corpus
+
+    exit_if_missing([options.corpus, WORDSIM, ANALOGIES])
+    settings = {"window": options.window, "negative": options.negative, "sample": options.sample}
+    settings.update(min_count=options.min_count, epochs=options.epochs, split_punctuation=False, progress=False)
+    corpus = TextCorpus.from_files([options.corpus] * options.repeat)
+    train_pairs = triton_sgns.train_pairs
+    with tempfile.TemporaryDirectory(prefix="word2vec-gpu-engine-") as workdir:
+        started = time.perf_counter()
+        text = encode_corpus(corpus, TrainingArguments(**settings), workdir)
+        tokenizer = wrap_tokenizer(text.tokenizer)
+        print(f"read and encoded {text.encoded.word_count:,} words in {time.perf_counter() - started:.1f} s")
+        print(f"\n{'dim':>4} {'engine':<44} {'train s':>8} {'words/s':>14} {'WordSim':>8} {'analogy':>8}")
+        for dim in options.dims:
+            runs = [("numba", "cpu", {})] + [
+                ("triton", options.device, {"pairs_per_program": pairs, "warps": warps, "atomic": atomic})
+                for pairs, warps, atomic in itertools.product(
+                    options.pairs or [None], options.warps, (True, False) if options.stores else (True,)
+                )
+            ]
+            for backend, device, kernel_settings in runs:
+                args = TrainingArguments(**settings, dim=dim, backend=backend, device=device)
+                triton_sgns.train_pairs = functools.partial(train_pairs, **kernel_settings)
+                model = _new_model(tokenizer, text.encoded, "bench-en", args)
+                trainer = SkipGramTrainer(model, text.encoded, args, torch.device(device))
+                if backend == "triton":
+                    # Compiled before the clock starts, as a second run finds it in Triton's cache.
+                    few = torch.full((64,), 2, device=device)
+                    tables = [table.clone() for table in trainer.tables]
+                    triton_sgns.train_pairs(*tables, few, few, trainer.noise_table, args.negative, 0.0, 0.0, 1)
+                started = time.perf_counter()
+                trainer.train()  # ends with the loss read back, which waits for the device
+                seconds = time.perf_counter() - started
+                model = trainer.model.cpu()
+                model.set_tokenizer(tokenizer)
+                name = backend + "".join(f" {key}={value}" for key, value in kernel_settings.items())
+                wordsim = evaluate_word_pairs(model, WORDSIM, 30_000).spearman
+                analogy = evaluate_word_analogies(model, ANALOGIES, 30_000).accuracy
+                print(
+                    f"{dim:>4} {name:<44} {seconds:>8.1f} {trainer.words_trained / seconds:>14,.0f} "
+                    f"{wordsim:>8.3f} {analogy:>8.3f}",
+                    flush=True,
+                )
+    triton_sgns.train_pairs = train_pairs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("measure", choices=["speed", "quality"])
+    add_skipgram_arguments(parser, workers=0, workers_help="CPU threads of the CPU kernel (0: all cores)")
+    parser.add_argument("--dims", type=int, nargs="+", default=[100, 300])
+    parser.add_argument("--pairs", type=int, nargs="+", help="pairs per program (default: around the engine's)")
+    parser.add_argument("--warps", type=int, nargs="+", default=[4, 8])
+    parser.add_argument("--stores", action="store_true", help="also with plain stores instead of atomic adds")
+    parser.add_argument("--vocab", type=int, default=70_000, help="speed: words of the synthetic vocabulary")
+    parser.add_argument("--tokens", type=int, default=1 << 20, help="speed: tokens of the synthetic block")
+    parser.add_argument("--device", default="cuda", help="cpu runs the kernel under TRITON_INTERPRET=1 (a check)")
+    parser.add_argument("--corpus", type=Path, default=SHARED / "bench-en.txt.gz")
+    parser.add_argument("--repeat", type=int, default=1, help="quality: train on the corpus repeated")
+    options = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    (measure_speed if options.measure == "speed" else measure_quality)(options)
+
+
+if __name__ == "__main__":
+    main()
