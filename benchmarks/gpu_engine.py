@@ -3,7 +3,8 @@ setting trains to on bench-en against the CPU kernel. This is how the engine's d
 (benchmarks/train_speed.py --device cuda measures the chosen engine end to end).
 
     python benchmarks/gpu_engine.py speed                # dims 100 and 300, a grid of settings, synthetic blocks
-    python benchmarks/gpu_engine.py quality --repeat 1   # bench-en, 3 epochs: each setting and the CPU kernel
+    python benchmarks/gpu_engine.py quality              # bench-en, 3 epochs: the engine's settings and the CPU kernel
+    python benchmarks/gpu_engine.py quality --corpus ../shared/data/ptb/ptb.train.txt --engines numba triton torch
 
 `speed` times `train_pairs` alone and building a block's pairs, on blocks of 1M synthetic tokens (Zipf-distributed
 ids over --vocab words, sentences of 20, subsampled at 1e-4 as the trainer does). Words/s counts the block's tokens
@@ -93,7 +94,7 @@ def measure_speed(options: argparse.Namespace) -> None:
         default = triton_sgns.default_pairs_per_program(dim)
         for pairs, warps, atomic in itertools.product(
             options.pairs or sorted({default // 4, default // 2, default, default * 2} - {0}),
-            options.warps,
+            options.warps or [2, 4, 8],
             (True, False) if options.stores else (True,),
         ):
             step = functools.partial(
@@ -128,15 +129,20 @@ def measure_quality(options: argparse.Namespace) -> None:
         started = time.perf_counter()
         text = encode_corpus(corpus, TrainingArguments(**settings), workdir)
         tokenizer = wrap_tokenizer(text.tokenizer)
-        print(f"read and encoded {text.encoded.word_count:,} words in {time.perf_counter() - started:.1f} s")
+        seconds = time.perf_counter() - started
+        print(f"{corpus.name}: read and encoded {text.encoded.word_count:,} words in {seconds:.1f} s")
         print(f"\n{'dim':>4} {'engine':<44} {'train s':>8} {'words/s':>14} {'WordSim':>8} {'analogy':>8}")
         for dim in options.dims:
-            runs = [("numba", "cpu", {})] + [
-                ("triton", options.device, {"pairs_per_program": pairs, "warps": warps, "atomic": atomic})
+            runs = [("numba", "cpu", {})] if "numba" in options.engines else []
+            if "triton" in options.engines:
                 for pairs, warps, atomic in itertools.product(
-                    options.pairs or [None], options.warps, (True, False) if options.stores else (True,)
-                )
-            ]
+                    options.pairs or [None], options.warps or [None], (True, False) if options.stores else (True,)
+                ):
+                    kernel_settings = {"pairs_per_program": pairs, "warps": warps, "atomic": atomic}
+                    kernel_settings = {key: value for key, value in kernel_settings.items() if value is not None}
+                    runs.append(("triton", options.device, kernel_settings))
+            if "torch" in options.engines:
+                runs.append(("torch", options.device, {}))
             for backend, device, kernel_settings in runs:
                 args = TrainingArguments(**settings, dim=dim, backend=backend, device=device)
                 triton_sgns.train_pairs = functools.partial(train_pairs, **kernel_settings)
@@ -152,7 +158,8 @@ def measure_quality(options: argparse.Namespace) -> None:
                 seconds = time.perf_counter() - started
                 model = trainer.model.cpu()
                 model.set_tokenizer(tokenizer)
-                name = backend + "".join(f" {key}={value}" for key, value in kernel_settings.items())
+                name = backend + "".join(f" {key}={value}" for key, value in kernel_settings.items() if key != "atomic")
+                name += "" if kernel_settings.get("atomic", True) else " stores"
                 wordsim = evaluate_word_pairs(model, WORDSIM, 30_000).spearman
                 analogy = evaluate_word_analogies(model, ANALOGIES, 30_000).accuracy
                 print(
@@ -168,8 +175,15 @@ def main() -> None:
     parser.add_argument("measure", choices=["speed", "quality"])
     add_skipgram_arguments(parser, workers=0, workers_help="CPU threads of the CPU kernel (0: all cores)")
     parser.add_argument("--dims", type=int, nargs="+", default=[100, 300])
-    parser.add_argument("--pairs", type=int, nargs="+", help="pairs per program (default: around the engine's)")
-    parser.add_argument("--warps", type=int, nargs="+", default=[4, 8])
+    parser.add_argument(
+        "--pairs", type=int, nargs="+", help="pairs per program (speed: default around the engine's; quality: its)"
+    )
+    parser.add_argument(
+        "--warps", type=int, nargs="+", help="warps per program (speed: default 2, 4, 8; quality: the engine's)"
+    )
+    parser.add_argument(
+        "--engines", nargs="+", default=["numba", "triton"], choices=["numba", "triton", "torch"], help="quality"
+    )
     parser.add_argument("--stores", action="store_true", help="also with plain stores instead of atomic adds")
     parser.add_argument("--vocab", type=int, default=70_000, help="speed: words of the synthetic vocabulary")
     parser.add_argument("--tokens", type=int, default=1 << 20, help="speed: tokens of the synthetic block")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import os
 import shutil
@@ -198,8 +199,9 @@ def print_device_comparison(rows: list[dict], options: dict) -> None:
         print(
             f"dim {accelerated['dim']}: {accelerated['engine']} / {cpu['engine']} training words/s "
             f"x{speed / cpu_speed:.1f}, WordSim {wordsim:+.3f}, analogy {analogy:+.3f} "
-            f"(targets: >= 20,000,000 words/s, quality within 0.01: "
-            f"{'met' if speed >= 20e6 and max(abs(wordsim), abs(analogy)) <= 0.01 else 'not met'})"
+            f"(targets: >= 20,000,000 words/s {'met' if speed >= 20e6 else 'NOT MET'}; quality within 0.01: "
+            f"{'met' if max(abs(wordsim), abs(analogy)) <= 0.01 else 'not met'}, "
+            f"{'none' if min(wordsim, analogy) >= -0.01 else 'NOT MET: a figure'} more than 0.01 below)"
         )
 
 
@@ -234,9 +236,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="word2vec-bench-") as folder:
         text = plain_text_copy(corpus, Path(folder), options.repeat)
         if options.device != "cpu":
+            engines = ((options.device, options.backend), ("cpu", "numba"))
+            # Each engine compiles its kernel on first use and caches it on disk (Triton's cache, numba's beside
+            # fast_cpu.py): a short run of each first, so the timed runs measure training, not compiling.
+            warm_up = text.with_name("warm-up.txt")
+            with open(text, "rb") as source, open(warm_up, "wb") as head:
+                head.write(source.read(1 << 21))
+            for dim, (device, backend) in itertools.product(options.dims, engines):
+                in_subprocess("ours", str(warm_up), {**settings, "dim": dim, "device": device, "backend": backend})
             rows = []
             for dim in options.dims:
-                for device, backend in ((options.device, options.backend), ("cpu", "numba")):
+                for device, backend in engines:
                     run = {**settings, "dim": dim, "device": device, "backend": backend, "save": True}
                     rows.append({**in_subprocess("ours", str(text), run), "dim": dim})
             print_device_comparison(rows, settings)

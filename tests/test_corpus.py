@@ -62,3 +62,39 @@ def test_default_corpus_is_the_penn_treebank_training_split():
     assert len(lines) == len(expected) == 42068
     assert sum(len(line.split()) for line in lines) == 887521
     assert lines[:3] == expected[:3]
+
+
+def test_reading_in_worker_processes_gives_the_word_stream_of_one_process(tmp_path, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
+
+    from word2vec_hub.training import encoding
+
+    pools = []
+
+    class RecordedPool(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(encoding, "ProcessPoolExecutor", RecordedPool)
+    rng = np.random.default_rng(0)
+    vocabulary = [f"w{index}" for index in range(300)] + ["é", "日本", "a\u00a0b"]
+    # Zipf-like words, empty lines, and separators that only the tokenizers' whitespace splits at.
+    lines = [
+        " ".join(rng.choice(vocabulary, size=rng.integers(0, 30))) + ("\u3000x" if index % 7 == 0 else "")
+        for index in range(2000)
+    ]
+    streams = []
+    for workers in (1, 3):
+        folder = tmp_path / f"workers{workers}"
+        folder.mkdir()
+        streams.append(encoding.read_words(lines, folder, workers=workers, chunk_chars=500))
+    assert len(pools) == 1 and pools[0][0] == 3, "the second read ran in three worker processes"
+    serial, parallel = streams
+    assert parallel.words == serial.words and len(serial.words) > 300
+    np.testing.assert_array_equal(parallel.word_counts, serial.word_counts)
+    np.testing.assert_array_equal(parallel.line_lengths, serial.line_lengths)
+    np.testing.assert_array_equal(np.fromfile(parallel.path, np.int32), np.fromfile(serial.path, np.int32))
+    assert serial.line_lengths.shape == (2000,) and serial.word_counts.sum() == serial.line_lengths.sum()

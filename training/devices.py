@@ -49,6 +49,12 @@ def choose_backend(backend: str, device: torch.device) -> str:
     return backend
 
 
+def cpu_workers(requested: int, processes_here: int = 1) -> int:
+    """Threads or processes a CPU stage uses: `requested`, or with 0 this machine's cores shared among the
+    training processes running on it."""
+    return requested or max(1, (os.cpu_count() or 1) // processes_here)
+
+
 def triton_available() -> bool:
     return importlib.util.find_spec("triton") is not None
 

@@ -1,17 +1,21 @@
 """The corpus read once and kept on disk as int32 token ids.
 
 One pass over the text splits each line at whitespace and numbers every distinct word as it first appears
-(`read_words`). The tokenizer then runs once per distinct word, not once per occurrence, which yields both the
-vocabulary's counts and each word's token ids; a vectorised pass turns the word stream into the token stream
-(`WordStream.encode`). Out-of-vocabulary tokens are counted and then dropped from the stream, as word2vec does,
-so that windows reach over them. Epochs then read ids from disk in blocks, with a memory use that does not grow
-with the corpus.
+(`read_words`, in worker processes where there are several cores). The tokenizer then runs once per distinct
+word, not once per occurrence, which yields both the vocabulary's counts and each word's token ids; a vectorised
+pass turns the word stream into the token stream (`WordStream.encode`). Out-of-vocabulary tokens are counted and
+then dropped from the stream, as word2vec does, so that windows reach over them. Epochs then read ids from disk
+in blocks, with a memory use that does not grow with the corpus.
 """
 
 from __future__ import annotations
 
-import array
+import collections
+import itertools
+import multiprocessing
+import sys
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +24,8 @@ from tokenizers import Tokenizer
 
 from word2vec_hub.tokenization.word_level import UNK_TOKEN, TokenIds, split_words, tokens_of_words
 
-WORDS_PER_WRITE = 1 << 20
+# About 700,000 English words: a process numbers them in a fifth of a second.
+CHUNK_CHARS = 1 << 22
 WORDS_PER_ENCODE_STEP = 1 << 20
 
 
@@ -119,35 +124,84 @@ class WordStream:
         )
 
 
-def read_words(lines: Iterable[str], workdir: str | Path) -> WordStream:
-    """One pass over `lines`: the word stream as int32 first-appearance indices in a file under `workdir`."""
+def number_words(lines: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The words of `lines` numbered by first appearance among them: the distinct words in that order, each word's
+    number (int32), and the words of each line (int32)."""
+    index: dict[str, int] = {}
+    number = index.setdefault
+    numbers: list[int] = []
+    line_lengths = np.empty(len(lines), dtype=np.int32)
+    for line_number, line in enumerate(lines):
+        words = split_words(line)
+        line_lengths[line_number] = len(words)
+        # len(index) is read before setdefault stores a new word, so it is that word's new number.
+        numbers += [number(word, len(index)) for word in words]
+    return list(index), np.array(numbers, dtype=np.int32), line_lengths
+
+
+def _line_chunks(lines: Iterable[str], chunk_chars: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    chars = 0
+    for line in lines:
+        chunk.append(line)
+        chars += len(line)
+        if chars >= chunk_chars:
+            yield chunk
+            chunk, chars = [], 0
+    if chunk:
+        yield chunk
+
+
+def _numbered_in_processes(chunks: Iterator[list[str]], workers: int) -> Iterator[tuple]:
+    """`number_words` of each chunk, in order, from `workers` processes (in this one if there is one chunk)."""
+    opening = list(itertools.islice(chunks, 2))
+    if len(opening) < 2 or workers <= 1 or sys.platform != "linux":
+        yield from map(number_words, itertools.chain(opening, chunks))
+        return
+    # Forked, as PyTorch's DataLoader forks its workers: spawned or forkserver workers would import the caller's
+    # main module again, which a script without an `if __name__ == "__main__"` guard cannot survive. The workers
+    # run only Python and numpy, none of the threads a fork leaves behind. Linux only: macOS's system libraries do
+    # not survive a fork.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        in_flight: collections.deque = collections.deque()
+        for chunk in itertools.chain(opening, chunks):
+            in_flight.append(pool.submit(number_words, chunk))
+            if len(in_flight) > 2 * workers:  # bounded: the corpus is never all in memory
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+
+def read_words(
+    lines: Iterable[str], workdir: str | Path, workers: int = 1, chunk_chars: int = CHUNK_CHARS
+) -> WordStream:
+    """One pass over `lines`: the word stream as int32 first-appearance indices in a file under `workdir`.
+
+    The lines are read here, in chunks of about `chunk_chars` characters, and split and numbered within each
+    chunk by `workers` processes; each chunk's numbers are then mapped to the whole corpus's, so the result does
+    not depend on `workers`."""
     path = Path(workdir) / "words.int32"
     index: dict[str, int] = {}
     number = index.setdefault
     word_counts = np.zeros(0, dtype=np.int64)
-    line_lengths = array.array("i")
-    pending: list[str] = []
-
-    def write(ids_file) -> None:
-        nonlocal word_counts
-        # len(index) is read before setdefault stores a new word, so it is that word's new index.
-        ids = np.array([number(word, len(index)) for word in pending], dtype=np.int32)
-        ids.tofile(ids_file)
-        pending.clear()
-        batch_counts = np.bincount(ids, minlength=len(index))
-        batch_counts[: len(word_counts)] += word_counts
-        word_counts = batch_counts
-
+    line_lengths: list[np.ndarray] = []
     with open(path, "wb") as ids_file:
-        for line in lines:
-            words = split_words(line)
-            line_lengths.append(len(words))
-            pending += words
-            if len(pending) >= WORDS_PER_WRITE:
-                write(ids_file)
-        write(ids_file)
+        for chunk_words, chunk_numbers, chunk_line_lengths in _numbered_in_processes(
+            _line_chunks(lines, chunk_chars), workers
+        ):
+            to_corpus = np.array([number(word, len(index)) for word in chunk_words], dtype=np.int32)
+            ids = to_corpus[chunk_numbers]
+            ids.tofile(ids_file)
+            chunk_counts = np.bincount(ids, minlength=len(index))
+            chunk_counts[: len(word_counts)] += word_counts
+            word_counts = chunk_counts
+            line_lengths.append(chunk_line_lengths)
     return WordStream(
-        path=path, words=list(index), word_counts=word_counts, line_lengths=np.frombuffer(line_lengths, np.int32)
+        path=path,
+        words=list(index),
+        word_counts=word_counts,
+        line_lengths=np.concatenate(line_lengths) if line_lengths else np.zeros(0, np.int32),
     )
 
 

@@ -6,7 +6,6 @@ import base64
 import contextlib
 import json
 import math
-import os
 import signal
 import threading
 import time
@@ -24,7 +23,7 @@ from word2vec_hub.modeling import Word2VecModel
 from . import fast_cpu
 from .arguments import TrainingArguments
 from .corpus import CorpusError
-from .devices import choose_backend
+from .devices import choose_backend, cpu_workers
 from .distributed import Distributed
 from .encoding import EncodedCorpus
 from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
@@ -80,8 +79,7 @@ class SkipGramTrainer:
             self.keep_probability = keep.float().to(device)
             self.noise_table = NoiseTable(*fast_cpu.noise_table(noise.numpy()), device)
         elif self.backend == "numba":
-            processes_here = distributed.local_world_size if distributed else 1
-            self.workers = args.workers or max(1, (os.cpu_count() or 1) // processes_here)
+            self.workers = cpu_workers(args.workers, distributed.local_world_size if distributed else 1)
             numba.set_num_threads(min(self.workers, numba.config.NUMBA_NUM_THREADS))
             self.keep_threshold = keep.float().numpy()
             self.noise_table = fast_cpu.noise_table(noise.numpy())

@@ -78,10 +78,11 @@ def _train_pairs_kernel(
     slots = tl.arange(0, NEGATIVE_TILE)
     loss = tl.zeros((PAIRS,), dtype=tl.float32)
     # The program's chunks of pairs are consecutive, so that under the interpreter, which runs the programs one
-    # after another, the pairs train in their order.
-    first_chunk = program * chunks_per_program
-    for chunk in range(first_chunk, first_chunk + chunks_per_program):
-        pairs = chunk * PAIRS + tl.arange(0, PAIRS)
+    # after another, the pairs train in their order. A while loop: Triton 3.6's interpreter holds a scalar
+    # argument as a 1-element array, which NumPy 2 refuses as a range's bound, and takes it as a condition.
+    step = 0
+    while step < chunks_per_program:
+        pairs = (program * chunks_per_program + step) * PAIRS + tl.arange(0, PAIRS)
         live = pairs < num_pairs
         input_ids = tl.load(inputs + pairs, mask=live, other=0).to(tl.int64)
         output_ids = tl.load(outputs + pairs, mask=live, other=0).to(tl.int64)
@@ -123,6 +124,7 @@ def _train_pairs_kernel(
             tl.atomic_add(input_rows, vector_change, mask=input_tile)
         else:
             tl.store(input_rows, vector + vector_change, mask=input_tile)
+        step += 1
     tl.store(program_loss + program, tl.sum(loss, axis=0))
 
 

@@ -22,6 +22,7 @@ from word2vec_hub.tokenization.word_level import (
 
 from .arguments import TrainingArguments
 from .corpus import CorpusError, TextCorpus
+from .devices import cpu_workers
 from .distributed import Distributed
 from .encoding import EncodedCorpus, read_words
 
@@ -50,7 +51,8 @@ def encode_corpus(
     """Read `corpus` into `workdir` and encode it: with `tokenizer` if given (continued training keeps its
     vocabulary), else with a vocabulary built from the corpus as `args` say (`segmentation`, `min_count`, ...)."""
     started = time.perf_counter()
-    words = read_words(corpus, workdir)
+    workers = cpu_workers(args.workers, distributed.local_world_size if distributed else 1)
+    words = read_words(corpus, workdir, workers)
     seconds_reading = time.perf_counter() - started
     segmentation = language = None
     if tokenizer is None:
