@@ -7,11 +7,13 @@
 Ours reads the raw text and segments it with the tokenizer it trains (words from jieba's dictionary by default, see
 tokenization/segmentation.py); the peer segments the text with jieba (default mode, HMM on, in `--workers`
 processes), writes it out with spaces and trains gensim's skip-gram on that file. Same hyperparameters, each in a
-subprocess of its own. Printed: seconds segmenting (ours: reading, vocabulary and encoding) and training, end-to-end
-words/s (corpus words x epochs over all of it), the CA8 morphological and semantic, CWE analogy accuracies (3CosAdd,
-gensim's evaluate_word_analogies, over the 300,000 most frequent words) with the questions answered, wordsim-240
-Spearman with the pairs skipped, and how well our segmentation of a sample of lines agrees with jieba's (precision,
-recall and F1 of word boundaries inside runs of Chinese characters); then nearest words of a few probes.
+subprocess of its own; ours twice by default, with word2vec's learning-rate decay (our default) and with the decay
+gensim's corpus_file mode trains with (see --lr-schedule in the README). Printed: seconds segmenting (ours:
+reading, vocabulary and encoding) and training, end-to-end words/s (corpus words x epochs over all of it), the CA8
+morphological and semantic, CWE analogy accuracies (3CosAdd, gensim's evaluate_word_analogies, over the 300,000
+most frequent words) with the questions answered, wordsim-240 Spearman with the pairs skipped, and how well our
+segmentation of a sample of lines agrees with jieba's (precision, recall and F1 of word boundaries inside runs of
+Chinese characters); then nearest words of a few probes.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def run_ours(corpus: str, options: dict) -> dict:
     args = TrainingArguments(
         dim=options["dim"], window=options["window"], negative=options["negative"], sample=options["sample"],
         min_count=options["min_count"], epochs=options["epochs"], workers=options["workers"], device="cpu",
-        word_discovery=options["word_discovery"], progress=False,
+        word_discovery=options["word_discovery"], lr_schedule=options["lr_schedule"], progress=False,
     )  # fmt: skip
     started = time.perf_counter()
     result = train_word2vec(TextCorpus.from_files([corpus]), args)
@@ -64,7 +66,7 @@ def run_ours(corpus: str, options: dict) -> dict:
     }
     similarity = evaluate_word_pairs(model, ZH / f"{WORDSIM}.txt", RESTRICT_VOCAB)
     return {
-        "name": "word2vec-hub",
+        "name": "word2vec-hub" if args.lr_schedule == "linear" else f"ours {args.lr_schedule}-lr",
         "segmenting": result.phases["reading"] + result.phases["vocabulary and encoding"],
         "training": result.phases["training"],
         "seconds": seconds,
@@ -183,13 +185,15 @@ def print_table(rows: list[dict], options: dict) -> None:
         spearman, pairs, skipped = row[WORDSIM]
         line += f" {spearman:>7.3f} ({pairs:>3}, {skipped} skipped)"
         print(line)
-    ours = rows[0]
-    precision, recall, f1 = ours["agreement"]
+    *ours_rows, peer = rows
+    precision, recall, f1 = ours_rows[0]["agreement"]
     print(
         f"\nour segmentation against jieba's (first {AGREEMENT_LINES} lines, boundaries inside Chinese runs): "
-        f"precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}; model card language: {ours['language']}"
+        f"precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}; model card language: {ours_rows[0]['language']}"
     )
-    print(f"end to end: ours {rows[1]['seconds'] / ours['seconds']:.2f}x as fast as jieba + gensim\n")
+    for ours in ours_rows:
+        print(f"end to end: {ours['name']} {peer['seconds'] / ours['seconds']:.2f}x as fast as jieba + gensim")
+    print()
     for word in PROBES:
         for row in rows:
             neighbours = ", ".join(f"{other} {score:.2f}" for other, score in row["neighbours"][word]) or "-"
@@ -202,6 +206,13 @@ def main() -> None:
     parser.add_argument("--max-lines", type=int, help="only the first N lines of the corpus")
     parser.add_argument("--word-discovery", default="auto", help="ours: auto, jieba or corpus")
     add_skipgram_arguments(parser, workers=2, workers_help="CPU threads (and jieba processes) for both")
+    parser.add_argument(
+        "--lr-schedules",
+        nargs="+",
+        default=["linear", "gensim"],
+        choices=["linear", "gensim"],
+        help="ours once with each (linear: word2vec's decay, our default; gensim: the decay the peer trains with)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -219,7 +230,11 @@ def main() -> None:
             with _open(str(options.corpus)) as source, open(corpus, "w", encoding="utf-8") as target:
                 target.writelines(itertools.islice(source, options.max_lines))
         settings["folder"] = folder
-        rows = [run_child(__file__, trainer, str(corpus), settings) for trainer in ("ours", "gensim")]
+        rows = [
+            run_child(__file__, "ours", str(corpus), {**settings, "lr_schedule": schedule})
+            for schedule in options.lr_schedules
+        ]
+        rows.append(run_child(__file__, "gensim", str(corpus), settings))
         print_table(rows, settings)
     if options.json:
         options.json.write_text(json.dumps({"settings": settings, "results": rows}, indent=2, ensure_ascii=False))

@@ -52,7 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="training engine (auto: the compiled kernel on the CPU, the fused Triton kernel on CUDA where Triton is "
         "installed, batched tensors elsewhere)",
     )  # fmt: skip
-    parser.add_argument("--workers", type=int, default=0, help="CPU processes reading the corpus and threads of the numba engine (0: all cores)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="CPU processes reading the corpus and threads of the numba engine (0: all cores)",
+    )
     parser.add_argument(
         "--lr-schedule", default="linear", choices=LR_SCHEDULES,
         help="linear: word2vec's decay over all words; gensim: as gensim's corpus_file mode (each epoch restarts "
