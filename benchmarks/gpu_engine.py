@@ -122,52 +122,56 @@ def measure_quality(options: argparse.Namespace) -> None:
 
     exit_if_missing([options.corpus, WORDSIM, ANALOGIES])
     settings = {"window": options.window, "negative": options.negative, "sample": options.sample}
-    settings.update(min_count=options.min_count, epochs=options.epochs, split_punctuation=False, progress=False)
+    settings.update(min_count=options.min_count, epochs=options.epochs, workers=options.workers)
+    settings.update(split_punctuation=False, progress=False)
     corpus = TextCorpus.from_files([options.corpus] * options.repeat)
     train_pairs = triton_sgns.train_pairs
-    with tempfile.TemporaryDirectory(prefix="word2vec-gpu-engine-") as workdir:
-        started = time.perf_counter()
-        text = encode_corpus(corpus, TrainingArguments(**settings), workdir)
-        tokenizer = wrap_tokenizer(text.tokenizer)
-        seconds = time.perf_counter() - started
-        print(f"{corpus.name}: read and encoded {text.encoded.word_count:,} words in {seconds:.1f} s")
-        print(f"\n{'dim':>4} {'engine':<44} {'train s':>8} {'words/s':>14} {'WordSim':>8} {'analogy':>8}")
-        for dim in options.dims:
-            runs = [("numba", "cpu", {})] if "numba" in options.engines else []
-            if "triton" in options.engines:
-                for pairs, warps, atomic in itertools.product(
-                    options.pairs or [None], options.warps or [None], (True, False) if options.stores else (True,)
-                ):
-                    kernel_settings = {"pairs_per_program": pairs, "warps": warps, "atomic": atomic}
-                    kernel_settings = {key: value for key, value in kernel_settings.items() if value is not None}
-                    runs.append(("triton", options.device, kernel_settings))
-            if "torch" in options.engines:
-                runs.append(("torch", options.device, {}))
-            for backend, device, kernel_settings in runs:
-                args = TrainingArguments(**settings, dim=dim, backend=backend, device=device)
-                triton_sgns.train_pairs = functools.partial(train_pairs, **kernel_settings)
-                model = _new_model(tokenizer, text.encoded, "bench-en", args)
-                trainer = SkipGramTrainer(model, text.encoded, args, torch.device(device))
-                if backend == "triton":
-                    # Compiled before the clock starts, as a second run finds it in Triton's cache.
-                    few = torch.full((64,), 2, device=device)
-                    tables = [table.clone() for table in trainer.tables]
-                    triton_sgns.train_pairs(*tables, few, few, trainer.noise_table, args.negative, 0.0, 0.0, 1)
-                started = time.perf_counter()
-                trainer.train()  # ends with the loss read back, which waits for the device
-                seconds = time.perf_counter() - started
-                model = trainer.model.cpu()
-                model.set_tokenizer(tokenizer)
-                name = backend + "".join(f" {key}={value}" for key, value in kernel_settings.items() if key != "atomic")
-                name += "" if kernel_settings.get("atomic", True) else " stores"
-                wordsim = evaluate_word_pairs(model, WORDSIM, 30_000).spearman
-                analogy = evaluate_word_analogies(model, ANALOGIES, 30_000).accuracy
-                print(
-                    f"{dim:>4} {name:<44} {seconds:>8.1f} {trainer.words_trained / seconds:>14,.0f} "
-                    f"{wordsim:>8.3f} {analogy:>8.3f}",
-                    flush=True,
-                )
-    triton_sgns.train_pairs = train_pairs
+    try:
+        with tempfile.TemporaryDirectory(prefix="word2vec-gpu-engine-") as workdir:
+            started = time.perf_counter()
+            text = encode_corpus(corpus, TrainingArguments(**settings), workdir)
+            tokenizer = wrap_tokenizer(text.tokenizer)
+            seconds = time.perf_counter() - started
+            print(f"{corpus.name}: read and encoded {text.encoded.word_count:,} words in {seconds:.1f} s")
+            print(f"\n{'dim':>4} {'engine':<44} {'train s':>8} {'words/s':>14} {'WordSim':>8} {'analogy':>8}")
+            for dim in options.dims:
+                runs = [("numba", "cpu", {})] if "numba" in options.engines else []
+                if "triton" in options.engines:
+                    for pairs, warps, atomic in itertools.product(
+                        options.pairs or [None], options.warps or [None], (True, False) if options.stores else (True,)
+                    ):
+                        kernel_settings = {"pairs_per_program": pairs, "warps": warps, "atomic": atomic}
+                        kernel_settings = {key: value for key, value in kernel_settings.items() if value is not None}
+                        runs.append(("triton", options.device, kernel_settings))
+                if "torch" in options.engines:
+                    runs.append(("torch", options.device, {}))
+                for backend, device, kernel_settings in runs:
+                    args = TrainingArguments(**settings, dim=dim, backend=backend, device=device)
+                    triton_sgns.train_pairs = functools.partial(train_pairs, **kernel_settings)
+                    model = _new_model(tokenizer, text.encoded, "bench-en", args)
+                    trainer = SkipGramTrainer(model, text.encoded, args, torch.device(device))
+                    if backend == "triton":
+                        # Compiled before the clock starts, as a second run finds it in Triton's cache.
+                        few = torch.full((64,), 2, device=device)
+                        tables = [table.clone() for table in trainer.tables]
+                        triton_sgns.train_pairs(*tables, few, few, trainer.noise_table, args.negative, 0.0, 0.0, 1)
+                    started = time.perf_counter()
+                    trainer.train()  # ends with the loss read back, which waits for the device
+                    seconds = time.perf_counter() - started
+                    model = trainer.model.cpu()
+                    model.set_tokenizer(tokenizer)
+                    shown = {key: value for key, value in kernel_settings.items() if key != "atomic"}
+                    name = backend + "".join(f" {key}={value}" for key, value in shown.items())
+                    name += "" if kernel_settings.get("atomic", True) else " stores"
+                    wordsim = evaluate_word_pairs(model, WORDSIM, 30_000).spearman
+                    analogy = evaluate_word_analogies(model, ANALOGIES, 30_000).accuracy
+                    print(
+                        f"{dim:>4} {name:<44} {seconds:>8.1f} {trainer.words_trained / seconds:>14,.0f} "
+                        f"{wordsim:>8.3f} {analogy:>8.3f}",
+                        flush=True,
+                    )
+    finally:
+        triton_sgns.train_pairs = train_pairs
 
 
 def main() -> None:
@@ -187,7 +191,9 @@ def main() -> None:
     parser.add_argument("--stores", action="store_true", help="also with plain stores instead of atomic adds")
     parser.add_argument("--vocab", type=int, default=70_000, help="speed: words of the synthetic vocabulary")
     parser.add_argument("--tokens", type=int, default=1 << 20, help="speed: tokens of the synthetic block")
-    parser.add_argument("--device", default="cuda", help="cpu runs the kernel under TRITON_INTERPRET=1 (a check)")
+    parser.add_argument(
+        "--device", default="cuda", help="cpu: Triton's interpreter, with TRITON_INTERPRET=1 set (a check)"
+    )
     parser.add_argument("--corpus", type=Path, default=SHARED / "bench-en.txt.gz")
     parser.add_argument("--repeat", type=int, default=1, help="quality: train on the corpus repeated")
     options = parser.parse_args()

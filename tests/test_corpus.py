@@ -6,7 +6,11 @@ import bz2
 import gzip
 import io
 import lzma
+import subprocess
+import sys
+import time
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +68,7 @@ def test_default_corpus_is_the_penn_treebank_training_split():
     assert lines[:3] == expected[:3]
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the reader forks its workers on Linux only")
 def test_reading_in_worker_processes_gives_the_word_stream_of_one_process(tmp_path, monkeypatch):
     from concurrent.futures import ProcessPoolExecutor
 
@@ -98,3 +103,40 @@ def test_reading_in_worker_processes_gives_the_word_stream_of_one_process(tmp_pa
     np.testing.assert_array_equal(parallel.line_lengths, serial.line_lengths)
     np.testing.assert_array_equal(np.fromfile(parallel.path, np.int32), np.fromfile(serial.path, np.int32))
     assert serial.line_lengths.shape == (2000,) and serial.word_counts.sum() == serial.line_lengths.sum()
+
+
+READER_KILLED_MID_READ = """
+import itertools, multiprocessing, sys, time
+from word2vec_hub.training.encoding import read_words
+
+def lines():
+    for number in itertools.count():
+        if number == 50:  # chunks of two lines: the pool runs by now
+            time.sleep(1)
+            print(" ".join(str(child.pid) for child in multiprocessing.active_children()), flush=True)
+            time.sleep(600)
+        yield "word " * 100
+
+read_words(lines(), sys.argv[1], workers=2, chunk_chars=1000)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the reader forks its workers on Linux only")
+def test_reader_workers_end_when_the_main_process_is_killed(tmp_path):
+    # As torchrun kills the other ranks when one fails: their reader workers must not live on, blocked on a queue.
+    reader = subprocess.Popen([sys.executable, "-c", READER_KILLED_MID_READ, str(tmp_path)], stdout=subprocess.PIPE)
+    workers = [int(pid) for pid in reader.stdout.readline().split()]
+    assert len(workers) == 2
+    reader.kill()
+    reader.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(map(alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(alive, workers))

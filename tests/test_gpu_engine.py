@@ -126,9 +126,14 @@ def test_kernel_applies_word2vec_updates(group):
     assert not np.allclose(embeddings_tensor.cpu().numpy(), embeddings), "the input rows moved"
 
 
-@pytest.mark.parametrize("group", [1, 4])
-def test_kernel_applies_word2vec_updates_to_pairs_sharing_no_row(group):
-    """The compiled kernel's arithmetic on a GPU too: pairs that share no row give the same result in any order."""
+@pytest.mark.parametrize(
+    ("group", "one_program", "atomic"), [(1, False, True), (4, False, True), (2, True, True), (1, False, False)]
+)
+def test_kernel_applies_word2vec_updates_to_pairs_sharing_no_row(group, one_program, atomic, monkeypatch):
+    """The compiled kernel's arithmetic on a GPU too: pairs that share no row give the same result in any order;
+    also when one program loops over every chunk of pairs, and with plain stores instead of atomic adds."""
+    if one_program:
+        monkeypatch.setattr(triton_sgns, "PAIRS_IN_FLIGHT_PER_WORD", 0)
     vocab_size, dim, negative, num_pairs = 4096, 5, 3, 9
     _, noise = noise_table([0, 0] + [1] * (vocab_size - 2))
     first_rate, last_rate = 0.05, 0.01
@@ -136,6 +141,8 @@ def test_kernel_applies_word2vec_updates_to_pairs_sharing_no_row(group):
         negatives = noise_draws(noise, num_pairs * negative, seed).reshape(num_pairs, negative)
         if len(np.unique(negatives)) == negatives.size:
             break
+    else:
+        pytest.fail("no seed draws distinct negatives")
     free = np.setdiff1d(np.arange(2, vocab_size), negatives)
     inputs, outputs = free[:num_pairs], free[num_pairs : 2 * num_pairs]
     outputs[0] = negatives[0, 1]  # pair 0's second negative is its context word, which must be skipped
@@ -148,22 +155,25 @@ def test_kernel_applies_word2vec_updates_to_pairs_sharing_no_row(group):
     tables = torch.tensor(embeddings, device=DEVICE), torch.tensor(context, device=DEVICE)
     loss = triton_sgns.train_pairs(
         *tables, torch.tensor(inputs, device=DEVICE), torch.tensor(outputs, device=DEVICE), noise, negative,
-        first_rate, last_rate, seed, pairs_per_program=group,
+        first_rate, last_rate, seed, pairs_per_program=group, atomic=atomic,
     )  # fmt: skip
+    if one_program:
+        assert triton_sgns.launch_grid(num_pairs, group, vocab_size) == (1, 5)
     np.testing.assert_allclose(tables[0].cpu().numpy(), expected[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(tables[1].cpu().numpy(), expected[1], rtol=1e-5, atol=1e-6)
     assert loss.item() == pytest.approx(expected[2], rel=1e-5)
 
 
 def test_pairs_in_flight_are_bounded_by_the_vocabulary():
-    # Every pair is trained once: the programs' consecutive chunks cover them all, and no program is empty.
+    # The programs' consecutive chunks cover every chunk of pairs, and no program is left without one.
     for num_pairs, pairs, vocab_size in [(37, 1, 8), (5_000_000, 4, 70_000), (15_000, 1024, 60), (3, 4, 10_000)]:
         programs, chunks_per_program = triton_sgns.launch_grid(num_pairs, pairs, vocab_size)
         chunks = -(-num_pairs // pairs)
         assert (programs - 1) * chunks_per_program < chunks <= programs * chunks_per_program
         assert programs * pairs <= max(pairs, vocab_size * triton_sgns.PAIRS_IN_FLIGHT_PER_WORD)
     # A small vocabulary trains few pairs at once; bench-en's (70,000 words, 3M pairs a block) still gets far more
-    # programs than a GPU holds at once (an H200: 132 multiprocessors, 16 programs of four warps each).
+    # programs than a GPU holds at once (an H200's 132 multiprocessors hold at most 16 programs of four warps each,
+    # and 2 of the dim-100 kernel, whose threads hold 195 registers).
     assert triton_sgns.launch_grid(15_000, 4, 60) == (15, 250)
     assert triton_sgns.launch_grid(3_000_000, 4, 70_000)[0] > 5 * 132 * 16
 

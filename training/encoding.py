@@ -11,11 +11,14 @@ in blocks, with a memory use that does not grow with the corpus.
 from __future__ import annotations
 
 import collections
+import ctypes
 import itertools
 import multiprocessing
+import os
+import signal
 import sys
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from word2vec_hub.tokenization.word_level import UNK_TOKEN, TokenIds, split_word
 
 # About 700,000 English words: a process numbers them in a fifth of a second.
 CHUNK_CHARS = 1 << 22
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>: the signal a process gets when its parent dies
 WORDS_PER_ENCODE_STEP = 1 << 20
 
 
@@ -152,7 +156,17 @@ def _line_chunks(lines: Iterable[str], chunk_chars: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _numbered_in_processes(chunks: Iterator[list[str]], workers: int) -> Iterator[tuple]:
+def _start_worker(parent: int) -> None:
+    """Ctrl-C is the main process's to handle; a worker ends with it, so that a killed rank leaves none behind."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the main process died before prctl took effect
+        os._exit(1)
+
+
+def _numbered_in_processes(
+    chunks: Iterator[list[str]], workers: int
+) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
     """`number_words` of each chunk, in order, from `workers` processes (in this one if there is one chunk)."""
     opening = list(itertools.islice(chunks, 2))
     if len(opening) < 2 or workers <= 1 or sys.platform != "linux":
@@ -163,8 +177,8 @@ def _numbered_in_processes(chunks: Iterator[list[str]], workers: int) -> Iterato
     # run only Python and numpy, none of the threads a fork leaves behind. Linux only: macOS's system libraries do
     # not survive a fork.
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        in_flight: collections.deque = collections.deque()
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
+        in_flight: collections.deque[Future] = collections.deque()
         for chunk in itertools.chain(opening, chunks):
             in_flight.append(pool.submit(number_words, chunk))
             if len(in_flight) > 2 * workers:  # bounded: the corpus is never all in memory
@@ -184,23 +198,23 @@ def read_words(
     path = Path(workdir) / "words.int32"
     index: dict[str, int] = {}
     number = index.setdefault
-    word_counts = np.zeros(0, dtype=np.int64)
+    # Grown by doubling: a chunk costs its own distinct words, not the corpus's.
+    word_counts = np.zeros(1 << 16, dtype=np.int64)
     line_lengths: list[np.ndarray] = []
     with open(path, "wb") as ids_file:
         for chunk_words, chunk_numbers, chunk_line_lengths in _numbered_in_processes(
             _line_chunks(lines, chunk_chars), workers
         ):
             to_corpus = np.array([number(word, len(index)) for word in chunk_words], dtype=np.int32)
-            ids = to_corpus[chunk_numbers]
-            ids.tofile(ids_file)
-            chunk_counts = np.bincount(ids, minlength=len(index))
-            chunk_counts[: len(word_counts)] += word_counts
-            word_counts = chunk_counts
+            to_corpus[chunk_numbers].tofile(ids_file)
+            if len(index) > word_counts.shape[0]:
+                word_counts = np.concatenate([word_counts, np.zeros(max(word_counts.shape[0], len(index)), np.int64)])
+            word_counts[to_corpus] += np.bincount(chunk_numbers, minlength=len(chunk_words))
             line_lengths.append(chunk_line_lengths)
     return WordStream(
         path=path,
         words=list(index),
-        word_counts=word_counts,
+        word_counts=word_counts[: len(index)].copy(),
         line_lengths=np.concatenate(line_lengths) if line_lengths else np.zeros(0, np.int32),
     )
 

@@ -64,8 +64,8 @@ def _softplus(x):
 
 
 # Triton compiles a variant per property of an integer argument (equal to 1, divisible by 16): these change every
-# block, and a compile takes about a second.
-@triton.jit(do_not_specialize=["num_pairs", "chunks_per_program", "seed"])
+# block or every corpus, and a compile takes about a second.
+@triton.jit(do_not_specialize=["num_pairs", "chunks_per_program", "vocab_size", "seed"])
 def _train_pairs_kernel(
     embeddings, context, inputs, outputs, noise_threshold, noise_alias, program_loss,
     num_pairs, chunks_per_program, vocab_size, first_rate, rate_step, seed,
@@ -168,7 +168,7 @@ def train_pairs(
     atomic: bool = True,
 ) -> torch.Tensor:
     """Train the pairs (inputs[i], outputs[i]) in place, Hogwild; returns their summed loss (a 0-d float64 tensor,
-    measured as each pair is trained).
+    measured as each pair is trained; summed in float32 within a program).
 
     Args:
         embeddings, context (`[vocab_size, dim]`): the input and context vectors, float32, contiguous.
@@ -184,14 +184,15 @@ def train_pairs(
     num_pairs = inputs.shape[0]
     if num_pairs == 0:
         return torch.zeros((), dtype=torch.float64, device=embeddings.device)
-    if num_pairs * negative >= 2**31:
-        raise ValueError(f"{num_pairs:,} pairs x {negative} negatives overflow the 32-bit random streams")
     for table in (embeddings, context):
         if table.dtype != torch.float32 or not table.is_contiguous():
             raise ValueError("the tables must be contiguous float32 tensors")
     dim = embeddings.shape[1]
     pairs = pairs_per_program or default_pairs_per_program(dim)
     programs, chunks_per_program = launch_grid(num_pairs, pairs, noise.vocab_size)
+    # The last program runs all its chunks, past num_pairs; pair numbers and random streams are 32-bit.
+    if programs * chunks_per_program * pairs * max(negative, 1) >= 2**31:
+        raise ValueError(f"{num_pairs:,} pairs x {negative} negatives overflow the kernel's 32-bit pair numbers")
     program_loss = torch.empty(programs, dtype=torch.float32, device=embeddings.device)
     rate_step = (last_rate - first_rate) / max(num_pairs - 1, 1)
     _train_pairs_kernel[(programs,)](
