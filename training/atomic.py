@@ -50,8 +50,10 @@ def current_umask() -> int:
     return mask
 
 
-def new_file_mode() -> int:
-    return 0o666 & ~current_umask()
+def new_modes(umask: int | None = None) -> tuple[int, int]:
+    """The permissions an ordinary new file and a new folder get under `umask` (default: the process's)."""
+    umask = current_umask() if umask is None else umask
+    return 0o666 & ~umask, 0o777 & ~umask
 
 
 def flush_to_disk(path: str | Path) -> None:
@@ -73,7 +75,7 @@ def replacing_file(path: str | Path) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
-        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() and not path.is_symlink() else new_file_mode()
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() and not path.is_symlink() else new_modes()[0]
         os.chmod(temporary, mode)
         flush_to_disk(temporary)
         os.replace(temporary, path)
@@ -113,8 +115,8 @@ def replace_folder(target: str | Path, fill: Callable[[Path], None]) -> Path:
 
 def seal(staging: Path) -> None:
     """Give everything in `staging` the umask's permissions, flush it to disk, and mark it complete, last."""
-    umask = current_umask()  # once for the folder (a profile of convert saw one read of /proc/self/status take 0.3 s)
-    file_mode, folder_mode = 0o666 & ~umask, 0o777 & ~umask
+    # Read once for the folder (a profile of convert saw one read of /proc/self/status take 0.3 s).
+    file_mode, folder_mode = new_modes()
     os.chmod(staging, folder_mode)
     for folder, subfolders, files in os.walk(staging):
         for name in files:

@@ -55,8 +55,9 @@ def encode_corpus(
     words = read_words(corpus, workdir, workers)
     seconds_reading = time.perf_counter() - started
     segmentation = language = None
+    word_counts = words.word_counts.tolist() if tokenizer is None else []
     if tokenizer is None:
-        shares = ScriptShares.of(words.words, words.word_counts.tolist())
+        shares = ScriptShares.of(words.words, word_counts)
         language = shares.language
         segmentation = resolve_segmentation(args.segmentation, shares)
         if distributed is not None:
@@ -69,7 +70,7 @@ def encode_corpus(
     if segmentation == "word":
         tokenizer, word_ids = train_segmenting_tokenizer(
             words.words,
-            words.word_counts.tolist(),
+            word_counts,
             min_count=args.min_count,
             max_vocab=args.max_vocab,
             lowercase=args.lowercase,
@@ -89,7 +90,7 @@ def encode_corpus(
             )
         tokens_per_word = tokens_of_words(tokenizer, words.words)
         if building:
-            token_counts = count_tokens(tokens_per_word, words.word_counts.tolist())
+            token_counts = count_tokens(tokens_per_word, word_counts)
             if distributed is not None:
                 token_counts = distributed.merge_counts(token_counts)
             vocabulary = vocabulary_from_counts(token_counts, args.min_count, args.max_vocab)
