@@ -45,7 +45,7 @@ def measure_speed(options: argparse.Namespace) -> None:
     import torch
 
     from word2vec_hub.training import fast_cpu, triton_sgns
-    from word2vec_hub.training.sgns import keep_probabilities, noise_distribution, skipgram_pairs
+    from word2vec_hub.training.sgns import keep_probabilities, noise_distribution, shuffled_pairs
 
     device = torch.device(options.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (Triton's interpreter)"
@@ -65,10 +65,7 @@ def measure_speed(options: argparse.Namespace) -> None:
     generator = torch.Generator(device=device).manual_seed(0)
 
     def build_pairs():
-        kept = torch.rand(tokens.shape[0], generator=generator, device=device) < keep[tokens]
-        centers, contexts = skipgram_pairs(tokens[kept], sentence_ids[kept], options.window, generator)
-        order = torch.randperm(centers.shape[0], generator=generator, device=device)
-        return centers[order], contexts[order]
+        return shuffled_pairs(tokens, sentence_ids, keep, options.window, generator)
 
     def seconds_of(step, repeats: int = 5) -> float:
         step()

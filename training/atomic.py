@@ -50,9 +50,9 @@ def current_umask() -> int:
     return mask
 
 
-def new_modes(umask: int | None = None) -> tuple[int, int]:
-    """The permissions an ordinary new file and a new folder get under `umask` (default: the process's)."""
-    umask = current_umask() if umask is None else umask
+def new_modes() -> tuple[int, int]:
+    """The permissions an ordinary new file and a new folder get under the process's umask."""
+    umask = current_umask()
     return 0o666 & ~umask, 0o777 & ~umask
 
 

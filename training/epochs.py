@@ -26,7 +26,7 @@ from .corpus import CorpusError
 from .devices import choose_backend, cpu_workers
 from .distributed import Distributed
 from .encoding import EncodedCorpus
-from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
+from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, shuffled_pairs
 
 BLOCK_TOKENS = 1 << 20
 
@@ -144,11 +144,7 @@ class SkipGramTrainer:
         sentence_marks = torch.zeros(tokens.shape[0], dtype=torch.int32, device=self.device)
         sentence_marks[torch.from_numpy(sentence_starts).to(self.device)] = 1
         sentence_ids = torch.cumsum(sentence_marks, 0)
-        draws = torch.rand(tokens.shape[0], generator=self.generator, device=self.device)
-        kept = draws < self.keep_probability[tokens]
-        centers, contexts = skipgram_pairs(tokens[kept], sentence_ids[kept], self.args.window, self.generator)
-        order = torch.randperm(centers.shape[0], generator=self.generator, device=self.device)
-        return centers[order], contexts[order]
+        return shuffled_pairs(tokens, sentence_ids, self.keep_probability, self.args.window, self.generator)
 
     def _train_block_torch(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[float, int, int]:
         embeddings, context = self.model.embeddings.data, self.model.context.data

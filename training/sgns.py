@@ -77,6 +77,22 @@ def skipgram_pairs(
     return torch.cat(centers), torch.cat(contexts)
 
 
+def shuffled_pairs(
+    tokens: torch.Tensor,
+    sentence_ids: torch.Tensor,
+    keep_probability: torch.Tensor,
+    window: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A block's (center, context) pairs as the GPU engines train them: frequent words subsampled with
+    `keep_probability` (per id), `skipgram_pairs` of what is kept, in random order."""
+    draws = torch.rand(tokens.shape[0], generator=generator, device=tokens.device)
+    kept = draws < keep_probability[tokens]
+    centers, contexts = skipgram_pairs(tokens[kept], sentence_ids[kept], window, generator)
+    order = torch.randperm(centers.shape[0], generator=generator, device=tokens.device)
+    return centers[order], contexts[order]
+
+
 @torch.no_grad()
 def sgns_step(
     embeddings: torch.Tensor,
