@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 import httpx2
@@ -26,7 +27,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoFile
 
 from word2vec_hub.modeling import Word2VecModel
-from word2vec_hub.training.atomic import recover_folder
+from word2vec_hub.training.atomic import recover_folder, replace_folder
 from word2vec_hub.training.output import OutputError, check_output_dir
 
 from .model_card import CARD_FILE, write_model_card
@@ -90,7 +91,7 @@ def check_model_folder(folder: str | Path) -> Word2VecModel:
         raise HubError(f"{folder} is not a complete model folder: missing {', '.join(missing)}")
     try:
         return Word2VecModel.from_pretrained(folder)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RuntimeError) as error:
         raise HubError(f"{folder} would not load: {first_line(error)}") from error
 
 
@@ -109,6 +110,8 @@ def push_model_folder(
     `token` defaults to `HF_TOKEN` or the login cache, as everywhere in huggingface_hub.
     """
     folder = Path(folder)
+    if offline():
+        raise HubError("pushing needs the Hub, and HF_HUB_OFFLINE=1 turns it off: push with HF_HUB_OFFLINE=0")
     model = check_model_folder(folder)
     if not (folder / CARD_FILE).exists():
         write_model_card(model, folder, model_id=repo_id)
@@ -144,6 +147,8 @@ def push_model_folder(
         return with_retries(commit_once, f"upload to {repo_id}")
     except HfHubHTTPError as error:
         raise HubError(describe_hub_error(error, repo_id, revision)) from error
+    except (httpx2.ConnectError, httpx2.ConnectTimeout) as error:
+        raise HubError(unreachable(api, error, "push")) from error
     except httpx2.TransportError as error:
         raise HubError(f"upload to {repo_id} failed: {first_line(error)}; push again") from error
 
@@ -177,11 +182,14 @@ def find_landed_push(
 def pull_model_folder(
     repo_id: str, revision: str | None = None, output: str | Path | None = None, token: str | None = None
 ) -> tuple[Path, str]:
-    """Download a model repo (or take it from the cache) and check every file against the repo's metadata.
+    """Download a model repo into the Hub cache (or take it from there), check every file against the repo's
+    metadata, and, with `output`, put the checked files there. Returns the folder and how it was checked.
 
     The revision is resolved to a commit once, and both the download and the check use that commit, so that a
-    push in between cannot make good files look corrupt. `output`, if given, must be empty or one of our model
-    folders (the download overwrites files of the same name). Returns the folder and how it was checked.
+    push in between cannot make good files look corrupt. The download goes to the cache, never into `output`: a
+    cut transfer resumes there on the next pull, and `output` (which must be empty or one of our model folders) is
+    replaced in one step only once every file has passed the check (`training.atomic.replace_folder`), so a pull
+    that fails for any reason leaves the previous folder as it was.
     """
     if output is not None:
         try:
@@ -190,39 +198,97 @@ def pull_model_folder(
             raise HubError(str(error)) from error
     api = HfApi(token=token)
     try:
-        resolved = with_retries(
-            lambda: api.resolve_revision(repo_id, revision=revision, local_files_only=offline()),
-            f"resolving {revision or 'main'} of {repo_id}",
-        )
-        folder = Path(
+        commit = resolve_commit(api, repo_id, revision)
+        snapshot = Path(
             with_retries(
-                lambda: snapshot_download(repo_id, revision=resolved, local_dir=output, token=token),
+                lambda: snapshot_download(repo_id, revision=commit, token=token, local_files_only=offline()),
                 f"download of {repo_id}",
             )
         )
+        files, verification = (
+            verify_against_cache(snapshot) if offline() else verify_against_hub(snapshot, api, repo_id, commit)
+        )
     except (HfHubHTTPError, LocalEntryNotFoundError, EntryNotFoundError, RevisionResolutionError) as error:
         raise HubError(describe_hub_error(error, repo_id, revision)) from error
+    except (httpx2.ConnectError, httpx2.ConnectTimeout) as error:
+        raise HubError(unreachable(api, error, "pull", repo_id)) from error
     except (OSError, httpx2.TransportError) as error:
-        raise HubError(f"download of {repo_id} failed: {first_line(error)}; pull again") from error
-    if offline():
-        return folder, verify_against_cache(folder)
-    return folder, verify_against_hub(folder, repo_id, resolved.resolved, token)
+        raise HubError(
+            f"download of {repo_id} failed: {first_line(error)}; pull again (it resumes from the cache)"
+        ) from error
+    if output is None:
+        return snapshot, verification
+    place_files(snapshot, files, output)
+    return output, verification
 
 
-def verify_against_hub(folder: Path, repo_id: str, commit: str, token: str | None) -> str:
-    """Compare sizes of all files, and the sha256 of LFS files, with the tree of the commit that was downloaded."""
-    api = HfApi(token=token)
+def resolve_commit(api: HfApi, repo_id: str, revision: str | None) -> str:
+    """The commit `revision` names, recorded in the cache so that an offline pull finds it later.
+
+    Online, the Hub must answer first: when it cannot be reached, `resolve_revision` falls back on the commit the
+    cache recorded, and the check against the Hub would then retry for half a minute before failing.
+    """
+    if not offline():
+        with_retries(lambda: api.repo_info(repo_id, revision=revision), f"resolving {revision or 'main'} of {repo_id}")
+    resolved = with_retries(
+        lambda: api.resolve_revision(repo_id, revision=revision, local_files_only=offline()),
+        f"resolving {revision or 'main'} of {repo_id}",
+    )
+    return resolved.resolved
+
+
+def unreachable(api: HfApi, error: BaseException, action: str, repo_id: str | None = None) -> str:
+    """One line for a Hub that cannot be reached: where, why, and what can be done without it."""
+    message = f"cannot reach the Hub at {api.endpoint} ({first_line(error)}): check the connection and {action} again"
+    if repo_id is not None and in_cache(repo_id):
+        message += f"; {repo_id} was pulled before, so HF_HUB_OFFLINE=1 uses the cached copy"
+    return message
+
+
+def in_cache(repo_id: str) -> bool:
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+
+    snapshots = Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model") / "snapshots"
+    return snapshots.is_dir() and any(snapshots.iterdir())
+
+
+def place_files(snapshot: Path, files: list[str], output: Path) -> None:
+    """Copy the checked files from the cache into `output`, replacing it in one step (copies, not links into the
+    cache: a user who edits a file of the folder must not change the cached blob)."""
+
+    def fill(staging: Path) -> None:
+        for name in files:
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(snapshot / name, target)
+
     try:
-        entries = with_retries(
-            lambda: [
-                entry
-                for entry in api.list_repo_tree(repo_id, revision=commit, recursive=True)
-                if isinstance(entry, RepoFile)
-            ],
-            f"listing the files of {repo_id}",
-        )
-    except HfHubHTTPError as error:
-        raise HubError(describe_hub_error(error, repo_id, commit)) from error
+        replace_folder(output, fill)
+    except OSError as error:
+        raise HubError(f"could not write {output}: {first_line(error)}; {output} was left as it was") from error
+
+
+def safe_repo_path(path: str) -> bool:
+    """A repo file name that stays inside the folder it is placed in."""
+    parts = PurePosixPath(path).parts
+    return bool(parts) and not path.startswith("/") and "\\" not in path and ".." not in parts
+
+
+def verify_against_hub(folder: Path, api: HfApi, repo_id: str, commit: str) -> tuple[list[str], str]:
+    """Compare every file of the downloaded commit with the repo's tree: the size of each, the sha256 of LFS files
+    and the git blob id of the others. Returns the files and a summary."""
+    entries = with_retries(
+        lambda: [
+            entry
+            for entry in api.list_repo_tree(repo_id, revision=commit, recursive=True)
+            if isinstance(entry, RepoFile)
+        ],
+        f"listing the files of {repo_id}",
+    )
+    for entry in entries:
+        if not safe_repo_path(entry.path):
+            raise HubError(f"{repo_id} lists a file outside the repository ({entry.path!r}); nothing was written")
     for entry in entries:
         local = folder / entry.path
         problem = None
@@ -232,16 +298,24 @@ def verify_against_hub(folder: Path, repo_id: str, commit: str, token: str | Non
             problem = f"has {local.stat().st_size} bytes, the repo says {entry.size}"
         elif entry.lfs is not None and sha256_of(local) != entry.lfs.sha256:
             problem = "does not match the repo's sha256"
+        elif entry.lfs is None and git_blob_id(local) != entry.blob_id:
+            problem = "does not match the repo's git blob id"
         if problem:
             discard(local)
             raise HubError(f"{entry.path} {problem}: the download is corrupt and was removed; pull again")
-    return f"{len(entries)} files match the repo's sizes and sha256 at commit {commit}"
+    return [entry.path for entry in entries], (
+        f"{len(entries)} files match the repo's sizes and hashes (sha256 of LFS files, git blob id of the others) at "
+        f"commit {commit}"
+    )
 
 
-def verify_against_cache(folder: Path) -> str:
+def verify_against_cache(folder: Path) -> tuple[list[str], str]:
     """Offline: an LFS file in the cache is stored under its sha256, so check the content against that name."""
-    checked = 0
-    for link in folder.rglob("*"):
+    files, checked = [], 0
+    for link in sorted(folder.rglob("*")):
+        if link.is_dir():
+            continue
+        files.append(link.relative_to(folder).as_posix())
         if not link.is_symlink():
             continue
         blob_name = Path(os.readlink(link)).name
@@ -249,7 +323,16 @@ def verify_against_cache(folder: Path) -> str:
             if sha256_of(link) != blob_name:
                 raise HubError(f"{link.name} in the cache does not match its sha256; pull again online")
             checked += 1
-    return f"offline: {checked} LFS files match the sha256 the cache recorded"
+    return files, f"offline: {checked} LFS files match the sha256 the cache recorded"
+
+
+def git_blob_id(path: Path) -> str:
+    """The id git (and the Hub) gives a file's content: sha1 of a "blob SIZE\\0" header and the content."""
+    digest = hashlib.sha1(b"blob %d\0" % path.stat().st_size)
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def sha256_of(path: Path) -> str:

@@ -4,7 +4,8 @@ It serves the contract in ../shared/docs/hub-protocol.md for model repositories:
 LFS batch / commit upload flow, repo info, tree listing, file resolution with Range requests, refs, commits,
 branches and tags, with tokens, private repositories and namespaces. Faults can be injected: fail the next
 matching requests with a status code (before or after the request took effect, as when a commit lands but its
-answer is lost), cut a download off halfway, or run an action (such as another client's push) after a request.
+answer is lost), cut a download off after a part of the file, list files that no commit holds (such as a name
+outside the repository), or run an action (such as another client's push) after a request.
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ class Fault:
 
 
 @dataclass
+class Cut:
+    """Send only the first `keep` share of the next `times` downloads whose path contains `path_part`, then close
+    the connection, as a network that drops in the middle of a transfer does."""
+
+    path_part: str
+    times: int = 1
+    keep: float = 1 / 3
+
+
+@dataclass
 class Trigger:
     """Run `action` once, after the first request whose method matches and whose path contains `path_part`."""
 
@@ -108,7 +119,9 @@ class HubState:
         self.lfs_objects: dict[str, bytes] = {}
         self.faults: list[Fault] = []
         self.triggers: list[Trigger] = []
-        self.cut_downloads: list[Fault] = []
+        self.cut_downloads: list[Cut] = []
+        # Files every revision lists and serves besides its own, as a compromised or buggy Hub might.
+        self.extra_listed: dict[str, StoredFile] = {}
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.RLock()
 
@@ -126,6 +139,9 @@ class HubState:
         if oid is None:
             raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
         return repo.commits[oid]
+
+    def files_of(self, commit: Commit) -> dict[str, StoredFile]:
+        return {**commit.files, **self.extra_listed}
 
 
 class HubHandler(BaseHTTPRequestHandler):
@@ -323,7 +339,7 @@ class HubHandler(BaseHTTPRequestHandler):
         repo = self._repo(repo_id)
         commit = self.state.resolve(repo, revision)
         siblings = []
-        for path, stored in sorted(commit.files.items()):
+        for path, stored in sorted(self.state.files_of(commit).items()):
             sibling = {"rfilename": path}
             if query.get("blobs") in ("true", "True", "1"):
                 sibling.update(size=len(stored.content), blobId=stored.blob_oid)
@@ -355,7 +371,7 @@ class HubHandler(BaseHTTPRequestHandler):
         prefix = f"{path.strip('/')}/" if path.strip("/") else ""
         recursive = query.get("recursive") in ("true", "True", "1")
         entries, folders = [], set()
-        for file_path, stored in sorted(commit.files.items()):
+        for file_path, stored in sorted(self.state.files_of(commit).items()):
             if not file_path.startswith(prefix):
                 continue
             relative = file_path[len(prefix) :]
@@ -478,7 +494,7 @@ class HubHandler(BaseHTTPRequestHandler):
     def _resolve(self, repo_id: str, revision: str, path: str):
         repo = self._repo(repo_id)
         commit = self.state.resolve(repo, revision)
-        stored = commit.files.get(path)
+        stored = self.state.files_of(commit).get(path)
         if stored is None:
             raise HubError(404, f"{path} does not exist on {revision}", "EntryNotFound")
         headers = {"X-Repo-Commit": commit.oid, "Accept-Ranges": "bytes"}
@@ -502,26 +518,28 @@ class HubHandler(BaseHTTPRequestHandler):
             headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
             content = content[start : end + 1]
             status = 206
-        if self.command == "GET" and self._cut(path):
+        keep = self._cut(path) if self.command == "GET" else None
+        if keep is not None:
             self.send_response(status)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(content)))
             for key, value in headers.items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(content[: len(content) // 2])
+            self.wfile.write(content[: int(len(content) * keep)])
             self.wfile.flush()
             self.close_connection = True
             return None
         return self._send(status, content, headers, content_type="application/octet-stream")
 
-    def _cut(self, path: str) -> bool:
+    def _cut(self, path: str) -> float | None:
+        """The share of the file to send if this download is to be cut, else None."""
         with self.state.lock:
             for cut in self.state.cut_downloads:
                 if cut.times > 0 and cut.path_part in path:
                     cut.times -= 1
-                    return True
-        return False
+                    return cut.keep
+        return None
 
 
 class HubServer(ThreadingHTTPServer):
@@ -558,7 +576,11 @@ class HubServer(ThreadingHTTPServer):
         self.state.triggers.append(trigger)
         return trigger
 
-    def cut_download(self, path_part: str, times: int = 1) -> Fault:
-        cut = Fault("GET", path_part, 0, times)
+    def cut_download(self, path_part: str, times: int = 1, keep: float = 1 / 3) -> Cut:
+        cut = Cut(path_part, times, keep)
         self.state.cut_downloads.append(cut)
         return cut
+
+    def list_extra_file(self, path: str, content: bytes) -> None:
+        """Make every revision list and serve `path` (which may name a place outside the repository)."""
+        self.state.extra_listed[path] = StoredFile(content, lfs=False)

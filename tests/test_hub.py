@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from importlib.metadata import version
@@ -112,7 +113,7 @@ def test_push_then_pull_gives_identical_tensors_and_loads_through_hf_endpoint(hu
     output = tmp_path / "pulled"
     pulled = pull(hub, "alice/w2v", tmp_path / "pull-home", "--output", str(output))
     assert pulled.returncode == 0, pulled.stderr
-    assert "files match the repo's sizes and sha256" in pulled.stdout
+    assert "files match the repo's sizes and hashes" in pulled.stdout
     assert "vocabulary: 262 tokens, dimension 32" in pulled.stdout
     original, downloaded = load_file(model_folder / "model.safetensors"), load_file(output / "model.safetensors")
     assert original.keys() == downloaded.keys()
@@ -208,23 +209,109 @@ def test_transient_server_errors_are_retried(hub, model_folder, tmp_path):
     )
 
 
-def test_a_cut_download_is_resumed_or_leaves_nothing_corrupt(hub, model_folder, tmp_path):
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_a_cut_download_is_resumed_from_the_cache(hub, model_folder, tmp_path):
     publish(hub, model_folder, "alice/w2v")
     hub.cut_download("model.safetensors", times=1)
     output = tmp_path / "resumed"
     resumed = pull(hub, "alice/w2v", tmp_path / "home", "--output", str(output))
     assert resumed.returncode == 0, resumed.stderr
+    assert hub.state.cut_downloads[0].times == 0, "the transfer was not cut"
     assert (output / "model.safetensors").read_bytes() == (model_folder / "model.safetensors").read_bytes()
 
+
+def test_a_cut_pull_into_a_new_folder_writes_nothing(hub, model_folder, tmp_path):
+    publish(hub, model_folder, "alice/w2v")
     hub.cut_download("model.safetensors", times=100)
-    broken = tmp_path / "broken"
-    home = tmp_path / "home-broken"
-    one_line_error(pull(hub, "alice/w2v", home, "--output", str(broken)))
-    assert not (broken / "model.safetensors").exists()
-    cached = [path for path in (home / "hub").rglob("*") if path.is_file() and not path.name.endswith(".incomplete")]
+    output = tmp_path / "pulls" / "broken"
+    home = tmp_path / "home"
+    message = one_line_error(pull(hub, "alice/w2v", home, "--output", str(output)))
+    assert "alice/w2v" in message and "pull again" in message
+    assert not output.exists() and list(output.parent.iterdir()) == []
+    complete = [path for path in (home / "hub").rglob("*") if path.is_file() and not path.name.endswith(".incomplete")]
     weights_size = (model_folder / "model.safetensors").stat().st_size
-    assert all(path.stat().st_size != weights_size // 2 for path in cached)
+    assert all(path.stat().st_size != weights_size // 3 for path in complete), "a cut file was kept as complete"
     assert not [path for path in (home / "hub").rglob("model.safetensors") if path.exists()]
+
+
+@pytest.mark.parametrize("replacement", ["new commit of the same repo", "another repo"])
+def test_a_cut_pull_over_an_existing_model_leaves_it_whole(hub, model_folder, tmp_path, replacement):
+    publish(hub, model_folder, "alice/w2v")
+    output = tmp_path / "pulls" / "model"
+    home = tmp_path / "home"
+    assert pull(hub, "alice/w2v", home, "--output", str(output)).returncode == 0
+    before = folder_bytes(output)
+
+    other_model = handmade_model({"apple": [1.0, 0.0, 0.5], "pear": [0.9, 0.1, 0.4]})
+    other = save_model_folder(other_model, other_model.tokenizer, tmp_path / "other-model")
+    if replacement == "another repo":
+        repo_id = "bob/w2v"
+        publish(hub, other, repo_id, token=BOB)
+    else:
+        repo_id = "alice/w2v"
+        HfApi(endpoint=hub.endpoint, token=ALICE).upload_folder(folder_path=other, repo_id=repo_id, delete_patterns="*")
+    hub.cut_download("model.safetensors", times=100)
+    message = one_line_error(pull(hub, repo_id, home, "--output", str(output)))
+    assert "pull again" in message
+    assert folder_bytes(output) == before, "the previous model was changed"
+    assert [path.name for path in output.parent.iterdir()] == ["model"], "a pull left residue beside the folder"
+    assert Word2VecModel.from_pretrained(output).config.vocab_size == 262
+
+    hub.state.cut_downloads.clear()
+    assert pull(hub, repo_id, home, "--output", str(output)).returncode == 0
+    assert Word2VecModel.from_pretrained(output).config.vocab_size == 4
+    assert [path.name for path in output.parent.iterdir()] == ["model"]
+
+
+def test_a_listing_that_names_a_file_outside_the_repo_writes_nothing(hub, model_folder, tmp_path):
+    publish(hub, model_folder, "alice/w2v")
+    hub.list_extra_file("../outside.txt", b"planted")
+    output = tmp_path / "pulls" / "model"
+    completed = pull(hub, "alice/w2v", tmp_path / "home", "--output", str(output))
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not output.exists() and list(output.parent.iterdir()) == []
+    assert not [path for path in tmp_path.rglob("outside.txt")], "a file outside the repo was written"
+
+
+def closed_endpoint() -> str:
+    """An address on loopback where nothing listens: connections are refused, as when the Hub is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_pull_with_the_hub_down_says_so_once_and_keeps_the_folder(hub, model_folder, tmp_path):
+    publish(hub, model_folder, "alice/w2v")
+    output, home = tmp_path / "model", tmp_path / "home"
+    assert pull(hub, "alice/w2v", home, "--output", str(output)).returncode == 0
+    before = folder_bytes(output)
+    down = {**client_env(hub, home, ALICE), "HF_ENDPOINT": closed_endpoint()}
+    completed = run_script("pull.py", "alice/w2v", "--device", "cpu", "--output", str(output), env=down)
+    message = one_line_error(completed)
+    assert f"cannot reach the Hub at {down['HF_ENDPOINT']}" in message
+    assert "alice/w2v was pulled before, so HF_HUB_OFFLINE=1 uses the cached copy" in message
+    lines = completed.stderr.splitlines()
+    assert len(lines) == len(set(lines)), f"a message was printed twice: {completed.stderr}"
+    assert folder_bytes(output) == before
+
+    down["HF_HOME"], down["HF_HUB_CACHE"] = str(tmp_path / "fresh"), str(tmp_path / "fresh" / "hub")
+    never_pulled = one_line_error(run_script("pull.py", "alice/w2v", "--device", "cpu", env=down))
+    assert "cannot reach the Hub" in never_pulled and "HF_HUB_OFFLINE" not in never_pulled
+
+
+def test_push_offline_or_with_the_hub_down_says_so_in_one_line(hub, model_folder, tmp_path):
+    home = tmp_path / "home"
+    offline = {**client_env(hub, home, ALICE), "HF_HUB_OFFLINE": "1"}
+    message = one_line_error(run_script("push.py", str(model_folder), "alice/w2v", env=offline))
+    assert "HF_HUB_OFFLINE=1" in message and "HF_HUB_OFFLINE=0" in message
+    down = {**client_env(hub, home, ALICE), "HF_ENDPOINT": closed_endpoint()}
+    message = one_line_error(run_script("push.py", str(model_folder), "alice/w2v", env=down))
+    assert f"cannot reach the Hub at {down['HF_ENDPOINT']}" in message and "push again" in message
+    assert hub.state.requests == []
 
 
 def test_pull_refuses_an_output_folder_that_is_not_ours(hub, model_folder, tmp_path):
@@ -257,11 +344,15 @@ def test_pull_works_offline_from_the_cache(hub, model_folder, tmp_path):
     assert "not in the local cache" in never_pulled
 
 
-@pytest.mark.parametrize("broken", ["tokenizer", "size"])
+@pytest.mark.parametrize("broken", ["tokenizer", "size", "width"])
 def test_push_refuses_a_folder_that_would_not_load_before_uploading(hub, model_folder, broken):
     if broken == "tokenizer":
         (model_folder / "tokenizer.json").unlink()
         expected = "missing tokenizer.json"
+    elif broken == "width":
+        config = json.loads((model_folder / "config.json").read_text())
+        (model_folder / "config.json").write_text(json.dumps({**config, "hidden_size": config["hidden_size"] + 1}))
+        expected = "would not load: "
     else:
         config = json.loads((model_folder / "config.json").read_text())
         Word2VecModel(Word2VecConfig(vocab_size=10, hidden_size=config["hidden_size"])).save_pretrained(model_folder)
@@ -334,7 +425,7 @@ def test_a_push_during_a_pull_does_not_make_good_files_look_corrupt(hub, model_f
     pulled = pull(hub, "alice/w2v", tmp_path / "home", "--output", str(output))
     assert pulled.returncode == 0, pulled.stderr
     assert head_sha(hub, "alice/w2v") != first_sha, "the other push did not happen during the pull"
-    assert f"files match the repo's sizes and sha256 at commit {first_sha}" in pulled.stdout
+    assert f"blob id of the others) at commit {first_sha}" in pulled.stdout
     assert (output / "model.safetensors").read_bytes() == original
 
 

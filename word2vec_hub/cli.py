@@ -54,6 +54,8 @@ def run_command(argv: Sequence[str] | None = None) -> int:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
+    # huggingface_hub (imported by transformers) also prints through a handler of its own: each warning once, as ours.
+    logging.getLogger("huggingface_hub").handlers.clear()
     return options.run(options)
 
 

@@ -39,7 +39,7 @@ def run(options: argparse.Namespace) -> int:
         try:
             model = Word2VecModel.from_pretrained(folder).to(device)
             AutoTokenizer.from_pretrained(folder)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RuntimeError) as error:
             raise HubError(f"{options.repo_id} does not load: {first_line(error)}") from error
     except (HubError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
