@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 import httpx2
+import torch
 from huggingface_hub import HfApi, snapshot_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
@@ -90,9 +91,17 @@ def check_model_folder(folder: str | Path) -> Word2VecModel:
     if missing:
         raise HubError(f"{folder} is not a complete model folder: missing {', '.join(missing)}")
     try:
-        return Word2VecModel.from_pretrained(folder)
+        model = Word2VecModel.from_pretrained(folder)
     except (OSError, ValueError, RuntimeError) as error:
         raise HubError(f"{folder} would not load: {first_line(error)}") from error
+    broken_rows = (~torch.isfinite(model.get_input_embeddings().weight).all(dim=1)).nonzero().flatten().tolist()
+    if broken_rows:
+        words = ", ".join(repr(model.index_to_key[row]) for row in broken_rows[:3])
+        raise HubError(
+            f"{folder} has {len(broken_rows)} word vector(s) with NaN or infinite values ({words}...): retrain or "
+            "reconvert the model before sharing it"
+        )
+    return model
 
 
 def push_model_folder(

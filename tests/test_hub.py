@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 from huggingface_hub import HfApi
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.sharing.hub import HubError, check_model_folder
@@ -344,11 +344,17 @@ def test_pull_works_offline_from_the_cache(hub, model_folder, tmp_path):
     assert "not in the local cache" in never_pulled
 
 
-@pytest.mark.parametrize("broken", ["tokenizer", "size", "width"])
+@pytest.mark.parametrize("broken", ["tokenizer", "size", "width", "nan"])
 def test_push_refuses_a_folder_that_would_not_load_before_uploading(hub, model_folder, broken):
     if broken == "tokenizer":
         (model_folder / "tokenizer.json").unlink()
         expected = "missing tokenizer.json"
+    elif broken == "nan":
+        weights = load_file(model_folder / "model.safetensors")
+        weights["embeddings"][[5, 9]] = torch.tensor([float("nan"), float("inf")]).unsqueeze(1)
+        save_file(weights, model_folder / "model.safetensors", metadata={"format": "pt"})
+        words = Word2VecModel.from_pretrained(model_folder).index_to_key
+        expected = f"has 2 word vector(s) with NaN or infinite values ({words[5]!r}, {words[9]!r}"
     elif broken == "width":
         config = json.loads((model_folder / "config.json").read_text())
         (model_folder / "config.json").write_text(json.dumps({**config, "hidden_size": config["hidden_size"] + 1}))
