@@ -2,6 +2,10 @@
 
 `VectorFile` reads a file a block of rows at a time (so that a table larger than memory can be converted);
 `read_vectors` returns the words in file order and one float32 matrix whose rows are their vectors.
+
+Nothing read wrong passes silently: a header the file cannot hold, a file in another format than the one named (the
+error names the likely one), a value that is not a finite float32, or binary records read at the wrong offset (a
+word with a space inside) are refused with the place and the way out; words that are not UTF-8 are warned about.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ DEFLATE_MAX_RATIO = 1032
 # No word vector holds a value this large, while a binary file read at the wrong offset does in almost every row:
 # four bytes of text or of a shifted record, read as a float32, are mostly far beyond it (up to 3e38).
 MOST_PLAUSIBLE_VALUE = 1e6
+# What a text row never holds and raw float32 bytes mostly do: control characters, or undecodable bytes (U+FFFD).
+BINARY_BYTES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
 # A newline inside a word (not before it, where the C tool's newline after each vector leaves one).
 WORD_WITH_NEWLINE = re.compile(rb"[^ \n]\n")
 
@@ -162,20 +168,18 @@ class VectorFile:
             if len(parts) < 2 or not parts[0]:
                 if not line.strip():
                     continue
-                raise VectorFileError(
-                    f"{self.path}:{number}: expected 'word value value ...', got {line.strip()[:60]!r}"
-                )
+                raise self._row_error(number, line, f"expected 'word value value ...', got {line.strip()[:60]!r}")
             if len(parts) - 1 != self.dim:
-                raise VectorFileError(
-                    f"{self.path}:{number}: word {parts[0]!r} has {len(parts) - 1} values, expected {self.dim}"
+                raise self._row_error(
+                    number, line, f"word {parts[0][:60]!r} has {len(parts) - 1} values, expected {self.dim}"
                 )
             try:
                 # Parsed as float64, so that a value beyond float32's range is caught by the block's check rather
                 # than becoming inf with a warning of numpy's.
                 rows.append(np.asarray(parts[1:], dtype=np.float64))
             except ValueError as error:
-                raise VectorFileError(
-                    f"{self.path}:{number}: word {parts[0]!r} has a value that is not a number"
+                raise self._row_error(
+                    number, line, f"word {parts[0][:60]!r} has a value that is not a number"
                 ) from error
             words.append(parts[0])
             numbers.append(number)
@@ -185,6 +189,15 @@ class VectorFile:
                 words, rows, numbers = [], [], []
         if words:
             yield words, self._finite_float32(words, rows, numbers)
+
+    def _row_error(self, number: int, line: str, problem: str) -> VectorFileError:
+        """The error for a malformed text row; a row holding bytes no text holds names the binary format."""
+        hint = (
+            "; the line holds bytes that are not text: a binary file? use --from word2vec-bin"
+            if BINARY_BYTES.search(line)
+            else ""
+        )
+        return VectorFileError(f"{self.path}:{number}: {problem}{hint}")
 
     def _finite_float32(self, words: list[str], rows: list[np.ndarray], numbers: list[int]) -> np.ndarray:
         """The block of text rows as float32, refused at its first value that is not finite or overflows float32

@@ -450,6 +450,13 @@ def test_a_text_file_read_as_binary_is_refused_naming_the_text_format(tmp_path, 
         read_vectors(tmp_path / "vectors.txt", "word2vec-bin")
 
 
+@pytest.mark.parametrize("file_format", ["word2vec-txt", "fasttext-vec", "glove"])
+def test_a_binary_file_read_as_text_is_refused_naming_the_binary_format(tmp_path, file_format):
+    write_binary_vectors(tmp_path / "vectors.bin", SMALL_ROWS)
+    with pytest.raises(VectorFileError, match=r"vectors\.bin:2: .*a binary file\? use --from word2vec-bin$"):
+        read_vectors(tmp_path / "vectors.bin", file_format)
+
+
 @pytest.mark.parametrize(("word", "reported"), [("new york", 4), ("a b", 4), ("a bcd", 5)])
 def test_a_binary_word_with_a_space_is_refused_where_the_records_go_wrong(tmp_path, word, reported):
     rows = list(SMALL_ROWS)
