@@ -265,6 +265,13 @@ class VectorFile:
                 )
             buffer[: filled - consumed] = buffer[consumed:filled]
             filled -= consumed
+        if count == self.declared_count and (bytes(buffer[:filled]) + self._handle.read(MAX_WORD_BYTES)).strip():
+            warnings.warn(
+                f"{self.path}: the file goes on after the {count} vectors its header declares; the rest was not "
+                "read (is the header's count wrong?)",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _decode_words(self, joined: bytes, raw_words: list[bytes]) -> list[str]:
         # Words hold no spaces (a space ends a word), so one decode of the joined words is the decode of each. The

@@ -109,6 +109,10 @@ def test_a_header_that_disagrees_with_the_body(tmp_path):
     with pytest.warns(UserWarning, match="declares 3 vectors but the file holds 2"):
         words, _ = read_vectors(tmp_path / "short.bin", "word2vec-bin")
     assert words == ["a-rather-long-word", "another-long-word"]
+    write_binary_vectors(tmp_path / "longer.bin", long_rows, declared=1)
+    with pytest.warns(UserWarning, match="goes on after the 1 vectors its header declares; the rest was not read"):
+        words, _ = read_vectors(tmp_path / "longer.bin", "word2vec-bin")
+    assert words == ["a-rather-long-word"]
     write_binary_vectors(tmp_path / "shorter.bin", rows, declared=3)
     with pytest.raises(VectorFileError, match="declares 3 vectors of 2 values, but the file has room for at most 2"):
         read_vectors(tmp_path / "shorter.bin", "word2vec-bin")
