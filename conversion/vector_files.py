@@ -45,6 +45,11 @@ MOST_PLAUSIBLE_VALUE = 1e6
 BINARY_BYTES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
 # A newline inside a word (not before it, where the C tool's newline after each vector leaves one).
 WORD_WITH_NEWLINE = re.compile(rb"[^ \n]\n")
+# The end of the error for a binary file whose records are read at the wrong offset.
+MISREAD = (
+    "so the records are misread: this is not a word2vec binary file (text? use --from word2vec-txt), or a word up to "
+    "here holds a space"
+)
 
 
 class VectorFile:
@@ -315,12 +320,6 @@ def _refuse_text_body(path: Path, buffer: bytearray, filled: int) -> None:
             f"{path}: after the header comes the text row {' '.join(fields)[:60]!r}, not binary vectors: "
             "this looks like a text file; use --from word2vec-txt"
         )
-
-
-MISREAD = (
-    "so the records are misread: this is not a word2vec binary file (text? use --from word2vec-txt), or a word up to "
-    "here holds a space"
-)
 
 
 def _refuse_bad_records(path: Path, joined: bytes, words: list[str], vectors: np.ndarray, first_index: int) -> None:

@@ -552,3 +552,5 @@ def test_an_interrupted_export_leaves_the_old_file_and_no_temporary(trained, tmp
     assert [path.name for path in tmp_path.iterdir()] == ["vectors.bin"]
     with pytest.raises(OutputError, match="is a folder; choose a file path"):
         export_word2vec_format(model, tmp_path, binary=True, overwrite=True)
+    with pytest.raises(OutputError, match="/dev/null is not a regular file, so it is not replaced"):
+        export_word2vec_format(model, "/dev/null", binary=True, overwrite=True)

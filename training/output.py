@@ -51,13 +51,16 @@ def check_output_dir(output: str | Path) -> Path:
 
 
 def check_output_file(output: str | Path, overwrite: bool = False) -> Path:
-    """Refuse, before any work is done, a file path we must not write, and return the path to write: a folder, or
-    an existing file unless `overwrite`. A symbolic link is followed, so that the link still leads to the new file."""
+    """Refuse, before any work is done, a file path we must not write, and return the path to write: a folder, a
+    device or other special file, or an existing file unless `overwrite`. A symbolic link is followed, so that the
+    link still leads to the new file."""
     output = Path(output)
     if output.is_symlink():
         output = output.resolve()
     if output.is_dir():
         raise OutputError(f"{output} is a folder; choose a file path")
+    if output.exists() and not output.is_file():
+        raise OutputError(f"{output} is not a regular file, so it is not replaced; choose a file path")
     if output.exists() and not overwrite:
         raise OutputError(
             f"{output} exists, so it is not replaced (nothing was changed); add --overwrite to replace it, or choose "
