@@ -385,6 +385,10 @@ def text_header_beyond_the_file(path):
     path.write_text("1000000000 3\n" + "".join(f"w{i} 0.1 0.2 0.3\n" for i in range(10)))
 
 
+def binary_as_text(path):
+    write_binary_vectors(path, SMALL_ROWS)
+
+
 def glove_with_a_header(path):
     write_text_vectors(path, SMALL_ROWS)
 
@@ -401,6 +405,7 @@ def glove_without_a_header(path):
         (binary_with_nan, "word2vec-bin", "word 8 ('bad') has the value nan (value 1); a vector must be finite"),
         (text_beyond_float32, "word2vec-txt", ":3: word 'cat' has the value 1e+39 (value 2), beyond the range of"),
         (text_header_beyond_the_file, "word2vec-txt", "declares 1,000,000,000 vectors of 3 values, but the file has"),
+        (binary_as_text, "word2vec-txt", "holds bytes that are not text: a binary file? use --from word2vec-bin"),
         (glove_with_a_header, "glove", "is a word2vec header (COUNT DIMENSION), which GloVe files do not have; use "),
         (glove_without_a_header, "word2vec-txt", "a file without a header is GloVe format (--from glove)"),
     ],
@@ -487,6 +492,17 @@ def test_non_utf8_words_in_text_files_warn_as_in_binary_ones(tmp_path, file_form
         words, vectors = read_vectors(path, file_format)
     assert words == ["the", "caf\ufffd"]
     assert np.array_equal(vectors, np.array([[1, 2], [3, 4]], dtype=np.float32))
+
+
+def test_a_non_utf8_word_in_a_text_file_is_one_warning_line_from_the_command(tmp_path):
+    path = tmp_path / "latin.txt"
+    path.write_bytes(b"2 2\nthe 1 2\ncaf\xe9 3 4\n")
+    completed = run_convert(str(path), "--from", "word2vec-txt", "--output", str(tmp_path / "model"))
+    assert completed.returncode == 0, completed.stderr
+    assert f"warning: {path}: 1 word(s) are not valid UTF-8; undecodable bytes were replaced by U+FFFD" in (
+        completed.stderr.splitlines()
+    )
+    assert Word2VecModel.from_pretrained(tmp_path / "model").index_to_key[2:] == ["the", "caf\ufffd"]
 
 
 def test_a_glove_file_of_one_value_per_word_is_not_taken_for_a_header(tmp_path):
