@@ -21,8 +21,8 @@ from word2vec_hub.tokenization.word_level import (
     empty_word_level_tokenizer,
     wrap_tokenizer,
 )
-from word2vec_hub.training.atomic import replace_folder
-from word2vec_hub.training.output import OutputError, check_output_dir, write_companion_files
+from word2vec_hub.training.atomic import replace_folder, replacing_file
+from word2vec_hub.training.output import OutputError, check_output_dir, check_output_file, write_companion_files
 
 from .vector_files import VectorFile
 from .weights_writer import ConvertedWeightsWriter
@@ -166,6 +166,17 @@ def _words_normalizer(lowercase: bool, nfkc: bool) -> Callable[[list[str]], list
         return [normalize_str(word) if not word.isascii() else word.lower() if lowercase else word for word in words]
 
     return normalize
+
+
+def export_word2vec_format(model: Word2VecModel, output: str | Path, binary: bool, overwrite: bool = False) -> Path:
+    """Write the model's word vectors to the file `output` in word2vec format (`Word2VecModel.save_word2vec_format`),
+    refusing an existing file unless `overwrite`. The vectors go to a temporary file that replaces `output` once
+    complete, so that an interrupted export leaves the old file or none, never half a file."""
+    output = check_output_file(output, overwrite)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with replacing_file(output) as temporary:
+        model.save_word2vec_format(temporary, binary=binary)
+    return output
 
 
 def to_keyed_vectors(model: Word2VecModel):

@@ -2,12 +2,16 @@
 
 `VectorFile` reads a file a block of rows at a time (so that a table larger than memory can be converted);
 `read_vectors` returns the words in file order and one float32 matrix whose rows are their vectors.
+
+Nothing read wrong passes silently: a header the file cannot hold, a file in another format than the one named (the
+error names the likely one), a value that is not a finite float32, or binary records read at the wrong offset (a
+word with a space inside) are refused with the place and the way out; words that are not UTF-8 are warned about.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
+import itertools
 import re
 import warnings
 from collections.abc import Iterator
@@ -16,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from word2vec_hub.training.corpus import open_text
+from word2vec_hub.training.corpus import COMPRESSED_OPENERS
 
 from .formats import FORMATS
 
@@ -31,8 +35,21 @@ CHUNK_BYTES = 16 * 2**20
 TEXT_BLOCK_ROWS = 16_384
 # No word is this long; a file without a space in this many bytes is not in the binary format.
 MAX_WORD_BYTES = 2**16
-# The most that deflate can compress (1032:1), which bounds the content of a .gz file by its size.
+# The most that deflate can compress (1032:1), which bounds the content of a .gz file by its size. bzip2 and xz
+# have no such bound.
 DEFLATE_MAX_RATIO = 1032
+# No word vector holds a value this large, while a binary file read at the wrong offset does in almost every row:
+# four bytes of text or of a shifted record, read as a float32, are mostly far beyond it (up to 3e38).
+MOST_PLAUSIBLE_VALUE = 1e6
+# What a text row never holds and raw float32 bytes mostly do: control characters, or undecodable bytes (U+FFFD).
+BINARY_BYTES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+# A newline inside a word (not before it, where the C tool's newline after each vector leaves one).
+WORD_WITH_NEWLINE = re.compile(rb"[^ \n]\n")
+# The end of the error for a binary file whose records are read at the wrong offset.
+MISREAD = (
+    "so the records are misread: this is not a word2vec binary file (text? use --from word2vec-txt), or a word up to "
+    "here holds a space"
+)
 
 
 class VectorFile:
@@ -55,13 +72,8 @@ class VectorFile:
         self.words_read = 0
         self.declared_count: int | None = None
         self._undecodable = 0
-        self._first_line: tuple[int, str] | None = None
         # Closed by __exit__, or here when the header is refused.
-        self._handle: io.IOBase = (
-            (gzip.open(self.path, "rb") if self.path.suffix == ".gz" else open(self.path, "rb"))  # noqa: SIM115
-            if file_format == "word2vec-bin"
-            else open_text(self.path)
-        )
+        self._handle: io.IOBase = COMPRESSED_OPENERS.get(self.path.suffix.lower(), open)(self.path, "rb")
         try:
             self._read_header()
         except BaseException:
@@ -72,17 +84,45 @@ class VectorFile:
         if self.file_format == "word2vec-bin":
             header = self._handle.readline().decode("utf-8", errors="replace")
             self.declared_count, self.dim = _parse_header(header, self.path)
-            _check_fits_in_file(self.path, header.strip(), self.count, self.dim, self.path.stat().st_size - len(header))
+            # A one-byte word, the space, the vector; gensim writes no newline after it.
+            _check_fits_in_file(self.path, header.strip(), self.count, self.dim, len(header), 4 * self.dim + 2)
             return
-        self._lines: Iterator[tuple[int, str]] = enumerate(self._handle, start=1)
+        self._lines: Iterator[tuple[int, str]] = enumerate(self._decoded_lines(), start=1)
         if self.file_format == "glove":
-            self._first_line = next(((number, line) for number, line in self._lines if line.strip()), None)
-            if self._first_line is None:
+            first = next(((number, line) for number, line in self._lines if line.strip()), None)
+            if first is None:
                 raise VectorFileError(f"{self.path} holds no vectors")
-            self.dim = len(self._first_line[1].rstrip("\n").rstrip(" ").split(" ")) - 1
+            self._lines = itertools.chain(self._refuse_word2vec_header(first), self._lines)
+            self.dim = len(_fields(first[1])) - 1
         else:
             _, header = next(self._lines, (1, ""))
             self.declared_count, self.dim = _parse_header(header, self.path)
+            # A one-character word and values, each after a space (the last row may end without a newline).
+            _check_fits_in_file(self.path, header.strip(), self.count, self.dim, len(header.encode()), 2 * self.dim + 1)
+
+    def _decoded_lines(self) -> Iterator[str]:
+        """The lines of a text file; one that is not UTF-8 has U+FFFD for its undecodable bytes and is counted, as
+        the binary format counts its words."""
+        for raw in self._handle:
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self._undecodable += 1
+                yield raw.decode("utf-8", errors="replace")
+
+    def _refuse_word2vec_header(self, first: tuple[int, str]) -> list[tuple[int, str]]:
+        """Refuse a GloVe file whose first line is a word2vec header ("COUNT DIMENSION" followed by rows of
+        DIMENSION values); return the lines read to decide, for the rows to be read from."""
+        fields = first[1].split()
+        if len(fields) != 2 or not all(_is_number(field) for field in fields):
+            return [first]
+        second = next(((number, line) for number, line in self._lines if line.strip()), None)
+        if second is None or len(second[1].split()) == int(fields[1]) + 1:
+            raise VectorFileError(
+                f"{self.path}:{first[0]}: the first line {first[1].strip()!r} is a word2vec header (COUNT DIMENSION), "
+                "which GloVe files do not have; use --from word2vec-txt"
+            )
+        return [first, second]
 
     @property
     def count(self) -> int | None:
@@ -122,37 +162,64 @@ class VectorFile:
             )
 
     def _text_blocks(self) -> Iterator[tuple[list[str], np.ndarray]]:
-        lines = self._lines if self._first_line is None else _chain_first(self._first_line, self._lines)
         words: list[str] = []
         rows: list[np.ndarray] = []
+        numbers: list[int] = []
         total = 0
-        for number, line in lines:
+        for number, line in self._lines:
             if self.limit is not None and total >= self.limit:
                 break
-            parts = line.rstrip("\n").rstrip(" ").split(" ")
+            parts = _fields(line)
             if len(parts) < 2 or not parts[0]:
                 if not line.strip():
                     continue
-                raise VectorFileError(
-                    f"{self.path}:{number}: expected 'word value value ...', got {line.strip()[:60]!r}"
-                )
+                raise self._row_error(number, line, f"expected 'word value value ...', got {line.strip()[:60]!r}")
             if len(parts) - 1 != self.dim:
-                raise VectorFileError(
-                    f"{self.path}:{number}: word {parts[0]!r} has {len(parts) - 1} values, expected {self.dim}"
+                raise self._row_error(
+                    number, line, f"word {parts[0][:60]!r} has {len(parts) - 1} values, expected {self.dim}"
                 )
             try:
-                rows.append(np.asarray(parts[1:], dtype=np.float32))
+                # Parsed as float64, so that a value beyond float32's range is caught by the block's check rather
+                # than becoming inf with a warning of numpy's.
+                rows.append(np.asarray(parts[1:], dtype=np.float64))
             except ValueError as error:
-                raise VectorFileError(
-                    f"{self.path}:{number}: word {parts[0]!r} has a value that is not a number"
+                raise self._row_error(
+                    number, line, f"word {parts[0][:60]!r} has a value that is not a number"
                 ) from error
             words.append(parts[0])
+            numbers.append(number)
             total += 1
             if len(words) == TEXT_BLOCK_ROWS:
-                yield words, np.stack(rows)
-                words, rows = [], []
+                yield words, self._finite_float32(words, rows, numbers)
+                words, rows, numbers = [], [], []
         if words:
-            yield words, np.stack(rows)
+            yield words, self._finite_float32(words, rows, numbers)
+
+    def _row_error(self, number: int, line: str, problem: str) -> VectorFileError:
+        """The error for a malformed text row; a row holding bytes no text holds names the binary format."""
+        hint = (
+            "; the line holds bytes that are not text: a binary file? use --from word2vec-bin"
+            if BINARY_BYTES.search(line)
+            else ""
+        )
+        return VectorFileError(f"{self.path}:{number}: {problem}{hint}")
+
+    def _finite_float32(self, words: list[str], rows: list[np.ndarray], numbers: list[int]) -> np.ndarray:
+        """The block of text rows as float32, refused at its first value that is not finite or overflows float32
+        (such vectors break every similarity and the model card's map)."""
+        parsed = np.stack(rows)
+        with np.errstate(over="ignore"):
+            block = parsed.astype(np.float32)
+        finite = np.isfinite(block)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            value = parsed[row, column]
+            problem = "not a finite number" if not np.isfinite(value) else "beyond the range of float32 (3.4e38)"
+            raise VectorFileError(
+                f"{self.path}:{numbers[row]}: word {words[row]!r} has the value {value:g} (value {column + 1}), "
+                f"{problem}; a vector must be finite numbers: fix or remove that line"
+            )
+        return block
 
     def _binary_blocks(self) -> Iterator[tuple[list[str], np.ndarray]]:
         """The C tool's binary format: after the header, `word` + space + DIM float32 (+ a newline) each.
@@ -177,6 +244,8 @@ class VectorFile:
             rest = found.pop()[1] if found and found[-1][1] else b""
             del found[count - index :]
             raw_words = [word for word, _ in found]
+            if index == 0:
+                _refuse_text_body(self.path, buffer, filled)
             if raw_words:
                 ends = np.cumsum(
                     np.fromiter(map(len, raw_words), dtype=np.int64, count=len(raw_words)) + 1 + record_bytes
@@ -184,8 +253,11 @@ class VectorFile:
                 data = np.frombuffer(buffer, dtype=np.uint8, count=filled)
                 vectors = sliding_window_view(data, record_bytes)[ends - record_bytes].view(np.float32)
                 del data
+                joined = b" ".join(raw_words)
+                words = self._decode_words(joined, raw_words)
+                _refuse_bad_records(self.path, joined, words, vectors, index)
                 consumed, index = int(ends[-1]), index + len(raw_words)
-                yield self._decode_words(raw_words), vectors
+                yield words, vectors
             else:
                 consumed = 0
             if index < count and read == 0:
@@ -198,12 +270,19 @@ class VectorFile:
                 )
             buffer[: filled - consumed] = buffer[consumed:filled]
             filled -= consumed
+        if count == self.declared_count and (bytes(buffer[:filled]) + self._handle.read(MAX_WORD_BYTES)).strip():
+            warnings.warn(
+                f"{self.path}: the file goes on after the {count} vectors its header declares; the rest was not "
+                "read (is the header's count wrong?)",
+                UserWarning,
+                stacklevel=3,
+            )
 
-    def _decode_words(self, raw_words: list[bytes]) -> list[str]:
+    def _decode_words(self, joined: bytes, raw_words: list[bytes]) -> list[str]:
         # Words hold no spaces (a space ends a word), so one decode of the joined words is the decode of each. The
         # C tool ends each vector with a newline, which the next word must not keep.
         try:
-            return [word.lstrip("\n") for word in b" ".join(raw_words).decode("utf-8").split(" ")]
+            return [word.lstrip("\n") for word in joined.decode("utf-8").split(" ")]
         except UnicodeDecodeError:
             pass
         words = []
@@ -216,9 +295,59 @@ class VectorFile:
         return words
 
 
-def _chain_first(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
-    yield first
-    yield from rest
+def _fields(line: str) -> list[str]:
+    """The word and values of a text row (split at single spaces, as the C tool writes them)."""
+    return line.rstrip("\r\n").rstrip(" ").split(" ")
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _refuse_text_body(path: Path, buffer: bytearray, filled: int) -> None:
+    """Refuse a binary file whose first line after the header reads as a text row 'word value value ...' (in a
+    binary file it holds a word and raw float32 bytes, which almost never decode as numbers)."""
+    end = buffer.find(b"\n", 0, filled)
+    if end < 0:
+        return
+    try:
+        fields = bytes(buffer[:end]).decode("utf-8").split()
+        values = [float(field) for field in fields[1:]]
+    except (UnicodeDecodeError, ValueError):
+        return
+    if values:
+        raise VectorFileError(
+            f"{path}: after the header comes the text row {' '.join(fields)[:60]!r}, not binary vectors: "
+            "this looks like a text file; use --from word2vec-txt"
+        )
+
+
+def _refuse_bad_records(path: Path, joined: bytes, words: list[str], vectors: np.ndarray, first_index: int) -> None:
+    """Refuse, at its first bad record, a block of words (`joined` by spaces, as read) and their vectors that are
+    being read at the wrong offset, as text read as binary or a word with a space inside makes them: a word holds
+    a newline, or a value is beyond MOST_PLAUSIBLE_VALUE. Also refuse a value that is not finite (a broken file).
+
+    The values cost two reductions over the block (NaN fails both comparisons), the words two counts: the search
+    for the newline, a loop over bytes in `re`, runs only when some newline does not follow a space.
+    """
+    newline_row = len(words)
+    if joined.count(b"\n") != joined.count(b" \n") + joined.startswith(b"\n"):
+        newline = WORD_WITH_NEWLINE.search(joined)
+        if newline is not None:
+            newline_row = joined.count(b" ", 0, newline.start())
+    value_row = len(words)
+    if not (vectors.min() >= -MOST_PLAUSIBLE_VALUE and vectors.max() <= MOST_PLAUSIBLE_VALUE):
+        value_row, column = np.argwhere(~(np.abs(vectors) <= MOST_PLAUSIBLE_VALUE))[0]
+    row = min(newline_row, value_row)
+    if row == len(words):
+        return
+    where = f"{path}: word {first_index + row + 1} ({words[row][:60]!r})"
+    if row == newline_row:
+        raise VectorFileError(f"{where} holds a newline, {MISREAD}")
+    value, place = vectors[row, column], f"(value {column + 1})"
+    if not np.isfinite(value):
+        raise VectorFileError(f"{where} has the value {value} {place}; a vector must be finite: fix the file")
+    raise VectorFileError(f"{where} has the value {value:.3g} {place}, which no word vector holds, {MISREAD}")
 
 
 def read_vectors(
@@ -250,11 +379,13 @@ def read_vectors(
 
 def _parse_header(line: str, path: Path) -> tuple[int, int]:
     parts = line.split()
-    if len(parts) != 2 or not all(part.isdigit() for part in parts):
+    if len(parts) != 2 or not all(_is_number(part) for part in parts):
         raise VectorFileError(
             f"{path}: the first line should be the header 'COUNT DIMENSION', got {line.strip()[:60]!r}; "
             "a file without a header is GloVe format (--from glove)"
         )
+    if int(parts[1]) == 0:
+        raise VectorFileError(f"{path}: the header {line.strip()!r} declares vectors of 0 values")
     return int(parts[0]), int(parts[1])
 
 
@@ -270,16 +401,20 @@ def available_memory_bytes() -> int | None:
     return None
 
 
-def _check_fits_in_file(path: Path, header: str, count: int, dim: int, body_bytes: int) -> None:
-    """Refuse a header whose vectors cannot all be in the file (a lying header would otherwise size the table)."""
-    smallest_record = 4 * dim + 2  # a one-byte word, the space, the vector
-    compressed = path.suffix == ".gz"
-    most_records = body_bytes * (DEFLATE_MAX_RATIO if compressed else 1) // smallest_record
+def _check_fits_in_file(path: Path, header: str, count: int, dim: int, header_bytes: int, smallest_record: int) -> None:
+    """Refuse a header whose vectors cannot all be in the file, records being at least `smallest_record` bytes (a
+    lying header would otherwise size the table, or be taken for a lack of disk space)."""
+    suffix = path.suffix.lower()
+    if suffix in COMPRESSED_OPENERS and suffix != ".gz":
+        return
+    file_bytes = path.stat().st_size
+    body_bytes = (file_bytes - header_bytes) * (DEFLATE_MAX_RATIO if suffix == ".gz" else 1)
+    most_records = body_bytes // smallest_record
     if count > most_records:
         raise VectorFileError(
             f"{path}: the header {header!r} declares {count:,} vectors of {dim} values, but the file "
-            f"{'can decompress to' if compressed else 'has room for'} at most {most_records:,}; the header is wrong, "
-            "the file is truncated, or it is not a word2vec binary file (--from word2vec-txt or glove for text)"
+            f"{'can decompress to' if suffix == '.gz' else 'has room for'} at most {most_records:,} (it has only "
+            f"{file_bytes:,} bytes); the header is wrong or the file is truncated"
         )
 
 

@@ -522,7 +522,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
         """Write the word vectors in the format of the original word2vec tools (text, or `binary=True`).
 
         gensim's `KeyedVectors.load_word2vec_format` and the C tools read it. The special tokens are left out; the
-        text format prints 9 significant digits, enough to read back the same float32 values.
+        text format prints 9 significant digits, enough to read back the same float32 values. Like `open`, it
+        writes `path` in place, replacing a file there; `word2vec_hub.export_word2vec_format` (and `word2vec convert
+        --to`) refuses an existing file unless asked and never leaves half a file.
         """
         self._require_vocabulary()
         rows = self.word_ids()

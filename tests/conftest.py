@@ -15,6 +15,7 @@ os.environ.setdefault("TRITON_INTERPRET", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,15 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         pytest.fail(f"shared data file missing: {path} (set ${ENVIRONMENT_VARIABLE} or put shared/ beside the clone)")
     return path
+
+
+def one_line_error(completed: subprocess.CompletedProcess) -> str:
+    """The `error: ...` line of a command that refused its input: exit status 2, one such line, no traceback."""
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, completed.stderr
+    return lines[0]
 
 
 @pytest.fixture(autouse=True)

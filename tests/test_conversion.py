@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import shutil
 import struct
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -16,7 +19,7 @@ from word2vec_hub.conversion.vector_files import VectorFileError, read_vectors
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.output import OutputError
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, one_line_error
 
 
 def write_text_vectors(path, rows, header=True, declared=None):
@@ -96,15 +99,20 @@ def test_a_vector_of_the_wrong_length_names_its_line(tmp_path):
 
 def test_a_header_that_disagrees_with_the_body(tmp_path):
     rows = [("the", [0.1, 0.2]), ("cat", [1.0, -1.0])]
-    write_text_vectors(tmp_path / "more.txt", rows, declared=5)
+    long_rows = [("a-rather-long-word", [0.1, 0.2]), ("another-long-word", [1.0, -1.0])]
+    # Long words: the file has room for the 5 vectors declared, so the header may be only miscounted.
+    write_text_vectors(tmp_path / "more.txt", long_rows, declared=5)
     with pytest.warns(UserWarning, match="declares 5 vectors but the file holds 2"):
         words, _ = read_vectors(tmp_path / "more.txt", "word2vec-txt")
-    assert words == ["the", "cat"]
-    long_rows = [("a-rather-long-word", [0.1, 0.2]), ("another-long-word", [1.0, -1.0])]
+    assert words == ["a-rather-long-word", "another-long-word"]
     write_binary_vectors(tmp_path / "short.bin", long_rows, declared=3)
     with pytest.warns(UserWarning, match="declares 3 vectors but the file holds 2"):
         words, _ = read_vectors(tmp_path / "short.bin", "word2vec-bin")
     assert words == ["a-rather-long-word", "another-long-word"]
+    write_binary_vectors(tmp_path / "longer.bin", long_rows, declared=1)
+    with pytest.warns(UserWarning, match="goes on after the 1 vectors its header declares; the rest was not read"):
+        words, _ = read_vectors(tmp_path / "longer.bin", "word2vec-bin")
+    assert words == ["a-rather-long-word"]
     write_binary_vectors(tmp_path / "shorter.bin", rows, declared=3)
     with pytest.raises(VectorFileError, match="declares 3 vectors of 2 values, but the file has room for at most 2"):
         read_vectors(tmp_path / "shorter.bin", "word2vec-bin")
@@ -129,9 +137,6 @@ def test_truncated_binary_and_non_utf8_words(tmp_path):
 
 
 def test_convert_script_reports_errors_in_one_line(tmp_path):
-    import subprocess
-    import sys
-
     (tmp_path / "bad.txt").write_text("1 3\nthe 0.1\n")
     completed = subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / "convert.py"), str(tmp_path / "bad.txt"), "--from",
@@ -325,3 +330,243 @@ def test_a_run_of_bytes_without_a_space_is_refused_as_not_binary(tmp_path, monke
     monkeypatch.setattr(vector_files, "CHUNK_BYTES", chunk_bytes)
     with pytest.raises(VectorFileError, match="no space after word 2 within 65,536 bytes; this is not a word2vec"):
         read_vectors(path, "word2vec-bin")
+
+
+def run_convert(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "convert.py"), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def snapshot(folder):
+    """Every file under `folder` (and beside it: leftovers of a write show there) with its bytes."""
+    return {
+        str(path.relative_to(folder.parent)): path.read_bytes() for path in folder.parent.rglob("*") if path.is_file()
+    }
+
+
+SMALL_ROWS = [(f"w{i}", [round(float(x), 5) for x in np.random.default_rng(i).standard_normal(20)]) for i in range(30)]
+
+
+@pytest.fixture(scope="module")
+def converted_folder(tmp_path_factory):
+    """A model folder converted earlier, which a failed conversion to the same output must leave as it is."""
+    source = tmp_path_factory.mktemp("earlier") / "vectors.txt"
+    write_text_vectors(source, SMALL_ROWS)
+    folder = source.parent / "model"
+    convert_vector_file(source, "word2vec-txt", folder)
+    return folder
+
+
+def text_as_binary(path):
+    write_text_vectors(path, SMALL_ROWS)
+
+
+def binary_with_a_space_in_a_word(path):
+    rows = list(SMALL_ROWS)
+    rows[3] = ("new york", rows[3][1])
+    write_binary_vectors(path, rows)
+
+
+def binary_with_nan(path):
+    rows = list(SMALL_ROWS)
+    rows[7] = ("bad", [float("nan"), *rows[7][1][1:]])
+    write_binary_vectors(path, rows)
+
+
+def text_beyond_float32(path):
+    path.write_text("2 3\nthe 1 2 3\ncat 1 1e39 3\n")
+
+
+def text_header_beyond_the_file(path):
+    path.write_text("1000000000 3\n" + "".join(f"w{i} 0.1 0.2 0.3\n" for i in range(10)))
+
+
+def binary_as_text(path):
+    write_binary_vectors(path, SMALL_ROWS)
+
+
+def glove_with_a_header(path):
+    write_text_vectors(path, SMALL_ROWS)
+
+
+def glove_without_a_header(path):
+    write_text_vectors(path, SMALL_ROWS, header=False)
+
+
+@pytest.mark.parametrize(
+    ("make_file", "file_format", "message"),
+    [
+        (text_as_binary, "word2vec-bin", "this looks like a text file; use --from word2vec-txt"),
+        (binary_with_a_space_in_a_word, "word2vec-bin", "word 4 ('new') has the value 2.93e+26 (value 1), which no"),
+        (binary_with_nan, "word2vec-bin", "word 8 ('bad') has the value nan (value 1); a vector must be finite"),
+        (text_beyond_float32, "word2vec-txt", ":3: word 'cat' has the value 1e+39 (value 2), beyond the range of"),
+        (text_header_beyond_the_file, "word2vec-txt", "declares 1,000,000,000 vectors of 3 values, but the file has"),
+        (binary_as_text, "word2vec-txt", "holds bytes that are not text: a binary file? use --from word2vec-bin"),
+        (glove_with_a_header, "glove", "is a word2vec header (COUNT DIMENSION), which GloVe files do not have; use "),
+        (glove_without_a_header, "word2vec-txt", "a file without a header is GloVe format (--from glove)"),
+    ],
+)
+def test_a_bad_vector_file_is_one_error_line_and_leaves_the_output_as_it_was(
+    tmp_path, converted_folder, make_file, file_format, message
+):
+    make_file(tmp_path / "vectors")
+    output = tmp_path / "models" / "model"
+    shutil.copytree(converted_folder, output)
+    before = snapshot(output)
+    error = one_line_error(run_convert(str(tmp_path / "vectors"), "--from", file_format, "--output", str(output)))
+    assert message in error
+    assert snapshot(output) == before, "the folder is byte-identical and no staging folder is left"
+
+
+def test_bad_values_late_in_a_file_leave_nothing_of_the_blocks_before(tmp_path, converted_folder, monkeypatch):
+    from word2vec_hub.conversion import vector_files
+
+    rows = [(f"w{i}", [0.25, -0.5, float(i)]) for i in range(40)]
+    rows[33] = ("late", [0.25, float("inf"), 1.0])
+    write_binary_vectors(tmp_path / "vectors.bin", rows)
+    output = tmp_path / "models" / "model"
+    shutil.copytree(converted_folder, output)
+    before = snapshot(output)
+    monkeypatch.setattr(vector_files, "CHUNK_BYTES", 64)  # blocks of 3 or 4 vectors: 8 blocks written before
+    with pytest.raises(VectorFileError, match=r"word 34 \('late'\) has the value inf \(value 2\)"):
+        convert_vector_file(tmp_path / "vectors.bin", "word2vec-bin", output)
+    assert snapshot(output) == before
+
+
+@pytest.mark.parametrize("value", ["nan", "-inf", "3.5e38", "1e400"])
+@pytest.mark.parametrize("file_format", ["word2vec-txt", "glove"])
+def test_a_text_value_that_is_not_a_finite_float32_names_its_word_and_line(tmp_path, value, file_format):
+    header = "3 2\n" if file_format == "word2vec-txt" else ""
+    path = tmp_path / "vectors.txt"
+    path.write_text(f"{header}the 0.5 3.4e38\ncat 1 2\ndog {value} 1\n")
+    with pytest.raises(
+        VectorFileError, match=rf"vectors\.txt:{3 + bool(header)}: word 'dog' has the value \S+ \(value 1\)"
+    ):
+        read_vectors(path, file_format)
+
+
+@pytest.mark.parametrize("chunk_bytes", [7, 2**20])
+def test_a_text_file_read_as_binary_is_refused_naming_the_text_format(tmp_path, monkeypatch, chunk_bytes):
+    from word2vec_hub.conversion import vector_files
+
+    write_text_vectors(tmp_path / "vectors.txt", SMALL_ROWS)
+    monkeypatch.setattr(vector_files, "CHUNK_BYTES", chunk_bytes)  # 7: the first line is never whole in a chunk
+    with pytest.raises(VectorFileError, match="use --from word2vec-txt"):
+        read_vectors(tmp_path / "vectors.txt", "word2vec-bin")
+
+
+@pytest.mark.parametrize("file_format", ["word2vec-txt", "fasttext-vec", "glove"])
+def test_a_binary_file_read_as_text_is_refused_naming_the_binary_format(tmp_path, file_format):
+    write_binary_vectors(tmp_path / "vectors.bin", SMALL_ROWS)
+    with pytest.raises(VectorFileError, match=r"vectors\.bin:2: .*a binary file\? use --from word2vec-bin$"):
+        read_vectors(tmp_path / "vectors.bin", file_format)
+
+
+@pytest.mark.parametrize(("word", "reported"), [("new york", 4), ("a b", 4), ("a bcd", 5)])
+def test_a_binary_word_with_a_space_is_refused_where_the_records_go_wrong(tmp_path, word, reported):
+    rows = list(SMALL_ROWS)
+    rows[3] = (word, rows[3][1])
+    write_binary_vectors(tmp_path / "vectors.bin", rows)
+    with pytest.raises(VectorFileError, match=rf"word {reported} \(.*a word up to here holds a space"):
+        read_vectors(tmp_path / "vectors.bin", "word2vec-bin")
+
+
+def test_large_but_finite_binary_values_are_kept(tmp_path):
+    rows = [("big", [9.9e5, -9.9e5]), ("tiny", [1e-30, 0.0])]
+    write_binary_vectors(tmp_path / "vectors.bin", rows)
+    words, vectors = read_vectors(tmp_path / "vectors.bin", "word2vec-bin")
+    assert words == ["big", "tiny"]
+    assert np.array_equal(vectors, np.array([vector for _, vector in rows], dtype=np.float32))
+
+
+@pytest.mark.parametrize("file_format", ["word2vec-txt", "fasttext-vec", "glove"])
+def test_non_utf8_words_in_text_files_warn_as_in_binary_ones(tmp_path, file_format):
+    header = b"2 2\n" if file_format != "glove" else b""
+    path = tmp_path / "latin.txt"
+    path.write_bytes(header + b"the 1 2\ncaf\xe9 3 4\n")
+    with pytest.warns(UnicodeWarning, match="latin.txt: 1 word\\(s\\) are not valid UTF-8; undecodable bytes were"):
+        words, vectors = read_vectors(path, file_format)
+    assert words == ["the", "caf\ufffd"]
+    assert np.array_equal(vectors, np.array([[1, 2], [3, 4]], dtype=np.float32))
+
+
+def test_a_non_utf8_word_in_a_text_file_is_one_warning_line_from_the_command(tmp_path):
+    path = tmp_path / "latin.txt"
+    path.write_bytes(b"2 2\nthe 1 2\ncaf\xe9 3 4\n")
+    completed = run_convert(str(path), "--from", "word2vec-txt", "--output", str(tmp_path / "model"))
+    assert completed.returncode == 0, completed.stderr
+    assert f"warning: {path}: 1 word(s) are not valid UTF-8; undecodable bytes were replaced by U+FFFD" in (
+        completed.stderr.splitlines()
+    )
+    assert Word2VecModel.from_pretrained(tmp_path / "model").index_to_key[2:] == ["the", "caf\ufffd"]
+
+
+def test_a_glove_file_of_one_value_per_word_is_not_taken_for_a_header(tmp_path):
+    (tmp_path / "numbers.txt").write_text("3 300\n4 500\n")
+    words, vectors = read_vectors(tmp_path / "numbers.txt", "glove")
+    assert words == ["3", "4"]
+    assert np.array_equal(vectors, np.array([[300], [500]], dtype=np.float32))
+
+
+def test_a_text_header_the_file_cannot_hold_is_not_taken_for_a_lack_of_disk_space(tmp_path):
+    path = tmp_path / "liar.txt"
+    path.write_text("1000000000 3\n" + "".join(f"w{i} 0.1 0.2 0.3\n" for i in range(10)))
+    expected = (
+        r"declares 1,000,000,000 vectors of 3 values, but the file has room for at most 21 \(it has only 163 bytes\); "
+        "the header is wrong or the file is truncated"
+    )
+    with pytest.raises(VectorFileError, match=expected):
+        convert_vector_file(path, "word2vec-txt", tmp_path / "out")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["liar.txt"]
+
+
+def test_export_refuses_an_existing_file_unless_overwrite(trained_folder, tmp_path):
+    existing = tmp_path / "vectors.txt"
+    existing.write_text("the user's own file\n")
+    arguments = [str(trained_folder), "--to", "word2vec-txt", "--output", str(existing)]
+    error = one_line_error(run_convert(*arguments))
+    assert error == (
+        f"error: {existing} exists, so it is not replaced (nothing was changed); add --overwrite to replace it, "
+        "or choose another file"
+    )
+    assert existing.read_text() == "the user's own file\n"
+    completed = run_convert(*arguments, "--overwrite")
+    assert completed.returncode == 0, completed.stderr
+    keyed = KeyedVectors.load_word2vec_format(str(existing), binary=False)
+    assert keyed.index_to_key == Word2VecModel.from_pretrained(trained_folder).index_to_key[2:]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["vectors.txt"], "no temporary file left"
+
+
+def test_overwrite_is_refused_with_from(tmp_path):
+    write_text_vectors(tmp_path / "vectors.txt", SMALL_ROWS)
+    completed = run_convert(str(tmp_path / "vectors.txt"), "--from", "word2vec-txt", "--output", str(tmp_path / "m"),
+                            "--overwrite")  # fmt: skip
+    assert "--overwrite is for --to (a vector file)" in one_line_error(completed)
+    assert not (tmp_path / "m").exists()
+
+
+def test_an_interrupted_export_leaves_the_old_file_and_no_temporary(trained, tmp_path, monkeypatch):
+    from word2vec_hub.conversion.convert import export_word2vec_format
+
+    existing = tmp_path / "vectors.bin"
+    existing.write_bytes(b"old")
+    model = trained.model
+
+    def write_half_then_fail(path, binary=False):
+        with open(path, "wb") as handle:
+            handle.write(b"10 32\nthe ")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model, "save_word2vec_format", write_half_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        export_word2vec_format(model, existing, binary=True, overwrite=True)
+    assert existing.read_bytes() == b"old"
+    assert [path.name for path in tmp_path.iterdir()] == ["vectors.bin"]
+    with pytest.raises(OutputError, match="is a folder; choose a file path"):
+        export_word2vec_format(model, tmp_path, binary=True, overwrite=True)
+    with pytest.raises(OutputError, match="/dev/null is not a regular file, so it is not replaced"):
+        export_word2vec_format(model, "/dev/null", binary=True, overwrite=True)

@@ -50,6 +50,28 @@ def check_output_dir(output: str | Path) -> Path:
     return output
 
 
+def check_output_file(output: str | Path, overwrite: bool = False) -> Path:
+    """Refuse, before any work is done, a file path we must not write, and return the path to write: a folder, a
+    device or other special file, or an existing file unless `overwrite`. A symbolic link is followed, so that the
+    link still leads to the new file."""
+    output = Path(output)
+    if output.is_symlink():
+        output = output.resolve()
+    if output.is_dir():
+        raise OutputError(f"{output} is a folder; choose a file path")
+    if output.exists() and not output.is_file():
+        raise OutputError(f"{output} is not a regular file, so it is not replaced; choose a file path")
+    if output.exists() and not overwrite:
+        raise OutputError(
+            f"{output} exists, so it is not replaced (nothing was changed); add --overwrite to replace it, or choose "
+            "another file"
+        )
+    parent = output.parent if str(output.parent) else Path(".")
+    if parent.is_dir() and not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write into {parent}: permission denied; choose another output file")
+    return output
+
+
 def not_ours(folder: Path) -> str | None:
     """Why an existing, non-empty folder is not one we may replace, or None if it is ours (or empty)."""
     if not any(folder.iterdir()):

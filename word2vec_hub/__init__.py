@@ -23,6 +23,7 @@ _PUBLIC_API = {
     "save_model_folder": "word2vec_hub.training.output",
     "convert_vector_file": "word2vec_hub.conversion.convert",
     "to_keyed_vectors": "word2vec_hub.conversion.convert",
+    "export_word2vec_format": "word2vec_hub.conversion.convert",
     "evaluate_word_pairs": "word2vec_hub.evaluation.benchmarks",
     "evaluate_word_analogies": "word2vec_hub.evaluation.benchmarks",
     "push_model_folder": "word2vec_hub.sharing.hub",

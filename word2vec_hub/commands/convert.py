@@ -2,7 +2,7 @@
 
 word2vec convert vectors.bin --from word2vec-bin --output my-model [--lowercase] [--max-vocab 200000]
 word2vec convert glove.6B.100d.txt --from glove --output glove-100d --language en
-word2vec convert word2vec-ptb --to word2vec-bin --output ptb-vectors.bin   # the other way
+word2vec convert word2vec-ptb --to word2vec-bin --output ptb-vectors.bin   # the other way (--overwrite to replace)
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     direction.add_argument("--to", dest="target_format", choices=EXPORT_FORMATS)
     parser.add_argument("--output", required=True, help="model folder (with --from) or vector file (with --to)")
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="with --to: replace the vector file if it exists (a model folder of ours is replaced without it)",
+    )
+    parser.add_argument(
         "--lowercase", action=argparse.BooleanOptionalAction, default=False, help="lowercase words and text"
     )
     parser.add_argument(
@@ -34,15 +39,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    from word2vec_hub.conversion.convert import convert_vector_file
+    if options.overwrite and not options.target_format:
+        print(
+            "error: --overwrite is for --to (a vector file); with --from, a model folder of ours is replaced without "
+            "it and anything else never is",
+            file=sys.stderr,
+        )
+        return 2
+    from word2vec_hub.conversion.convert import convert_vector_file, export_word2vec_format
     from word2vec_hub.conversion.vector_files import VectorFileError
     from word2vec_hub.modeling import Word2VecModel
-    from word2vec_hub.training.output import OutputError
+    from word2vec_hub.training.output import OutputError, check_output_file
 
     try:
         if options.target_format:
+            check_output_file(options.output, options.overwrite)
             model = Word2VecModel.from_pretrained(options.input)
-            model.save_word2vec_format(options.output, binary=options.target_format == "word2vec-bin")
+            binary = options.target_format == "word2vec-bin"
+            export_word2vec_format(model, options.output, binary=binary, overwrite=options.overwrite)
             print(f"wrote {model.config.vocab_size - 2:,} vectors of {model.config.hidden_size} to {options.output}")
             return 0
         report = convert_vector_file(
