@@ -267,8 +267,8 @@ class Word2VecModel(Word2VecPreTrainedModel):
             index, token = beyond[0]
             raise OSError(
                 f"{tokenizer_file} gives {token!r} the id {index}, beyond the embedding table's {rows} rows "
-                f"(ids 0..{rows - 1}), and {len(beyond) - 1} more tokens lie beyond it; the tokenizer belongs to "
-                "another model: save the model and its tokenizer together"
+                f"(ids 0..{rows - 1}){f', as are {len(beyond) - 1} more tokens' if len(beyond) > 1 else ''}; the "
+                "tokenizer belongs to another model: save the model and its tokenizer together"
             )
         empty_row = next(row for row in range(rows) if backend.id_to_token(row) is None)
         raise OSError(
