@@ -174,6 +174,14 @@ class Word2VecModel(Word2VecPreTrainedModel):
             )
         self.word_embeddings.weight = table if isinstance(table, nn.Parameter) else nn.Parameter(table)
 
+    def __setattr__(self, name: str, value) -> None:
+        # nn.Module would register a Parameter assigned to `embeddings` as a parameter of that name, never calling
+        # the property's setter; object.__setattr__ calls it.
+        if name == "embeddings":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     # ------------------------------------------------------------------ loading
 
     @classmethod

@@ -92,6 +92,16 @@ def test_input_embeddings_share_the_parameter_and_the_frozen_copy_shares_memory(
     assert all(p is not frozen.weight for p in optimizer_params)
 
 
+def test_assigning_a_table_to_embeddings_replaces_the_weight_of_the_input_embeddings():
+    model = small_model()
+    table = torch.nn.Parameter(torch.ones(12, 6))
+    model.embeddings = table
+    assert model.get_input_embeddings().weight is table and model.embeddings is table
+    assert "embeddings" not in dict(model.named_parameters())
+    with pytest.raises(ValueError, match=r"the new table has shape \[13, 6\], this model \[12, 6\]"):
+        model.embeddings = torch.nn.Parameter(torch.ones(13, 6))
+
+
 def test_save_and_load_round_trip_is_bit_exact(tmp_path):
     model = small_model()
     model.save_pretrained(tmp_path)
