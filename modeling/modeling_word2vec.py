@@ -321,10 +321,11 @@ class Word2VecModel(Word2VecPreTrainedModel):
 
     def non_finite_rows(self) -> list[int]:
         """Rows of the input vectors holding NaN or inf (a diverged training, a damaged file)."""
-        # A float64 sum of each row is finite exactly when the row is: no float32 or float16 row can overflow it.
-        # It needs no boolean copy of the table.
-        table = self.embeddings.detach()
-        sums = table.sum(dim=1, dtype=torch.float32 if table.device.type == "mps" else torch.float64)
+        # A row's float32 sum is NaN or inf when the row holds NaN or inf, or when its values are so large (about
+        # 1e36) that the sum overflows, and then so does its norm, and no cosine with it is a number either. One pass
+        # and no copy of the table: 0.4 s for 1M x 300 on a shared CPU, where a float64 sum took 3 s and
+        # isfinite(table).all(1) 6 s.
+        sums = self.embeddings.detach().sum(dim=1, dtype=torch.float32)
         return torch.nonzero(~torch.isfinite(sums)).flatten().tolist()
 
     def _apply_freeze_flag(self) -> None:
