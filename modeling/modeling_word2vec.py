@@ -566,6 +566,12 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def _unit_row(self, index: int) -> torch.Tensor:
         return F.normalize(self.embeddings.detach()[index].float(), dim=0)
 
+    def _finite_unit_row(self, word: str) -> torch.Tensor:
+        vector = self._unit_row(self.word_id(word))
+        if not torch.isfinite(vector).all():
+            raise ValueError(f"the vector of {word!r} holds NaN or inf, so nothing can be compared with it")
+        return vector
+
     def _require_vocabulary(self) -> None:
         if self.tokenizer is None:
             raise RuntimeError(
@@ -610,16 +616,14 @@ class Word2VecModel(Word2VecPreTrainedModel):
         used_ids = set()
         for term, weight in zip(terms, weights, strict=True):
             if isinstance(term, str):
-                index = self.word_id(term)
-                used_ids.add(index)
-                vector = self._unit_row(index)
+                used_ids.add(self.word_id(term))
+                vector = self._finite_unit_row(term)
             else:
                 vector = F.normalize(torch.as_tensor(term, device=device).float().flatten(), dim=0)
                 if vector.numel() != dim:
                     raise ValueError(f"a query vector must have {dim} values, got {vector.numel()}")
-            if not torch.isfinite(vector).all():
-                named = repr(term) if isinstance(term, str) else "a query vector"
-                raise ValueError(f"the vector of {named} holds NaN or inf, so nothing can be compared with it")
+                if not torch.isfinite(vector).all():
+                    raise ValueError("a query vector holds NaN or inf, so nothing can be compared with it")
             query += weight * vector
         return F.normalize(query, dim=0), used_ids
 
@@ -699,7 +703,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
 
     def similarity(self, word_a: str, word_b: str) -> float:
         """Cosine similarity of two words' input vectors."""
-        return float(self._unit_row(self.word_id(word_a)) @ self._unit_row(self.word_id(word_b)))
+        return float(self._finite_unit_row(word_a) @ self._finite_unit_row(word_b))
 
     def analogy(self, a: str, b: str, c: str, topn: int = 1) -> list[tuple[str, float]]:
         """Words `d` such that `a` is to `b` as `c` is to `d` (3CosAdd: closest to b - a + c)."""

@@ -190,6 +190,10 @@ def test_non_finite_rows_are_reported_at_load_and_never_ranked(tmp_path):
     assert [word for word, _ in model.analogy("paris", "france", "king", topn=10)] == ["woman"]
     with pytest.raises(ValueError, match="the vector of 'queen' holds NaN or inf"):
         model.most_similar("queen")
+    with pytest.raises(ValueError, match="the vector of 'man' holds NaN or inf"):
+        model.similarity("king", "man")
+    with pytest.raises(ValueError, match="a query vector holds NaN or inf"):
+        model.most_similar(torch.full((4,), float("nan")))
 
 
 def test_a_tokenizer_id_beyond_the_table_is_refused(tmp_path):
