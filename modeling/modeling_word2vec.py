@@ -217,8 +217,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
                 f"{pretrained_model_name_or_path}: model.safetensors is truncated or corrupt ({error}); "
                 "download or save the model again"
             ) from error
+        source = "the state_dict" if pretrained_model_name_or_path is None else pretrained_model_name_or_path
         if loading_info["mismatched_keys"] and not ignore_mismatched_sizes:
-            raise CheckpointMismatchError(_mismatch_message(pretrained_model_name_or_path, model, loading_info))
+            raise CheckpointMismatchError(_mismatch_message(source, model, loading_info))
         if pretrained_model_name_or_path is not None:
             tokenizer_file = cached_file(
                 pretrained_model_name_or_path,
@@ -229,7 +230,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
             )
             if tokenizer_file is not None:
                 model._attach_saved_tokenizer(tokenizer_file, ignore_mismatched_sizes)
-        model._warn_about_non_finite_rows(pretrained_model_name_or_path)
+        model._warn_about_non_finite_rows(source)
         model._apply_freeze_flag()
         return (model, loading_info) if output_loading_info else model
 
@@ -307,7 +308,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
                 "its tokenizer together"
             )
 
-    def _warn_about_non_finite_rows(self, source: str | os.PathLike | None) -> None:
+    def _warn_about_non_finite_rows(self, source: str | os.PathLike) -> None:
         rows = self.non_finite_rows()
         if not rows:
             return
@@ -716,7 +717,7 @@ def _rename_table_key(state_dict, prefix, local_metadata, strict, missing_keys, 
         state_dict[prefix + TABLE_MODULE_KEY] = state_dict.pop(prefix + TABLE_FILE_KEY)
 
 
-def _mismatch_message(source: str | os.PathLike | None, model: Word2VecModel, loading_info: dict) -> str:
+def _mismatch_message(source: str | os.PathLike, model: Word2VecModel, loading_info: dict) -> str:
     config = model.config
     shapes = "; ".join(
         f"{TABLE_FILE_KEY if name == TABLE_MODULE_KEY else name} is {list(saved)} in the checkpoint but "
@@ -724,7 +725,7 @@ def _mismatch_message(source: str | os.PathLike | None, model: Word2VecModel, lo
         for name, saved, expected in sorted(loading_info["mismatched_keys"])
     )
     return (
-        f"{source}: {shapes} (config.json: vocab_size={config.vocab_size}, hidden_size={config.hidden_size}). "
+        f"{source}: {shapes} (the config: vocab_size={config.vocab_size}, hidden_size={config.hidden_size}). "
         "Correct vocab_size/hidden_size in config.json to the checkpoint's, or pass ignore_mismatched_sizes=True "
         "to initialise those tensors anew"
     )
