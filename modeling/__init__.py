@@ -7,7 +7,7 @@ that a machine without this package loads it with `trust_remote_code=True`.
 
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerFast
 
-from .modeling_word2vec import Word2VecConfig, Word2VecModel, Word2VecPreTrainedModel
+from .modeling_word2vec import CheckpointMismatchError, Word2VecConfig, Word2VecModel, Word2VecPreTrainedModel
 
 AutoConfig.register(Word2VecConfig.model_type, Word2VecConfig, exist_ok=True)
 AutoModel.register(Word2VecConfig, Word2VecModel, exist_ok=True)
@@ -15,4 +15,4 @@ AutoTokenizer.register(Word2VecConfig, fast_tokenizer_class=PreTrainedTokenizerF
 Word2VecConfig.register_for_auto_class()
 Word2VecModel.register_for_auto_class("AutoModel")
 
-__all__ = ["Word2VecConfig", "Word2VecModel", "Word2VecPreTrainedModel"]
+__all__ = ["CheckpointMismatchError", "Word2VecConfig", "Word2VecModel", "Word2VecPreTrainedModel"]

@@ -15,13 +15,29 @@ from torch import nn
 from torch.nn import functional as F
 from transformers import PreTrainedConfig, PreTrainedModel, PreTrainedTokenizerFast
 from transformers import initialization as init
+from transformers.conversion_mapping import register_checkpoint_conversion_mapping
+from transformers.core_model_loading import WeightRenaming
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.utils import cached_file, logging
 
 logger = logging.get_logger(__name__)
 
-TENSOR_NAMES = ("embeddings", "context", "counts")
 HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
+# The input vectors are the weight of an `nn.Embedding` module (`word_embeddings.weight` in the state dict), but
+# model.safetensors keeps the name every release wrote, `embeddings`: old folders load unchanged, and readers of the
+# file itself (sentence-transformers' StaticEmbedding, model2vec) find the table where they always did.
+TABLE_FILE_KEY = "embeddings"
+TABLE_MODULE_KEY = "word_embeddings.weight"
+# Rows named in the warning about non-finite input vectors.
+NON_FINITE_ROWS_SHOWN = 5
+
+
+class CheckpointMismatchError(RuntimeError, OSError):
+    """A tensor of the checkpoint does not have the shape the config gives it.
+
+    A `RuntimeError`, as transformers raises for a size mismatch, and an `OSError`, as for any folder that does not
+    load, so that code catching either gets it.
+    """
 
 
 class Word2VecConfig(PreTrainedConfig):
@@ -96,17 +112,16 @@ class Word2VecPreTrainedModel(PreTrainedModel):
         # word2vec's own initialisation: small uniform input vectors, zero context vectors. The `init` helpers skip
         # tensors that were loaded from a checkpoint, so a loaded table is never overwritten.
         if isinstance(module, nn.Embedding):
-            # The new rows of `resize_token_embeddings(..., mean_resizing=False)`.
-            bound = 0.5 / self.config.hidden_size
+            # The table, and the new rows of `resize_token_embeddings(..., mean_resizing=False)`.
+            bound = 0.5 / module.embedding_dim
+            initialised = getattr(module.weight, "_is_hf_initialized", False)
             init.uniform_(module.weight, -bound, bound)
-        if isinstance(module, Word2VecModel):
-            bound = 0.5 / self.config.hidden_size
-            init.uniform_(module.embeddings, -bound, bound)
             # [PAD] and [UNK] stay zero: padding adds nothing, and an unknown word contributes nothing to a mean.
-            if not getattr(module.embeddings, "_is_hf_initialized", False):
+            if not initialised:
                 for special_id in (self.config.pad_token_id, self.config.unk_token_id):
-                    if special_id is not None:
-                        module.embeddings[special_id].zero_()
+                    if special_id is not None and special_id < module.num_embeddings:
+                        module.weight[special_id].zero_()
+        if isinstance(module, Word2VecModel):
             if module.context is not None:
                 init.zeros_(module.context)
             init.zeros_(module.counts)
@@ -117,7 +132,8 @@ class Word2VecModel(Word2VecPreTrainedModel):
     A word2vec embedding table and its skip-gram head.
 
     Tensors (the keys of `model.safetensors`):
-        embeddings (`[vocab_size, hidden_size]`): the input vectors, the word vectors people use.
+        embeddings (`[vocab_size, hidden_size]`): the input vectors, the word vectors people use: the weight of
+            the `nn.Embedding` module `word_embeddings` (`get_input_embeddings()`), which `forward` calls.
         context (`[vocab_size, hidden_size]`): the context vectors of skip-gram with negative sampling; absent when
             `config.has_context_vectors` is false.
         counts (`[vocab_size]`, int64): corpus frequency of each word; drives subsampling and the noise
@@ -131,7 +147,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def __init__(self, config: Word2VecConfig):
         super().__init__(config)
         vocab_size, dim = config.vocab_size, config.hidden_size
-        self.embeddings = nn.Parameter(torch.empty(vocab_size, dim))
+        self.word_embeddings = nn.Embedding(vocab_size, dim, padding_idx=config.pad_token_id)
         if config.has_context_vectors:
             self.context = nn.Parameter(torch.empty(vocab_size, dim))
         else:
@@ -139,23 +155,59 @@ class Word2VecModel(Word2VecPreTrainedModel):
         self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
         self.tokenizer: PreTrainedTokenizerFast | None = None
         self._key_to_index: dict[str, int] | None = None
+        # `load_state_dict` of a state dict saved with the file's names (`embeddings`), as plain torch code does.
+        self._register_load_state_dict_pre_hook(_rename_table_key)
         self.post_init()
         self._apply_freeze_flag()
+
+    @property
+    def embeddings(self) -> nn.Parameter:
+        """The input vectors `[vocab_size, hidden_size]`: the weight of `word_embeddings`."""
+        return self.word_embeddings.weight
+
+    @embeddings.setter
+    def embeddings(self, table: nn.Parameter) -> None:
+        if table.shape != self.word_embeddings.weight.shape:
+            raise ValueError(
+                f"the new table has shape {list(table.shape)}, this model {list(self.word_embeddings.weight.shape)}; "
+                "use set_input_embeddings(nn.Embedding(...)) to change its size"
+            )
+        self.word_embeddings.weight = table if isinstance(table, nn.Parameter) else nn.Parameter(table)
+
+    def __setattr__(self, name: str, value) -> None:
+        # nn.Module would register a Parameter assigned to `embeddings` as a parameter of that name, never calling
+        # the property's setter; object.__setattr__ calls it.
+        if name == "embeddings":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
 
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *model_args, **kwargs):
-        """Load as `PreTrainedModel.from_pretrained` does, but refuse a folder that is incomplete.
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike | None, *model_args, **kwargs):
+        """Load as `PreTrainedModel.from_pretrained` does: tensors missing from the checkpoint are initialised by
+        `_init_weights` and reported (a warning, and `output_loading_info=True`), and `ignore_mismatched_sizes`,
+        `config=` and `state_dict=` work as for any model. It also checks what transformers does not:
 
-        Raises `OSError` if a tensor is missing from the checkpoint (transformers would only warn and initialise it
-        at random) or if `tokenizer.json` has a different number of words than the table has rows.
+        - a tensor whose shape differs from the config's raises `CheckpointMismatchError` (a `RuntimeError` and an
+          `OSError`) naming both shapes and the ways out, unless `ignore_mismatched_sizes=True`;
+        - `tokenizer.json` must parse, hold one token per row of the table and the special tokens at the ids the
+          config gives them (`OSError` otherwise);
+        - rows that are not finite (NaN, inf) are reported in a warning; the queries never return them.
         """
         output_loading_info = kwargs.pop("output_loading_info", False)
+        ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
         hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
         try:
+            # Mismatched tensors are always re-initialised here, so that the error below can name their shapes;
+            # transformers' own error only points at the report it logs.
             model, loading_info = super().from_pretrained(
-                pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+                pretrained_model_name_or_path,
+                *model_args,
+                output_loading_info=True,
+                ignore_mismatched_sizes=True,
+                **kwargs,
             )
         except Exception as error:
             # Matched by name so that this file needs no import beyond torch and transformers.
@@ -165,36 +217,117 @@ class Word2VecModel(Word2VecPreTrainedModel):
                 f"{pretrained_model_name_or_path}: model.safetensors is truncated or corrupt ({error}); "
                 "download or save the model again"
             ) from error
-        expected = [name for name in TENSOR_NAMES if name != "context" or model.config.has_context_vectors]
-        missing = [name for name in expected if name in loading_info.get("missing_keys", ())]
-        if missing or loading_info.get("mismatched_keys"):
-            problem = f"missing {missing}" if missing else f"of the wrong shape {loading_info['mismatched_keys']}"
-            raise OSError(
-                f"{pretrained_model_name_or_path}: the checkpoint has tensors {problem}; a word2vec folder needs "
-                f"{expected} with vocab_size={model.config.vocab_size} rows. Re-save or re-download the model."
+        source = "the state_dict" if pretrained_model_name_or_path is None else pretrained_model_name_or_path
+        if loading_info["mismatched_keys"] and not ignore_mismatched_sizes:
+            raise CheckpointMismatchError(_mismatch_message(source, model, loading_info))
+        if pretrained_model_name_or_path is not None:
+            tokenizer_file = cached_file(
+                pretrained_model_name_or_path,
+                "tokenizer.json",
+                _raise_exceptions_for_missing_entries=False,
+                _raise_exceptions_for_connection_errors=False,
+                **hub_kwargs,
             )
-        tokenizer_file = cached_file(
-            pretrained_model_name_or_path,
-            "tokenizer.json",
-            _raise_exceptions_for_missing_entries=False,
-            _raise_exceptions_for_connection_errors=False,
-            **hub_kwargs,
-        )
-        if tokenizer_file is not None:
-            tokenizer = PreTrainedTokenizerFast(tokenizer_file=tokenizer_file)
-            if len(tokenizer) != model.config.vocab_size:
-                raise OSError(
-                    f"{pretrained_model_name_or_path}: tokenizer.json has {len(tokenizer)} tokens but the embedding "
-                    f"table has {model.config.vocab_size} rows, so they belong to different models. Save the model "
-                    "and its tokenizer together (`word2vec train` and save_pretrained of both do)."
-                )
-            if model.config.pad_token_id is not None:
-                tokenizer.pad_token = tokenizer.convert_ids_to_tokens(model.config.pad_token_id)
-            if model.config.unk_token_id is not None:
-                tokenizer.unk_token = tokenizer.convert_ids_to_tokens(model.config.unk_token_id)
-            model.set_tokenizer(tokenizer)
+            if tokenizer_file is not None:
+                model._attach_saved_tokenizer(tokenizer_file, ignore_mismatched_sizes)
+        model._warn_about_non_finite_rows(source)
         model._apply_freeze_flag()
         return (model, loading_info) if output_loading_info else model
+
+    def _attach_saved_tokenizer(self, tokenizer_file: str, ignore_mismatched_sizes: bool) -> None:
+        """Attach the folder's tokenizer after checking that its ids are the table's rows."""
+        try:
+            tokenizer = PreTrainedTokenizerFast(tokenizer_file=tokenizer_file)
+        except Exception as error:
+            # The tokenizers library raises a bare Exception for a file it cannot parse.
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise OSError(
+                f"{tokenizer_file} does not parse as a tokenizer ({reason}); save the model's tokenizer again "
+                "(tokenizer.save_pretrained) or download the folder again"
+            ) from error
+        rows = self.config.vocab_size
+        if len(tokenizer) != rows:
+            message = (
+                f"{tokenizer_file} has {len(tokenizer)} tokens but the embedding table has {rows} rows, so they "
+                "belong to different models. Save the model and its tokenizer together (`word2vec train` and "
+                "save_pretrained of both do)."
+            )
+            if not ignore_mismatched_sizes:
+                raise OSError(message)
+            # The user chose to load a table of another size: the tokenizer cannot index it.
+            logger.warning(f"{message} The tokenizer is not attached.")
+            return
+        self._check_tokenizer_ids(tokenizer, tokenizer_file)
+        self._check_special_tokens(tokenizer, tokenizer_file)
+        if self.config.pad_token_id is not None:
+            tokenizer.pad_token = tokenizer.convert_ids_to_tokens(self.config.pad_token_id)
+        if self.config.unk_token_id is not None:
+            tokenizer.unk_token = tokenizer.convert_ids_to_tokens(self.config.unk_token_id)
+        self.set_tokenizer(tokenizer)
+
+    def _check_tokenizer_ids(self, tokenizer: PreTrainedTokenizerFast, tokenizer_file: str) -> None:
+        # As many tokens as rows, and a token for every row: then every id is a row. One pass through the Rust
+        # tokenizer (about 1 s per million words), without building the vocabulary as a Python dict.
+        backend, rows = tokenizer.backend_tokenizer, self.config.vocab_size
+        if all(backend.id_to_token(row) is not None for row in range(rows)):
+            return
+        beyond = sorted((index, token) for token, index in backend.get_vocab().items() if not 0 <= index < rows)
+        if beyond:
+            index, token = beyond[0]
+            raise OSError(
+                f"{tokenizer_file} gives {token!r} the id {index}, beyond the embedding table's {rows} rows "
+                f"(ids 0..{rows - 1}){f', as are {len(beyond) - 1} more tokens' if len(beyond) > 1 else ''}; the "
+                "tokenizer belongs to another model: save the model and its tokenizer together"
+            )
+        empty_row = next(row for row in range(rows) if backend.id_to_token(row) is None)
+        raise OSError(
+            f"{tokenizer_file} has no token for row {empty_row} of the embedding table (two tokens share an id); "
+            "save the model and its tokenizer together"
+        )
+
+    def _check_special_tokens(self, tokenizer: PreTrainedTokenizerFast, tokenizer_file: str) -> None:
+        # [PAD] and [UNK] are zero rows that the queries leave out: at any other id a word would be lost and the
+        # padding or the unknown word would get a word's vector.
+        backend = tokenizer.backend_tokenizer
+        special_ids = {index for index, token in backend.get_added_tokens_decoder().items() if token.special}
+        for name in ("pad_token_id", "unk_token_id"):
+            index = getattr(self.config, name)
+            if index is not None and index not in special_ids:
+                raise OSError(
+                    f"config.json gives {name}={index}, but {tokenizer_file} has the ordinary token "
+                    f"{backend.id_to_token(index)!r} there (special tokens: "
+                    f"{sorted((backend.id_to_token(i), i) for i in special_ids)}); correct {name} in config.json "
+                    "or save the model and its tokenizer together"
+                )
+        unk_token = getattr(backend.model, "unk_token", None)
+        unk_id = self.config.unk_token_id
+        if unk_token is not None and unk_id is not None and backend.token_to_id(unk_token) != unk_id:
+            raise OSError(
+                f"config.json gives unk_token_id={unk_id}, but {tokenizer_file} maps unknown words to {unk_token!r} "
+                f"(id {backend.token_to_id(unk_token)}); correct unk_token_id in config.json or save the model and "
+                "its tokenizer together"
+            )
+
+    def _warn_about_non_finite_rows(self, source: str | os.PathLike) -> None:
+        rows = self.non_finite_rows()
+        if not rows:
+            return
+        shown = rows[:NON_FINITE_ROWS_SHOWN]
+        names = self.tokenizer.convert_ids_to_tokens(shown) if self.tokenizer is not None else shown
+        logger.warning(
+            f"{source}: {len(rows)} rows of the embedding table hold NaN or inf (first: {', '.join(map(str, names))}"
+            f"{', ...' if len(rows) > len(shown) else ''}); the queries leave them out. Retrain or repair the "
+            "model to use those words."
+        )
+
+    def non_finite_rows(self) -> list[int]:
+        """Rows of the input vectors holding NaN or inf (a diverged training, a damaged file)."""
+        # A row's float32 sum is NaN or inf when the row holds NaN or inf, or when its values are so large (about
+        # 1e36) that the sum overflows, and then so does its norm, and no cosine with it is a number either. One pass
+        # and no copy of the table: 0.4 s for 1M x 300 on a shared CPU, where a float64 sum took 3 s and
+        # isfinite(table).all(1) 6 s.
+        sums = self.embeddings.detach().sum(dim=1, dtype=torch.float32)
+        return torch.nonzero(~torch.isfinite(sums)).flatten().tolist()
 
     def _apply_freeze_flag(self) -> None:
         self.embeddings.requires_grad_(not self.config.freeze_embeddings)
@@ -231,23 +364,28 @@ class Word2VecModel(Word2VecPreTrainedModel):
     # ------------------------------------------------------------------ embeddings as layers
 
     def get_input_embeddings(self) -> nn.Embedding:
-        """An `nn.Embedding` whose weight *is* this model's `embeddings` parameter (training it trains the model).
-
-        Nothing is allocated: the module is built around the existing table.
-        """
-        vocab_size, dim = self.embeddings.shape
-        embedding = nn.Embedding(vocab_size, dim, padding_idx=self.config.pad_token_id, _weight=self.embeddings)
-        # nn.Embedding wraps `_weight` in a new Parameter object; the caller must get this model's own.
-        embedding.weight = self.embeddings
-        return embedding
+        """The table as the `nn.Embedding` module that `forward` calls (hooks on it see every lookup)."""
+        return self.word_embeddings
 
     def set_input_embeddings(self, value: nn.Embedding) -> None:
+        """Make `value` the table, of any size: `context` and `counts` follow its rows (new rows zero, as
+        `resize_token_embeddings` gives them), and the config its shape. A table of another width has no use for the
+        old context vectors (they pair with input vectors of their own width): they are dropped, with a warning."""
+        if not isinstance(value, nn.Embedding):
+            raise TypeError(f"the input embeddings must be an nn.Embedding, got {type(value).__name__}")
+        self._check_row_count(value.num_embeddings)
         if value.embedding_dim != self.config.hidden_size:
-            raise ValueError(
-                f"the new input embeddings have dimension {value.embedding_dim}, this model {self.config.hidden_size}"
-            )
+            if self.context is not None:
+                logger.warning(
+                    f"the new input embeddings have dimension {value.embedding_dim}, the context vectors "
+                    f"{self.config.hidden_size}: the context vectors are dropped (has_context_vectors=False), so "
+                    "training cannot continue from this model until it is trained anew"
+                )
+                self.context = None
+                self.config.has_context_vectors = False
+            self.config.hidden_size = value.embedding_dim
         self._resize_rows(value.num_embeddings)
-        self.embeddings = value.weight
+        self.word_embeddings = value
         self._apply_freeze_flag()
 
     def resize_token_embeddings(
@@ -341,28 +479,43 @@ class Word2VecModel(Word2VecPreTrainedModel):
 
     def forward(
         self,
-        input_ids: torch.LongTensor,
+        input_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
-        **kwargs,
-    ) -> BaseModelOutput | tuple[torch.Tensor]:
+    ) -> BaseModelOutput | tuple[torch.Tensor, ...]:
         r"""
         Args:
             input_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`): token ids.
             attention_mask (`torch.Tensor` of shape `(batch_size, sequence_length)`, *optional*): 1 for real tokens,
                 0 for padding; padded positions get zero vectors.
+            inputs_embeds (`torch.Tensor` of shape `(batch_size, sequence_length, hidden_size)`, *optional*): vectors
+                to use in place of the looked-up ones (give either these or `input_ids`).
+            output_hidden_states (`bool`, *optional*): also return `hidden_states`: a model without layers has one,
+                the embedding output, as transformers models return the embeddings as `hidden_states[0]`.
+            return_dict (`bool`, *optional*): a [`BaseModelOutput`] (default) or a tuple.
 
         Returns:
             [`BaseModelOutput`] whose `last_hidden_state` of shape `(batch_size, sequence_length, hidden_size)`
             holds the input vector of each token.
         """
-        self._validate_ids(input_ids)
-        hidden = F.embedding(input_ids, self.embeddings, padding_idx=self.config.pad_token_id)
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
+        if return_dict is None:
+            return_dict = self.config.return_dict
+        if inputs_embeds is None:
+            self._validate_ids(input_ids)
+            inputs_embeds = self.word_embeddings(input_ids)
+        hidden = inputs_embeds
         if attention_mask is not None:
             hidden = hidden * attention_mask.unsqueeze(-1).to(hidden.dtype)
-        if return_dict is False:
-            return (hidden,)
-        return BaseModelOutput(last_hidden_state=hidden)
+        hidden_states = (hidden,) if output_hidden_states else None
+        if not return_dict:
+            return (hidden,) if hidden_states is None else (hidden, hidden_states)
+        return BaseModelOutput(last_hidden_state=hidden, hidden_states=hidden_states)
 
     def skipgram_loss(
         self,
@@ -414,6 +567,12 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def _unit_row(self, index: int) -> torch.Tensor:
         return F.normalize(self.embeddings.detach()[index].float(), dim=0)
 
+    def _finite_unit_row(self, word: str) -> torch.Tensor:
+        vector = self._unit_row(self.word_id(word))
+        if not torch.isfinite(vector).all():
+            raise ValueError(f"the vector of {word!r} holds NaN or inf, so nothing can be compared with it")
+        return vector
+
     def _require_vocabulary(self) -> None:
         if self.tokenizer is None:
             raise RuntimeError(
@@ -458,13 +617,14 @@ class Word2VecModel(Word2VecPreTrainedModel):
         used_ids = set()
         for term, weight in zip(terms, weights, strict=True):
             if isinstance(term, str):
-                index = self.word_id(term)
-                used_ids.add(index)
-                vector = self._unit_row(index)
+                used_ids.add(self.word_id(term))
+                vector = self._finite_unit_row(term)
             else:
                 vector = F.normalize(torch.as_tensor(term, device=device).float().flatten(), dim=0)
                 if vector.numel() != dim:
                     raise ValueError(f"a query vector must have {dim} values, got {vector.numel()}")
+                if not torch.isfinite(vector).all():
+                    raise ValueError("a query vector holds NaN or inf, so nothing can be compared with it")
             query += weight * vector
         return F.normalize(query, dim=0), used_ids
 
@@ -478,7 +638,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
         """The `topn` words closest by cosine to the mean of `positive` minus `negative` (words or vectors).
 
         Works as gensim's `KeyedVectors.most_similar`: the query words themselves and the special tokens are left
-        out; `restrict_vocab` limits the search to the most frequent words.
+        out, and so are rows that hold NaN or inf; `restrict_vocab` limits the search to the most frequent words.
         """
         self._require_vocabulary()
         positive = _as_list(positive)
@@ -491,7 +651,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
         excluded = [i for i in used_ids | self._special_ids() if i < limit]
         if excluded:
             scores[excluded] = float("-inf")
-        count = min(topn, limit - len(excluded))
+        # A row holding NaN or inf scores NaN (or a finite row's norm overflows to inf): it is no neighbour.
+        scores = scores.nan_to_num_(nan=float("-inf"), posinf=float("-inf"), neginf=float("-inf"))
+        count = min(topn, int(torch.count_nonzero(scores > float("-inf"))))
         best = torch.topk(scores, count)
         words = self.tokenizer.convert_ids_to_tokens(best.indices.tolist())
         return list(zip(words, best.values.tolist(), strict=True))
@@ -544,11 +706,31 @@ class Word2VecModel(Word2VecPreTrainedModel):
 
     def similarity(self, word_a: str, word_b: str) -> float:
         """Cosine similarity of two words' input vectors."""
-        return float(self._unit_row(self.word_id(word_a)) @ self._unit_row(self.word_id(word_b)))
+        return float(self._finite_unit_row(word_a) @ self._finite_unit_row(word_b))
 
     def analogy(self, a: str, b: str, c: str, topn: int = 1) -> list[tuple[str, float]]:
         """Words `d` such that `a` is to `b` as `c` is to `d` (3CosAdd: closest to b - a + c)."""
         return self.most_similar(positive=[b, c], negative=[a], topn=topn)
+
+
+def _rename_table_key(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs) -> None:
+    """Load-state-dict pre-hook: the table under the name model.safetensors gives it goes to its module."""
+    if prefix + TABLE_FILE_KEY in state_dict and prefix + TABLE_MODULE_KEY not in state_dict:
+        state_dict[prefix + TABLE_MODULE_KEY] = state_dict.pop(prefix + TABLE_FILE_KEY)
+
+
+def _mismatch_message(source: str | os.PathLike, model: Word2VecModel, loading_info: dict) -> str:
+    config = model.config
+    shapes = "; ".join(
+        f"{TABLE_FILE_KEY if name == TABLE_MODULE_KEY else name} is {list(saved)} in the checkpoint but "
+        f"{list(expected)} by the config"
+        for name, saved, expected in sorted(loading_info["mismatched_keys"])
+    )
+    return (
+        f"{source}: {shapes} (the config: vocab_size={config.vocab_size}, hidden_size={config.hidden_size}). "
+        "Correct vocab_size/hidden_size in config.json to the checkpoint's, or pass ignore_mismatched_sizes=True "
+        "to initialise those tensors anew"
+    )
 
 
 class TokenSequence(Sequence):
@@ -593,4 +775,12 @@ def _as_list(terms) -> list:
     return list(terms)
 
 
-__all__ = ["Word2VecConfig", "Word2VecModel", "Word2VecPreTrainedModel"]
+# transformers renames checkpoint keys on load, and back on save, by the mapping registered for the class; remote code
+# registers it too, as this file is imported.
+register_checkpoint_conversion_mapping(
+    Word2VecModel.__name__,
+    [WeightRenaming(source_patterns=f"^{TABLE_FILE_KEY}", target_patterns=TABLE_MODULE_KEY)],
+    overwrite=True,
+)
+
+__all__ = ["CheckpointMismatchError", "Word2VecConfig", "Word2VecModel", "Word2VecPreTrainedModel"]

@@ -4,17 +4,27 @@ package) and locally (registered classes, no trust_remote_code)."""
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModel, AutoTokenizer, pipeline
+from transformers.testing_utils import CaptureLogger
+from transformers.utils import logging
 
-from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.modeling import CheckpointMismatchError, Word2VecConfig, Word2VecModel
+from word2vec_hub.modeling import modeling_word2vec as modeling_module
+
+from .test_hub import one_line_error
+
+SMALL_FOLDER = Path(__file__).parent / "fixtures" / "model-0.2.0"
 
 FRESH_PROCESS_SCRIPT = textwrap.dedent(
     """
@@ -143,3 +153,132 @@ def test_queries_run_on_the_model_device(trained_folder):
     assert model.unit_vectors().device.type == "cuda"
     on_cpu = Word2VecModel.from_pretrained(trained_folder).most_similar("a3", topn=3)
     assert [w for w, _ in model.most_similar("a3", topn=3)] == [w for w, _ in on_cpu]
+
+
+# ---------------------------------------------------------------------- damaged folders (crafted from a small one)
+
+
+def crafted_folder(tmp_path: Path) -> Path:
+    """A copy of a small saved folder (8 rows: [PAD], [UNK], king, queen, man, woman, paris, france) to damage."""
+    folder = tmp_path / "crafted"
+    shutil.copytree(SMALL_FOLDER, folder)
+    return folder
+
+
+def edit_json(path: Path, edit) -> None:
+    content = json.loads(path.read_text())
+    edit(content)
+    path.write_text(json.dumps(content))
+
+
+def test_non_finite_rows_are_reported_at_load_and_never_ranked(tmp_path):
+    folder = crafted_folder(tmp_path)
+    tensors = load_file(folder / "model.safetensors")
+    tensors["embeddings"][3, 1] = float("nan")  # queen
+    tensors["embeddings"][4, 0] = float("inf")  # man
+    save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
+    with CaptureLogger(logging.get_logger(modeling_module.__name__)) as captured:
+        model = Word2VecModel.from_pretrained(folder)
+    assert captured.out.count("hold NaN or inf") == 1
+    assert "2 rows" in captured.out and "queen, man" in captured.out
+    for query in ({"positive": "king"}, {"positive": ["king", "woman"], "negative": "paris"}):
+        result = model.most_similar(**query, topn=10)
+        assert {word for word, _ in result}.isdisjoint({"queen", "man"})
+        assert result and all(math.isfinite(score) for _, score in result)
+    by_vector = model.most_similar(model.get_vector("king"), topn=10)
+    assert {word for word, _ in by_vector} == {"king", "woman", "paris", "france"}
+    assert [word for word, _ in model.analogy("paris", "france", "king", topn=10)] == ["woman"]
+    with pytest.raises(ValueError, match="the vector of 'queen' holds NaN or inf"):
+        model.most_similar("queen")
+    with pytest.raises(ValueError, match="the vector of 'man' holds NaN or inf"):
+        model.similarity("king", "man")
+    with pytest.raises(ValueError, match="a query vector holds NaN or inf"):
+        model.most_similar(torch.full((4,), float("nan")))
+
+
+def test_a_tokenizer_id_beyond_the_table_is_refused(tmp_path):
+    folder = crafted_folder(tmp_path)
+    edit_json(folder / "tokenizer.json", lambda content: content["model"]["vocab"].update(france=20))
+    with pytest.raises(OSError, match=r"tokenizer.json gives 'france' the id 20, beyond the embedding table's 8 rows"):
+        Word2VecModel.from_pretrained(folder)
+
+
+def test_two_tokens_sharing_a_row_are_refused(tmp_path):
+    folder = crafted_folder(tmp_path)
+    edit_json(folder / "tokenizer.json", lambda content: content["model"]["vocab"].update(france=6))
+    with pytest.raises(
+        OSError, match=r"tokenizer.json has no token for row 7 of the embedding table \(two tokens share an id\)"
+    ):
+        Word2VecModel.from_pretrained(folder)
+
+
+def test_a_special_token_elsewhere_than_the_config_says_is_refused(tmp_path):
+    folder = crafted_folder(tmp_path)
+    edit_json(folder / "config.json", lambda content: content.update(pad_token_id=2))
+    with pytest.raises(
+        OSError, match=r"config.json gives pad_token_id=2, but .*tokenizer.json has the ordinary token 'king'"
+    ):
+        Word2VecModel.from_pretrained(folder)
+
+
+def test_an_unknown_word_row_other_than_the_config_says_is_refused(tmp_path):
+    folder = crafted_folder(tmp_path)
+    edit_json(folder / "config.json", lambda content: content.update(unk_token_id=0, pad_token_id=1))
+    with pytest.raises(OSError, match=r"unk_token_id=0, but .*maps unknown words to '\[UNK\]' \(id 1\)"):
+        Word2VecModel.from_pretrained(folder)
+
+
+def test_a_tokenizer_json_that_does_not_parse_is_named(tmp_path):
+    folder = crafted_folder(tmp_path)
+    (folder / "tokenizer.json").write_text('{"version": "1.0", "model": ')
+    with pytest.raises(
+        OSError, match=r"crafted/tokenizer.json does not parse as a tokenizer .*save the model's tokenizer"
+    ):
+        Word2VecModel.from_pretrained(folder)
+
+
+def test_config_and_weights_of_different_sizes_name_both_and_the_fix(tmp_path):
+    folder = crafted_folder(tmp_path)
+    edit_json(folder / "config.json", lambda content: content.update(vocab_size=10))
+    with pytest.raises(
+        CheckpointMismatchError, match=r"embeddings is \[8, 4\] in the checkpoint but \[10, 4\] by the config"
+    ):
+        Word2VecModel.from_pretrained(folder)
+    with CaptureLogger(logging.get_logger(modeling_module.__name__)) as captured:
+        model = Word2VecModel.from_pretrained(folder, ignore_mismatched_sizes=True)
+    assert model.embeddings.shape == (10, 4) and model.tokenizer is None
+    assert "tokenizer.json has 8 tokens but the embedding table has 10 rows" in captured.out
+
+
+def test_the_cli_reports_a_size_mismatch_in_one_line(tmp_path):
+    folder = crafted_folder(tmp_path)
+    edit_json(folder / "config.json", lambda content: content.update(hidden_size=5))
+    completed = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "evaluate", str(folder)], capture_output=True, text=True, timeout=300
+    )
+    error = one_line_error(completed)
+    assert "embeddings is [8, 4] in the checkpoint but [8, 5] by the config" in error
+    assert "ignore_mismatched_sizes=True" in error
+
+
+@pytest.mark.parametrize(
+    ("tensor", "advice"),
+    [("counts", "train a new model from the corpus"), ("context", '"has_context_vectors": false')],
+)
+def test_continuing_training_from_a_folder_without_a_tensor_says_what_is_missing(tmp_path, tensor, advice):
+    folder = crafted_folder(tmp_path)
+    tensors = load_file(folder / "model.safetensors")
+    del tensors[tensor]
+    save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
+    model = Word2VecModel.from_pretrained(folder)
+    assert model.most_similar("king", topn=1), "the vectors still serve queries"
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("king queen man woman paris france\n" * 20)
+    completed = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "train", "--no-progress", "--device", "cpu", "--corpus", str(corpus),
+         "--init-from", str(folder), "--output", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    error = one_line_error(completed)
+    assert f"model.safetensors lacks {tensor}" in error and advice in error
+    assert not (tmp_path / "out").exists()

@@ -74,7 +74,7 @@ def test_skipgram_loss_is_the_negative_sampling_objective():
 def test_a_model_without_context_vectors_has_no_skipgram_head():
     model = Word2VecModel(Word2VecConfig(vocab_size=5, hidden_size=3, has_context_vectors=False))
     assert model.context is None
-    assert set(model.state_dict()) == {"embeddings", "counts"}
+    assert set(model.state_dict()) == {"word_embeddings.weight", "counts"}
     with pytest.raises(RuntimeError, match="no context vectors"):
         model.skipgram_loss(torch.tensor([2]), torch.tensor([3]), torch.tensor([[4]]))
 
@@ -90,6 +90,16 @@ def test_input_embeddings_share_the_parameter_and_the_frozen_copy_shares_memory(
     assert frozen.weight.data_ptr() == model.embeddings.data_ptr()
     optimizer_params = [p for p in torch.nn.Sequential(frozen, torch.nn.Linear(6, 2)).parameters() if p.requires_grad]
     assert all(p is not frozen.weight for p in optimizer_params)
+
+
+def test_assigning_a_table_to_embeddings_replaces_the_weight_of_the_input_embeddings():
+    model = small_model()
+    table = torch.nn.Parameter(torch.ones(12, 6))
+    model.embeddings = table
+    assert model.get_input_embeddings().weight is table and model.embeddings is table
+    assert "embeddings" not in dict(model.named_parameters())
+    with pytest.raises(ValueError, match=r"the new table has shape \[13, 6\], this model \[12, 6\]"):
+        model.embeddings = torch.nn.Parameter(torch.ones(13, 6))
 
 
 def test_save_and_load_round_trip_is_bit_exact(tmp_path):
@@ -118,13 +128,16 @@ def test_a_model_saved_frozen_loads_frozen(tmp_path):
     assert Word2VecModel.from_pretrained(tmp_path).embeddings.requires_grad
 
 
-def test_loading_refuses_a_checkpoint_with_a_missing_tensor(tmp_path):
-    small_model().save_pretrained(tmp_path)
+def test_a_checkpoint_with_a_missing_tensor_loads_it_initialised_and_reports_it(tmp_path):
+    model = small_model()
+    model.save_pretrained(tmp_path)
     tensors = load_file(tmp_path / "model.safetensors")
     del tensors["context"]
     save_file(tensors, tmp_path / "model.safetensors", metadata={"format": "pt"})
-    with pytest.raises(OSError, match=r"missing \['context'\]"):
-        Word2VecModel.from_pretrained(tmp_path)
+    loaded, loading_info = Word2VecModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert loading_info["missing_keys"] == {"context"}
+    assert torch.equal(loaded.context, torch.zeros_like(model.context)), "word2vec's initialisation: zeros"
+    assert torch.equal(loaded.embeddings, model.embeddings) and torch.equal(loaded.counts, model.counts)
 
 
 def test_loading_refuses_a_truncated_checkpoint(tmp_path):

@@ -22,6 +22,8 @@ from .conftest import REPO_ROOT
 
 HEAVY_MODULES = ("torch", "transformers", "numba", "datasets", "matplotlib", "numpy")
 PREVIOUS_LAYOUT_MODEL = Path(__file__).parent / "fixtures" / "model-0.1.0"
+# Folders saved by earlier releases: model.safetensors holds the flat names embeddings, context, counts.
+EARLIER_RELEASE_MODELS = [PREVIOUS_LAYOUT_MODEL, Path(__file__).parent / "fixtures" / "model-0.2.0"]
 
 
 def python(code: str, *arguments: str, cwd: Path | None = None, env: dict | None = None):
@@ -129,14 +131,21 @@ def test_a_missing_shared_file_names_the_way_out(tmp_path, monkeypatch, capsys):
     assert "data/eval/wordsim353.tsv not found" in error and ENVIRONMENT_VARIABLE in error
 
 
-def test_a_folder_saved_by_the_previous_layout_loads():
-    model = Word2VecModel.from_pretrained(PREVIOUS_LAYOUT_MODEL)
-    assert model.config.vocab_size == 8 and model.most_similar("king", topn=6)
-    assert model.counts.tolist() == list(range(8))
+@pytest.mark.parametrize("folder", EARLIER_RELEASE_MODELS, ids=lambda folder: folder.name)
+def test_a_folder_saved_by_an_earlier_release_loads_with_the_same_weights(folder):
+    from safetensors.torch import load_file
+
+    model, loading_info = Word2VecModel.from_pretrained(folder, output_loading_info=True)
+    assert not loading_info["missing_keys"] and not loading_info["unexpected_keys"]
+    saved = load_file(folder / "model.safetensors")
+    for name in ("embeddings", "context", "counts"):
+        assert getattr(model, name).equal(saved[name]), name
+    assert model.config.vocab_size == 8 and len(model.most_similar("king", topn=6)) == 5
 
 
-def test_a_folder_saved_by_the_previous_layout_loads_as_remote_code(tmp_path):
-    # Without this package: the folder's own modeling_word2vec.py, written before the namespace existed.
+@pytest.mark.parametrize("folder", EARLIER_RELEASE_MODELS, ids=lambda folder: folder.name)
+def test_a_folder_saved_by_an_earlier_release_loads_as_remote_code(tmp_path, folder):
+    # Without this package: the folder's own modeling_word2vec.py, as that release wrote it.
     checked = python(
         """
         import json, sys
@@ -154,7 +163,7 @@ def test_a_folder_saved_by_the_previous_layout_loads_as_remote_code(tmp_path):
         ids = tokenizer(["king queen"], return_tensors="pt")["input_ids"]
         print(json.dumps([type(model).__name__, ids.tolist(), model(ids).last_hidden_state.shape[-1]]))
         """,
-        str(PREVIOUS_LAYOUT_MODEL),
+        str(folder),
         env={**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")},
     )
     assert checked.returncode == 0, checked.stderr[-2000:]

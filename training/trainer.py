@@ -164,12 +164,31 @@ def _is_checkpoint(folder: str | Path) -> bool:
     return (Path(folder) / TRAINER_STATE_FILE).is_file()
 
 
+# A tensor missing from a folder (the model loads, initialised, for lookups): its name in model.safetensors, and what
+# to do to train on.
+MISSING_TENSOR_ADVICE = {
+    "word_embeddings.weight": ("embeddings", "the folder holds no word vectors: train a new model"),
+    "counts": ("counts", "they drive subsampling and negative sampling: train a new model from the corpus"),
+    "context": (
+        "context",
+        'set "has_context_vectors": false in its config.json to start the context vectors at zero, as for '
+        "converted vectors",
+    ),
+}
+
+
 def _load_for_training(folder: str | Path, args: TrainingArguments) -> Word2VecModel:
     """A saved model to train further: float32, with zero context vectors if it had none (converted vectors)."""
     try:
-        model = Word2VecModel.from_pretrained(folder, dtype=torch.float32)
+        model, loading_info = Word2VecModel.from_pretrained(folder, dtype=torch.float32, output_loading_info=True)
     except OSError as error:
         raise CorpusError(f"cannot continue from {folder}: {error}") from error
+    missing = sorted(MISSING_TENSOR_ADVICE.get(key, (key, "")) for key in loading_info["missing_keys"])
+    if missing:
+        raise CorpusError(
+            f"cannot continue from {folder}: its model.safetensors lacks {', '.join(name for name, _ in missing)}, "
+            f"which training needs ({'; '.join(advice for _, advice in missing if advice)})"
+        )
     if model.tokenizer is None:
         raise CorpusError(f"{folder} has no tokenizer.json, so its vocabulary is unknown")
     if model.context is None:
