@@ -14,7 +14,6 @@ from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 import httpx2
-import torch
 from huggingface_hub import HfApi, snapshot_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
@@ -26,13 +25,17 @@ from huggingface_hub.errors import (
     RevisionResolutionError,
 )
 from huggingface_hub.hf_api import RepoFile
+from transformers import AutoTokenizer
 
 from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.modeling.modeling_word2vec import TABLE_FILE_KEY, TABLE_MODULE_KEY
 from word2vec_hub.training.atomic import recover_folder, replace_folder
 from word2vec_hub.training.output import OutputError, check_output_dir
 
 from .model_card import CARD_FILE, write_model_card
 
+# The names in model.safetensors of the tensors the model holds under other names.
+TENSOR_FILE_NAMES = {TABLE_MODULE_KEY: TABLE_FILE_KEY}
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 TRANSIENT_STATUS = (500, 502, 503, 504)
 RETRY_WAITS = (1.0, 3.0, 9.0)
@@ -74,6 +77,13 @@ class HubError(RuntimeError):
 
 
 @dataclass
+class PullResult:
+    folder: Path
+    verification: str
+    model: Word2VecModel
+
+
+@dataclass
 class PushResult:
     repo_url: str
     commit_url: str
@@ -81,27 +91,38 @@ class PushResult:
     pull_request_url: str | None
 
 
-def check_model_folder(folder: str | Path) -> Word2VecModel:
-    """Load the folder as a user would, so that nothing that fails to load is ever uploaded."""
+def check_model_folder(folder: str | Path, name: str | None = None) -> Word2VecModel:
+    """Load the folder as a user would, so that nothing that fails to load is ever uploaded (or pulled over a
+    model that loads). `name` is what the messages call the folder (default: its path)."""
     folder = Path(folder)
+    name = name or str(folder)
     recover_folder(folder)
     if not folder.is_dir():
-        raise HubError(f"{folder} is not a folder; pass the model folder that `word2vec train` wrote")
+        raise HubError(f"{name} is not a folder; pass the model folder that `word2vec train` wrote")
     missing = [name for name in REQUIRED_FILES if not (folder / name).exists()]
     if missing:
-        raise HubError(f"{folder} is not a complete model folder: missing {', '.join(missing)}")
+        raise HubError(f"{name} is not a complete model folder: missing {', '.join(missing)}")
     try:
-        model = Word2VecModel.from_pretrained(folder)
+        model, loading_info = Word2VecModel.from_pretrained(folder, output_loading_info=True)
     except (OSError, ValueError, RuntimeError) as error:
-        raise HubError(f"{folder} would not load: {first_line(error)}") from error
-    broken_rows = (~torch.isfinite(model.get_input_embeddings().weight).all(dim=1)).nonzero().flatten().tolist()
+        raise HubError(f"{name} would not load: {first_line(error)}") from error
+    problem = incomplete_or_broken(model, loading_info)
+    if problem:
+        raise HubError(f"{name} {problem}: retrain or reconvert the model before sharing it")
+    return model
+
+
+def incomplete_or_broken(model: Word2VecModel, loading_info: dict) -> str | None:
+    """What makes a loaded folder unfit to share, or None. Loading initialises a tensor the file lacks (as
+    transformers does), so a loadable folder may still have lost its table, its context vectors or its counts."""
+    missing = sorted(TENSOR_FILE_NAMES.get(key, key) for key in loading_info["missing_keys"])
+    if missing:
+        return f"is incomplete: model.safetensors lacks {', '.join(missing)}"
+    broken_rows = model.non_finite_rows()
     if broken_rows:
         words = ", ".join(repr(model.index_to_key[row]) for row in broken_rows[:3])
-        raise HubError(
-            f"{folder} has {len(broken_rows)} word vector(s) with NaN or infinite values ({words}...): retrain or "
-            "reconvert the model before sharing it"
-        )
-    return model
+        return f"has {len(broken_rows)} word vector(s) with NaN or infinite values ({words}...)"
+    return None
 
 
 def push_model_folder(
@@ -190,9 +211,10 @@ def find_landed_push(
 
 def pull_model_folder(
     repo_id: str, revision: str | None = None, output: str | Path | None = None, token: str | None = None
-) -> tuple[Path, str]:
+) -> PullResult:
     """Download a model repo into the Hub cache (or take it from there), check every file against the repo's
-    metadata, and, with `output`, put the checked files there. Returns the folder and how it was checked.
+    metadata, load it as `check_model_folder` does, and, with `output`, put the checked files there. Returns the
+    folder, how it was checked, and the model loaded (on the CPU).
 
     The revision is resolved to a commit once, and both the download and the check use that commit, so that a
     push in between cannot make good files look corrupt. The download goes to the cache, never into `output`: a
@@ -225,10 +247,15 @@ def pull_model_folder(
         raise HubError(
             f"download of {repo_id} failed: {first_line(error)}; pull again (it resumes from the cache)"
         ) from error
+    model = check_model_folder(snapshot, name=repo_id)
+    try:
+        AutoTokenizer.from_pretrained(snapshot)
+    except (OSError, ValueError) as error:
+        raise HubError(f"the tokenizer of {repo_id} does not load: {first_line(error)}") from error
     if output is None:
-        return snapshot, verification
+        return PullResult(snapshot, verification, model)
     place_files(snapshot, files, output)
-    return output, verification
+    return PullResult(output, verification, model)
 
 
 def resolve_commit(api: HfApi, repo_id: str, revision: str | None) -> str:

@@ -258,6 +258,20 @@ def test_a_cut_pull_over_an_existing_model_leaves_it_whole(hub, model_folder, tm
     assert [path.name for path in output.parent.iterdir()] == ["model"]
 
 
+def test_a_pulled_model_that_does_not_load_never_replaces_the_folder(hub, model_folder, tmp_path):
+    publish(hub, model_folder, "alice/w2v")
+    output, home = tmp_path / "pulls" / "model", tmp_path / "home"
+    assert pull(hub, "alice/w2v", home, "--output", str(output)).returncode == 0
+    before = folder_bytes(output)
+    weights = load_file(model_folder / "model.safetensors")
+    del weights["counts"]
+    save_file(weights, model_folder / "model.safetensors", metadata={"format": "pt"})
+    HfApi(endpoint=hub.endpoint, token=ALICE).upload_folder(folder_path=model_folder, repo_id="alice/w2v")
+    message = one_line_error(pull(hub, "alice/w2v", home, "--output", str(output)))
+    assert "alice/w2v is incomplete: model.safetensors lacks counts" in message
+    assert folder_bytes(output) == before and [path.name for path in output.parent.iterdir()] == ["model"]
+
+
 def test_a_listing_that_names_a_file_outside_the_repo_writes_nothing(hub, model_folder, tmp_path):
     publish(hub, model_folder, "alice/w2v")
     hub.list_extra_file("../outside.txt", b"planted")
@@ -336,11 +350,16 @@ def test_pull_works_offline_from_the_cache(hub, model_folder, tmp_path):
     assert "not in the local cache" in never_pulled
 
 
-@pytest.mark.parametrize("broken", ["tokenizer", "size", "width", "nan"])
+@pytest.mark.parametrize("broken", ["tokenizer", "size", "width", "nan", "counts", "table"])
 def test_push_refuses_a_folder_that_would_not_load_before_uploading(hub, model_folder, broken):
     if broken == "tokenizer":
         (model_folder / "tokenizer.json").unlink()
         expected = "missing tokenizer.json"
+    elif broken in ("counts", "table"):
+        weights = load_file(model_folder / "model.safetensors")
+        del weights["counts" if broken == "counts" else "embeddings"]
+        save_file(weights, model_folder / "model.safetensors", metadata={"format": "pt"})
+        expected = f"is incomplete: model.safetensors lacks {'counts' if broken == 'counts' else 'embeddings'}"
     elif broken == "nan":
         weights = load_file(model_folder / "model.safetensors")
         weights["embeddings"][[5, 9]] = torch.tensor([float("nan"), float("inf")]).unsqueeze(1)

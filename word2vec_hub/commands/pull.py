@@ -26,28 +26,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    from transformers import AutoTokenizer
-
-    from word2vec_hub.modeling import Word2VecModel
-    from word2vec_hub.sharing.hub import HubError, first_line, pull_model_folder
+    from word2vec_hub.sharing.hub import HubError, pull_model_folder
     from word2vec_hub.sharing.model_card import map_words
     from word2vec_hub.training.devices import resolve_device
 
     try:
         device = resolve_device(options.device)
-        folder, verification = pull_model_folder(options.repo_id, options.revision, options.output, options.token)
-        try:
-            model = Word2VecModel.from_pretrained(folder).to(device)
-            AutoTokenizer.from_pretrained(folder)
-        except (OSError, ValueError, RuntimeError) as error:
-            raise HubError(f"{options.repo_id} does not load: {first_line(error)}") from error
+        pulled = pull_model_folder(options.repo_id, options.revision, options.output, options.token)
+        model = pulled.model.to(device)
     except (HubError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     config = model.config
     print(f"model:      {options.repo_id} ({options.revision or 'main'})")
-    print(f"folder:     {folder}")
-    print(f"checked:    {verification}")
+    print(f"folder:     {pulled.folder}")
+    print(f"checked:    {pulled.verification}")
     print(f"vocabulary: {config.vocab_size:,} tokens, dimension {config.hidden_size}")
     print(f"dtype:      {model.embeddings.dtype}, device {model.device}")
     for word in map_words(model)[:3]:
