@@ -12,7 +12,7 @@ from word2vec_hub.cli import run_command
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.output import OutputError, save_model_folder
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, scattered_corpus
 
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
 
@@ -140,3 +140,19 @@ def test_an_existing_file_is_not_an_output_folder(trained, tmp_path):
     target.write_text("x")
     with pytest.raises(OutputError, match="exists and is a file"):
         save_model_folder(trained.model, trained.tokenizer, target)
+
+
+def test_training_that_diverges_is_one_line_and_keeps_the_previous_model(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    output = tmp_path / "model"
+    common = ("--corpus", str(corpus), "--output", str(output), "--dim", "8", "--epochs", "1", "--workers", "1")
+    assert train_main(*common) == 0
+    before = {path.name: path.read_bytes() for path in output.iterdir()}
+    capsys.readouterr()
+    assert train_main(*common, "--alpha", "10") == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error: training diverged: ") and stderr.count("\n") == 1, stderr
+    assert "(--alpha 10)" in stderr and "smaller --alpha" in stderr
+    assert {path.name: path.read_bytes() for path in output.iterdir()} == before
+    assert leftovers(tmp_path) == []

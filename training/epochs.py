@@ -39,6 +39,10 @@ class TrainingInterrupted(Exception):
         self.checkpoint = checkpoint
 
 
+class TrainingDiverged(ArithmeticError):
+    """The loss or the vectors stopped being finite numbers: the learning rate is too high for this corpus."""
+
+
 class SkipGramTrainer:
     """Runs the epochs: subsampling, dynamic windows, negative sampling, linear learning-rate decay.
 
@@ -261,6 +265,7 @@ class SkipGramTrainer:
                     )
                     self.words_trained += words
                     learning_rate = self.learning_rate(self.words_trained, self.writers)
+                    self._check_finite(loss, learning_rate)
                     bar.set_postfix(loss=f"{loss / max(loss_pairs, 1):.4f}", lr=f"{learning_rate:.5f}", refresh=False)
                     bar.update(words)
                     if log is not None:
@@ -295,6 +300,21 @@ class SkipGramTrainer:
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
         return self.history
+
+    def _check_finite(self, loss: float, learning_rate: float) -> None:
+        """Raise TrainingDiverged where the block's loss or any value of the tables is not finite.
+
+        After every block, as a float32 sum of each table (a read of memory, milliseconds for a table of tens of
+        millions of values): NaN and infinity carry through a sum, which overflows only when values are so large
+        that training has diverged anyway."""
+        if math.isfinite(loss) and all(math.isfinite(table.sum().item()) for table in self.tables):
+            return
+        what = "loss" if not math.isfinite(loss) else "word vectors"
+        raise TrainingDiverged(
+            f"training diverged: the {what} stopped being finite numbers after {self.words_trained:,} of "
+            f"{self.total_words:,} words, at learning rate {learning_rate:.4g} (--alpha {self.args.alpha:g}); the "
+            f"model was not saved; train again with a smaller --alpha, such as {self.args.alpha / 10:g}"
+        )
 
     def _synchronise(
         self, loss: float, loss_pairs: int, pairs: int, words: int, interrupted: bool

@@ -136,7 +136,7 @@ def run(options: argparse.Namespace) -> int:
         return 2
     from word2vec_hub.training.corpus import CorpusError, TextCorpus
     from word2vec_hub.training.distributed import Distributed, RankFailure
-    from word2vec_hub.training.epochs import TrainingInterrupted
+    from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
     from word2vec_hub.training.output import OutputError, check_output_dir, save_model_folder
     from word2vec_hub.training.trainer import train_word2vec
 
@@ -200,7 +200,7 @@ def run(options: argparse.Namespace) -> int:
         )
         print(f"error: {failure}; {advice}", file=sys.stderr)
         return 1
-    except (CorpusError, OutputError, ValueError, OSError) as error:
+    except (CorpusError, OutputError, TrainingDiverged, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
