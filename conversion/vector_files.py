@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from word2vec_hub.resources import available_memory_bytes
 from word2vec_hub.training.corpus import open_text
 
 from .formats import FORMATS
@@ -256,18 +257,6 @@ def _parse_header(line: str, path: Path) -> tuple[int, int]:
             "a file without a header is GloVe format (--from glove)"
         )
     return int(parts[0]), int(parts[1])
-
-
-def available_memory_bytes() -> int | None:
-    """Memory the system can give without swapping (Linux's MemAvailable), or None where unknown."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def _check_fits_in_file(path: Path, header: str, count: int, dim: int, body_bytes: int) -> None:

@@ -156,3 +156,14 @@ def test_training_that_diverges_is_one_line_and_keeps_the_previous_model(tmp_pat
     assert "(--alpha 10)" in stderr and "smaller --alpha" in stderr
     assert {path.name: path.read_bytes() for path in output.iterdir()} == before
     assert leftovers(tmp_path) == []
+
+
+def test_tables_larger_than_the_memory_are_refused_before_they_are_allocated(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    # 52 rows x 10^10 dimensions x 4 bytes x 2 tables: 3.8 TiB, which no test machine has.
+    assert train_main("--corpus", str(corpus), "--output", str(tmp_path / "out"), "--dim", "10000000000") == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error: 52 words x 10,000,000,000 dimensions need about 3.8 TiB of memory to train")
+    assert "lower --dim" in stderr and stderr.count("\n") == 1, stderr
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []

@@ -138,7 +138,7 @@ def run(options: argparse.Namespace) -> int:
     from word2vec_hub.training.distributed import Distributed, RankFailure
     from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
     from word2vec_hub.training.output import OutputError, check_output_dir, save_model_folder
-    from word2vec_hub.training.trainer import train_word2vec
+    from word2vec_hub.training.trainer import NotEnoughMemory, train_word2vec
 
     def stop_on_sigterm(signum, frame):
         raise RankFailure("stopped by SIGTERM: torchrun stops the other ranks when one fails")
@@ -200,7 +200,7 @@ def run(options: argparse.Namespace) -> int:
         )
         print(f"error: {failure}; {advice}", file=sys.stderr)
         return 1
-    except (CorpusError, OutputError, TrainingDiverged, ValueError, OSError) as error:
+    except (CorpusError, OutputError, TrainingDiverged, NotEnoughMemory, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
