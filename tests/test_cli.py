@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -166,4 +170,29 @@ def test_tables_larger_than_the_memory_are_refused_before_they_are_allocated(tmp
     stderr = capsys.readouterr().err
     assert stderr.startswith("error: 52 words x 10,000,000,000 dimensions need about 3.8 TiB of memory to train")
     assert "lower --dim" in stderr and stderr.count("\n") == 1, stderr
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+def damaged(compressed: bytes, how: str) -> bytes:
+    if how == "truncated":
+        return compressed[: len(compressed) // 2]
+    middle = len(compressed) // 2
+    return (
+        compressed[:middle]
+        + bytes(byte ^ 0x55 for byte in compressed[middle : middle + 64])
+        + compressed[middle + 64 :]
+    )
+
+
+@pytest.mark.parametrize("how", ["truncated", "corrupt"])
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_a_damaged_compressed_corpus_is_named_with_where_it_breaks(tmp_path, capsys, suffix, how):
+    compress = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}[suffix]
+    corpus = tmp_path / f"corpus.txt{suffix}"
+    corpus.write_bytes(damaged(compress(scattered_corpus(lines=20_000).encode()), how))
+    assert train_main("--corpus", str(corpus), "--output", str(tmp_path / "out")) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(f"error: {corpus} is truncated or damaged: ") and stderr.count("\n") == 1, stderr
+    offset = int(re.search(r"at about byte ([\d,]+) of ", stderr).group(1).replace(",", ""))
+    assert 0 < offset <= corpus.stat().st_size
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
