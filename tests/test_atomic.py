@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from word2vec_hub.training.atomic import (
+    FolderBusy,
     exchange,
     leftovers_of,
     recover_folder,
@@ -232,3 +233,48 @@ def test_leftovers_of_a_similarly_named_folder_are_not_touched(tmp_path):
     other_staging.mkdir()
     replace_folder(tmp_path / "model", lambda staging: (staging / "weights").write_text("new"))
     assert other_staging.is_dir()
+
+
+SLOW_WRITE = """
+import importlib.util, sys, time
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location("atomic", sys.argv[1])
+atomic = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(atomic)
+
+
+def fill(staging):
+    (staging / "weights").write_text("first writer")
+    print("filling", flush=True)
+    time.sleep(120)
+
+
+atomic.replace_folder(Path(sys.argv[2]), fill)
+"""
+
+
+def test_a_second_writer_is_told_another_process_is_writing_and_a_killed_one_blocks_nobody(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "weights").write_text("old")
+    first = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITE, str(ATOMIC_MODULE), str(target)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert first.stdout.readline() == "filling\n"
+        for second_writer in (
+            lambda: replace_folder(target, lambda staging: (staging / "weights").write_text("second writer")),
+            lambda: check_output_dir(target),
+        ):
+            with pytest.raises(FolderBusy, match=f"another process is writing {target} "):
+                second_writer()
+        staging, _ = leftovers_of(target)
+        assert [(path / "weights").read_text() for path in staging] == ["first writer"], "its staging folder is kept"
+    finally:
+        first.kill()  # as SIGKILL or a power cut: the lock file stays, the kernel drops the lock
+        first.wait(timeout=60)
+    assert (target / "weights").read_text() == "old"
+    replace_folder(target, lambda staging: (staging / "weights").write_text("second writer"))
+    assert (target / "weights").read_text() == "second writer"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"], "no staging folder or lock file is left"
