@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import lzma
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from safetensors import SafetensorError
 
+import word2vec_hub.training.atomic as atomic_module
 from word2vec_hub.cli import run_command
 from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.resources import readable_size
 from word2vec_hub.training.output import OutputError, save_model_folder
 
 from .conftest import REPO_ROOT, scattered_corpus
@@ -196,3 +203,69 @@ def test_a_damaged_compressed_corpus_is_named_with_where_it_breaks(tmp_path, cap
     offset = int(re.search(r"at about byte ([\d,]+) of ", stderr).group(1).replace(",", ""))
     assert 0 < offset <= corpus.stat().st_size
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+def fail_with(monkeypatch, trained, failure: str) -> None:
+    """Make the next save fail as a full or read-only disk makes it fail, at the step where each library reports
+    it: safetensors and tokenizers (Rust) only in their message, an fsync with a bare errno and no path."""
+    no_space = "No space left on device (os error 28)"
+
+    def raise_(error):
+        def failing(*args, **kwargs):
+            raise error
+
+        return failing
+
+    if failure == "safetensors":
+        error = SafetensorError(f"Error while serializing: I/O error: {no_space}")
+        monkeypatch.setattr(Word2VecModel, "save_pretrained", raise_(error))
+    elif failure == "tokenizers":
+        monkeypatch.setattr(trained.tokenizer, "save_pretrained", raise_(Exception(no_space)))
+    elif failure == "fsync":
+        monkeypatch.setattr(atomic_module, "flush_to_disk", raise_(OSError(errno.ENOSPC, "No space left on device")))
+    else:
+        error = OSError(errno.EROFS, "Read-only file system", "x.partial")
+        monkeypatch.setattr(atomic_module.tempfile, "mkdtemp", raise_(error))
+
+
+@pytest.mark.parametrize("failure", ["safetensors", "tokenizers", "fsync", "read-only"])
+def test_a_full_or_read_only_disk_is_named_with_the_free_space_and_the_previous_folder_stays(
+    trained, tmp_path, monkeypatch, failure
+):
+    output = tmp_path / "model"
+    save_model_folder(trained.model, trained.tokenizer, output)
+    before = {path.name: path.read_bytes() for path in output.iterdir()}
+    fail_with(monkeypatch, trained, failure)
+    with pytest.raises(OutputError) as refusal:
+        save_model_folder(trained.model, trained.tokenizer, output)
+    problem = "the file system is read-only" if failure == "read-only" else "the disk is full"
+    message = str(refusal.value)
+    assert message.startswith(f"cannot save {output}: {problem} (") and "\n" not in message
+    assert f"free of {readable_size(shutil.disk_usage(tmp_path).total)} on the file system of {tmp_path}" in message
+    assert f"nothing was saved and {output} is as it was" in message
+    assert {path.name: path.read_bytes() for path in output.iterdir()} == before
+    assert leftovers(tmp_path) == []
+
+
+def test_a_full_disk_at_the_end_of_training_is_one_line_and_creates_nothing(trained, tmp_path, monkeypatch, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    fail_with(monkeypatch, trained, "safetensors")
+    assert train_main("--corpus", str(corpus), "--output", str(tmp_path / "out"), "--dim", "8", "--epochs", "1") == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(f"error: cannot save {tmp_path / 'out'}: the disk is full (") and stderr.count("\n") == 1
+    assert f"{tmp_path / 'out'} was not created" in stderr
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+def test_a_read_only_output_disk_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=os.ST_RDONLY))
+    assert train_main("--corpus", str(corpus), "--output", str(tmp_path / "out")) == 2
+    captured = capsys.readouterr()
+    assert (
+        captured.err == f"error: cannot write {tmp_path / 'out'}: {tmp_path} is on a read-only file system; "
+        "choose another folder\n"
+    )
+    assert "trained" not in captured.out and not (tmp_path / "out").exists()
