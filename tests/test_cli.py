@@ -18,6 +18,7 @@ import pytest
 from safetensors import SafetensorError
 
 import word2vec_hub.training.atomic as atomic_module
+import word2vec_hub.training.output as output_module
 from word2vec_hub.cli import run_command
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.resources import readable_size
@@ -269,3 +270,44 @@ def test_a_read_only_output_disk_is_refused_before_training(tmp_path, monkeypatc
         "choose another folder\n"
     )
     assert "trained" not in captured.out and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("interrupted", "previous", "told"),
+    [
+        ("while-filling", True, "the model was not saved and {output} still holds the model it held before"),
+        ("while-filling", False, "the model was not saved and {output} was not created"),
+        ("after-the-swap", True, "the model was saved to {output} all the same"),
+    ],
+)
+def test_ctrl_c_while_saving_says_training_was_complete_and_what_was_kept(
+    tmp_path, monkeypatch, capsys, interrupted, previous, told
+):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    output = tmp_path / "model"
+    common = ("--corpus", str(corpus), "--output", str(output), "--dim", "8", "--epochs", "1", "--workers", "1")
+    if previous:
+        assert train_main(*common, "--seed", "1") == 0
+    before = {path.name: path.read_bytes() for path in output.iterdir()} if previous else None
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if interrupted == "while-filling":
+        monkeypatch.setattr(output_module, "write_model_card", ctrl_c)
+    else:
+        swap = atomic_module.swap_into_place
+        monkeypatch.setattr(atomic_module, "swap_into_place", lambda *args: (swap(*args), ctrl_c()))
+    capsys.readouterr()
+    assert train_main(*common, "--seed", "2") == 130
+    stderr = capsys.readouterr().err
+    assert (
+        stderr
+        == f"interrupted while saving, after training was complete: {told.format(output=output)}"
+        + ("" if interrupted == "after-the-swap" else "; run the command again to train it anew")
+        + "\n"
+    )
+    after = {path.name: path.read_bytes() for path in output.iterdir()} if output.exists() else None
+    assert (after == before) == (interrupted == "while-filling")
+    assert leftovers(tmp_path) == []
