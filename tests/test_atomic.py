@@ -278,3 +278,19 @@ def test_a_second_writer_is_told_another_process_is_writing_and_a_killed_one_blo
     replace_folder(target, lambda staging: (staging / "weights").write_text("second writer"))
     assert (target / "weights").read_text() == "second writer"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model"], "no staging folder or lock file is left"
+
+
+def test_a_folder_with_nothing_to_recover_is_read_without_taking_its_lock(tmp_path, monkeypatch):
+    import word2vec_hub.training.atomic as atomic_module
+
+    target = tmp_path / "model"
+    replace_folder(target, lambda staging: (staging / "weights").write_text("new"))
+
+    def unwritable_parent(target):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".model.lock"))
+
+    monkeypatch.setattr(atomic_module, "folder_lock", unwritable_parent)
+    recover_folder(target)  # as `word2vec push` does on a folder it may read but not write
+    (tmp_path / ".model.abcdefgh.partial").mkdir()
+    with pytest.raises(PermissionError):
+        recover_folder(target)

@@ -265,10 +265,11 @@ def recover_folder(target: str | Path) -> None:
     """Finish or roll back a write to `target` that a crash interrupted; nothing happens if there was none.
     FolderBusy if another process is writing `target` now."""
     target = Path(target)
-    if not target.parent.is_dir():
-        return
-    with folder_lock(target):
-        _recover(target)
+    staging, parked = leftovers_of(target)
+    # Locked only when there is something to do, so that reading a folder one may not write (push) still works.
+    if staging or parked or (target / COMPLETE_MARKER).exists():
+        with folder_lock(target):
+            _recover(target)
 
 
 def _recover(target: Path) -> None:
