@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import word2vec_hub.training.atomic as atomic_module
 from word2vec_hub.training.atomic import (
     FolderBusy,
     exchange,
@@ -281,8 +282,6 @@ def test_a_second_writer_is_told_another_process_is_writing_and_a_killed_one_blo
 
 
 def test_a_folder_with_nothing_to_recover_is_read_without_taking_its_lock(tmp_path, monkeypatch):
-    import word2vec_hub.training.atomic as atomic_module
-
     target = tmp_path / "model"
     replace_folder(target, lambda staging: (staging / "weights").write_text("new"))
 
