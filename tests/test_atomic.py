@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -293,3 +294,13 @@ def test_a_folder_with_nothing_to_recover_is_read_without_taking_its_lock(tmp_pa
     (tmp_path / ".model.abcdefgh.partial").mkdir()
     with pytest.raises(PermissionError):
         recover_folder(target)
+
+
+def test_a_file_system_without_flock_is_written_unlocked_and_left_clean(tmp_path, monkeypatch):
+    def no_locks(descriptor, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(atomic_module.fcntl, "flock", no_locks)
+    replace_folder(tmp_path / "model", lambda staging: (staging / "weights").write_text("new"))
+    assert (tmp_path / "model" / "weights").read_text() == "new"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]

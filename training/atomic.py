@@ -149,7 +149,10 @@ def folder_lock(target: Path) -> Iterator[None]:
             os.close(descriptor)
             if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
                 raise
-            yield
+            try:
+                yield
+            finally:
+                path.unlink(missing_ok=True)
             return
         try:
             # The holder before us deletes the file when done: if it did so between our open and our lock, the
