@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from word2vec_hub.resources import available_memory_bytes
 from word2vec_hub.training.corpus import COMPRESSED_OPENERS
 
 from .formats import FORMATS
@@ -387,18 +388,6 @@ def _parse_header(line: str, path: Path) -> tuple[int, int]:
     if int(parts[1]) == 0:
         raise VectorFileError(f"{path}: the header {line.strip()!r} declares vectors of 0 values")
     return int(parts[0]), int(parts[1])
-
-
-def available_memory_bytes() -> int | None:
-    """Memory the system can give without swapping (Linux's MemAvailable), or None where unknown."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def _check_fits_in_file(path: Path, header: str, count: int, dim: int, header_bytes: int, smallest_record: int) -> None:

@@ -103,10 +103,32 @@ def map_words(model: Word2VecModel, limit: int = 30) -> list[str]:
     return words
 
 
+class WordMapUnavailable(ValueError):
+    """The word map cannot be drawn for this model; the message says why, for the card's note."""
+
+
+def word_map_points(model: Word2VecModel, words: list[str]) -> torch.Tensor:
+    """The unit vectors of `words` on their first two principal components (`[words, 2]`), or WordMapUnavailable
+    where the table has no such picture: fewer than two words or dimensions, or vectors that are not finite."""
+    if len(words) < 2:
+        raise WordMapUnavailable(f"the vocabulary has {len(words)} word(s) of letters to place, and a map needs two")
+    if model.config.hidden_size < 2:
+        raise WordMapUnavailable("the vectors have one dimension, and a map needs two")
+    vectors = torch.stack([model.get_vector(word, norm=True) for word in words]).cpu().double()
+    if not torch.isfinite(vectors).all():
+        raise WordMapUnavailable("some of the vectors to place are not finite numbers (training diverged?)")
+    centered = vectors - vectors.mean(0)
+    _, _, right = torch.linalg.svd(centered, full_matrices=False)
+    return centered @ right[:2].T
+
+
 def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
     """Save a PNG of the words of `map_words` projected on their first two principal components (atomically: a
-    crash leaves the old picture or the new one). Chinese, Japanese and Thai words need one of FALLBACK_FONTS
-    installed; without one they show as empty boxes."""
+    crash leaves the old picture or the new one); WordMapUnavailable, with nothing written, where the table has
+    no such picture. Chinese, Japanese and Thai words need one of FALLBACK_FONTS installed; without one they show
+    as empty boxes."""
+    words = map_words(model)
+    points = word_map_points(model, words).numpy()
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,26 +139,19 @@ def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
     families = [plt.rcParams["font.family"][0], *(name for name in FALLBACK_FONTS if name in installed)]
     with plt.rc_context({"font.family": families}), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        return _draw_word_map(model, path, plt)
-
-
-def _draw_word_map(model: Word2VecModel, path: Path, plt) -> list[str]:
-    words = map_words(model)
-    vectors = torch.stack([model.get_vector(word, norm=True) for word in words]).cpu().double()
-    centered = vectors - vectors.mean(0)
-    _, _, right = torch.linalg.svd(centered, full_matrices=False)
-    points = (centered @ right[:2].T).numpy()
-    figure, axes = plt.subplots(figsize=(7, 6), dpi=100)
-    axes.scatter(points[:, 0], points[:, 1], s=14, color="#3b6ea8")
-    for (x, y), word in zip(points, words, strict=True):
-        axes.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
-    axes.set_title("Word vectors, first two principal components")
-    axes.set_xticks([])
-    axes.set_yticks([])
-    figure.tight_layout()
-    with replacing_file(path) as temporary:
-        figure.savefig(temporary, format="png")
-    plt.close(figure)
+        figure, axes = plt.subplots(figsize=(7, 6), dpi=100)
+        try:
+            axes.scatter(points[:, 0], points[:, 1], s=14, color="#3b6ea8")
+            for (x, y), word in zip(points, words, strict=True):
+                axes.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
+            axes.set_title("Word vectors, first two principal components")
+            axes.set_xticks([])
+            axes.set_yticks([])
+            figure.tight_layout()
+            with replacing_file(path) as temporary:
+                figure.savefig(temporary, format="png")
+        finally:
+            plt.close(figure)
     return words
 
 
@@ -153,9 +168,10 @@ def build_model_card(
     license: str = "other",
     language: str | None = None,
     tokenizer: PreTrainedTokenizerFast | None = None,
+    word_map_missing: str | None = None,
 ) -> ModelCard:
     """The card of `model`; `tokenizer` is the one saved beside it (default: the model's own), whose normalisation
-    and splitting the card states."""
+    and splitting the card states. `word_map_missing`: why there is no word map (None: the card shows it)."""
     config = model.config
     tokenizer_json = tokenizer_outline(tokenizer or model.tokenizer)
     evaluation = evaluation or []
@@ -200,7 +216,9 @@ def build_model_card(
         f"The weights (`model.safetensors`) hold the word vectors (`embeddings`), {head}; `tokenizer.json` maps "
         f"text to rows ({describe_text_processing(tokenizer_json)}; {describe_vocabulary(tokenizer_json)}, with "
         "`[PAD]` = 0 and `[UNK]` = 1).",
-        f"![Well-known words on the first two principal components of their vectors]({WORD_MAP_FILE})",
+        f"![Well-known words on the first two principal components of their vectors]({WORD_MAP_FILE})"
+        if word_map_missing is None
+        else f"*No word map: {word_map_missing}.*",
         "## Usage",
         f"The model code comes with the weights (`trust_remote_code=True`) and needs {remote_code_transformers()}.",
         "```python\nimport torch\nfrom transformers import AutoModel, AutoTokenizer\n\n"
@@ -234,16 +252,21 @@ def write_model_card(
     language: str | None = None,
     tokenizer: PreTrainedTokenizerFast | None = None,
 ) -> None:
-    """Write README.md and the word map into a model folder, each atomically; license and language not given are
-    kept from the card already there. The card describes `tokenizer`, the one saved in the folder (default: the
-    model's own)."""
+    """Write README.md and the word map into a model folder, each atomically (a model whose map cannot be drawn
+    gets a card that says why instead); license and language not given are kept from the card already there. The
+    card describes `tokenizer`, the one saved in the folder (default: the model's own)."""
     folder = Path(folder)
     if (folder / CARD_FILE).exists():
         previous = ModelCard.load(folder / CARD_FILE).data
         license = license or previous.license
         language = language or previous.language
         model_id = model_id or previous.model_name
-    draw_word_map(model, folder / WORD_MAP_FILE)
+    try:
+        draw_word_map(model, folder / WORD_MAP_FILE)
+        word_map_missing = None
+    except WordMapUnavailable as reason:
+        # The picture is an illustration: a table without one is still saved, and its card says why.
+        word_map_missing = str(reason)
     card = build_model_card(
         model,
         model_id or folder.name,
@@ -251,6 +274,7 @@ def write_model_card(
         license=license or "other",
         language=language,
         tokenizer=tokenizer,
+        word_map_missing=word_map_missing,
     )
     write_file(folder / CARD_FILE, str(card))
 

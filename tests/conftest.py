@@ -79,6 +79,13 @@ def planted_corpus(num_pairs: int = 20, num_fillers: int = 100, sentences: int =
     return lines
 
 
+def scattered_corpus(lines: int = 300, seed: int = 0) -> str:
+    """Ten words a line drawn from 50: a vocabulary small enough for a high learning rate to blow up."""
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(50)]
+    return "\n".join(" ".join(rng.choices(words, k=10)) for _ in range(lines)) + "\n"
+
+
 @pytest.fixture(scope="session")
 def planted_lines() -> list[str]:
     return planted_corpus()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+import word2vec_hub.training.atomic as atomic_module
 from word2vec_hub.training.atomic import (
+    FolderBusy,
     exchange,
     leftovers_of,
     recover_folder,
@@ -232,3 +235,72 @@ def test_leftovers_of_a_similarly_named_folder_are_not_touched(tmp_path):
     other_staging.mkdir()
     replace_folder(tmp_path / "model", lambda staging: (staging / "weights").write_text("new"))
     assert other_staging.is_dir()
+
+
+SLOW_WRITE = """
+import importlib.util, sys, time
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location("atomic", sys.argv[1])
+atomic = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(atomic)
+
+
+def fill(staging):
+    (staging / "weights").write_text("first writer")
+    print("filling", flush=True)
+    time.sleep(120)
+
+
+atomic.replace_folder(Path(sys.argv[2]), fill)
+"""
+
+
+def test_a_second_writer_is_told_another_process_is_writing_and_a_killed_one_blocks_nobody(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "weights").write_text("old")
+    first = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITE, str(ATOMIC_MODULE), str(target)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert first.stdout.readline() == "filling\n"
+        for second_writer in (
+            lambda: replace_folder(target, lambda staging: (staging / "weights").write_text("second writer")),
+            lambda: check_output_dir(target),
+        ):
+            with pytest.raises(FolderBusy, match=f"another process is writing {target} "):
+                second_writer()
+        staging, _ = leftovers_of(target)
+        assert [(path / "weights").read_text() for path in staging] == ["first writer"], "its staging folder is kept"
+    finally:
+        first.kill()  # as SIGKILL or a power cut: the lock file stays, the kernel drops the lock
+        first.wait(timeout=60)
+    assert (target / "weights").read_text() == "old"
+    replace_folder(target, lambda staging: (staging / "weights").write_text("second writer"))
+    assert (target / "weights").read_text() == "second writer"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"], "no staging folder or lock file is left"
+
+
+def test_a_folder_with_nothing_to_recover_is_read_without_taking_its_lock(tmp_path, monkeypatch):
+    target = tmp_path / "model"
+    replace_folder(target, lambda staging: (staging / "weights").write_text("new"))
+
+    def unwritable_parent(target):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".model.lock"))
+
+    monkeypatch.setattr(atomic_module, "folder_lock", unwritable_parent)
+    recover_folder(target)  # as `word2vec push` does on a folder it may read but not write
+    (tmp_path / ".model.abcdefgh.partial").mkdir()
+    with pytest.raises(PermissionError):
+        recover_folder(target)
+
+
+def test_a_file_system_without_flock_is_written_unlocked_and_left_clean(tmp_path, monkeypatch):
+    def no_locks(descriptor, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(atomic_module.fcntl, "flock", no_locks)
+    replace_folder(tmp_path / "model", lambda staging: (staging / "weights").write_text("new"))
+    assert (tmp_path / "model" / "weights").read_text() == "new"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import bz2
+import errno
+import gzip
+import lzma
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from safetensors import SafetensorError
 
+import word2vec_hub.training.atomic as atomic_module
+import word2vec_hub.training.output as output_module
 from word2vec_hub.cli import run_command
 from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.resources import readable_size
 from word2vec_hub.training.output import OutputError, save_model_folder
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, scattered_corpus
 
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
 
@@ -140,3 +152,162 @@ def test_an_existing_file_is_not_an_output_folder(trained, tmp_path):
     target.write_text("x")
     with pytest.raises(OutputError, match="exists and is a file"):
         save_model_folder(trained.model, trained.tokenizer, target)
+
+
+def test_training_that_diverges_is_one_line_and_keeps_the_previous_model(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    output = tmp_path / "model"
+    common = ("--corpus", str(corpus), "--output", str(output), "--dim", "8", "--epochs", "1", "--workers", "1")
+    assert train_main(*common) == 0
+    before = {path.name: path.read_bytes() for path in output.iterdir()}
+    capsys.readouterr()
+    assert train_main(*common, "--alpha", "10") == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error: training diverged: ") and stderr.count("\n") == 1, stderr
+    assert "(--alpha 10)" in stderr and "smaller --alpha" in stderr
+    assert {path.name: path.read_bytes() for path in output.iterdir()} == before
+    assert leftovers(tmp_path) == []
+
+
+def test_tables_larger_than_the_memory_are_refused_before_they_are_allocated(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    # 52 rows x 10^10 dimensions x 4 bytes x 2 tables: 3.8 TiB, which no test machine has.
+    assert train_main("--corpus", str(corpus), "--output", str(tmp_path / "out"), "--dim", "10000000000") == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error: 52 words x 10,000,000,000 dimensions need about 3.8 TiB of memory to train")
+    assert "lower --dim" in stderr and stderr.count("\n") == 1, stderr
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+def damaged(compressed: bytes, how: str) -> bytes:
+    if how == "truncated":
+        return compressed[: len(compressed) // 2]
+    middle = len(compressed) // 2
+    return (
+        compressed[:middle]
+        + bytes(byte ^ 0x55 for byte in compressed[middle : middle + 64])
+        + compressed[middle + 64 :]
+    )
+
+
+@pytest.mark.parametrize("how", ["truncated", "corrupt"])
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_a_damaged_compressed_corpus_is_named_with_where_it_breaks(tmp_path, capsys, suffix, how):
+    compress = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}[suffix]
+    corpus = tmp_path / f"corpus.txt{suffix}"
+    corpus.write_bytes(damaged(compress(scattered_corpus(lines=20_000).encode()), how))
+    assert train_main("--corpus", str(corpus), "--output", str(tmp_path / "out")) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(f"error: {corpus} is truncated or damaged: ") and stderr.count("\n") == 1, stderr
+    offset = int(re.search(r"at about byte ([\d,]+) of ", stderr).group(1).replace(",", ""))
+    assert 0 < offset <= corpus.stat().st_size
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+def fail_with(monkeypatch, trained, failure: str) -> None:
+    """Make the next save fail as a full or read-only disk makes it fail, at the step where each library reports
+    it: safetensors and tokenizers (Rust) only in their message, an fsync with a bare errno and no path."""
+    no_space = "No space left on device (os error 28)"
+
+    def raise_(error):
+        def failing(*args, **kwargs):
+            raise error
+
+        return failing
+
+    if failure == "safetensors":
+        error = SafetensorError(f"Error while serializing: I/O error: {no_space}")
+        monkeypatch.setattr(Word2VecModel, "save_pretrained", raise_(error))
+    elif failure == "tokenizers":
+        monkeypatch.setattr(trained.tokenizer, "save_pretrained", raise_(Exception(no_space)))
+    elif failure == "fsync":
+        monkeypatch.setattr(atomic_module, "flush_to_disk", raise_(OSError(errno.ENOSPC, "No space left on device")))
+    else:
+        error = OSError(errno.EROFS, "Read-only file system", "x.partial")
+        monkeypatch.setattr(atomic_module.tempfile, "mkdtemp", raise_(error))
+
+
+@pytest.mark.parametrize("failure", ["safetensors", "tokenizers", "fsync", "read-only"])
+def test_a_full_or_read_only_disk_is_named_with_the_free_space_and_the_previous_folder_stays(
+    trained, tmp_path, monkeypatch, failure
+):
+    output = tmp_path / "model"
+    save_model_folder(trained.model, trained.tokenizer, output)
+    before = {path.name: path.read_bytes() for path in output.iterdir()}
+    fail_with(monkeypatch, trained, failure)
+    with pytest.raises(OutputError) as refusal:
+        save_model_folder(trained.model, trained.tokenizer, output)
+    problem = "the file system is read-only" if failure == "read-only" else "the disk is full"
+    message = str(refusal.value)
+    assert message.startswith(f"cannot save {output}: {problem} (") and "\n" not in message
+    assert f"free of {readable_size(shutil.disk_usage(tmp_path).total)} on the file system of {tmp_path}" in message
+    assert f"nothing was saved and {output} is as it was" in message
+    assert {path.name: path.read_bytes() for path in output.iterdir()} == before
+    assert leftovers(tmp_path) == []
+
+
+def test_a_full_disk_at_the_end_of_training_is_one_line_and_creates_nothing(trained, tmp_path, monkeypatch, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    fail_with(monkeypatch, trained, "safetensors")
+    assert train_main("--corpus", str(corpus), "--output", str(tmp_path / "out"), "--dim", "8", "--epochs", "1") == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(f"error: cannot save {tmp_path / 'out'}: the disk is full (") and stderr.count("\n") == 1
+    assert f"{tmp_path / 'out'} was not created" in stderr
+    assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+def test_a_read_only_output_disk_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=os.ST_RDONLY))
+    assert train_main("--corpus", str(corpus), "--output", str(tmp_path / "out")) == 2
+    captured = capsys.readouterr()
+    assert (
+        captured.err == f"error: cannot write {tmp_path / 'out'}: {tmp_path} is on a read-only file system; "
+        "choose another folder\n"
+    )
+    assert "trained" not in captured.out and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("interrupted", "previous", "told"),
+    [
+        ("while-filling", True, "the model was not saved and {output} still holds the model it held before"),
+        ("while-filling", False, "the model was not saved and {output} was not created"),
+        ("after-the-swap", True, "the model was saved to {output} all the same"),
+    ],
+)
+def test_ctrl_c_while_saving_says_training_was_complete_and_what_was_kept(
+    tmp_path, monkeypatch, capsys, interrupted, previous, told
+):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    output = tmp_path / "model"
+    common = ("--corpus", str(corpus), "--output", str(output), "--dim", "8", "--epochs", "1", "--workers", "1")
+    if previous:
+        assert train_main(*common, "--seed", "1") == 0
+    before = {path.name: path.read_bytes() for path in output.iterdir()} if previous else None
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if interrupted == "while-filling":
+        monkeypatch.setattr(output_module, "write_model_card", ctrl_c)
+    else:
+        swap = atomic_module.swap_into_place
+        monkeypatch.setattr(atomic_module, "swap_into_place", lambda *args: (swap(*args), ctrl_c()))
+    capsys.readouterr()
+    assert train_main(*common, "--seed", "2") == 130
+    stderr = capsys.readouterr().err
+    assert (
+        stderr
+        == f"interrupted while saving, after training was complete: {told.format(output=output)}"
+        + ("" if interrupted == "after-the-swap" else "; run the command again to train it anew")
+        + "\n"
+    )
+    after = {path.name: path.read_bytes() for path in output.iterdir()} if output.exists() else None
+    assert (after == before) == (interrupted == "while-filling")
+    assert leftovers(tmp_path) == []

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 import torch
 
 import word2vec_hub.training.epochs as epochs_module
+import word2vec_hub.training.trainer as trainer_module
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
-from word2vec_hub.training.epochs import TrainingInterrupted
-from word2vec_hub.training.trainer import train_word2vec
+from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
+from word2vec_hub.training.trainer import BYTES_PER_WORD, NotEnoughMemory, check_memory, train_word2vec
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, scattered_corpus
 
 
 @pytest.fixture
@@ -181,3 +184,30 @@ def test_ctrl_c_from_the_command_line_tells_how_to_resume(tmp_path, planted_line
     assert f"--resume {checkpoint.name}" in stderr or f"--resume {checkpoint}" in stderr
     assert (checkpoint / "trainer_state.json").exists()
     assert not (tmp_path / "word2vec-corpus").exists(), "no half-trained model is left as the output"
+
+
+@pytest.mark.parametrize(("backend", "alpha"), [("numba", 10.0), ("torch", 1e30), ("triton", 10.0)])
+def test_training_that_diverges_stops_and_names_the_learning_rate(backend, alpha, tmp_path):
+    if backend == "triton":
+        pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")
+    corpus = TextCorpus.from_text(scattered_corpus(), name="scattered")
+    args = TrainingArguments(dim=8, epochs=1, alpha=alpha, seed=1, workers=1, backend=backend, device="cpu",
+                             progress=False)  # fmt: skip
+    advice = rf"--alpha {re.escape(f'{alpha:g}')}\).*train again with a smaller --alpha"
+    with pytest.raises(TrainingDiverged, match=advice):
+        train_word2vec(corpus, args, checkpoint_dir=tmp_path / "checkpoint", checkpoint_every=1)
+    assert not (tmp_path / "checkpoint").exists(), "no checkpoint of non-finite tables"
+    stable = train_word2vec(corpus, replace(args, alpha=0.025)).model
+    assert torch.isfinite(stable.embeddings).all() and torch.isfinite(stable.context).all()
+
+
+def test_the_memory_check_counts_both_tables_and_the_torch_engines_scratch_table(monkeypatch):
+    vocab_size, dim = 1000, 100
+    table = vocab_size * dim * 4
+    monkeypatch.setattr(trainer_module, "available_memory_bytes", lambda: 2 * table + vocab_size * BYTES_PER_WORD)
+    cpu = torch.device("cpu")
+    check_memory(vocab_size, dim, "numba", cpu)
+    with pytest.raises(NotEnoughMemory, match=r"1,000 words x 101 dimensions need about 851\.6 KiB of memory"):
+        check_memory(vocab_size, dim + 1, "numba", cpu)
+    with pytest.raises(NotEnoughMemory, match=r"need about 1\.2 MiB of memory .*tables of 390\.6 KiB each"):
+        check_memory(vocab_size, dim, "torch", cpu)

@@ -10,6 +10,12 @@ A crash between those steps leaves recognisable leftovers, which the next write 
 it) resolves with `recover_folder`: a complete staging folder is swapped in (the interrupted write is finished),
 anything else is deleted, and a parked old folder goes back in place when no new one is complete.
 
+One process at a time writes or recovers a folder: it holds an flock on a hidden file beside it (`.NAME.lock`),
+and another process that tries is told at once that the folder is being written (`FolderBusy`), where it would
+otherwise take the writer's staging folder for a crash's leftovers and delete it. The kernel releases the lock
+when its holder exits, however it exits; the holder deletes the file when done, and a file a killed process left
+behind is taken over, and deleted, by the next writer.
+
 Everything written gets the permissions the user's umask gives an ordinary new file or folder (temporary files and
 folders are created private, so their mode is set before they take their final name).
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
 import re
 import shutil
@@ -32,9 +39,14 @@ from pathlib import Path
 COMPLETE_MARKER = ".write-complete"
 STAGING_SUFFIX = ".partial"
 PARKED_SUFFIX = ".old"
+LOCK_SUFFIX = ".lock"
 # renameat2(2): operate relative to the current directory; swap the two paths.
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
+
+
+class FolderBusy(OSError):
+    """Another process is writing the folder (it holds its lock)."""
 
 
 def current_umask() -> int:
@@ -101,16 +113,62 @@ def replace_folder(target: str | Path, fill: Callable[[Path], None]) -> Path:
     in place.
     """
     target = Path(target)
-    recover_folder(target)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=STAGING_SUFFIX, dir=target.parent))
-    try:
-        fill(staging)
-        seal(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    swap_into_place(staging, target)
+    with folder_lock(target):
+        _recover(target)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=STAGING_SUFFIX, dir=target.parent))
+        try:
+            fill(staging)
+            seal(staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        swap_into_place(staging, target)
     return target
+
+
+def lock_file(target: Path) -> Path:
+    return target.with_name(f".{target.name}{LOCK_SUFFIX}")
+
+
+@contextmanager
+def folder_lock(target: Path) -> Iterator[None]:
+    """Hold the right to write `target` for the block; FolderBusy at once if another process holds it (see the
+    module's notes). Where the file system has no flock, the block runs unlocked, as it did before locks."""
+    path = lock_file(target)
+    while True:
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise FolderBusy(
+                f"another process is writing {target} (it holds {path}); wait for it to finish, or write to "
+                "another folder"
+            ) from None
+        except OSError as error:
+            os.close(descriptor)
+            if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            try:
+                yield
+            finally:
+                path.unlink(missing_ok=True)
+            return
+        try:
+            # The holder before us deletes the file when done: if it did so between our open and our lock, the
+            # lock we hold is on a file nobody else will open, so take the lock on the current file instead.
+            current = os.path.samestat(os.fstat(descriptor), os.stat(path))
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(descriptor)
+    try:
+        yield
+    finally:
+        # Deleted while still locked, so that the next writer's check above sees a file that is gone.
+        path.unlink(missing_ok=True)
+        os.close(descriptor)
 
 
 def seal(staging: Path) -> None:
@@ -207,8 +265,17 @@ def is_complete(staging: Path) -> bool:
 
 
 def recover_folder(target: str | Path) -> None:
-    """Finish or roll back a write to `target` that a crash interrupted; nothing happens if there was none."""
+    """Finish or roll back a write to `target` that a crash interrupted; nothing happens if there was none.
+    FolderBusy if another process is writing `target` now."""
     target = Path(target)
+    staging, parked = leftovers_of(target)
+    # Locked only when there is something to do, so that reading a folder one may not write (push) still works.
+    if staging or parked or (target / COMPLETE_MARKER).exists():
+        with folder_lock(target):
+            _recover(target)
+
+
+def _recover(target: Path) -> None:
     if target.is_dir():
         # A crash after the swap and before the marker's removal leaves it in the new folder.
         (target / COMPLETE_MARKER).unlink(missing_ok=True)

@@ -13,10 +13,12 @@ import gzip
 import io
 import itertools
 import lzma
+import os
 import shutil
 import sys
 import tempfile
 import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,10 @@ class CorpusError(ValueError):
 
 
 COMPRESSED_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+COMPRESSION_TOOLS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
+# What the decompressors raise on a file that is truncated (EOFError) or damaged (gzip: BadGzipFile, an OSError,
+# or zlib.error; bz2: OSError; xz: LZMAError).
+DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
 
 
 def open_text(path: Path, byte_range: tuple[int, int] | None = None) -> io.TextIOBase:
@@ -49,6 +55,24 @@ def open_text(path: Path, byte_range: tuple[int, int] | None = None) -> io.TextI
         return io.TextIOWrapper(raw, encoding="utf-8", errors="word2vec_replace", newline=None)
     opener = COMPRESSED_OPENERS.get(path.suffix.lower(), open)
     return opener(path, "rt", encoding="utf-8", errors="word2vec_replace", newline=None)
+
+
+def _decompressed_lines(path: Path, max_chars: int) -> Iterator[str]:
+    """`split_long_lines` of a compressed file; CorpusError naming the file and about where it breaks off if it
+    is truncated or damaged."""
+    suffix = path.suffix.lower()
+    with open(path, "rb") as raw:
+        opener = COMPRESSED_OPENERS[suffix]
+        try:
+            with opener(raw, "rt", encoding="utf-8", errors="word2vec_replace", newline=None) as handle:
+                yield from split_long_lines(handle, max_chars)
+        except DECOMPRESSION_ERRORS as error:
+            # The decompressor reads ahead in chunks: the damage is at or shortly before this offset.
+            raise CorpusError(
+                f"{path} is truncated or damaged: {error or type(error).__name__}, at about byte {raw.tell():,} of "
+                f"{os.fstat(raw.fileno()).st_size:,}; check it with {COMPRESSION_TOOLS[suffix]} -t, then replace it or "
+                "leave it out of --corpus"
+            ) from error
 
 
 def split_long_lines(handle: io.TextIOBase, max_chars: int = MAX_PIECE_CHARS) -> Iterator[str]:
@@ -206,8 +230,11 @@ class TextCorpus:
         def read(sources: list[tuple[Path, tuple[int, int] | None]]) -> Iterator[str]:
             for path, byte_range in sources:
                 replaced_before = _REPLACED_BYTES["count"]
-                with open_text(path, byte_range) as handle:
-                    yield from split_long_lines(handle, max_chars)
+                if byte_range is None and path.suffix.lower() in COMPRESSED_OPENERS:
+                    yield from _decompressed_lines(path, max_chars)
+                else:
+                    with open_text(path, byte_range) as handle:
+                        yield from split_long_lines(handle, max_chars)
                 replaced = _REPLACED_BYTES["count"] - replaced_before
                 if replaced and path not in warned:
                     warned.add(path)

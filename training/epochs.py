@@ -39,6 +39,10 @@ class TrainingInterrupted(Exception):
         self.checkpoint = checkpoint
 
 
+class TrainingDiverged(ArithmeticError):
+    """The loss or the vectors stopped being finite numbers: the learning rate is too high for this corpus."""
+
+
 class SkipGramTrainer:
     """Runs the epochs: subsampling, dynamic windows, negative sampling, linear learning-rate decay.
 
@@ -247,6 +251,7 @@ class SkipGramTrainer:
                 for index, (block, sentence_starts) in enumerate(self.encoded.blocks(self.blocks_per_epoch)):
                     if index < position["block"]:
                         continue
+                    words_before = self.words_trained
                     loss, loss_pairs, pairs = train_block(block, sentence_starts) if block.shape[0] else (0.0, 0, 0)
                     words, interrupted = block.shape[0], self.interrupted
                     if self.distributed is not None:
@@ -261,6 +266,7 @@ class SkipGramTrainer:
                     )
                     self.words_trained += words
                     learning_rate = self.learning_rate(self.words_trained, self.writers)
+                    self._check_finite(loss, words_before)
                     bar.set_postfix(loss=f"{loss / max(loss_pairs, 1):.4f}", lr=f"{learning_rate:.5f}", refresh=False)
                     bar.update(words)
                     if log is not None:
@@ -295,6 +301,24 @@ class SkipGramTrainer:
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
         return self.history
+
+    def _check_finite(self, loss: float, words_before: int) -> None:
+        """Raise TrainingDiverged where the loss of the block that started at `words_before` or any value of the
+        tables is not finite.
+
+        After every block, as a float32 sum of each table (one read of the tables): NaN and infinity carry through a
+        sum, which overflows only when values are so large that training has diverged anyway."""
+        if math.isfinite(loss) and all(math.isfinite(table.sum().item()) for table in self.tables):
+            return
+        what = "loss" if not math.isfinite(loss) else "word vectors"
+        first_rate = self.learning_rate(words_before, self.writers)
+        last_rate = self.learning_rate(self.words_trained, self.writers)
+        raise TrainingDiverged(
+            f"training diverged: the {what} stopped being finite numbers in words {words_before:,} to "
+            f"{self.words_trained:,} of {self.total_words:,}, trained at learning rates {first_rate:.4g} to "
+            f"{last_rate:.4g} (--alpha {self.args.alpha:g}); the model was not saved; train again with a smaller "
+            f"--alpha, such as {self.args.alpha / 10:g}"
+        )
 
     def _synchronise(
         self, loss: float, loss_pairs: int, pairs: int, words: int, interrupted: bool

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import shutil
 from pathlib import Path
 
 from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.resources import readable_size
 from word2vec_hub.sharing.model_card import write_model_card
 
 from .atomic import recover_folder, replace_folder
@@ -19,8 +23,40 @@ SENTENCE_TRANSFORMERS_MODULES = [
 ]
 
 
+# The disk's answers a write can get that no retry mends, as the user should read them.
+DISK_FAILURES = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+}
+# safetensors and tokenizers (Rust) report an OS error only inside their message: "... (os error 28)".
+RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
 class OutputError(ValueError):
     """The output folder cannot be written; the message says why."""
+
+
+def disk_failure(error: BaseException) -> int | None:
+    """The errno of DISK_FAILURES behind `error` or the errors it was raised from, else None."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in DISK_FAILURES:
+            return error.errno
+        match = RUST_OS_ERROR.search(str(error))
+        if match and int(match.group(1)) in DISK_FAILURES:
+            return int(match.group(1))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def disk_space(folder: Path) -> str:
+    """The free space on `folder`'s file system, as the user should read it."""
+    usage = shutil.disk_usage(folder)
+    return f"{readable_size(usage.free)} free of {readable_size(usage.total)} on the file system of {folder}"
+
+
+def is_read_only(folder: Path) -> bool:
+    return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
 
 
 def check_output_dir(output: str | Path) -> Path:
@@ -34,6 +70,11 @@ def check_output_dir(output: str | Path) -> Path:
     output = Path(output)
     if output.is_symlink():
         output = output.resolve()
+    existing = next(
+        folder for folder in (output.parent.absolute(), *output.parent.absolute().parents) if folder.exists()
+    )
+    if is_read_only(existing):
+        raise OutputError(f"cannot write {output}: {existing} is on a read-only file system; choose another folder")
     recover_folder(output)
     if output.exists():
         if not output.is_dir():
@@ -104,7 +145,20 @@ def save_model_folder(
         model.save_pretrained(staging)
         write_companion_files(model, tokenizer, staging, output.name, language, extra_files, card)
 
-    return replace_folder(output, fill)
+    existed = output.exists()
+    try:
+        return replace_folder(output, fill)
+    except Exception as error:
+        failure = disk_failure(error)
+        if failure is None:
+            raise
+        weights = sum(tensor.numel() * tensor.element_size() for tensor in model.state_dict().values())
+        kept = f"{output} is as it was" if existed else f"{output} was not created"
+        advice = "choose another folder" if failure == errno.EROFS else "free some space or choose another folder"
+        raise OutputError(
+            f"cannot save {output}: {DISK_FAILURES[failure]} ({disk_space(output.parent)}; the weights alone take "
+            f"{readable_size(weights)}); nothing was saved and {kept}; {advice}"
+        ) from error
 
 
 def write_companion_files(

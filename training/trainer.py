@@ -12,6 +12,7 @@ import torch
 from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.resources import available_memory_bytes, readable_size
 from word2vec_hub.tokenization.word_level import PAD_TOKEN, UNK_TOKEN, wrap_tokenizer
 
 from .arguments import TrainingArguments
@@ -25,6 +26,13 @@ from .output import save_model_folder
 from .vocabulary import encode_corpus
 
 TRAINER_STATE_FILE = "trainer_state.json"
+# Per word beside the tables: its count, keep probability, noise probability and alias-table entry, with room for
+# the float64 intermediates that compute them.
+BYTES_PER_WORD = 64
+
+
+class NotEnoughMemory(MemoryError):
+    """The tables to train would not fit in the memory of the device; the message gives the sizes."""
 
 
 @dataclass
@@ -81,7 +89,7 @@ def train_word2vec(
         args = replace(TrainingArguments(**state["args"]), progress=args.progress)
         init_from = resume
     device = resolve_device(args.device)
-    choose_backend(args.backend, device)  # an engine that cannot run here is refused before the corpus is read
+    backend_name = choose_backend(args.backend, device)  # an engine that cannot run is refused before the reading
     if distributed is not None:
         device = distributed.device(device)
         distributed.start(device)
@@ -120,6 +128,7 @@ def train_word2vec(
                 f"{state['corpus_tokens']:,}; resume with the same --corpus"
             )
         if init_from is None:
+            check_memory(backend.get_vocab_size(), args.dim, backend_name, device)
             tokenizer = wrap_tokenizer(backend)
             model = _new_model(tokenizer, encoded, corpus.name, args)
         elif int(model.counts.sum()) == 0:
@@ -158,6 +167,33 @@ def train_word2vec(
         segmentation=segmentation,
         language=language,
     )
+
+
+def training_memory_bytes(vocab_size: int, dim: int, backend: str) -> int:
+    """Memory training takes that grows with the vocabulary: two float32 tables of vocab_size x dim (input and
+    context vectors), a third for the torch engine's per-batch step bounds (`sgns._step_bound`), and
+    BYTES_PER_WORD of sampling tables a word."""
+    tables = 3 if backend == "torch" else 2
+    return tables * vocab_size * dim * 4 + vocab_size * BYTES_PER_WORD
+
+
+def check_memory(vocab_size: int, dim: int, backend: str, device: torch.device) -> None:
+    """Refuse, before allocating anything, tables that do not fit in the memory the device has free (the
+    system's available memory for the CPU; unchecked where the device does not tell)."""
+    if device.type == "cuda":
+        available = torch.cuda.mem_get_info(device)[0]
+    elif device.type == "cpu":
+        available = available_memory_bytes()
+    else:
+        available = None
+    needed = training_memory_bytes(vocab_size, dim, backend)
+    if available is not None and needed > available:
+        raise NotEnoughMemory(
+            f"{vocab_size:,} words x {dim:,} dimensions need about {readable_size(needed)} of memory to train "
+            f"(float32 input and context tables of {readable_size(vocab_size * dim * 4)} each) but {device} has "
+            f"{readable_size(available)} available; lower --dim, or keep fewer words with --max-vocab or a higher "
+            "--min-count"
+        )
 
 
 def _is_checkpoint(folder: str | Path) -> bool:

@@ -8,6 +8,8 @@ torchrun --nproc-per-node 2 -m word2vec_hub train --corpus big.txt   # data-para
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import signal
 import sys
@@ -130,15 +132,31 @@ def output_stem(source: str) -> str:
     return stem or "corpus"
 
 
+def interrupted_saving(output: Path, before: os.stat_result | None) -> str:
+    """What a Ctrl-C while the trained model was being saved to `output` left there (`before`: the stat of the
+    folder that was there, if any), once a write it cut short is finished or rolled back."""
+    from word2vec_hub.training.atomic import recover_folder
+
+    # Another process writing the folder, or a second Ctrl-C, leaves it to be reported as it stands.
+    with contextlib.suppress(OSError, KeyboardInterrupt):
+        recover_folder(output)
+    after = output.stat() if output.exists() else None
+    done = "interrupted while saving, after training was complete"
+    if after is not None and (before is None or not os.path.samestat(before, after)):
+        return f"{done}: the model was saved to {output} all the same"
+    kept = f"{output} still holds the model it held before" if after is not None else f"{output} was not created"
+    return f"{done}: the model was not saved and {kept}; run the command again to train it anew"
+
+
 def run(options: argparse.Namespace) -> int:
     if options.sync_every < 1:
         print(f"error: --sync-every must be at least 1 word, got {options.sync_every}", file=sys.stderr)
         return 2
     from word2vec_hub.training.corpus import CorpusError, TextCorpus
     from word2vec_hub.training.distributed import Distributed, RankFailure
-    from word2vec_hub.training.epochs import TrainingInterrupted
+    from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
     from word2vec_hub.training.output import OutputError, check_output_dir, save_model_folder
-    from word2vec_hub.training.trainer import train_word2vec
+    from word2vec_hub.training.trainer import NotEnoughMemory, train_word2vec
 
     def stop_on_sigterm(signum, frame):
         raise RankFailure("stopped by SIGTERM: torchrun stops the other ranks when one fails")
@@ -148,6 +166,7 @@ def run(options: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, stop_on_sigterm)
     is_main = distributed is None or distributed.is_main
     checkpoint_dir = None
+    saving = False
     try:
         if options.dataset:
             corpus = TextCorpus.from_dataset(
@@ -181,6 +200,8 @@ def run(options: argparse.Namespace) -> int:
         )
         if not is_main:
             return 0
+        before = output.stat() if output.exists() else None
+        saving = True
         save_model_folder(result.model, result.tokenizer, output, language=options.language or result.language)
     except TrainingInterrupted as interruption:
         print(
@@ -200,11 +221,14 @@ def run(options: argparse.Namespace) -> int:
         )
         print(f"error: {failure}; {advice}", file=sys.stderr)
         return 1
-    except (CorpusError, OutputError, ValueError, OSError) as error:
+    except (CorpusError, OutputError, TrainingDiverged, NotEnoughMemory, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted before training started: nothing was written", file=sys.stderr)
+        message = (
+            interrupted_saving(output, before) if saving else "interrupted before training started: nothing was written"
+        )
+        print(message, file=sys.stderr)
         return 130
     finally:
         if distributed is not None:
