@@ -22,7 +22,13 @@ from word2vec_hub.tokenization.word_level import (
     wrap_tokenizer,
 )
 from word2vec_hub.training.atomic import replace_folder, replacing_file
-from word2vec_hub.training.output import OutputError, check_output_dir, check_output_file, write_companion_files
+from word2vec_hub.training.output import (
+    OutputError,
+    check_output_dir,
+    check_output_file,
+    disk_refusal,
+    write_companion_files,
+)
 
 from .vector_files import VectorFile
 from .weights_writer import ConvertedWeightsWriter
@@ -87,7 +93,14 @@ def convert_vector_file(
             report.words_read, report.words_kept = vectors.words_read, rows - len(SPECIAL_TOKENS)
             report.duplicates_dropped, report.dimension = duplicates, vectors.dim
 
-        replace_folder(output, fill)
+        existed = output.exists()
+        try:
+            replace_folder(output, fill)
+        except Exception as error:
+            refusal = disk_refusal(error, output, existed, f"writing the vectors of {vectors.path.name}")
+            if refusal is None:
+                raise
+            raise refusal from error
     return report
 
 

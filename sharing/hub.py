@@ -29,8 +29,9 @@ from transformers import AutoTokenizer
 
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.modeling.modeling_word2vec import TABLE_FILE_KEY, TABLE_MODULE_KEY
+from word2vec_hub.resources import readable_size
 from word2vec_hub.training.atomic import recover_folder, replace_folder
-from word2vec_hub.training.output import OutputError, check_output_dir
+from word2vec_hub.training.output import OutputError, check_output_dir, disk_refusal
 
 from .model_card import CARD_FILE, write_model_card
 
@@ -96,7 +97,10 @@ def check_model_folder(folder: str | Path, name: str | None = None) -> Word2VecM
     model that loads). `name` is what the messages call the folder (default: its path)."""
     folder = Path(folder)
     name = name or str(folder)
-    recover_folder(folder)
+    try:
+        recover_folder(folder)
+    except OSError as error:  # also FolderBusy: another process is writing the folder
+        raise HubError(f"{name}: {first_line(error)}") from error
     if not folder.is_dir():
         raise HubError(f"{name} is not a folder; pass the model folder that `word2vec train` wrote")
     missing = [name for name in REQUIRED_FILES if not (folder / name).exists()]
@@ -225,7 +229,7 @@ def pull_model_folder(
     if output is not None:
         try:
             output = check_output_dir(output)
-        except OutputError as error:
+        except (OutputError, OSError) as error:  # OSError: FolderBusy, another process is writing the folder
             raise HubError(str(error)) from error
     api = HfApi(token=token)
     try:
@@ -299,10 +303,15 @@ def place_files(snapshot: Path, files: list[str], output: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(snapshot / name, target)
 
+    existed = output.exists()
     try:
         replace_folder(output, fill)
     except OSError as error:
-        raise HubError(f"could not write {output}: {first_line(error)}; {output} was left as it was") from error
+        size = sum((snapshot / name).stat().st_size for name in files)
+        refusal = disk_refusal(error, output, existed, f"the model takes {readable_size(size)}")
+        raise HubError(
+            str(refusal or f"could not write {output}: {first_line(error)}; {output} is as it was")
+        ) from error
 
 
 def safe_repo_path(path: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import shutil
 import struct
@@ -570,3 +571,21 @@ def test_an_interrupted_export_leaves_the_old_file_and_no_temporary(trained, tmp
         export_word2vec_format(model, tmp_path, binary=True, overwrite=True)
     with pytest.raises(OutputError, match="/dev/null is not a regular file, so it is not replaced"):
         export_word2vec_format(model, "/dev/null", binary=True, overwrite=True)
+
+
+def test_a_full_disk_during_conversion_names_the_free_space_and_keeps_the_folder(trained_folder, tmp_path, monkeypatch):
+    from word2vec_hub.conversion import convert as convert_module
+
+    output = tmp_path / "model"
+    shutil.copytree(trained_folder, output)
+    before = {path.name: path.read_bytes() for path in output.iterdir()}
+    (tmp_path / "vectors.txt").write_text("apple 1.0 0.5\npear 0.9 0.4\n")
+
+    def disk_full(*arguments, **keywords):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(convert_module, "save_config_and_code", disk_full)
+    with pytest.raises(OutputError, match=r"cannot save .*the disk is full \(.* free of .*\); nothing was saved"):
+        convert_vector_file(tmp_path / "vectors.txt", "glove", output)
+    assert {path.name: path.read_bytes() for path in output.iterdir()} == before
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from huggingface_hub import HfApi
 from safetensors.torch import load_file, save_file
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
-from word2vec_hub.sharing.hub import HubError, check_model_folder
+from word2vec_hub.sharing.hub import HubError, check_model_folder, place_files
 from word2vec_hub.sharing.model_card import build_model_card, write_model_card
 from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
 from word2vec_hub.training.output import save_model_folder
@@ -269,6 +270,24 @@ def test_a_pulled_model_that_does_not_load_never_replaces_the_folder(hub, model_
     HfApi(endpoint=hub.endpoint, token=ALICE).upload_folder(folder_path=model_folder, repo_id="alice/w2v")
     message = one_line_error(pull(hub, "alice/w2v", home, "--output", str(output)))
     assert "alice/w2v is incomplete: model.safetensors lacks counts" in message
+    assert folder_bytes(output) == before and [path.name for path in output.parent.iterdir()] == ["model"]
+
+
+def test_a_full_disk_while_placing_a_pull_names_the_free_space_and_keeps_the_folder(
+    trained_folder, tmp_path, monkeypatch
+):
+    snapshot, output = tmp_path / "snapshot", tmp_path / "pulls" / "model"
+    shutil.copytree(trained_folder, snapshot)
+    shutil.copytree(trained_folder, output)
+    (snapshot / "config.json").write_text((snapshot / "config.json").read_text().replace("{", '{"new": 1, ', 1))
+    before = folder_bytes(output)
+
+    def disk_full(source, target):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    with pytest.raises(HubError, match=r"cannot save .*: the disk is full \(.* free of .*; the model takes "):
+        place_files(snapshot, sorted(path.name for path in snapshot.iterdir()), output)
     assert folder_bytes(output) == before and [path.name for path in output.parent.iterdir()] == ["model"]
 
 

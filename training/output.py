@@ -149,16 +149,24 @@ def save_model_folder(
     try:
         return replace_folder(output, fill)
     except Exception as error:
-        failure = disk_failure(error)
-        if failure is None:
-            raise
         weights = sum(tensor.numel() * tensor.element_size() for tensor in model.state_dict().values())
-        kept = f"{output} is as it was" if existed else f"{output} was not created"
-        advice = "choose another folder" if failure == errno.EROFS else "free some space or choose another folder"
-        raise OutputError(
-            f"cannot save {output}: {DISK_FAILURES[failure]} ({disk_space(output.parent)}; the weights alone take "
-            f"{readable_size(weights)}); nothing was saved and {kept}; {advice}"
-        ) from error
+        refusal = disk_refusal(error, output, existed, f"the weights alone take {readable_size(weights)}")
+        if refusal is None:
+            raise
+        raise refusal from error
+
+
+def disk_refusal(error: BaseException, output: Path, existed: bool, size_note: str) -> OutputError | None:
+    """The one-line error for a write of `output` that failed on a full or read-only disk, else None."""
+    failure = disk_failure(error)
+    if failure is None:
+        return None
+    kept = f"{output} is as it was" if existed else f"{output} was not created"
+    advice = "choose another folder" if failure == errno.EROFS else "free some space or choose another folder"
+    return OutputError(
+        f"cannot save {output}: {DISK_FAILURES[failure]} ({disk_space(output.parent)}; {size_note}); nothing was "
+        f"saved and {kept}; {advice}"
+    )
 
 
 def write_companion_files(
