@@ -15,6 +15,7 @@ os.environ.setdefault("TRITON_INTERPRET", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import random
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,15 @@ def trained_folder(trained, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("models") / "planted-model"
     save_model_folder(trained.model, trained.tokenizer, folder)
     return folder
+
+
+def one_line_error(completed: subprocess.CompletedProcess) -> str:
+    """The one `error:` line of a command that failed on bad input (exit status 2, no traceback)."""
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, completed.stderr
+    return lines[0]
 
 
 def handmade_model(vectors: dict[str, list[float]], with_context: bool = True) -> Word2VecModel:

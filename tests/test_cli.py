@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from word2vec_hub.cli import run_command
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.output import OutputError, save_model_folder
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, one_line_error
 
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
 
@@ -140,3 +143,75 @@ def test_an_existing_file_is_not_an_output_folder(trained, tmp_path):
     target.write_text("x")
     with pytest.raises(OutputError, match="exists and is a file"):
         save_model_folder(trained.model, trained.tokenizer, target)
+
+
+def run_word2vec(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`word2vec ARGUMENTS` in a fresh process; the last line of its output names the heavy modules it imported."""
+    report_heavy = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('heavy', [name for name in ('torch', 'transformers') if name in sys.modules]))\n"
+        "from word2vec_hub.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", report_heavy, *arguments], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("evaluate", "nosuchmodel"), "nosuchmodel: no local folder of that name, and not a Hub repository id"),
+        (("evaluate", "./no-such-folder"), "./no-such-folder: no local folder of that name, and not a Hub"),
+        (("evaluate", "alice/no-such-model"), "HF_HUB_OFFLINE is set while the Hub cache holds no such model"),
+        (("evaluate", "notes.txt"), "notes.txt is a file; pass a model folder"),
+        (("evaluate", "empty-folder"), "empty-folder: the folder has no config.json"),
+        (("train", "--corpus", "missing.txt"), "corpus file not found: missing.txt"),
+        (("train", "--corpus", "notes.txt", "--init-from", "nosuch"), "--init-from nosuch: no local folder"),
+        (("train", "--corpus", "notes.txt", "--resume", "nosuch"), "--resume nosuch: folder not found"),
+        (("train", "--corpus", "notes.txt", "--epochs", "0"), "epochs must be at least 1, got 0"),
+        (("train", "--corpus", "notes.txt", "--output", "notes.txt"), "notes.txt exists and is a file"),
+        (("train", "--corpus", "notes.txt", "--log-file", "no/log.jsonl"), "log.jsonl: the folder"),
+        (("convert", "missing.bin", "--from", "word2vec-bin", "--output", "out"), "missing.bin: file not found"),
+        (("convert", "nosuchmodel", "--to", "word2vec-bin", "--output", "out.bin"), "no local folder of that name"),
+        (("classify",), "--model word2vec-ptb: no local folder of that name"),
+        (("push", "missing", "alice/model"), "missing: no such model folder"),
+        (("pull", "not a repo"), "not a repo is not a Hub repository id"),
+    ],
+)
+def test_argument_and_path_mistakes_are_reported_before_torch_is_imported(tmp_path, arguments, message):
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    (tmp_path / "empty-folder").mkdir()
+    completed = run_word2vec(*arguments, cwd=tmp_path)
+    assert message in one_line_error(completed)
+    assert completed.stdout.splitlines()[-1] == "heavy []", completed.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["empty-folder", "notes.txt"]
+
+
+def test_ctrl_c_while_a_subcommand_imports_torch_prints_one_line(tmp_path):
+    """SIGINT is sent once torch's files are being loaded (seen in /proc/PID/maps), and again until the process
+    ends, so that it lands inside the import."""
+    if not Path("/proc/self/maps").exists():
+        pytest.skip("needs /proc to see when the import of torch begins")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "word2vec"}')
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("a\tb\t1.0\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "word2vec_hub", "evaluate", str(folder), "--wordsim", str(pairs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + 60
+    while process.poll() is None and "torch" not in maps.read_text() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    while process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.5)
+    stderr = process.communicate()[1]
+    assert process.returncode == 130, stderr
+    assert stderr == "interrupted\n"

@@ -22,7 +22,7 @@ from word2vec_hub.sharing.model_card import build_model_card, write_model_card
 from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
 from word2vec_hub.training.output import save_model_folder
 
-from .conftest import REPO_ROOT, handmade_model
+from .conftest import REPO_ROOT, handmade_model, one_line_error
 from .hub_server import HubServer, StoredFile
 
 TOKENS = {"hf_alice_secret_token": "alice", "hf_bob_secret_token": "bob"}
@@ -77,14 +77,6 @@ def push(hub, folder, repo_id, *arguments, token=ALICE, home=None) -> subprocess
 
 def pull(hub, repo_id, home, *arguments, token=ALICE, offline=False) -> subprocess.CompletedProcess:
     return run_script("pull.py", repo_id, "--device", "cpu", *arguments, env=client_env(hub, home, token, offline))
-
-
-def one_line_error(completed: subprocess.CompletedProcess) -> str:
-    assert completed.returncode == 2, completed.stdout + completed.stderr
-    assert "Traceback" not in completed.stderr
-    lines = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, completed.stderr
-    return lines[0]
 
 
 def publish(hub: HubServer, folder: Path, repo_id: str, private: bool = False, token: str = ALICE) -> str:

@@ -14,6 +14,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from word2vec_hub.argument_checks import check_folder, check_model, check_parent
 from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOVERIES
 from word2vec_hub.training.arguments import BACKENDS, LR_SCHEDULES, SYNC_CHOICES, SYNC_EVERY, TrainingArguments
 
@@ -130,10 +131,39 @@ def output_stem(source: str) -> str:
     return stem or "corpus"
 
 
-def run(options: argparse.Namespace) -> int:
+def default_output(options: argparse.Namespace) -> str:
+    """word2vec-<stem of the dataset or first corpus file>, or word2vec-ptb."""
+    source = options.dataset or (options.corpus[0] if options.corpus else None)
+    return f"word2vec-{output_stem(source)}" if source else "word2vec-ptb"
+
+
+def training_arguments(options: argparse.Namespace) -> TrainingArguments:
+    if options.split_punctuation is None:
+        options.split_punctuation = bool(options.corpus or options.dataset)
+    return TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
+
+
+def check_arguments(options: argparse.Namespace) -> None:
+    from word2vec_hub.training.corpus import source_files
+    from word2vec_hub.training.output import check_output_dir
+
     if options.sync_every < 1:
-        print(f"error: --sync-every must be at least 1 word, got {options.sync_every}", file=sys.stderr)
-        return 2
+        raise ValueError(f"--sync-every must be at least 1 word, got {options.sync_every}")
+    training_arguments(options)
+    for source in options.corpus or []:
+        if source != "-":
+            source_files(source)
+    if options.init_from:
+        check_model(options.init_from, "--init-from")
+    if options.resume:
+        check_folder(options.resume, "--resume")
+    if options.log_file:
+        check_parent(options.log_file, "--log-file")
+    output = check_output_dir(options.output or default_output(options))
+    check_output_dir(options.checkpoint_dir or f"{output}-checkpoint")
+
+
+def run(options: argparse.Namespace) -> int:
     from word2vec_hub.training.corpus import CorpusError, TextCorpus
     from word2vec_hub.training.distributed import Distributed, RankFailure
     from word2vec_hub.training.epochs import TrainingInterrupted
@@ -153,18 +183,13 @@ def run(options: argparse.Namespace) -> int:
             corpus = TextCorpus.from_dataset(
                 options.dataset, options.dataset_config, options.split, options.text_column
             )
-            default_output = f"word2vec-{output_stem(options.dataset)}"
         elif options.corpus:
             corpus = TextCorpus.from_files(options.corpus)
-            default_output = f"word2vec-{output_stem(options.corpus[0])}"
         else:
             corpus = TextCorpus.penn_treebank()
-            default_output = "word2vec-ptb"
             options.language = options.language or "en"
-        if options.split_punctuation is None:
-            options.split_punctuation = bool(options.corpus or options.dataset)
-        args = TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
-        output = check_output_dir(options.output or default_output)
+        args = training_arguments(options)
+        output = check_output_dir(options.output or default_output(options))
         # Checked now, not when the first checkpoint is due: a refusal then would cost the training done so far.
         checkpoint_dir = check_output_dir(options.checkpoint_dir or f"{output}-checkpoint")
         if is_main:
