@@ -39,14 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample", type=float, default=defaults.sample, help="subsampling threshold (0: off)")
     parser.add_argument("--min-count", type=int, default=defaults.min_count, help="drop rarer words")
     parser.add_argument("--max-vocab", type=int, default=None, help="keep at most this many words")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the corpus")
     parser.add_argument("--alpha", type=float, default=defaults.alpha, help="initial learning rate")
     parser.add_argument("--min-alpha", type=float, default=defaults.min_alpha, help="final learning rate")
     parser.add_argument("--ns-exponent", type=float, default=defaults.ns_exponent, help="noise distribution power")
     parser.add_argument(
         "--batch-size", type=int, default=defaults.batch_size, help="(center, context) pairs a step of the torch engine"
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="seed of the initial vectors, subsampling and noise words"
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument(
         "--backend", default="auto", choices=BACKENDS,
@@ -81,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where --segmentation word finds words: jieba's dictionary (pip install 'word2vec-hub[chinese]'), or "
         "the corpus's own statistics; auto (default): jieba for Chinese when it is installed",
     )  # fmt: skip
-    parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True, help="lowercase the text")
     parser.add_argument("--nfkc", action=argparse.BooleanOptionalAction, default=True, help="NFKC-normalise text")
     parser.add_argument("--log-file", help="append a JSON line per block of training (words, loss, lr, words/s)")
     parser.add_argument(
