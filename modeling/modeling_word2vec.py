@@ -41,6 +41,8 @@ class Word2VecConfig(PreTrainedConfig):
             hyperparameters, named as in gensim's `Word2Vec`.
         corpus (`str`, *optional*): a description of the training corpus.
         corpus_word_count (`int`): words in the training corpus, out-of-vocabulary words included.
+        training_history (`list[dict]`, *optional*): every stage of training, oldest first, each {"corpus",
+            "corpus_word_count", "epochs"}; `corpus` and `corpus_word_count` are the last stage's.
 
     Example:
 
@@ -73,6 +75,7 @@ class Word2VecConfig(PreTrainedConfig):
     ns_exponent: float = 0.75
     corpus: str | None = None
     corpus_word_count: int = 0
+    training_history: list[dict] | None = None
 
     def __post_init__(self, **kwargs):
         if self.vocab_size < 1 or self.hidden_size < 1:

@@ -196,7 +196,7 @@ def build_model_card(
     sections = [
         f"# {model_id}",
         f"Word2vec word vectors: skip-gram with negative sampling, {words:,} words × {config.hidden_size} "
-        f"dimensions, trained on {config.corpus or 'an unnamed corpus'} ({config.corpus_word_count:,} words). "
+        f"dimensions, trained on {describe_training(config)}. "
         f"The weights (`model.safetensors`) hold the word vectors (`embeddings`), {head}; `tokenizer.json` maps "
         f"text to rows ({describe_text_processing(tokenizer_json)}; {describe_vocabulary(tokenizer_json)}, with "
         "`[PAD]` = 0 and `[UNK]` = 1).",
@@ -217,13 +217,28 @@ def build_model_card(
         "(`[p for p in net.parameters() if p.requires_grad]`); `model.freeze()` before `save_pretrained` makes "
         "the model load frozen again.",
         "## Training",
-        f"Corpus: {config.corpus or 'unknown'}, {config.corpus_word_count:,} words; vocabulary {words:,} words "
-        f"(`min_count` {config.min_count}); vector size {config.hidden_size}.\n\n"
+        f"Corpus: {describe_training(config)}; vocabulary {words:,} words ([PAD] and [UNK] not counted; "
+        f"`min_count` {config.min_count}); vector size {config.hidden_size}. The hyperparameters are the last "
+        "stage's.\n\n"
         f"| hyperparameter | value |\n|---|---|\n{hyperparameters}",
     ]
     if evaluation:
         sections += ["## Evaluation", f"| dataset | metric | value |\n|---|---|---|\n{evaluation_table}"]
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(sections) + "\n")
+
+
+def describe_training(config: Word2VecConfig) -> str:
+    """What the model was trained on: each stage's corpus and word count (and epochs where there were several
+    stages), oldest first."""
+    stages = config.training_history or [
+        {"corpus": config.corpus, "corpus_word_count": config.corpus_word_count, "epochs": config.epochs}
+    ]
+    if len(stages) == 1:
+        return f"{stages[0]['corpus'] or 'an unnamed corpus'} ({stages[0]['corpus_word_count']:,} words)"
+    return ", then ".join(
+        f"{stage['corpus'] or 'an unnamed corpus'} ({stage['corpus_word_count']:,} words, {stage['epochs']} epochs)"
+        for stage in stages
+    )
 
 
 def write_model_card(

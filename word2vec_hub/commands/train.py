@@ -239,7 +239,7 @@ def run(options: argparse.Namespace) -> int:
 
     model = result.model
     print(
-        f"trained {model.config.vocab_size:,} words x {model.config.hidden_size} dims on "
+        f"trained {len(model.word_ids()):,} words ([PAD] and [UNK] not counted) x {model.config.hidden_size} dims on "
         f"{model.config.corpus_word_count:,} corpus words in {result.seconds:.1f} s "
         f"({result.words_per_second:,.0f} words/s, device {model.device}); final loss {result.final_loss:.4f}"
     )
