@@ -115,6 +115,19 @@ class Word2VecPreTrainedModel(PreTrainedModel):
             init.zeros_(module.counts)
 
 
+# gensim KeyedVectors names the model lacks: asking for one says where a real KeyedVectors comes from.
+GENSIM_ONLY_NAMES = frozenset({
+    "add_lifecycle_event", "add_vector", "add_vectors", "allocate_vecattrs", "closer_than", "cosine_similarities",
+    "distance", "distances", "doesnt_match", "evaluate_word_analogies", "evaluate_word_pairs", "fill_norms",
+    "get_index", "get_mean_vector", "get_normed_vectors", "get_vecattr", "has_index_for", "index2entity",
+    "index2word", "init_sims", "intersect_word2vec_format", "load", "load_word2vec_format", "log_accuracy",
+    "log_evaluate_word_pairs", "most_similar_cosmul", "most_similar_to_given", "n_similarity", "rank",
+    "rank_by_centrality", "relative_cosine_similarity", "resize_vectors", "save", "set_vecattr", "similar_by_key",
+    "similar_by_vector", "similar_by_word", "similarity_unseen_docs", "sort_by_descending_frequency",
+    "unit_normalize_all", "vectors_for_all", "vectors_norm", "vocab", "wmdistance", "word_vec", "words_closer_than",
+})  # fmt: skip
+
+
 class Word2VecModel(Word2VecPreTrainedModel):
     r"""
     A word2vec embedding table and its skip-gram head.
@@ -442,6 +455,17 @@ class Word2VecModel(Word2VecPreTrainedModel):
         """Rows that are words, in frequency order: every row but [PAD] and [UNK]."""
         special_ids = self._special_ids()
         return [index for index in range(self.config.vocab_size) if index not in special_ids]
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name not in GENSIM_ONLY_NAMES:
+                raise
+        raise AttributeError(
+            f"{type(self).__name__} has no {name!r}, a name of gensim's KeyedVectors: "
+            "`word2vec_hub.to_keyed_vectors(model)` (pip install word2vec-hub gensim) gives a KeyedVectors that has it"
+        )
 
     def __contains__(self, word: str) -> bool:
         try:

@@ -49,3 +49,15 @@ def test_export_to_gensim_keyed_vectors(trained):
     theirs = keyed.most_similar("a3", topn=5)
     assert [word for word, _ in ours] == [word for word, _ in theirs]
     np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["doesnt_match", "n_similarity", "wmdistance"])
+def test_a_gensim_name_the_model_lacks_points_to_to_keyed_vectors(trained, name):
+    with pytest.raises(AttributeError, match=rf"no '{name}', a name of gensim's KeyedVectors: `word2vec_hub\.to_keyed"):
+        getattr(trained.model, name)
+
+
+def test_any_other_missing_name_gets_the_plain_attribute_error(trained):
+    with pytest.raises(AttributeError) as caught:
+        trained.model.no_such_name  # noqa: B018
+    assert "to_keyed_vectors" not in str(caught.value)
