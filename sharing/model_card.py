@@ -106,7 +106,7 @@ def map_words(model: Word2VecModel, limit: int = 30) -> list[str]:
 def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
     """Save a PNG of the words of `map_words` projected on their first two principal components (atomically: a
     crash leaves the old picture or the new one). Chinese, Japanese and Thai words need one of FALLBACK_FONTS
-    installed; without one they show as empty boxes."""
+    installed; without one they show as empty boxes, and a warning names the font package to install."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,7 +117,30 @@ def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
     families = [plt.rcParams["font.family"][0], *(name for name in FALLBACK_FONTS if name in installed)]
     with plt.rc_context({"font.family": families}), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        return _draw_word_map(model, path, plt)
+        words = _draw_word_map(model, path, plt)
+        missing = characters_without_glyphs("".join(words), families)
+    if missing:
+        warnings.warn(
+            f"no installed font has glyphs for {''.join(missing[:10])}, so the word map ({path.name}) shows them as "
+            "empty boxes; install a font that has them (Debian/Ubuntu: apt install fonts-noto-cjk for Chinese and "
+            "Japanese, fonts-thai-tlwg for Thai) and save the model again",
+            stacklevel=2,
+        )
+    return words
+
+
+def characters_without_glyphs(text: str, families: list[str]) -> list[str]:
+    """The distinct characters of `text`, whitespace aside, that none of the font `families` can draw."""
+    from matplotlib import font_manager, ft2font
+
+    covered: set[int] = set()
+    for family in families:
+        try:
+            font_file = font_manager.findfont(font_manager.FontProperties(family=[family]), fallback_to_default=False)
+        except ValueError:
+            continue
+        covered.update(ft2font.FT2Font(font_file).get_charmap())
+    return sorted({character for character in text if not character.isspace() and ord(character) not in covered})
 
 
 def _draw_word_map(model: Word2VecModel, path: Path, plt) -> list[str]:

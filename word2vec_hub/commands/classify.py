@@ -83,8 +83,6 @@ def run(options: argparse.Namespace) -> int:
 
     settings = settings_from(options)
     try:
-        if not options.plot.parent.resolve().is_dir():
-            raise FileNotFoundError(f"cannot save the curve to {options.plot}: its folder does not exist")
         data = options.data or shared_file(DEFAULT_DATA, options.shared)
         for name in ("train.jsonl", "test.jsonl"):
             if not (data / name).is_file():
