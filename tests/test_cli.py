@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -215,3 +216,27 @@ def test_ctrl_c_while_a_subcommand_imports_torch_prints_one_line(tmp_path):
     stderr = process.communicate()[1]
     assert process.returncode == 130, stderr
     assert stderr == "interrupted\n"
+
+
+def test_training_shows_the_reading_and_training_bars_and_the_last_line_once(tmp_path, planted_lines):
+    corpus = tmp_path / "planted.txt"
+    corpus.write_text("\n".join(planted_lines[:3000]) + "\n")
+    arguments = ["--device", "cpu", "--corpus", str(corpus), "--dim", "8", "--epochs", "2", "--output", "out"]
+    # Every update drawn (tqdm reads TQDM_* defaults from the environment), so the last block's is drawn too.
+    shown = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "train", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "TQDM_MININTERVAL": "0", "TQDM_MINITERS": "1"},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "reading: " in shown.stderr and "27.0kword" in shown.stderr, shown.stderr  # 3,000 lines of 9 words
+    assert shown.stderr.count("training: 100%") == 1, shown.stderr
+    hidden = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "train", "--no-progress", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert hidden.returncode == 0 and hidden.stderr == "", hidden.stderr
