@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -61,3 +68,63 @@ def test_any_other_missing_name_gets_the_plain_attribute_error(trained):
     with pytest.raises(AttributeError) as caught:
         trained.model.no_such_name  # noqa: B018
     assert "to_keyed_vectors" not in str(caught.value)
+
+
+TOKENIZER_LOADERS = """
+import sys
+from model2vec import StaticModel
+from sentence_transformers import SentenceTransformer
+from transformers import PreTrainedTokenizerFast
+
+folder = sys.argv[1]
+assert PreTrainedTokenizerFast.from_pretrained(folder)("a3 b3")["input_ids"][0] > 1
+assert SentenceTransformer(folder, device="cpu").encode(["a3 b3"]).shape == (1, 32)
+assert StaticModel.from_pretrained(folder).encode(["a3 b3"]).shape == (1, 32)
+import word2vec_hub.modeling  # registers the word2vec model type: AutoTokenizer needs no remote code then
+
+from transformers import AutoTokenizer
+
+assert AutoTokenizer.from_pretrained(folder)("a3 b3")["input_ids"][0] > 1
+print("loaded")
+"""
+
+
+def run_with_terminal(command: list[str], timeout: float) -> str:
+    """Run `command` with a pseudo-terminal as its standard input, output and error; what it wrote."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(command, stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True)
+    os.close(terminal)
+    output = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            break
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.kill()
+    process.wait()
+    os.close(controller)
+    return output.decode(errors="replace")
+
+
+@pytest.mark.parametrize("standard_input", ["closed", "a terminal"])
+def test_the_tokenizer_loads_without_remote_code_and_never_prompts(trained_folder, standard_input):
+    """PreTrainedTokenizerFast, sentence-transformers and model2vec read tokenizer.json alone, and AutoTokenizer
+    once word2vec_hub.modeling is imported; none asks "Do you wish to run the custom code? [y/N]" (which waits on
+    a terminal, and fails with closed input)."""
+    pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed")
+    pytest.importorskip("model2vec", reason="model2vec not installed")
+    command = [sys.executable, "-c", TOKENIZER_LOADERS, str(trained_folder)]
+    if standard_input == "closed":
+        completed = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        output = completed.stdout + completed.stderr
+    else:
+        output = run_with_terminal(command, timeout=120)
+    assert "[y/N]" not in output and "trust_remote_code" not in output, output
+    assert "loaded" in output, output
