@@ -218,7 +218,7 @@ def test_ctrl_c_while_a_subcommand_imports_torch_prints_one_line(tmp_path):
     assert stderr == "interrupted\n"
 
 
-def test_training_shows_the_reading_and_training_bars_and_the_last_line_once(tmp_path, planted_lines):
+def test_training_shows_reading_training_and_saving_progress_and_the_last_line_once(tmp_path, planted_lines):
     corpus = tmp_path / "planted.txt"
     corpus.write_text("\n".join(planted_lines[:3000]) + "\n")
     arguments = ["--device", "cpu", "--corpus", str(corpus), "--dim", "8", "--epochs", "2", "--output", "out"]
@@ -233,6 +233,7 @@ def test_training_shows_the_reading_and_training_bars_and_the_last_line_once(tmp
     assert shown.returncode == 0, shown.stderr
     assert "reading: " in shown.stderr and "27.0kword" in shown.stderr, shown.stderr  # 3,000 lines of 9 words
     assert shown.stderr.count("training: 100%") == 1, shown.stderr
+    assert "saving out [" in shown.stderr, shown.stderr
     hidden = subprocess.run(
         [sys.executable, "-m", "word2vec_hub", "train", "--no-progress", *arguments],
         capture_output=True,
@@ -240,3 +241,15 @@ def test_training_shows_the_reading_and_training_bars_and_the_last_line_once(tmp
         cwd=tmp_path,
     )
     assert hidden.returncode == 0 and hidden.stderr == "", hidden.stderr
+
+
+def test_a_hub_name_with_the_hub_out_of_reach_is_one_line_at_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")  # .invalid never resolves (RFC 6761)
+    for variable in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    completed = run_word2vec("evaluate", "alice/no-such-model", cwd=tmp_path)
+    message = one_line_error(completed)
+    assert "alice/no-such-model: no local folder of that name, and the Hub (hub.invalid) cannot be reached" in message
+    assert "warning" not in completed.stderr
+    assert completed.stdout.splitlines()[-1] == "heavy []", completed.stdout

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class UsageError(ValueError):
@@ -18,6 +20,10 @@ class UsageError(ValueError):
 # namespace/name: what the Hub accepts for a repository (huggingface_hub's validate_repo_id), with the namespace
 # required, as it is for any model pushed today: a bare word is a local folder that is not there.
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9_][\w.-]{0,95}$")
+
+
+# With a proxy the Hub's host need not resolve here.
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
 def is_repo_id(name: str) -> bool:
@@ -31,8 +37,8 @@ def hub_offline() -> bool:
 
 
 def check_model(name: str, option: str, hub: bool = True) -> None:
-    """`name` is a local model folder or (where `hub`) a well-formed Hub repository id, which with HF_HUB_OFFLINE
-    set must be in the Hub cache."""
+    """`name` is a local model folder or (where `hub`) a well-formed Hub repository id that is in the Hub cache or
+    else can be asked for: HF_HUB_OFFLINE is not set and the Hub's host name resolves."""
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -47,14 +53,25 @@ def check_model(name: str, option: str, hub: bool = True) -> None:
             f"{option} {name}: no local folder of that name, and not a Hub repository id (namespace/name); "
             "check the path"
         )
-    if hub_offline():
-        from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import constants, try_to_load_from_cache
 
-        if not isinstance(try_to_load_from_cache(name, "config.json"), str):
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return
+    if hub_offline():
+        raise UsageError(
+            f"{option} {name}: no local folder of that name, and HF_HUB_OFFLINE is set while the Hub cache "
+            "holds no such model; download it first (`word2vec pull`) or unset HF_HUB_OFFLINE"
+        )
+    host = urlsplit(constants.ENDPOINT).hostname
+    if host and not any(os.environ.get(variable) for variable in PROXY_VARIABLES):
+        try:
+            socket.getaddrinfo(host, None)
+        except OSError as error:
+            # Without this, the Hub client retries for half a minute before it says the same.
             raise UsageError(
-                f"{option} {name}: no local folder of that name, and HF_HUB_OFFLINE is set while the Hub cache "
-                "holds no such model; download it first (`word2vec pull`) or unset HF_HUB_OFFLINE"
-            )
+                f"{option} {name}: no local folder of that name, and the Hub ({host}) cannot be reached "
+                f"({error.strerror or error}); check the path, or the network"
+            ) from None
 
 
 def check_file(path: Path | str, option: str) -> None:

@@ -166,6 +166,8 @@ def check_arguments(options: argparse.Namespace) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
     from word2vec_hub.training.corpus import CorpusError, TextCorpus
     from word2vec_hub.training.distributed import Distributed, RankFailure
     from word2vec_hub.training.epochs import TrainingInterrupted
@@ -208,7 +210,9 @@ def run(options: argparse.Namespace) -> int:
         )
         if not is_main:
             return 0
-        save_model_folder(result.model, result.tokenizer, output, language=options.language or result.language)
+        # Seconds: the weights, the tokenizer, and the model card's word map (matplotlib).
+        with tqdm(desc=f"saving {output}", bar_format="{desc} [{elapsed}]", disable=not options.progress):
+            save_model_folder(result.model, result.tokenizer, output, language=options.language or result.language)
     except TrainingInterrupted as interruption:
         print(
             f"interrupted: checkpoint saved to {interruption.checkpoint}; continue with the same command and "
