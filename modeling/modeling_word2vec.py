@@ -165,8 +165,12 @@ class Word2VecModel(Word2VecPreTrainedModel):
         """Load as `PreTrainedModel.from_pretrained` does, but refuse a folder that is incomplete.
 
         Raises `OSError` if a tensor is missing from the checkpoint (transformers would only warn and initialise it
-        at random) or if `tokenizer.json` has a different number of words than the table has rows.
+        at random) or if `tokenizer.json` has a different number of words than the table has rows, and for a path
+        that names no folder (transformers would judge it as a malformed Hub repository id).
         """
+        name = str(pretrained_model_name_or_path)
+        if not os.path.isdir(name) and (name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1):
+            raise OSError(f"{name}: no such model folder (a model on the Hub is named namespace/name)")
         output_loading_info = kwargs.pop("output_loading_info", False)
         hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
         try:

@@ -143,3 +143,9 @@ def test_queries_run_on_the_model_device(trained_folder):
     assert model.unit_vectors().device.type == "cuda"
     on_cpu = Word2VecModel.from_pretrained(trained_folder).most_similar("a3", topn=3)
     assert [w for w, _ in model.most_similar("a3", topn=3)] == [w for w, _ in on_cpu]
+
+
+@pytest.mark.parametrize("path", ["./no-such-folder", "models/no/such-folder", "/no/such/folder"])
+def test_a_path_that_names_no_folder_is_said_to_be_missing(path):
+    with pytest.raises(OSError, match=rf"^{path}: no such model folder \(a model on the Hub is named namespace/name\)"):
+        Word2VecModel.from_pretrained(path)
