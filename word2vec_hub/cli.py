@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -86,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         status = run_command(argv)
     except KeyboardInterrupt:
+        # A second Ctrl-C while the interpreter shuts down would print a traceback of its own.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("interrupted", file=sys.stderr)
         status = 130
     sys.exit(status)
