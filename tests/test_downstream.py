@@ -213,3 +213,24 @@ def test_the_curve_picture_keeps_the_legend_off_the_axes_and_coinciding_arms_apa
         assert len({(line.get_marker(), line.get_linestyle()) for line in axes.get_lines()}) == len(ARMS)
     finally:
         plt.close(figure)
+
+
+def test_transformers_trainer_fine_tunes_a_classifier_over_the_frozen_vectors(vectors, tmp_path):
+    """The standard fine-tuning path: transformers.Trainer, which needs accelerate (the finetune extra)."""
+    from transformers import Trainer
+    from transformers import TrainingArguments as TrainerArguments
+
+    data = encode_texts(vectors.tokenizer, planted_topic_texts(range(6), per_label=4, seed=0), max_length=16)
+    rows = [
+        {"input_ids": data.input_ids[i], "attention_mask": data.attention_mask[i], "labels": data.labels[i]}
+        for i in range(len(data))
+    ]
+    classifier = build_classifier(vectors, num_labels=len(TOPICS), embeddings="frozen", max_length=16)
+    head_before = classifier.classifier.weight.detach().clone()
+    arguments = TrainerArguments(
+        output_dir=str(tmp_path / "run"), max_steps=2, per_device_train_batch_size=8, report_to=[], use_cpu=True,
+        save_strategy="no", disable_tqdm=True,
+    )  # fmt: skip
+    assert Trainer(model=classifier, args=arguments, train_dataset=rows).train().global_step == 2
+    assert not torch.equal(classifier.classifier.weight, head_before)
+    assert classifier.bert.get_input_embeddings().weight.data_ptr() == vectors.embeddings.data_ptr()
