@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -249,3 +250,14 @@ def test_a_hub_name_with_the_hub_out_of_reach_is_one_line_at_once(tmp_path, monk
     assert "alice/no-such-model: no local folder of that name, and the Hub (hub.invalid) cannot be reached" in message
     assert "warning" not in completed.stderr
     assert completed.stdout.splitlines()[-1] == "heavy []", completed.stdout
+
+
+def test_help_gives_each_option_its_default(capsys):
+    with pytest.raises(SystemExit):
+        run_command(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for option, default in [("--dim DIM", "100"), ("--workers WORKERS", "0"), ("--epochs EPOCHS", "5")]:
+        assert re.search(rf"{option} [^-]*\(default: {default}\)", help_text), option
+    assert "(default: None)" not in help_text
+    assert "--no-progress hide the progress bar" in help_text
+    assert "hide the progress bar (default" not in help_text, "a flag's default is its absence"

@@ -27,13 +27,14 @@ def _short_warning(message, category, filename, lineno, line=None) -> str:
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description's line breaks, and ends an option's help with its default unless the help already says
-    it or there is none to say (no default, or a flag that is off)."""
+    it or there is none to say: no default, or a flag (--no-progress), whose absence is its default."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         help_text = action.help or ""
-        if not action.option_strings or action.default in (None, False, argparse.SUPPRESS) or "default" in help_text:
+        flag = action.nargs == 0 and not isinstance(action, argparse.BooleanOptionalAction)
+        if not action.option_strings or flag or action.default is None or "default" in help_text:
             return help_text
-        return f"{help_text} (default: %(default)s)".lstrip()
+        return f"{help_text} (default: %(default)s)"
 
 
 def build_parser() -> argparse.ArgumentParser:
