@@ -173,6 +173,7 @@ def run_word2vec(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
         (("train", "--corpus", "notes.txt", "--epochs", "0"), "epochs must be at least 1, got 0"),
         (("train", "--corpus", "notes.txt", "--output", "notes.txt"), "notes.txt exists and is a file"),
         (("train", "--corpus", "notes.txt", "--log-file", "no/log.jsonl"), "log.jsonl: the folder"),
+        (("train", "--dataset", "./no-such-dataset"), "--dataset ./no-such-dataset: no such file or folder"),
         (("convert", "missing.bin", "--from", "word2vec-bin", "--output", "out"), "missing.bin: file not found"),
         (("convert", "nosuchmodel", "--to", "word2vec-bin", "--output", "out.bin"), "no local folder of that name"),
         (("classify",), "--model word2vec-ptb: no local folder of that name"),

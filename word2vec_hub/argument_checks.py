@@ -31,6 +31,12 @@ def is_repo_id(name: str) -> bool:
     return bool(_REPO_ID.match(name)) and ".." not in name and "--" not in name and not name.endswith((".git", "."))
 
 
+def looks_like_path(name: str) -> bool:
+    """Whether `name` can only be meant as a local path: it starts with `.`, `/` or `~`, or has a backslash or more
+    than one `/`."""
+    return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
+
+
 def hub_offline() -> bool:
     """Whether HF_HUB_OFFLINE is set, as huggingface_hub reads it."""
     return os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}

@@ -14,7 +14,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from word2vec_hub.argument_checks import check_folder, check_model, check_parent
+from word2vec_hub.argument_checks import UsageError, check_folder, check_model, check_parent, looks_like_path
 from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOVERIES
 from word2vec_hub.training.arguments import BACKENDS, LR_SCHEDULES, SYNC_CHOICES, SYNC_EVERY, TrainingArguments
 
@@ -152,6 +152,8 @@ def check_arguments(options: argparse.Namespace) -> None:
     if options.sync_every < 1:
         raise ValueError(f"--sync-every must be at least 1 word, got {options.sync_every}")
     training_arguments(options)
+    if options.dataset and looks_like_path(options.dataset) and not Path(options.dataset).expanduser().exists():
+        raise UsageError(f"--dataset {options.dataset}: no such file or folder")
     for source in options.corpus or []:
         if source != "-":
             source_files(source)
