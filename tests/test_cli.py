@@ -262,3 +262,20 @@ def test_help_gives_each_option_its_default(capsys):
     assert "(default: None)" not in help_text
     assert "--no-progress hide the progress bar" in help_text
     assert "hide the progress bar (default" not in help_text, "a flag's default is its absence"
+
+
+def test_a_hub_client_warning_prints_once_in_the_warning_form(trained_folder, tmp_path):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("a3\tb3\t9.0\na1\tt1_0\t5.0\nw1\tw2\t1.0\n")
+    script = (
+        "import sys\n"
+        "from huggingface_hub.utils import logging\n"
+        "from word2vec_hub.cli import run_command\n"
+        "assert run_command(sys.argv[1:]) == 0\n"
+        "logging.get_logger('huggingface_hub.file_download').warning('Retrying in 1s [Retry 1/5].')\n"
+    )
+    arguments = ["evaluate", str(trained_folder), "--wordsim", str(pairs)]
+    completed = subprocess.run([sys.executable, "-c", script, *arguments], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    retries = [line for line in completed.stderr.splitlines() if "Retrying" in line]
+    assert retries == ["warning: Retrying in 1s [Retry 1/5]."]
