@@ -35,6 +35,8 @@ ARMS = {
     "random": "random embeddings",
     "logistic": "mean word2vec + logistic regression",
 }
+# Marker and line style of each arm in the picture: arms whose accuracies coincide stay told apart.
+ARM_STYLES = {"frozen": ("o", "-"), "fine-tuned": ("s", "--"), "random": ("^", ":"), "logistic": ("D", "-.")}
 
 
 def balanced_subset(labels: Sequence[int], count: int, seed: int) -> list[int]:
@@ -120,20 +122,23 @@ def format_table(curve: LearningCurve) -> str:
     return "\n".join(lines)
 
 
-def plot_learning_curve(curve: LearningCurve, path: str | Path, title: str = "") -> None:
-    """Accuracy against labelled texts on a log axis, one line per arm with its ± one standard deviation band,
-    saved as PNG. The file appears complete or not at all."""
+def draw_learning_curve(curve: LearningCurve, title: str = ""):
+    """The matplotlib Figure of the curve: accuracy against labelled texts on a log axis, one line per arm (its own
+    marker and line style) with its ± one standard deviation band, the legend below the axes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=100)
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=100, layout="constrained")
     for arm, description in ARMS.items():
         means, spreads = curve.mean_and_spread(arm)
         low = [mean - spread for mean, spread in zip(means, spreads, strict=True)]
         high = [mean + spread for mean, spread in zip(means, spreads, strict=True)]
-        (line,) = axes.plot(curve.label_counts, means, marker="o", label=description)
+        marker, linestyle = ARM_STYLES[arm]
+        (line,) = axes.plot(
+            curve.label_counts, means, marker=marker, linestyle=linestyle, markerfacecolor="none", label=description
+        )
         axes.fill_between(curve.label_counts, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
     axes.set_xscale("log")
     axes.set_xticks(curve.label_counts, [str(count) for count in curve.label_counts])
@@ -141,10 +146,17 @@ def plot_learning_curve(curve: LearningCurve, path: str | Path, title: str = "")
     axes.set_xlabel("labelled training texts (log scale)")
     axes.set_ylabel("test accuracy")
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower right")
+    figure.legend(loc="outside lower center", ncols=2)
     if title:
         axes.set_title(title)
-    figure.tight_layout()
+    return figure
+
+
+def plot_learning_curve(curve: LearningCurve, path: str | Path, title: str = "") -> None:
+    """The curve (`draw_learning_curve`) saved as PNG. The file appears complete or not at all."""
+    import matplotlib.pyplot as plt
+
+    figure = draw_learning_curve(curve, title)
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
     try:

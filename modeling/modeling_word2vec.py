@@ -57,6 +57,8 @@ class Word2VecConfig(PreTrainedConfig):
             hyperparameters, named as in gensim's `Word2Vec`.
         corpus (`str`, *optional*): a description of the training corpus.
         corpus_word_count (`int`): words in the training corpus, out-of-vocabulary words included.
+        training_history (`list[dict]`, *optional*): every stage of training, oldest first, each {"corpus",
+            "corpus_word_count", "epochs"}; `corpus` and `corpus_word_count` are the last stage's.
 
     Example:
 
@@ -89,6 +91,7 @@ class Word2VecConfig(PreTrainedConfig):
     ns_exponent: float = 0.75
     corpus: str | None = None
     corpus_word_count: int = 0
+    training_history: list[dict] | None = None
 
     def __post_init__(self, **kwargs):
         if self.vocab_size < 1 or self.hidden_size < 1:
@@ -125,6 +128,19 @@ class Word2VecPreTrainedModel(PreTrainedModel):
             if module.context is not None:
                 init.zeros_(module.context)
             init.zeros_(module.counts)
+
+
+# gensim KeyedVectors names the model lacks: asking for one says where a real KeyedVectors comes from.
+GENSIM_ONLY_NAMES = frozenset({
+    "add_lifecycle_event", "add_vector", "add_vectors", "allocate_vecattrs", "closer_than", "cosine_similarities",
+    "distance", "distances", "doesnt_match", "evaluate_word_analogies", "evaluate_word_pairs", "fill_norms",
+    "get_index", "get_mean_vector", "get_normed_vectors", "get_vecattr", "has_index_for", "index2entity",
+    "index2word", "init_sims", "intersect_word2vec_format", "load", "load_word2vec_format", "log_accuracy",
+    "log_evaluate_word_pairs", "most_similar_cosmul", "most_similar_to_given", "n_similarity", "rank",
+    "rank_by_centrality", "relative_cosine_similarity", "resize_vectors", "save", "set_vecattr", "similar_by_key",
+    "similar_by_vector", "similar_by_word", "similarity_unseen_docs", "sort_by_descending_frequency",
+    "unit_normalize_all", "vectors_for_all", "vectors_norm", "vocab", "wmdistance", "word_vec", "words_closer_than",
+})  # fmt: skip
 
 
 class Word2VecModel(Word2VecPreTrainedModel):
@@ -195,7 +211,11 @@ class Word2VecModel(Word2VecPreTrainedModel):
         - `tokenizer.json` must parse, hold one token per row of the table and the special tokens at the ids the
           config gives them (`OSError` otherwise);
         - rows that are not finite (NaN, inf) are reported in a warning; the queries never return them.
+        - a path that names no folder raises `OSError` (transformers would judge it a malformed Hub repository id).
         """
+        name = str(pretrained_model_name_or_path)
+        if not os.path.isdir(name) and (name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1):
+            raise OSError(f"{name}: no such model folder (a model on the Hub is named namespace/name)")
         output_loading_info = kwargs.pop("output_loading_info", False)
         ignore_mismatched_sizes = kwargs.pop("ignore_mismatched_sizes", False)
         hub_kwargs = {key: kwargs[key] for key in HUB_KWARGS if key in kwargs}
@@ -598,6 +618,17 @@ class Word2VecModel(Word2VecPreTrainedModel):
         """Rows that are words, in frequency order: every row but [PAD] and [UNK]."""
         special_ids = self._special_ids()
         return [index for index in range(self.config.vocab_size) if index not in special_ids]
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name not in GENSIM_ONLY_NAMES:
+                raise
+        raise AttributeError(
+            f"{type(self).__name__} has no {name!r}, a name of gensim's KeyedVectors: "
+            "`word2vec_hub.to_keyed_vectors(model)` (pip install word2vec-hub gensim) gives a KeyedVectors that has it"
+        )
 
     def __contains__(self, word: str) -> bool:
         try:

@@ -126,7 +126,7 @@ def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
     """Save a PNG of the words of `map_words` projected on their first two principal components (atomically: a
     crash leaves the old picture or the new one); WordMapUnavailable, with nothing written, where the table has
     no such picture. Chinese, Japanese and Thai words need one of FALLBACK_FONTS installed; without one they show
-    as empty boxes."""
+    as empty boxes, and a warning names the font package to install."""
     words = map_words(model)
     points = word_map_points(model, words).numpy()
     import matplotlib
@@ -152,7 +152,29 @@ def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
                 figure.savefig(temporary, format="png")
         finally:
             plt.close(figure)
+        missing = characters_without_glyphs("".join(words), families)
+    if missing:
+        warnings.warn(
+            f"no installed font has glyphs for {''.join(missing[:10])}, so the word map ({path.name}) shows them as "
+            "empty boxes; install a font that has them (Debian/Ubuntu: apt install fonts-noto-cjk for Chinese and "
+            "Japanese, fonts-thai-tlwg for Thai) and save the model again",
+            stacklevel=2,
+        )
     return words
+
+
+def characters_without_glyphs(text: str, families: list[str]) -> list[str]:
+    """The distinct characters of `text`, whitespace aside, that none of the font `families` can draw."""
+    from matplotlib import font_manager, ft2font
+
+    covered: set[int] = set()
+    for family in families:
+        try:
+            font_file = font_manager.findfont(font_manager.FontProperties(family=[family]), fallback_to_default=False)
+        except ValueError:
+            continue
+        covered.update(ft2font.FT2Font(font_file).get_charmap())
+    return sorted({character for character in text if not character.isspace() and ord(character) not in covered})
 
 
 def load_evaluation(folder: Path) -> list[dict]:
@@ -212,7 +234,7 @@ def build_model_card(
     sections = [
         f"# {model_id}",
         f"Word2vec word vectors: skip-gram with negative sampling, {words:,} words × {config.hidden_size} "
-        f"dimensions, trained on {config.corpus or 'an unnamed corpus'} ({config.corpus_word_count:,} words). "
+        f"dimensions, trained on {describe_training(config)}. "
         f"The weights (`model.safetensors`) hold the word vectors (`embeddings`), {head}; `tokenizer.json` maps "
         f"text to rows ({describe_text_processing(tokenizer_json)}; {describe_vocabulary(tokenizer_json)}, with "
         "`[PAD]` = 0 and `[UNK]` = 1).",
@@ -235,13 +257,28 @@ def build_model_card(
         "(`[p for p in net.parameters() if p.requires_grad]`); `model.freeze()` before `save_pretrained` makes "
         "the model load frozen again.",
         "## Training",
-        f"Corpus: {config.corpus or 'unknown'}, {config.corpus_word_count:,} words; vocabulary {words:,} words "
-        f"(`min_count` {config.min_count}); vector size {config.hidden_size}.\n\n"
+        f"Corpus: {describe_training(config)}; vocabulary {words:,} words ([PAD] and [UNK] not counted; "
+        f"`min_count` {config.min_count}); vector size {config.hidden_size}. The hyperparameters are the last "
+        "stage's.\n\n"
         f"| hyperparameter | value |\n|---|---|\n{hyperparameters}",
     ]
     if evaluation:
         sections += ["## Evaluation", f"| dataset | metric | value |\n|---|---|---|\n{evaluation_table}"]
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(sections) + "\n")
+
+
+def describe_training(config: Word2VecConfig) -> str:
+    """What the model was trained on: each stage's corpus and word count (and epochs where there were several
+    stages), oldest first."""
+    stages = config.training_history or [
+        {"corpus": config.corpus, "corpus_word_count": config.corpus_word_count, "epochs": config.epochs}
+    ]
+    if len(stages) == 1:
+        return f"{stages[0]['corpus'] or 'an unnamed corpus'} ({stages[0]['corpus_word_count']:,} words)"
+    return ", then ".join(
+        f"{stage['corpus'] or 'an unnamed corpus'} ({stage['corpus_word_count']:,} words, {stage['epochs']} epochs)"
+        for stage in stages
+    )
 
 
 def write_model_card(

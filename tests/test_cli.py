@@ -9,8 +9,10 @@ import lzma
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,7 +26,7 @@ from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.resources import readable_size
 from word2vec_hub.training.output import OutputError, save_model_folder
 
-from .conftest import REPO_ROOT, scattered_corpus
+from .conftest import REPO_ROOT, one_line_error, scattered_corpus
 
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
 
@@ -311,3 +313,138 @@ def test_ctrl_c_while_saving_says_training_was_complete_and_what_was_kept(
     after = {path.name: path.read_bytes() for path in output.iterdir()} if output.exists() else None
     assert (after == before) == (interrupted == "while-filling")
     assert leftovers(tmp_path) == []
+
+
+def run_word2vec(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`word2vec ARGUMENTS` in a fresh process; the last line of its output names the heavy modules it imported."""
+    report_heavy = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('heavy', [name for name in ('torch', 'transformers') if name in sys.modules]))\n"
+        "from word2vec_hub.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", report_heavy, *arguments], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("evaluate", "nosuchmodel"), "nosuchmodel: no local folder of that name, and not a Hub repository id"),
+        (("evaluate", "./no-such-folder"), "./no-such-folder: no local folder of that name, and not a Hub"),
+        (("evaluate", "alice/no-such-model"), "HF_HUB_OFFLINE is set while the Hub cache holds no such model"),
+        (("evaluate", "notes.txt"), "notes.txt is a file; pass a model folder"),
+        (("evaluate", "empty-folder"), "empty-folder: the folder has no config.json"),
+        (("train", "--corpus", "missing.txt"), "corpus file not found: missing.txt"),
+        (("train", "--corpus", "notes.txt", "--init-from", "nosuch"), "--init-from nosuch: no local folder"),
+        (("train", "--corpus", "notes.txt", "--resume", "nosuch"), "--resume nosuch: folder not found"),
+        (("train", "--corpus", "notes.txt", "--epochs", "0"), "epochs must be at least 1, got 0"),
+        (("train", "--corpus", "notes.txt", "--output", "notes.txt"), "notes.txt exists and is a file"),
+        (("train", "--corpus", "notes.txt", "--log-file", "no/log.jsonl"), "log.jsonl: the folder"),
+        (("train", "--dataset", "./no-such-dataset"), "--dataset ./no-such-dataset: no such file or folder"),
+        (("convert", "missing.bin", "--from", "word2vec-bin", "--output", "out"), "missing.bin: file not found"),
+        (("convert", "nosuchmodel", "--to", "word2vec-bin", "--output", "out.bin"), "no local folder of that name"),
+        (("classify",), "--model word2vec-ptb: no local folder of that name"),
+        (("push", "missing", "alice/model"), "missing: no such model folder"),
+        (("pull", "not a repo"), "not a repo is not a Hub repository id"),
+    ],
+)
+def test_argument_and_path_mistakes_are_reported_before_torch_is_imported(tmp_path, arguments, message):
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    (tmp_path / "empty-folder").mkdir()
+    completed = run_word2vec(*arguments, cwd=tmp_path)
+    assert message in one_line_error(completed)
+    assert completed.stdout.splitlines()[-1] == "heavy []", completed.stdout
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["empty-folder", "notes.txt"]
+
+
+def test_ctrl_c_while_a_subcommand_imports_torch_prints_one_line(tmp_path):
+    """SIGINT is sent once torch's files are being loaded (seen in /proc/PID/maps), so that it lands inside the
+    import."""
+    if not Path("/proc/self/maps").exists():
+        pytest.skip("needs /proc to see when the import of torch begins")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "word2vec"}')
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("a\tb\t1.0\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "word2vec_hub", "evaluate", str(folder), "--wordsim", str(pairs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + 60
+    while process.poll() is None and "torch" not in maps.read_text() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    stderr = process.communicate(timeout=60)[1]
+    assert process.returncode == 130, stderr
+    assert stderr == "interrupted\n"
+
+
+def test_training_shows_reading_training_and_saving_progress_and_the_last_line_once(tmp_path, planted_lines):
+    corpus = tmp_path / "planted.txt"
+    corpus.write_text("\n".join(planted_lines[:3000]) + "\n")
+    arguments = ["--device", "cpu", "--corpus", str(corpus), "--dim", "8", "--epochs", "2", "--output", "out"]
+    # Every update drawn (tqdm reads TQDM_* defaults from the environment), so the last block's is drawn too.
+    shown = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "train", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "TQDM_MININTERVAL": "0", "TQDM_MINITERS": "1"},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "reading: " in shown.stderr and "27.0kword" in shown.stderr, shown.stderr  # 3,000 lines of 9 words
+    assert shown.stderr.count("training: 100%") == 1, shown.stderr
+    assert "saving out [" in shown.stderr, shown.stderr
+    hidden = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "train", "--no-progress", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert hidden.returncode == 0 and hidden.stderr == "", hidden.stderr
+
+
+def test_a_hub_name_with_the_hub_out_of_reach_is_one_line_at_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")  # .invalid never resolves (RFC 6761)
+    for variable in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    completed = run_word2vec("evaluate", "alice/no-such-model", cwd=tmp_path)
+    message = one_line_error(completed)
+    assert "alice/no-such-model: no local folder of that name, and the Hub (hub.invalid) cannot be reached" in message
+    assert "warning" not in completed.stderr
+    assert completed.stdout.splitlines()[-1] == "heavy []", completed.stdout
+
+
+def test_help_gives_each_option_its_default(capsys):
+    with pytest.raises(SystemExit):
+        run_command(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for option, default in [("--dim DIM", "100"), ("--workers WORKERS", "0"), ("--epochs EPOCHS", "5")]:
+        assert re.search(rf"{option} [^-]*\(default: {default}\)", help_text), option
+    assert "(default: None)" not in help_text
+    assert "--no-progress hide the progress bar" in help_text
+    assert "hide the progress bar (default" not in help_text, "a flag's default is its absence"
+
+
+def test_a_hub_client_warning_prints_once_in_the_warning_form(trained_folder, tmp_path):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("a3\tb3\t9.0\na1\tt1_0\t5.0\nw1\tw2\t1.0\n")
+    script = (
+        "import sys\n"
+        "from huggingface_hub.utils import logging\n"
+        "from word2vec_hub.cli import run_command\n"
+        "assert run_command(sys.argv[1:]) == 0\n"
+        "logging.get_logger('huggingface_hub.file_download').warning('Retrying in 1s [Retry 1/5].')\n"
+    )
+    arguments = ["evaluate", str(trained_folder), "--wordsim", str(pairs)]
+    completed = subprocess.run([sys.executable, "-c", script, *arguments], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    retries = [line for line in completed.stderr.splitlines() if "Retrying" in line]
+    assert retries == ["warning: Retrying in 1s [Retry 1/5]."]

@@ -20,7 +20,13 @@ from word2vec_hub.downstream.classifier import (
     trainable_parameters,
 )
 from word2vec_hub.downstream.curve_settings import QUICK_SETTINGS, CurveSettings
-from word2vec_hub.downstream.learning_curve import ARMS, balanced_subset, run_learning_curve
+from word2vec_hub.downstream.learning_curve import (
+    ARMS,
+    LearningCurve,
+    balanced_subset,
+    draw_learning_curve,
+    run_learning_curve,
+)
 from word2vec_hub.modeling import Word2VecModel
 
 from .conftest import shared_file
@@ -176,7 +182,7 @@ def test_classify_rejects_bad_input_with_one_error_line_before_training(trained_
     assert capsys.readouterr().err.startswith("error: ")
     missing_folder = ["--plot", str(tmp_path / "missing" / "curve.png")]
     assert run_command([*base, "--model", str(trained_folder), *missing_folder]) == 2
-    assert "its folder does not exist" in capsys.readouterr().err
+    assert f"the folder {tmp_path / 'missing'} does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         run_command([*base, "--model", str(trained_folder), "--label-counts", "25", "0"])
     assert "a label count is 'all' or a whole number of at least 1; got '0'" in capsys.readouterr().err
@@ -191,3 +197,40 @@ def test_a_malformed_labelled_line_is_named_with_its_file_and_line(tmp_path):
     path.write_text('{"label": "a", "text": "x"}\n{"label": "b", "text": "y"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"train\.jsonl:2: label 'b' is not one of a"):
         read_labelled_jsonl(path, label_names=["a"])
+
+
+def test_the_curve_picture_keeps_the_legend_off_the_axes_and_coinciding_arms_apart():
+    import matplotlib.pyplot as plt
+
+    same_points = [[0.5, 0.6], [0.6, 0.7], [0.7, 0.8], [0.8, 0.9]]
+    curve = LearningCurve(label_counts=[25, 50, 100, 200], accuracies={arm: same_points for arm in ARMS})
+    figure = draw_learning_curve(curve, title="every arm on the same points")
+    try:
+        figure.canvas.draw()
+        (axes,) = figure.axes
+        (legend,) = figure.legends
+        assert not legend.get_window_extent().overlaps(axes.get_window_extent())
+        assert len({(line.get_marker(), line.get_linestyle()) for line in axes.get_lines()}) == len(ARMS)
+    finally:
+        plt.close(figure)
+
+
+def test_transformers_trainer_fine_tunes_a_classifier_over_the_frozen_vectors(vectors, tmp_path):
+    """The standard fine-tuning path: transformers.Trainer, which needs accelerate (the finetune extra)."""
+    from transformers import Trainer
+    from transformers import TrainingArguments as TrainerArguments
+
+    data = encode_texts(vectors.tokenizer, planted_topic_texts(range(6), per_label=4, seed=0), max_length=16)
+    rows = [
+        {"input_ids": data.input_ids[i], "attention_mask": data.attention_mask[i], "labels": data.labels[i]}
+        for i in range(len(data))
+    ]
+    classifier = build_classifier(vectors, num_labels=len(TOPICS), embeddings="frozen", max_length=16)
+    head_before = classifier.classifier.weight.detach().clone()
+    arguments = TrainerArguments(
+        output_dir=str(tmp_path / "run"), max_steps=2, per_device_train_batch_size=8, report_to=[], use_cpu=True,
+        save_strategy="no", disable_tqdm=True,
+    )  # fmt: skip
+    assert Trainer(model=classifier, args=arguments, train_dataset=rows).train().global_step == 2
+    assert not torch.equal(classifier.classifier.weight, head_before)
+    assert classifier.bert.get_input_embeddings().weight.data_ptr() == vectors.embeddings.data_ptr()

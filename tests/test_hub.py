@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from huggingface_hub import HfApi
 from safetensors.torch import load_file, save_file
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.sharing import model_card
 from word2vec_hub.sharing.hub import HubError, check_model_folder, place_files
 from word2vec_hub.sharing.model_card import build_model_card, write_model_card
 from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
@@ -493,3 +495,14 @@ def test_the_pushed_revision_mirrors_the_folder(hub, model_folder):
     stored = set(hub.state.repos["alice/w2v"].commits[head_sha(hub, "alice/w2v")].files)
     local = {path.name for path in model_folder.iterdir() if not path.name.startswith(".")}
     assert stored == local | {".gitattributes"}
+
+
+def test_a_word_map_whose_words_no_font_can_draw_warns_naming_the_font_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(model_card, "FALLBACK_FONTS", ())  # matplotlib's own font alone, whatever is installed
+    chinese = handmade_model({"北京": [1.0, 0.0], "上海": [0.9, 0.1], "市场": [0.0, 1.0]})
+    with pytest.warns(UserWarning, match=r"glyphs for 上京北场市海.*apt install fonts-noto-cjk"):
+        model_card.draw_word_map(chinese, tmp_path / "zh.png")
+    english = handmade_model({"market": [1.0, 0.0], "stock": [0.9, 0.1], "bank": [0.0, 1.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model_card.draw_word_map(english, tmp_path / "en.png")

@@ -282,3 +282,9 @@ def test_continuing_training_from_a_folder_without_a_tensor_says_what_is_missing
     error = one_line_error(completed)
     assert f"model.safetensors lacks {tensor}" in error and advice in error
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("path", ["./no-such-folder", "models/no/such-folder", "/no/such/folder"])
+def test_a_path_that_names_no_folder_is_said_to_be_missing(path):
+    with pytest.raises(OSError, match=rf"^{path}: no such model folder \(a model on the Hub is named namespace/name\)"):
+        Word2VecModel.from_pretrained(path)

@@ -8,9 +8,11 @@ import os
 import subprocess
 import sys
 import textwrap
+from importlib.metadata import requires
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 import word2vec_hub
 from word2vec_hub.cli import COMMANDS
@@ -168,3 +170,9 @@ def test_a_folder_saved_by_an_earlier_release_loads_as_remote_code(tmp_path, fol
     )
     assert checked.returncode == 0, checked.stderr[-2000:]
     assert json.loads(checked.stdout.strip().splitlines()[-1]) == ["Word2VecModel", [[2, 3]], 4]
+
+
+def test_the_finetune_extra_brings_accelerate_which_transformers_trainer_needs():
+    requirements = [Requirement(line) for line in requires("word2vec-hub")]
+    finetune = [r.name for r in requirements if r.marker is not None and r.marker.evaluate({"extra": "finetune"})]
+    assert "accelerate" in finetune

@@ -9,6 +9,7 @@ import pytest
 from tokenizers import models, pre_tokenizers, trainers
 from transformers import AutoTokenizer
 
+from word2vec_hub.tokenization.segmentation import train_segmenting_tokenizer
 from word2vec_hub.tokenization.word_level import (
     empty_word_level_tokenizer,
     split_words,
@@ -134,3 +135,16 @@ def test_words_split_exactly_where_the_rust_pre_tokenizers_split():
     for code in [*range(0x20), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200C), 0x2028, 0x202F, 0x3000]:
         line = f"a{chr(code)}b"
         assert split_words(line) == [token for token, _ in rust.pre_tokenize_str(line)], hex(code)
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_segmenting_chinese_names_each_step_on_the_progress_bar_unless_progress_is_off(progress, capsys):
+    words = ["我们喜欢北京", "北京欢迎你", "我们在上海", "上海和北京"]
+    train_segmenting_tokenizer(words, [15] * len(words), min_count=2, discovery="corpus", progress=progress)
+    stderr = capsys.readouterr().err
+    steps = ["finding candidate words", "segmenting 4 distinct words", "segmenting again", "ordering the vocabulary"]
+    if progress:
+        assert all(f"segmentation: {step}" in stderr for step in steps), stderr
+        assert "4/4" in stderr
+    else:
+        assert stderr == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
 from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
+from word2vec_hub.training.output import save_model_folder
 from word2vec_hub.training.trainer import BYTES_PER_WORD, NotEnoughMemory, check_memory, train_word2vec
 
 from .conftest import REPO_ROOT, scattered_corpus
@@ -211,3 +213,31 @@ def test_the_memory_check_counts_both_tables_and_the_torch_engines_scratch_table
         check_memory(vocab_size, dim + 1, "numba", cpu)
     with pytest.raises(NotEnoughMemory, match=r"need about 1\.2 MiB of memory .*tables of 390\.6 KiB each"):
         check_memory(vocab_size, dim, "torch", cpu)
+
+
+@pytest.mark.parametrize("layout", ["this release", "0.2.0 (no training_history)"])
+def test_after_init_from_and_resume_the_record_names_each_corpus_and_its_count(
+    trained_folder, planted_lines, tmp_path, small_blocks, layout
+):
+    folder = tmp_path / "first"
+    shutil.copytree(trained_folder, folder)
+    config = json.loads((folder / "config.json").read_text())
+    if layout != "this release":
+        del config["training_history"]
+        (folder / "config.json").write_text(json.dumps(config))
+    first_stage = {"corpus": "planted", "corpus_word_count": config["corpus_word_count"], "epochs": 5}
+    more = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="more")  # 9 words a line
+    args = TrainingArguments(dim=32, epochs=2, progress=False, device="cpu", workers=1)
+    checkpoint = tmp_path / "checkpoint"
+    continued = train_word2vec(more, args, init_from=folder, checkpoint_dir=checkpoint, checkpoint_every=10_000)
+    resumed = train_word2vec(more, TrainingArguments(progress=False), resume=checkpoint)
+    for result in (continued, resumed):
+        assert (result.model.config.corpus, result.model.config.corpus_word_count) == ("more", 18_000)
+        assert result.model.config.training_history == [
+            first_stage,
+            {"corpus": "more", "corpus_word_count": 18_000, "epochs": 2},
+        ]
+    saved = save_model_folder(resumed.model, resumed.tokenizer, tmp_path / "model")
+    assert Word2VecModel.from_pretrained(saved).config.training_history == resumed.model.config.training_history
+    card = (saved / "README.md").read_text()
+    assert f"planted ({first_stage['corpus_word_count']:,} words, 5 epochs), then more (18,000 words, 2 epochs)" in card

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from tokenizers import Tokenizer, models, trainers
+from tqdm.auto import tqdm
 
 from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
@@ -214,13 +215,14 @@ def train_segmenting_tokenizer(
     split_punctuation: bool = True,
     discovery: str = "auto",
     shares: ScriptShares | None = None,
+    progress: bool = False,
 ) -> tuple[Tokenizer, TokenIds]:
     """A tokenizer that segments Chinese, Japanese and Thai text into words, trained on the distinct
     whitespace-separated `words` of a corpus and their counts, and the ids it gives each of them.
 
     The vocabulary is `[PAD]` 0, `[UNK]` 1, then the tokens by decreasing count in the corpus as the tokenizer
     segments it (ties alphabetical); `max_vocab` caps it (special tokens not counted). `shares`: the corpus's
-    `ScriptShares`, if already known.
+    `ScriptShares`, if already known. `progress`: a bar names each of the four steps as it starts.
 
     Candidates (words for the runs, the frequent pieces outside them) are found from the text in Python; the
     words then go through `tokenizers` whole (normaliser, pre-tokenizer, Unigram model: in Rust, in parallel),
@@ -229,6 +231,30 @@ def train_segmenting_tokenizer(
     """
     if min_count < 1:
         raise ValueError(f"min_count must be at least 1, got {min_count}")
+    bar = tqdm(total=4, desc="segmentation: finding candidate words", unit="step", disable=not progress)
+    with bar:
+        return _train_segmenting_tokenizer(
+            words, word_counts, min_count, max_vocab, lowercase, nfkc, split_punctuation, discovery, shares, bar
+        )
+
+
+def _next_step(bar: tqdm, description: str) -> None:
+    bar.update()
+    bar.set_description(f"segmentation: {description}")
+
+
+def _train_segmenting_tokenizer(
+    words: Sequence[str],
+    word_counts: Sequence[int],
+    min_count: int,
+    max_vocab: int | None,
+    lowercase: bool,
+    nfkc: bool,
+    split_punctuation: bool,
+    discovery: str,
+    shares: ScriptShares | None,
+    bar: tqdm,
+) -> tuple[Tokenizer, TokenIds]:
     template = Tokenizer(models.WordLevel({UNK_TOKEN: 0}, unk_token=UNK_TOKEN))
     normalizer = build_normalizer(lowercase=lowercase, nfkc=nfkc)
     if normalizer is not None:
@@ -260,6 +286,7 @@ def train_segmenting_tokenizer(
     floor = min(unknown_score, OTHER_WORD_SCORE, *candidates.values())
 
     # The corpus segmented with every candidate; how often each is used.
+    _next_step(bar, f"segmenting {len(words):,} distinct words with {len(candidates) + len(others):,} candidates")
     first_tokenizer = _unigram_tokenizer({**candidates, **others}, template, floor)
     first = _encode_each(first_tokenizer, words)
     uses = np.bincount(first.ids, weights=np.repeat(counts, first.lengths), minlength=first_tokenizer.get_vocab_size())
@@ -276,6 +303,7 @@ def train_segmenting_tokenizer(
     # other segmentation was there before and scored lower, or holds an [UNK] where a dropped character stood,
     # which scores below that character did (the floor pins [UNK]'s score in both). So only words whose first
     # segmentation used a dropped candidate are segmented again.
+    _next_step(bar, "segmenting again the words that used a dropped candidate")
     tokenizer = _unigram_tokenizer(scores, template, floor)
     vocabulary = tokenizer.get_vocab()
     id_of_first = np.full(len(first_vocabulary), -1, dtype=np.int64)
@@ -287,6 +315,7 @@ def train_segmenting_tokenizer(
     segmented = _replace_words(TokenIds(ids, first.lengths), redo, _encode_each(tokenizer, [words[i] for i in redo]))
 
     # Ids by count; a word the final segmentation never uses leaves, which by the same argument changes nothing.
+    _next_step(bar, "ordering the vocabulary")
     final_uses = np.bincount(
         segmented.ids, weights=np.repeat(counts, segmented.lengths), minlength=tokenizer.get_vocab_size()
     )
@@ -297,6 +326,7 @@ def train_segmenting_tokenizer(
     new_id = np.full(len(vocabulary), -1, dtype=np.int64)
     for token, index in final.get_vocab().items():
         new_id[vocabulary[token]] = index
+    bar.update()
     return final, TokenIds(new_id[segmented.ids], segmented.lengths)
 
 

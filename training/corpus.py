@@ -40,6 +40,28 @@ class CorpusError(ValueError):
     """The training text cannot be used; the message says why and what to do."""
 
 
+def source_files(given: str) -> list[Path]:
+    """The files a corpus source other than `-` names: the file, every file below a folder (in name order, hidden
+    ones left out), or the files a glob pattern matches; `CorpusError` where there are none."""
+    if glob.has_magic(given):
+        matches = sorted(Path(match) for match in glob.glob(given, recursive=True))
+        matches = [match for match in matches if match.is_file()]
+        if not matches:
+            raise CorpusError(f"no file matches the pattern {given}")
+        return matches
+    if Path(given).is_dir():
+        inside = sorted(
+            path for path in Path(given).rglob("*")
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(given).parts)
+        )  # fmt: skip
+        if not inside:
+            raise CorpusError(f"the folder {given} holds no files")
+        return inside
+    if not Path(given).exists():
+        raise CorpusError(f"corpus file not found: {given}")
+    return [Path(given)]
+
+
 COMPRESSED_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 COMPRESSION_TOOLS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
 # What the decompressors raise on a file that is truncated (EOFError) or damaged (gzip: BadGzipFile, an OSError,
@@ -206,24 +228,8 @@ class TextCorpus:
             if given == "-":
                 spool = spool or _spool_stdin()
                 files.append(Path(spool.name) / "stdin.txt")
-            elif glob.has_magic(given):
-                matches = sorted(Path(match) for match in glob.glob(given, recursive=True))
-                matches = [match for match in matches if match.is_file()]
-                if not matches:
-                    raise CorpusError(f"no file matches the pattern {given}")
-                files.extend(matches)
-            elif Path(given).is_dir():
-                inside = sorted(
-                    path for path in Path(given).rglob("*")
-                    if path.is_file() and not any(part.startswith(".") for part in path.relative_to(given).parts)
-                )  # fmt: skip
-                if not inside:
-                    raise CorpusError(f"the folder {given} holds no files")
-                files.extend(inside)
-            elif not Path(given).exists():
-                raise CorpusError(f"corpus file not found: {given}")
             else:
-                files.append(Path(given))
+                files.extend(source_files(given))
 
         warned: set[Path] = set()
 

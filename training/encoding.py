@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from tokenizers import Tokenizer
+from tqdm.auto import tqdm
 
 from word2vec_hub.tokenization.word_level import UNK_TOKEN, TokenIds, split_words, tokens_of_words
 
@@ -188,20 +189,21 @@ def _numbered_in_processes(
 
 
 def read_words(
-    lines: Iterable[str], workdir: str | Path, workers: int = 1, chunk_chars: int = CHUNK_CHARS
+    lines: Iterable[str], workdir: str | Path, workers: int = 1, chunk_chars: int = CHUNK_CHARS, progress: bool = False
 ) -> WordStream:
     """One pass over `lines`: the word stream as int32 first-appearance indices in a file under `workdir`.
 
     The lines are read here, in chunks of about `chunk_chars` characters, and split and numbered within each
     chunk by `workers` processes; each chunk's numbers are then mapped to the whole corpus's, so the result does
-    not depend on `workers`."""
+    not depend on `workers`. `progress`: a bar counts the words read."""
     path = Path(workdir) / "words.int32"
     index: dict[str, int] = {}
     number = index.setdefault
     # Grown by doubling: a chunk costs its own distinct words, not the corpus's.
     word_counts = np.zeros(1 << 16, dtype=np.int64)
     line_lengths: list[np.ndarray] = []
-    with open(path, "wb") as ids_file:
+    bar = tqdm(desc="reading", unit="word", unit_scale=True, disable=not progress, dynamic_ncols=True)
+    with open(path, "wb") as ids_file, bar:
         for chunk_words, chunk_numbers, chunk_line_lengths in _numbered_in_processes(
             _line_chunks(lines, chunk_chars), workers
         ):
@@ -211,6 +213,7 @@ def read_words(
                 word_counts = np.concatenate([word_counts, np.zeros(max(word_counts.shape[0], len(index)), np.int64)])
             word_counts[to_corpus] += np.bincount(chunk_numbers, minlength=len(chunk_words))
             line_lengths.append(chunk_line_lengths)
+            bar.update(chunk_numbers.shape[0])
     return WordStream(
         path=path,
         words=list(index),

@@ -268,7 +268,10 @@ class SkipGramTrainer:
                     learning_rate = self.learning_rate(self.words_trained, self.writers)
                     self._check_finite(loss, words_before)
                     bar.set_postfix(loss=f"{loss / max(loss_pairs, 1):.4f}", lr=f"{learning_rate:.5f}", refresh=False)
-                    bar.update(words)
+                    if self.words_trained < self.total_words:
+                        bar.update(words)
+                    else:
+                        bar.n = self.words_trained  # drawn by bar.close() alone: the final line prints once
                     if log is not None:
                         elapsed = time.perf_counter() - started
                         record = {

@@ -8,14 +8,17 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from transformers import PreTrainedTokenizerFast
-
-from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.resources import readable_size
-from word2vec_hub.sharing.model_card import write_model_card
 
 from .atomic import recover_folder, replace_folder
+
+if TYPE_CHECKING:
+    # Only annotations: check_output_dir runs before the command imports torch and transformers.
+    from transformers import PreTrainedTokenizerFast
+
+    from word2vec_hub.modeling import Word2VecModel
 
 # sentence-transformers reads this and builds a StaticEmbedding (mean of the `embeddings` rows) over tokenizer.json.
 SENTENCE_TRANSFORMERS_MODULES = [
@@ -180,6 +183,8 @@ def write_companion_files(
 ) -> None:
     """What a model folder holds beside weights and config: the tokenizer, sentence-transformers' modules.json,
     `extra_files` ({name: text}) and the model card."""
+    from word2vec_hub.sharing.model_card import write_model_card
+
     tokenizer.save_pretrained(folder)
     (folder / "modules.json").write_text(json.dumps(SENTENCE_TRANSFORMERS_MODULES, indent=2) + "\n")
     for name, content in (extra_files or {}).items():

@@ -100,7 +100,7 @@ def train_word2vec(
             # One process has nobody to synchronise with: the single-process path, unchanged.
             distributed = None
     if init_from is not None:
-        model = _load_for_training(init_from, args)
+        model = _load_for_training(init_from, args, continuing=state is not None)
         tokenizer = model.tokenizer
         backend = tokenizer.backend_tokenizer
     with tempfile.TemporaryDirectory(prefix="word2vec-corpus-") as workdir:
@@ -130,9 +130,12 @@ def train_word2vec(
         if init_from is None:
             check_memory(backend.get_vocab_size(), args.dim, backend_name, device)
             tokenizer = wrap_tokenizer(backend)
-            model = _new_model(tokenizer, encoded, corpus.name, args)
+            model = _new_model(tokenizer, encoded, args)
         elif int(model.counts.sum()) == 0:
             model.counts.copy_(torch.from_numpy(encoded.counts))
+        if state is None:
+            # Recorded before training, so that a checkpoint of this stage already names it and --resume keeps it.
+            _record_stage(model.config, corpus.name, encoded.word_count, args.epochs)
 
         def save_checkpoint(trainer_state: dict) -> Path | None:
             if checkpoint_dir is None:
@@ -213,8 +216,18 @@ MISSING_TENSOR_ADVICE = {
 }
 
 
-def _load_for_training(folder: str | Path, args: TrainingArguments) -> Word2VecModel:
-    """A saved model to train further: float32, with zero context vectors if it had none (converted vectors)."""
+def _record_stage(config: Word2VecConfig, corpus_name: str, word_count: int, epochs: int) -> None:
+    """Make `corpus` and `corpus_word_count` this stage's, and add it to `training_history`."""
+    config.corpus, config.corpus_word_count = corpus_name, word_count
+    stage = {"corpus": corpus_name, "corpus_word_count": word_count, "epochs": epochs}
+    config.training_history = [*(config.training_history or []), stage]
+
+
+def _load_for_training(folder: str | Path, args: TrainingArguments, continuing: bool = False) -> Word2VecModel:
+    """A saved model to train further: float32, with zero context vectors if it had none (converted vectors).
+
+    Unless `continuing` a checkpoint's stage, the folder's training so far becomes the first entry of
+    `training_history` where the folder predates that record (0.2.0 and earlier, converted vectors)."""
     try:
         model, loading_info = Word2VecModel.from_pretrained(folder, dtype=torch.float32, output_loading_info=True)
     except OSError as error:
@@ -231,21 +244,22 @@ def _load_for_training(folder: str | Path, args: TrainingArguments) -> Word2VecM
         model.config.has_context_vectors = True
         model.context = torch.nn.Parameter(torch.zeros_like(model.embeddings))
     model.embeddings.requires_grad_(True)
+    config = model.config
+    if not continuing and config.training_history is None and config.corpus is not None:
+        config.training_history = [
+            {"corpus": config.corpus, "corpus_word_count": config.corpus_word_count, "epochs": config.epochs}
+        ]
     for name in Word2VecConfig.training_hyperparameters:
         setattr(model.config, name, getattr(args, name))
     return model
 
 
-def _new_model(
-    tokenizer: PreTrainedTokenizerFast, encoded: EncodedCorpus, corpus_name: str, args: TrainingArguments
-) -> Word2VecModel:
+def _new_model(tokenizer: PreTrainedTokenizerFast, encoded: EncodedCorpus, args: TrainingArguments) -> Word2VecModel:
     config = Word2VecConfig(
         vocab_size=len(tokenizer),
         hidden_size=args.dim,
         pad_token_id=tokenizer.convert_tokens_to_ids(PAD_TOKEN),
         unk_token_id=tokenizer.convert_tokens_to_ids(UNK_TOKEN),
-        corpus=corpus_name,
-        corpus_word_count=encoded.word_count,
         **{name: getattr(args, name) for name in Word2VecConfig.training_hyperparameters},
     )
     torch.manual_seed(args.seed)

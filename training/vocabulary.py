@@ -52,7 +52,7 @@ def encode_corpus(
     vocabulary), else with a vocabulary built from the corpus as `args` say (`segmentation`, `min_count`, ...)."""
     started = time.perf_counter()
     workers = cpu_workers(args.workers, distributed.local_world_size if distributed else 1)
-    words = read_words(corpus, workdir, workers)
+    words = read_words(corpus, workdir, workers, progress=args.progress)
     seconds_reading = time.perf_counter() - started
     segmentation = language = None
     word_counts = words.word_counts.tolist() if tokenizer is None else []
@@ -78,6 +78,7 @@ def encode_corpus(
             split_punctuation=args.split_punctuation,
             discovery=args.word_discovery,
             shares=shares,
+            progress=args.progress,
         )
     else:
         building = tokenizer is None

@@ -18,6 +18,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from word2vec_hub.argument_checks import UsageError, check_file, check_model, check_parent
 from word2vec_hub.downstream.curve_settings import QUICK_SETTINGS, CurveSettings, parse_label_count, parse_positive
 from word2vec_hub.shared_data import ENVIRONMENT_VARIABLE
 
@@ -62,6 +63,18 @@ def settings_from(options: argparse.Namespace) -> CurveSettings:
     return replace(QUICK_SETTINGS if options.quick else DEFAULTS, **{k: v for k, v in given.items() if v is not None})
 
 
+def check_arguments(options: argparse.Namespace) -> None:
+    try:
+        check_model(options.model, "--model")
+    except UsageError as error:
+        hint = " (run `word2vec train` first to make it)" if options.model == "word2vec-ptb" else ""
+        raise UsageError(f"{error}{hint}") from None
+    check_parent(options.plot, "--plot")
+    if options.data:
+        for name in ("train.jsonl", "test.jsonl"):
+            check_file(options.data / name, "--data")
+
+
 def run(options: argparse.Namespace) -> int:
     from word2vec_hub.downstream.classifier import read_labelled_jsonl
     from word2vec_hub.downstream.learning_curve import format_table, plot_learning_curve, run_learning_curve
@@ -70,8 +83,6 @@ def run(options: argparse.Namespace) -> int:
 
     settings = settings_from(options)
     try:
-        if not options.plot.parent.resolve().is_dir():
-            raise FileNotFoundError(f"cannot save the curve to {options.plot}: its folder does not exist")
         data = options.data or shared_file(DEFAULT_DATA, options.shared)
         for name in ("train.jsonl", "test.jsonl"):
             if not (data / name).is_file():

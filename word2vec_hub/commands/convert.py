@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from word2vec_hub.argument_checks import check_file, check_model, check_parent
 from word2vec_hub.conversion.formats import EXPORT_FORMATS, FORMATS
 
 
@@ -36,6 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-vocab", type=int, help="keep only the first N vectors of the file")
     parser.add_argument("--language", help="language code for the model card")
+
+
+def check_arguments(options: argparse.Namespace) -> None:
+    if options.target_format:
+        check_model(options.input, "the model")
+        check_parent(options.output, "--output")
+    else:
+        from word2vec_hub.training.output import check_output_dir
+
+        check_file(options.input, "the vector file")
+        check_output_dir(options.output)
 
 
 def run(options: argparse.Namespace) -> int:

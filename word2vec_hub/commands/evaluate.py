@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from word2vec_hub.argument_checks import check_file, check_model
 from word2vec_hub.shared_data import ENVIRONMENT_VARIABLE
 
 DEFAULT_WORDSIM = "data/eval/wordsim353.tsv"
@@ -26,7 +27,7 @@ BENCHMARKS_BY_LANGUAGE = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model_dir")
+    parser.add_argument("model_dir", metavar="MODEL", help="model folder, or namespace/name on the Hub")
     parser.add_argument("--wordsim", nargs="+", type=Path, help="word-pair files: word<TAB>word<TAB>score")
     parser.add_argument(
         "--analogy", nargs="+", type=Path, help="analogy files in the Google format (': section' lines)"
@@ -41,18 +42,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def check_arguments(options: argparse.Namespace) -> None:
+    check_model(options.model_dir, "the model")
+    for path in [*(options.wordsim or []), *(options.analogy or [])]:
+        check_file(path, "benchmark file")
+    if Path(options.model_dir).is_dir():
+        benchmark_files(options)
+
+
+def benchmark_files(options: argparse.Namespace) -> tuple[list[Path], list[Path]]:
+    """The word-pair and analogy files: those given, else the defaults for the language of the model's card, from
+    the shared data (`SharedDataError` if missing there)."""
+    from word2vec_hub.shared_data import shared_file
+
+    default_wordsim, default_analogy = BENCHMARKS_BY_LANGUAGE.get(
+        _card_language(Path(options.model_dir)), ([DEFAULT_WORDSIM], [DEFAULT_ANALOGY])
+    )
+    wordsim = options.wordsim or [shared_file(path, options.shared) for path in default_wordsim]
+    analogy = options.analogy or [shared_file(path, options.shared) for path in default_analogy]
+    return wordsim, analogy
+
+
 def run(options: argparse.Namespace) -> int:
     from word2vec_hub.evaluation.benchmarks import EvaluationFileError, evaluate_word_analogies, evaluate_word_pairs
     from word2vec_hub.modeling import Word2VecModel
-    from word2vec_hub.shared_data import SharedDataError, shared_file
+    from word2vec_hub.shared_data import SharedDataError
     from word2vec_hub.sharing.model_card import EVALUATION_FILE, write_evaluation
 
     try:
-        default_wordsim, default_analogy = BENCHMARKS_BY_LANGUAGE.get(
-            _card_language(Path(options.model_dir)), ([DEFAULT_WORDSIM], [DEFAULT_ANALOGY])
-        )
-        wordsim = options.wordsim or [shared_file(path, options.shared) for path in default_wordsim]
-        analogy = options.analogy or [shared_file(path, options.shared) for path in default_analogy]
+        wordsim, analogy = benchmark_files(options)
         for path in [*wordsim, *analogy]:
             if not path.is_file():
                 raise EvaluationFileError(f"benchmark file not found: {path}")

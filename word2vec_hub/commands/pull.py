@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from word2vec_hub.argument_checks import UsageError, is_repo_id
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("repo_id", help="namespace/name on the Hub")
@@ -23,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Hub token for private repos (default: HF_TOKEN or the login cache, which other users cannot see in "
         "the process list)",
     )
+
+
+def check_arguments(options: argparse.Namespace) -> None:
+    if not is_repo_id(options.repo_id):
+        raise UsageError(f"{options.repo_id} is not a Hub repository id; pass namespace/name, e.g. your-name/my-model")
 
 
 def run(options: argparse.Namespace) -> int:

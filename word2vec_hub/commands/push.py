@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from word2vec_hub.argument_checks import UsageError, check_model, is_repo_id
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model_dir", help="model folder written by `word2vec train` or save_pretrained")
@@ -26,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--token",
         help="Hub token (default: HF_TOKEN or the login cache, which other users cannot see in the process list)",
     )
+
+
+def check_arguments(options: argparse.Namespace) -> None:
+    check_model(options.model_dir, "the model folder", hub=False)
+    if not is_repo_id(options.repo_id):
+        raise UsageError(f"{options.repo_id} is not a Hub repository id; pass namespace/name, e.g. your-name/my-model")
 
 
 def run(options: argparse.Namespace) -> int:

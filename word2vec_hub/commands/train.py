@@ -16,6 +16,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from word2vec_hub.argument_checks import UsageError, check_folder, check_model, check_parent, looks_like_path
 from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOVERIES
 from word2vec_hub.training.arguments import BACKENDS, LR_SCHEDULES, SYNC_CHOICES, SYNC_EVERY, TrainingArguments
 
@@ -40,14 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample", type=float, default=defaults.sample, help="subsampling threshold (0: off)")
     parser.add_argument("--min-count", type=int, default=defaults.min_count, help="drop rarer words")
     parser.add_argument("--max-vocab", type=int, default=None, help="keep at most this many words")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the corpus")
     parser.add_argument("--alpha", type=float, default=defaults.alpha, help="initial learning rate")
     parser.add_argument("--min-alpha", type=float, default=defaults.min_alpha, help="final learning rate")
     parser.add_argument("--ns-exponent", type=float, default=defaults.ns_exponent, help="noise distribution power")
     parser.add_argument(
         "--batch-size", type=int, default=defaults.batch_size, help="(center, context) pairs a step of the torch engine"
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="seed of the initial vectors, subsampling and noise words"
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     parser.add_argument(
         "--backend", default="auto", choices=BACKENDS,
@@ -82,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where --segmentation word finds words: jieba's dictionary (pip install 'word2vec-hub[chinese]'), or "
         "the corpus's own statistics; auto (default): jieba for Chinese when it is installed",
     )  # fmt: skip
-    parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True, help="lowercase the text")
     parser.add_argument("--nfkc", action=argparse.BooleanOptionalAction, default=True, help="NFKC-normalise text")
     parser.add_argument("--log-file", help="append a JSON line per block of training (words, loss, lr, words/s)")
     parser.add_argument(
@@ -148,10 +151,43 @@ def interrupted_saving(output: Path, before: os.stat_result | None) -> str:
     return f"{done}: the model was not saved and {kept}; run the command again to train it anew"
 
 
-def run(options: argparse.Namespace) -> int:
+def default_output(options: argparse.Namespace) -> str:
+    """word2vec-<stem of the dataset or first corpus file>, or word2vec-ptb."""
+    source = options.dataset or (options.corpus[0] if options.corpus else None)
+    return f"word2vec-{output_stem(source)}" if source else "word2vec-ptb"
+
+
+def training_arguments(options: argparse.Namespace) -> TrainingArguments:
+    if options.split_punctuation is None:
+        options.split_punctuation = bool(options.corpus or options.dataset)
+    return TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
+
+
+def check_arguments(options: argparse.Namespace) -> None:
+    from word2vec_hub.training.corpus import source_files
+    from word2vec_hub.training.output import check_output_dir
+
     if options.sync_every < 1:
-        print(f"error: --sync-every must be at least 1 word, got {options.sync_every}", file=sys.stderr)
-        return 2
+        raise ValueError(f"--sync-every must be at least 1 word, got {options.sync_every}")
+    training_arguments(options)
+    if options.dataset and looks_like_path(options.dataset) and not Path(options.dataset).expanduser().exists():
+        raise UsageError(f"--dataset {options.dataset}: no such file or folder")
+    for source in options.corpus or []:
+        if source != "-":
+            source_files(source)
+    if options.init_from:
+        check_model(options.init_from, "--init-from")
+    if options.resume:
+        check_folder(options.resume, "--resume")
+    if options.log_file:
+        check_parent(options.log_file, "--log-file")
+    output = check_output_dir(options.output or default_output(options))
+    check_output_dir(options.checkpoint_dir or f"{output}-checkpoint")
+
+
+def run(options: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
     from word2vec_hub.training.corpus import CorpusError, TextCorpus
     from word2vec_hub.training.distributed import Distributed, RankFailure
     from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
@@ -172,18 +208,13 @@ def run(options: argparse.Namespace) -> int:
             corpus = TextCorpus.from_dataset(
                 options.dataset, options.dataset_config, options.split, options.text_column
             )
-            default_output = f"word2vec-{output_stem(options.dataset)}"
         elif options.corpus:
             corpus = TextCorpus.from_files(options.corpus)
-            default_output = f"word2vec-{output_stem(options.corpus[0])}"
         else:
             corpus = TextCorpus.penn_treebank()
-            default_output = "word2vec-ptb"
             options.language = options.language or "en"
-        if options.split_punctuation is None:
-            options.split_punctuation = bool(options.corpus or options.dataset)
-        args = TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
-        output = check_output_dir(options.output or default_output)
+        args = training_arguments(options)
+        output = check_output_dir(options.output or default_output(options))
         # Checked now, not when the first checkpoint is due: a refusal then would cost the training done so far.
         checkpoint_dir = check_output_dir(options.checkpoint_dir or f"{output}-checkpoint")
         if is_main:
@@ -202,7 +233,9 @@ def run(options: argparse.Namespace) -> int:
             return 0
         before = output.stat() if output.exists() else None
         saving = True
-        save_model_folder(result.model, result.tokenizer, output, language=options.language or result.language)
+        # Seconds: the weights, the tokenizer, and the model card's word map (matplotlib).
+        with tqdm(desc=f"saving {output}", bar_format="{desc} [{elapsed}]", disable=not options.progress):
+            save_model_folder(result.model, result.tokenizer, output, language=options.language or result.language)
     except TrainingInterrupted as interruption:
         print(
             f"interrupted: checkpoint saved to {interruption.checkpoint}; continue with the same command and "
@@ -236,7 +269,7 @@ def run(options: argparse.Namespace) -> int:
 
     model = result.model
     print(
-        f"trained {model.config.vocab_size:,} words x {model.config.hidden_size} dims on "
+        f"trained {len(model.word_ids()):,} words ([PAD] and [UNK] not counted) x {model.config.hidden_size} dims on "
         f"{model.config.corpus_word_count:,} corpus words in {result.seconds:.1f} s "
         f"({result.words_per_second:,.0f} words/s, device {model.device}); final loss {result.final_loss:.4f}"
     )
