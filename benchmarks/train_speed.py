@@ -54,11 +54,11 @@ def run_ours(corpus: str, options: dict) -> dict:
     import torch
 
     from word2vec_hub.evaluation.benchmarks import evaluate_word_analogies, evaluate_word_pairs
+    from word2vec_hub.folders.model_folder import save_model_folder
     from word2vec_hub.training.arguments import TrainingArguments
     from word2vec_hub.training.corpus import TextCorpus
     from word2vec_hub.training.devices import choose_backend, resolve_device
     from word2vec_hub.training.distributed import Distributed
-    from word2vec_hub.training.output import save_model_folder
     from word2vec_hub.training.trainer import train_word2vec
 
     args = TrainingArguments(

@@ -12,6 +12,9 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerFast
 
+from word2vec_hub.folders.atomic import replace_folder, replacing_file
+from word2vec_hub.folders.checks import OutputError, check_output_dir, check_output_file, disk_refusal
+from word2vec_hub.folders.model_folder import save_config_and_code, write_companion_files
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
@@ -20,14 +23,6 @@ from word2vec_hub.tokenization.word_level import (
     build_normalizer,
     empty_word_level_tokenizer,
     wrap_tokenizer,
-)
-from word2vec_hub.training.atomic import replace_folder, replacing_file
-from word2vec_hub.training.output import (
-    OutputError,
-    check_output_dir,
-    check_output_file,
-    disk_refusal,
-    write_companion_files,
 )
 
 from .vector_files import VectorFile
@@ -143,16 +138,6 @@ def _model_over_weights(
     model.counts = torch.zeros(config.vocab_size, dtype=torch.int64)
     model.set_tokenizer(tokenizer)
     return model
-
-
-def save_config_and_code(model: Word2VecModel, folder: Path) -> None:
-    """config.json and the model code, as `save_pretrained` writes them beside the weights."""
-    from transformers.dynamic_module_utils import custom_object_save
-
-    model.config.architectures = [type(model).__name__]
-    model.config.dtype = "float32"
-    custom_object_save(model, folder, config=model.config)
-    model.config.save_pretrained(folder)
 
 
 def check_disk_space(output: Path, weights_bytes: int) -> None:

@@ -27,17 +27,15 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoFile
 from transformers import AutoTokenizer
 
+from word2vec_hub.folders.atomic import recover_folder, replace_folder
+from word2vec_hub.folders.checks import CARD_FILE, REQUIRED_FILES, OutputError, check_output_dir, disk_refusal
+from word2vec_hub.folders.model_card import write_model_card
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.modeling.modeling_word2vec import TABLE_FILE_KEY, TABLE_MODULE_KEY
 from word2vec_hub.resources import readable_size
-from word2vec_hub.training.atomic import recover_folder, replace_folder
-from word2vec_hub.training.output import OutputError, check_output_dir, disk_refusal
-
-from .model_card import CARD_FILE, write_model_card
 
 # The names in model.safetensors of the tensors the model holds under other names.
 TENSOR_FILE_NAMES = {TABLE_MODULE_KEY: TABLE_FILE_KEY}
-REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 TRANSIENT_STATUS = (500, 502, 503, 504)
 RETRY_WAITS = (1.0, 3.0, 9.0)
 REFUSED_TOKEN = "the Hub refused the token (invalid credentials): check HF_TOKEN, `hf auth login` or --token"
@@ -223,7 +221,7 @@ def pull_model_folder(
     The revision is resolved to a commit once, and both the download and the check use that commit, so that a
     push in between cannot make good files look corrupt. The download goes to the cache, never into `output`: a
     cut transfer resumes there on the next pull, and `output` (which must be empty or one of our model folders) is
-    replaced in one step only once every file has passed the check (`training.atomic.replace_folder`), so a pull
+    replaced in one step only once every file has passed the check (`folders.atomic.replace_folder`), so a pull
     that fails for any reason leaves the previous folder as it was.
     """
     if output is not None:

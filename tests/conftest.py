@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.shared_data import ENVIRONMENT_VARIABLE
 from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
-from word2vec_hub.training.output import save_model_folder
 from word2vec_hub.training.trainer import train_word2vec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import word2vec_hub.training.atomic as atomic_module
-from word2vec_hub.training.atomic import (
+import word2vec_hub.folders.atomic as atomic_module
+from word2vec_hub.folders.atomic import (
     FolderBusy,
     exchange,
     leftovers_of,
@@ -22,7 +22,8 @@ from word2vec_hub.training.atomic import (
     replacing_file,
     write_file,
 )
-from word2vec_hub.training.output import OutputError, check_output_dir, save_model_folder
+from word2vec_hub.folders.checks import OutputError, check_output_dir
+from word2vec_hub.folders.model_folder import save_model_folder
 
 from .conftest import REPO_ROOT, handmade_model
 

@@ -19,12 +19,13 @@ from types import SimpleNamespace
 import pytest
 from safetensors import SafetensorError
 
-import word2vec_hub.training.atomic as atomic_module
-import word2vec_hub.training.output as output_module
+import word2vec_hub.folders.atomic as atomic_module
+import word2vec_hub.folders.model_folder as output_module
 from word2vec_hub.cli import run_command
+from word2vec_hub.folders.checks import OutputError
+from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.resources import readable_size
-from word2vec_hub.training.output import OutputError, save_model_folder
 
 from .conftest import REPO_ROOT, one_line_error, scattered_corpus
 

@@ -17,8 +17,8 @@ from gensim.models import KeyedVectors
 
 from word2vec_hub.conversion.convert import convert_vector_file
 from word2vec_hub.conversion.vector_files import VectorFileError, read_vectors
+from word2vec_hub.folders.checks import OutputError
 from word2vec_hub.modeling import Word2VecModel
-from word2vec_hub.training.output import OutputError
 
 from .conftest import REPO_ROOT, one_line_error
 

@@ -199,8 +199,8 @@ def test_evaluate_script_writes_the_results_into_the_card(model_folder_copy):
 def model_folder_copy(tmp_path):
     import shutil
 
+    from word2vec_hub.folders.model_folder import save_model_folder
     from word2vec_hub.modeling import Word2VecModel
-    from word2vec_hub.training.output import save_model_folder
 
     source = handmade_model({"king": [1.0, 0.1], "queen": [0.9, 0.2], "man": [0.3, 0.9], "woman": [0.2, 1.0],
                              "tiger": [0.5, 0.5], "cat": [0.6, 0.4]})  # fmt: skip

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
+from word2vec_hub.folders.model_card import CARD_FILE, WORD_MAP_FILE
+from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecModel
-from word2vec_hub.sharing.model_card import CARD_FILE, WORD_MAP_FILE
-from word2vec_hub.training.output import save_model_folder
 
 from .conftest import handmade_model
 

@@ -15,11 +15,11 @@ from tokenizers import models
 
 from word2vec_hub.conversion.convert import to_keyed_vectors
 from word2vec_hub.evaluation.benchmarks import evaluate_word_analogies
+from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.tokenization.segmentation import ScriptShares, resolve_segmentation, train_segmenting_tokenizer
 from word2vec_hub.tokenization.word_level import split_words, tokens_of_words
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
-from word2vec_hub.training.output import save_model_folder
 from word2vec_hub.training.trainer import train_word2vec
 
 jieba = pytest.importorskip("jieba", reason="word discovery from jieba's dictionary needs jieba")
@@ -165,7 +165,7 @@ def test_a_fresh_autotokenizer_counts_the_corpus_as_training_did(trained_chinese
 
 
 def test_the_cards_outline_of_a_segmenting_tokenizer_is_what_its_json_saves(segmenter):
-    from word2vec_hub.sharing.model_card import describe_vocabulary, tokenizer_outline
+    from word2vec_hub.folders.model_card import describe_vocabulary, tokenizer_outline
     from word2vec_hub.tokenization.word_level import wrap_tokenizer
 
     tokenizer, _ = segmenter

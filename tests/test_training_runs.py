@@ -17,11 +17,11 @@ import torch
 
 import word2vec_hub.training.epochs as epochs_module
 import word2vec_hub.training.trainer as trainer_module
+from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
 from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
-from word2vec_hub.training.output import save_model_folder
 from word2vec_hub.training.trainer import BYTES_PER_WORD, NotEnoughMemory, check_memory, train_word2vec
 
 from .conftest import REPO_ROOT, scattered_corpus

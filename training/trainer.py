@@ -11,18 +11,18 @@ from pathlib import Path
 import torch
 from transformers import PreTrainedTokenizerFast
 
+from word2vec_hub.folders.atomic import recover_folder
+from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.resources import available_memory_bytes, readable_size
 from word2vec_hub.tokenization.word_level import PAD_TOKEN, UNK_TOKEN, wrap_tokenizer
 
 from .arguments import TrainingArguments
-from .atomic import recover_folder
 from .corpus import CorpusError, TextCorpus
 from .devices import choose_backend, resolve_device
 from .distributed import Distributed
 from .encoding import EncodedCorpus
 from .epochs import SkipGramTrainer
-from .output import save_model_folder
 from .vocabulary import encode_corpus
 
 TRAINER_STATE_FILE = "trainer_state.json"

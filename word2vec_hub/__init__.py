@@ -20,7 +20,7 @@ _PUBLIC_API = {
     "TextCorpus": "word2vec_hub.training.corpus",
     "CorpusError": "word2vec_hub.training.corpus",
     "train_word2vec": "word2vec_hub.training.trainer",
-    "save_model_folder": "word2vec_hub.training.output",
+    "save_model_folder": "word2vec_hub.folders.model_folder",
     "convert_vector_file": "word2vec_hub.conversion.convert",
     "to_keyed_vectors": "word2vec_hub.conversion.convert",
     "export_word2vec_format": "word2vec_hub.conversion.convert",

@@ -44,7 +44,7 @@ def check_arguments(options: argparse.Namespace) -> None:
         check_model(options.input, "the model")
         check_parent(options.output, "--output")
     else:
-        from word2vec_hub.training.output import check_output_dir
+        from word2vec_hub.folders.checks import check_output_dir
 
         check_file(options.input, "the vector file")
         check_output_dir(options.output)
@@ -60,8 +60,8 @@ def run(options: argparse.Namespace) -> int:
         return 2
     from word2vec_hub.conversion.convert import convert_vector_file, export_word2vec_format
     from word2vec_hub.conversion.vector_files import VectorFileError
+    from word2vec_hub.folders.checks import OutputError, check_output_file
     from word2vec_hub.modeling import Word2VecModel
-    from word2vec_hub.training.output import OutputError, check_output_file
 
     try:
         if options.target_format:

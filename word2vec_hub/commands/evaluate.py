@@ -53,10 +53,11 @@ def check_arguments(options: argparse.Namespace) -> None:
 def benchmark_files(options: argparse.Namespace) -> tuple[list[Path], list[Path]]:
     """The word-pair and analogy files: those given, else the defaults for the language of the model's card, from
     the shared data (`SharedDataError` if missing there)."""
+    from word2vec_hub.folders.checks import card_language
     from word2vec_hub.shared_data import shared_file
 
     default_wordsim, default_analogy = BENCHMARKS_BY_LANGUAGE.get(
-        _card_language(Path(options.model_dir)), ([DEFAULT_WORDSIM], [DEFAULT_ANALOGY])
+        card_language(Path(options.model_dir)), ([DEFAULT_WORDSIM], [DEFAULT_ANALOGY])
     )
     wordsim = options.wordsim or [shared_file(path, options.shared) for path in default_wordsim]
     analogy = options.analogy or [shared_file(path, options.shared) for path in default_analogy]
@@ -65,9 +66,9 @@ def benchmark_files(options: argparse.Namespace) -> tuple[list[Path], list[Path]
 
 def run(options: argparse.Namespace) -> int:
     from word2vec_hub.evaluation.benchmarks import EvaluationFileError, evaluate_word_analogies, evaluate_word_pairs
+    from word2vec_hub.folders.model_card import EVALUATION_FILE, write_evaluation
     from word2vec_hub.modeling import Word2VecModel
     from word2vec_hub.shared_data import SharedDataError
-    from word2vec_hub.sharing.model_card import EVALUATION_FILE, write_evaluation
 
     try:
         wordsim, analogy = benchmark_files(options)
@@ -108,14 +109,3 @@ def run(options: argparse.Namespace) -> int:
         write_evaluation(model, folder, records)
         print(f"results stored in {folder / EVALUATION_FILE} and the model card")
     return 0
-
-
-def _card_language(folder: Path) -> str | None:
-    """The language the model card of a local model folder gives, if any (a list gives its first)."""
-    card = folder / "README.md"
-    if not card.is_file():
-        return None
-    from huggingface_hub import ModelCard
-
-    language = ModelCard.load(card).data.language
-    return language[0] if isinstance(language, list) and language else language

@@ -33,8 +33,8 @@ def check_arguments(options: argparse.Namespace) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
+    from word2vec_hub.folders.model_card import map_words
     from word2vec_hub.sharing.hub import HubError, pull_model_folder
-    from word2vec_hub.sharing.model_card import map_words
     from word2vec_hub.training.devices import resolve_device
 
     try:

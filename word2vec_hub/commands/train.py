@@ -138,7 +138,7 @@ def output_stem(source: str) -> str:
 def interrupted_saving(output: Path, before: os.stat_result | None) -> str:
     """What a Ctrl-C while the trained model was being saved to `output` left there (`before`: the stat of the
     folder that was there, if any), once a write it cut short is finished or rolled back."""
-    from word2vec_hub.training.atomic import recover_folder
+    from word2vec_hub.folders.atomic import recover_folder
 
     # Another process writing the folder, or a second Ctrl-C, leaves it to be reported as it stands.
     with contextlib.suppress(OSError, KeyboardInterrupt):
@@ -164,8 +164,8 @@ def training_arguments(options: argparse.Namespace) -> TrainingArguments:
 
 
 def check_arguments(options: argparse.Namespace) -> None:
+    from word2vec_hub.folders.checks import check_output_dir
     from word2vec_hub.training.corpus import source_files
-    from word2vec_hub.training.output import check_output_dir
 
     if options.sync_every < 1:
         raise ValueError(f"--sync-every must be at least 1 word, got {options.sync_every}")
@@ -188,10 +188,11 @@ def check_arguments(options: argparse.Namespace) -> None:
 def run(options: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
+    from word2vec_hub.folders.checks import OutputError, check_output_dir
+    from word2vec_hub.folders.model_folder import save_model_folder
     from word2vec_hub.training.corpus import CorpusError, TextCorpus
     from word2vec_hub.training.distributed import Distributed, RankFailure
     from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
-    from word2vec_hub.training.output import OutputError, check_output_dir, save_model_folder
     from word2vec_hub.training.trainer import NotEnoughMemory, train_word2vec
 
     def stop_on_sigterm(signum, frame):

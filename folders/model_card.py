@@ -13,9 +13,10 @@ from packaging.requirements import Requirement
 from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
-from word2vec_hub.training.atomic import replacing_file, write_file
 
-CARD_FILE = "README.md"
+from .atomic import replacing_file, write_file
+from .checks import CARD_FILE
+
 WORD_MAP_FILE = "word_map.png"
 EVALUATION_FILE = "evaluation.json"
 WELL_KNOWN_WORDS = (

@@ -1,4 +1,7 @@
-"""Saving a model folder: refused where the path holds something that is not ours, written atomically otherwise."""
+"""Where a model folder may be written, what it must hold, and the one-line errors when the disk says no.
+
+Light on purpose: commands check their output paths with it before torch and transformers are imported.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +11,14 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from word2vec_hub.resources import readable_size
 
-from .atomic import recover_folder, replace_folder
+from .atomic import recover_folder
 
-if TYPE_CHECKING:
-    # Only annotations: check_output_dir runs before the command imports torch and transformers.
-    from transformers import PreTrainedTokenizerFast
-
-    from word2vec_hub.modeling import Word2VecModel
-
-# sentence-transformers reads this and builds a StaticEmbedding (mean of the `embeddings` rows) over tokenizer.json.
-SENTENCE_TRANSFORMERS_MODULES = [
-    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.StaticEmbedding"}
-]
+# What a folder needs to load as a model (the card and modules.json are for the Hub and sentence-transformers).
+REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+CARD_FILE = "README.md"
 
 
 # The disk's answers a write can get that no retry mends, as the user should read them.
@@ -132,33 +127,6 @@ def not_ours(folder: Path) -> str | None:
     return None
 
 
-def save_model_folder(
-    model: Word2VecModel,
-    tokenizer: PreTrainedTokenizerFast,
-    output: str | Path,
-    language: str | None = None,
-    extra_files: dict[str, str] | None = None,
-    card: bool = True,
-) -> Path:
-    """Save model, tokenizer and model card into `output`: it is either the complete new folder or left as it was,
-    even if the machine stops halfway (see `training.atomic`)."""
-    output = check_output_dir(output)
-
-    def fill(staging: Path) -> None:
-        model.save_pretrained(staging)
-        write_companion_files(model, tokenizer, staging, output.name, language, extra_files, card)
-
-    existed = output.exists()
-    try:
-        return replace_folder(output, fill)
-    except Exception as error:
-        weights = sum(tensor.numel() * tensor.element_size() for tensor in model.state_dict().values())
-        refusal = disk_refusal(error, output, existed, f"the weights alone take {readable_size(weights)}")
-        if refusal is None:
-            raise
-        raise refusal from error
-
-
 def disk_refusal(error: BaseException, output: Path, existed: bool, size_note: str) -> OutputError | None:
     """The one-line error for a write of `output` that failed on a full or read-only disk, else None."""
     failure = disk_failure(error)
@@ -172,22 +140,12 @@ def disk_refusal(error: BaseException, output: Path, existed: bool, size_note: s
     )
 
 
-def write_companion_files(
-    model: Word2VecModel,
-    tokenizer: PreTrainedTokenizerFast,
-    folder: Path,
-    model_id: str,
-    language: str | None = None,
-    extra_files: dict[str, str] | None = None,
-    card: bool = True,
-) -> None:
-    """What a model folder holds beside weights and config: the tokenizer, sentence-transformers' modules.json,
-    `extra_files` ({name: text}) and the model card."""
-    from word2vec_hub.sharing.model_card import write_model_card
+def card_language(folder: Path) -> str | None:
+    """The language the model card of a local model folder gives, if any (a list gives its first)."""
+    card = folder / CARD_FILE
+    if not card.is_file():
+        return None
+    from huggingface_hub import ModelCard
 
-    tokenizer.save_pretrained(folder)
-    (folder / "modules.json").write_text(json.dumps(SENTENCE_TRANSFORMERS_MODULES, indent=2) + "\n")
-    for name, content in (extra_files or {}).items():
-        (folder / name).write_text(content)
-    if card:
-        write_model_card(model, folder, model_id=model_id, language=language, tokenizer=tokenizer)
+    language = ModelCard.load(card).data.language
+    return language[0] if isinstance(language, list) and language else language

@@ -1,0 +1,77 @@
+"""Saving a model folder: the weights, config and code, the tokenizer, sentence-transformers' modules.json and the
+card, written atomically where `checks.check_output_dir` allows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from transformers import PreTrainedTokenizerFast
+
+from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.resources import readable_size
+
+from .atomic import replace_folder
+from .checks import check_output_dir, disk_refusal
+from .model_card import write_model_card
+
+# sentence-transformers reads this and builds a StaticEmbedding (mean of the `embeddings` rows) over tokenizer.json.
+SENTENCE_TRANSFORMERS_MODULES = [
+    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.StaticEmbedding"}
+]
+
+
+def save_model_folder(
+    model: Word2VecModel,
+    tokenizer: PreTrainedTokenizerFast,
+    output: str | Path,
+    language: str | None = None,
+    extra_files: dict[str, str] | None = None,
+    card: bool = True,
+) -> Path:
+    """Save model, tokenizer and model card into `output`: it is either the complete new folder or left as it was,
+    even if the machine stops halfway (see `folders.atomic`)."""
+    output = check_output_dir(output)
+
+    def fill(staging: Path) -> None:
+        model.save_pretrained(staging)
+        write_companion_files(model, tokenizer, staging, output.name, language, extra_files, card)
+
+    existed = output.exists()
+    try:
+        return replace_folder(output, fill)
+    except Exception as error:
+        weights = sum(tensor.numel() * tensor.element_size() for tensor in model.state_dict().values())
+        refusal = disk_refusal(error, output, existed, f"the weights alone take {readable_size(weights)}")
+        if refusal is None:
+            raise
+        raise refusal from error
+
+
+def write_companion_files(
+    model: Word2VecModel,
+    tokenizer: PreTrainedTokenizerFast,
+    folder: Path,
+    model_id: str,
+    language: str | None = None,
+    extra_files: dict[str, str] | None = None,
+    card: bool = True,
+) -> None:
+    """What a model folder holds beside weights and config: the tokenizer, sentence-transformers' modules.json,
+    `extra_files` ({name: text}) and the model card."""
+    tokenizer.save_pretrained(folder)
+    (folder / "modules.json").write_text(json.dumps(SENTENCE_TRANSFORMERS_MODULES, indent=2) + "\n")
+    for name, content in (extra_files or {}).items():
+        (folder / name).write_text(content)
+    if card:
+        write_model_card(model, folder, model_id=model_id, language=language, tokenizer=tokenizer)
+
+
+def save_config_and_code(model: Word2VecModel, folder: Path) -> None:
+    """config.json and the model code, as `save_pretrained` writes them beside the weights."""
+    from transformers.dynamic_module_utils import custom_object_save
+
+    model.config.architectures = [type(model).__name__]
+    model.config.dtype = "float32"
+    custom_object_save(model, folder, config=model.config)
+    model.config.save_pretrained(folder)
