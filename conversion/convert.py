@@ -77,6 +77,7 @@ def convert_vector_file(
                 hidden_size=vectors.dim,
                 pad_token_id=vocabulary[PAD_TOKEN],
                 unk_token_id=vocabulary[UNK_TOKEN],
+                architecture=None,
                 has_context_vectors=False,
                 corpus=f"{vectors.path.name} ({file_format})",
                 min_count=1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from importlib.metadata import requires
 from pathlib import Path
@@ -19,6 +20,7 @@ from .checks import CARD_FILE
 
 WORD_MAP_FILE = "word_map.png"
 EVALUATION_FILE = "evaluation.json"
+CARD_TEMPLATE = Path(__file__).with_name("model_card_template.md")
 WELL_KNOWN_WORDS = (
     "king", "queen", "man", "woman", "boy", "girl",
     "paris", "france", "london", "england", "berlin", "germany",
@@ -193,79 +195,78 @@ def build_model_card(
     tokenizer: PreTrainedTokenizerFast | None = None,
     word_map_missing: str | None = None,
 ) -> ModelCard:
-    """The card of `model`; `tokenizer` is the one saved beside it (default: the model's own), whose normalisation
-    and splitting the card states. `word_map_missing`: why there is no word map (None: the card shows it)."""
+    """The card of `model`, from `model_card_template.md` and the config: `tokenizer` is the one saved beside it
+    (default: the model's own), whose normalisation and splitting the card states; `evaluation` gives the
+    `model-index` results; `word_map_missing`: why there is no word map (None: the card shows it)."""
     config = model.config
     tokenizer_json = tokenizer_outline(tokenizer or model.tokenizer)
     evaluation = evaluation or []
-    eval_results = [
-        EvalResult(
-            task_type=record["task"],
-            dataset_type=record["dataset"],
-            dataset_name=record.get("dataset_name", record["dataset"]),
-            metric_type=record["metric"],
-            metric_name=record.get("metric_name", record["metric"]),
-            metric_value=record["value"],
-        )
-        for record in evaluation
-    ]
+    converted = is_converted(config)
     data = ModelCardData(
         library_name="transformers",
         pipeline_tag="feature-extraction",
-        tags=["word2vec", "skip-gram", "static-embeddings"],
+        tags=["word2vec", *([] if converted else [config.architecture]), "static-embeddings"],
         license=license,
         language=language,
         model_name=model_id,
-        eval_results=eval_results or None,
+        eval_results=[
+            EvalResult(
+                task_type=record["task"],
+                dataset_type=record["dataset"],
+                dataset_name=record.get("dataset_name", record["dataset"]),
+                metric_type=record["metric"],
+                metric_name=record.get("metric_name", record["metric"]),
+                metric_value=record["value"],
+            )
+            for record in evaluation
+        ]
+        or None,
     )
     words = config.vocab_size - 2
+    training = (config.corpus or "a vector file") if converted else describe_training(config)
+    shape = f"{words:,} words × {config.hidden_size} dimensions"
+    summary = (
+        f"Word vectors converted from {training}, {shape}."
+        if converted
+        else f"Word2vec word vectors: {describe_architecture(config)}, {shape}, trained on {training}."
+    )
     head = (
         "the skip-gram head (`context`) and the word counts"
         if config.has_context_vectors
         else "the word counts (this model has no skip-gram head: it was converted from a vector file)"
     )
-    hyperparameters = "\n".join(
-        f"| `{name}` | {getattr(config, name)} |" for name in Word2VecConfig.training_hyperparameters
+    card = ModelCard.from_template(
+        data,
+        template_path=str(CARD_TEMPLATE),
+        model_id=model_id,
+        summary=summary,
+        head=head,
+        text_processing=describe_text_processing(tokenizer_json),
+        vocabulary=describe_vocabulary(tokenizer_json),
+        word_map_file=WORD_MAP_FILE,
+        word_map_missing=word_map_missing,
+        transformers_requirement=remote_code_transformers(),
+        converted=converted,
+        training=training,
+        words=words,
+        hidden_size=config.hidden_size,
+        min_count=config.min_count,
+        architecture=describe_architecture(config),
+        hyperparameters=[(name, getattr(config, name)) for name in Word2VecConfig.training_hyperparameters],
+        evaluation=evaluation,
     )
-    evaluation_table = "\n".join(
-        f"| {record.get('dataset_name', record['dataset'])} | {record.get('metric_name', record['metric'])} | "
-        f"{record['value']:.4f} |"
-        for record in evaluation
-    )
-    sections = [
-        f"# {model_id}",
-        f"Word2vec word vectors: skip-gram with negative sampling, {words:,} words × {config.hidden_size} "
-        f"dimensions, trained on {describe_training(config)}. "
-        f"The weights (`model.safetensors`) hold the word vectors (`embeddings`), {head}; `tokenizer.json` maps "
-        f"text to rows ({describe_text_processing(tokenizer_json)}; {describe_vocabulary(tokenizer_json)}, with "
-        "`[PAD]` = 0 and `[UNK]` = 1).",
-        f"![Well-known words on the first two principal components of their vectors]({WORD_MAP_FILE})"
-        if word_map_missing is None
-        else f"*No word map: {word_map_missing}.*",
-        "## Usage",
-        f"The model code comes with the weights (`trust_remote_code=True`) and needs {remote_code_transformers()}.",
-        "```python\nimport torch\nfrom transformers import AutoModel, AutoTokenizer\n\n"
-        f'model = AutoModel.from_pretrained("{model_id}", trust_remote_code=True)\n'
-        f'tokenizer = AutoTokenizer.from_pretrained("{model_id}", trust_remote_code=True)\n\n'
-        'model.most_similar("market", topn=5)      # nearest words by cosine, as gensim\'s KeyedVectors\n'
-        'model.similarity("stock", "shares")\n'
-        'model.analogy("man", "king", "woman")     # king - man + woman\n\n'
-        'batch = tokenizer(["the market rallied"], padding=True, return_tensors="pt")\n'
-        "vectors = model(**batch).last_hidden_state  # [batch, tokens, dim]\n```",
-        "As a frozen input layer of another network:\n\n```python\n"
-        "embedding = model.frozen_embedding()  # nn.Embedding, requires_grad=False, padding_idx=[PAD]\n```\n\n"
-        "Keep the frozen table out of the optimiser "
-        "(`[p for p in net.parameters() if p.requires_grad]`); `model.freeze()` before `save_pretrained` makes "
-        "the model load frozen again.",
-        "## Training",
-        f"Corpus: {describe_training(config)}; vocabulary {words:,} words ([PAD] and [UNK] not counted; "
-        f"`min_count` {config.min_count}); vector size {config.hidden_size}. The hyperparameters are the last "
-        "stage's.\n\n"
-        f"| hyperparameter | value |\n|---|---|\n{hyperparameters}",
-    ]
-    if evaluation:
-        sections += ["## Evaluation", f"| dataset | metric | value |\n|---|---|---|\n{evaluation_table}"]
-    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n\n".join(sections) + "\n")
+    # The template's optional sections leave runs of blank lines where they are empty.
+    return ModelCard(re.sub(r"\n{3,}", "\n\n", str(card)).rstrip("\n") + "\n")
+
+
+def is_converted(config: Word2VecConfig) -> bool:
+    """Vectors converted from a file rather than trained here (folders of 0.2.0 and earlier record no
+    architecture: theirs are the ones without a skip-gram head that trained no epoch)."""
+    return config.architecture is None or (not config.has_context_vectors and config.epochs == 0)
+
+
+def describe_architecture(config: Word2VecConfig) -> str:
+    return f"{config.architecture} with negative sampling ({config.negative} noise words a pair)"
 
 
 def describe_training(config: Word2VecConfig) -> str:

@@ -50,6 +50,8 @@ class Word2VecConfig(PreTrainedConfig):
         hidden_size (`int`): vector dimension.
         pad_token_id (`int`, *optional*): row kept at zero, used for padding.
         unk_token_id (`int`, *optional*): row of the unknown-word token.
+        architecture (`str`, *optional*): how the vectors were trained: `"skip-gram"` (with negative sampling,
+            `negative` noise words a pair); None for vectors converted from a file, whose training is not recorded.
         has_context_vectors (`bool`): whether the checkpoint holds the skip-gram head (`context`). Vectors converted
             from word2vec, GloVe or fastText files have none.
         freeze_embeddings (`bool`): load the input vectors with `requires_grad=False`.
@@ -78,6 +80,7 @@ class Word2VecConfig(PreTrainedConfig):
     hidden_size: int = 100
     pad_token_id: int | None = 0
     unk_token_id: int | None = 1
+    architecture: str | None = "skip-gram"
     has_context_vectors: bool = True
     freeze_embeddings: bool = False
     window: int = 5

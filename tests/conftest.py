@@ -86,6 +86,15 @@ def scattered_corpus(lines: int = 300, seed: int = 0) -> str:
     return "\n".join(" ".join(rng.choices(words, k=10)) for _ in range(lines)) + "\n"
 
 
+def planted_partner_hits(model) -> int:
+    """How many `aN` have `bN` as the closest of all the `b` words."""
+    hits = 0
+    for topic in range(20):
+        scores = [model.similarity(f"a{topic}", f"b{other}") for other in range(20)]
+        hits += max(range(20), key=scores.__getitem__) == topic
+    return hits
+
+
 @pytest.fixture(scope="session")
 def planted_lines() -> list[str]:
     return planted_corpus()

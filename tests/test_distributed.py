@@ -22,8 +22,7 @@ from word2vec_hub.training.corpus import CorpusError, TextCorpus
 from word2vec_hub.training.distributed import Distributed
 from word2vec_hub.training.trainer import train_word2vec
 
-from .conftest import REPO_ROOT
-from .test_training import planted_partner_hits
+from .conftest import REPO_ROOT, planted_partner_hits
 
 ARGS = {"dim": 24, "epochs": 4, "min_count": 5, "sample": 1e-3, "seed": 3, "progress": False, "device": "cpu"}
 

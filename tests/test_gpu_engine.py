@@ -25,8 +25,7 @@ from word2vec_hub.training.devices import choose_backend, triton_interpreted
 from word2vec_hub.training.distributed import Distributed
 from word2vec_hub.training.trainer import train_word2vec
 
-from .conftest import planted_corpus
-from .test_training import planted_partner_hits
+from .conftest import planted_corpus, planted_partner_hits
 
 triton = pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")
 tl = pytest.importorskip("triton.language")

@@ -19,10 +19,10 @@ import yaml
 from huggingface_hub import HfApi
 from safetensors.torch import load_file, save_file
 
+from word2vec_hub.folders import model_card
 from word2vec_hub.folders.model_card import build_model_card, write_model_card
 from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
-from word2vec_hub.sharing import model_card
 from word2vec_hub.sharing.hub import HubError, check_model_folder, place_files
 from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
 

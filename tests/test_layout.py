@@ -103,3 +103,10 @@ def test_the_model_code_imports_only_torch_transformers_and_its_siblings():
             else:
                 continue
             assert roots <= {"torch", "transformers"} | standard_library, f"{module.name} imports {roots}"
+
+
+def test_tests_share_helpers_through_conftest_not_through_other_test_files():
+    for module in (REPO_ROOT / "tests").glob("test_*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                assert not (node.module or "").startswith("test_"), f"{module.name} imports from {node.module}"

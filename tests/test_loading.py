@@ -22,7 +22,7 @@ from transformers.utils import logging
 from word2vec_hub.modeling import CheckpointMismatchError, Word2VecConfig, Word2VecModel
 from word2vec_hub.modeling import modeling_word2vec as modeling_module
 
-from .test_hub import one_line_error
+from .conftest import one_line_error
 
 SMALL_FOLDER = Path(__file__).parent / "fixtures" / "model-0.2.0"
 

@@ -14,14 +14,7 @@ from word2vec_hub.training.corpus import CorpusError, TextCorpus
 from word2vec_hub.training.epochs import SkipGramTrainer
 from word2vec_hub.training.trainer import TrainingResult, train_word2vec
 
-
-def planted_partner_hits(model) -> int:
-    """How many `aN` have `bN` as the closest of all the `b` words."""
-    hits = 0
-    for topic in range(20):
-        scores = [model.similarity(f"a{topic}", f"b{other}") for other in range(20)]
-        hits += max(range(20), key=scores.__getitem__) == topic
-    return hits
+from .conftest import planted_partner_hits
 
 
 def test_planted_structure_is_learned(trained):
