@@ -27,7 +27,7 @@ from word2vec_hub.folders.model_folder import save_model_folder
 
 from .conftest import REPO_ROOT, handmade_model
 
-ATOMIC_MODULE = REPO_ROOT / "training" / "atomic.py"
+ATOMIC_MODULE = REPO_ROOT / "folders" / "atomic.py"
 
 
 @pytest.fixture(scope="module")
