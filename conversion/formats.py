@@ -1,6 +1,27 @@
-"""The vector-file formats `word2vec convert` reads and writes (no heavy imports: the command line's choices)."""
+"""The vector-file formats: one table from a format's name to its layout, which `VectorFile` reads by and the
+export writes by (no heavy imports: the command line's choices come from it)."""
 
-# Read: the original C tool's binary and text formats, GloVe's headerless text, fastText's .vec text.
-FORMATS = ("word2vec-bin", "word2vec-txt", "glove", "fasttext-vec")
-# Written from a model folder, for gensim and the C tools.
-EXPORT_FORMATS = ("word2vec-bin", "word2vec-txt")
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VectorFormat:
+    # The first line is the header "COUNT DIMENSION".
+    header: bool
+    # Each word is followed by DIMENSION raw float32 rather than DIMENSION numbers in text.
+    binary: bool
+    # Written from a model folder (`word2vec convert --to`, `export_word2vec_format`), for gensim and the C tools.
+    written: bool
+
+
+VECTOR_FORMATS = {
+    # The original C tool's binary and text formats.
+    "word2vec-bin": VectorFormat(header=True, binary=True, written=True),
+    "word2vec-txt": VectorFormat(header=True, binary=False, written=True),
+    # GloVe's text, without a header.
+    "glove": VectorFormat(header=False, binary=False, written=False),
+    # fastText's .vec: word2vec's text format.
+    "fasttext-vec": VectorFormat(header=True, binary=False, written=False),
+}
+FORMATS = tuple(VECTOR_FORMATS)
+EXPORT_FORMATS = tuple(name for name, layout in VECTOR_FORMATS.items() if layout.written)

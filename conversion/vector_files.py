@@ -1,7 +1,7 @@
 """Reading existing word vectors: word2vec (binary and text), GloVe, fastText `.vec`.
 
-`VectorFile` reads a file a block of rows at a time (so that a table larger than memory can be converted);
-`read_vectors` returns the words in file order and one float32 matrix whose rows are their vectors.
+`VectorFile` reads a file a block of rows at a time (so that a table larger than memory can be converted), laid out
+as `formats.VECTOR_FORMATS` says.
 
 Nothing read wrong passes silently: a header the file cannot hold, a file in another format than the one named (the
 error names the likely one), a value that is not a finite float32, or binary records read at the wrong offset (a
@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from word2vec_hub.resources import available_memory_bytes
 from word2vec_hub.training.corpus import COMPRESSED_OPENERS
 
-from .formats import FORMATS
+from .formats import VECTOR_FORMATS
 
 
 class VectorFileError(ValueError):
@@ -54,8 +53,9 @@ MISREAD = (
 
 
 class VectorFile:
-    """An open vector file in `file_format` (one of FORMATS): its `dim`, the `count` its header declares (capped at
-    `limit`; None for GloVe, which has no header), and, iterated once, its words and vectors in blocks of rows.
+    """An open vector file in `file_format` (a name in VECTOR_FORMATS): its `dim`, the `count` its header declares
+    (capped at `limit`; None for GloVe, which has no header), and, iterated once, its words and vectors in blocks of
+    rows.
 
     A file whose header cannot be right is refused on opening, before anything is allocated. After iterating,
     `words_read` says how many vectors the file gave; a count that differs from the header's is warned about.
@@ -67,9 +67,10 @@ class VectorFile:
             raise VectorFileError(f"vector file not found: {self.path}")
         if limit is not None and limit < 1:
             raise VectorFileError(f"--max-vocab must be at least 1, got {limit}")
-        if file_format not in FORMATS:
-            raise VectorFileError(f"unknown format {file_format!r}; use one of {', '.join(FORMATS)}")
+        if file_format not in VECTOR_FORMATS:
+            raise VectorFileError(f"unknown format {file_format!r}; use one of {', '.join(VECTOR_FORMATS)}")
         self.file_format, self.limit = file_format, limit
+        self.layout = VECTOR_FORMATS[file_format]
         self.words_read = 0
         self.declared_count: int | None = None
         self._undecodable = 0
@@ -82,14 +83,14 @@ class VectorFile:
             raise
 
     def _read_header(self) -> None:
-        if self.file_format == "word2vec-bin":
+        if self.layout.binary:
             header = self._handle.readline().decode("utf-8", errors="replace")
             self.declared_count, self.dim = _parse_header(header, self.path)
             # A one-byte word, the space, the vector; gensim writes no newline after it.
             _check_fits_in_file(self.path, header.strip(), self.count, self.dim, len(header), 4 * self.dim + 2)
             return
         self._lines: Iterator[tuple[int, str]] = enumerate(self._decoded_lines(), start=1)
-        if self.file_format == "glove":
+        if not self.layout.header:
             first = next(((number, line) for number, line in self._lines if line.strip()), None)
             if first is None:
                 raise VectorFileError(f"{self.path} holds no vectors")
@@ -140,7 +141,7 @@ class VectorFile:
 
     def __iter__(self) -> Iterator[tuple[list[str], np.ndarray]]:
         """Blocks of (words, float32 matrix [len(words), dim]), in file order."""
-        blocks = self._binary_blocks() if self.file_format == "word2vec-bin" else self._text_blocks()
+        blocks = self._binary_blocks() if self.layout.binary else self._text_blocks()
         for words, vectors in blocks:
             self.words_read += len(words)
             yield words, vectors
@@ -351,33 +352,6 @@ def _refuse_bad_records(path: Path, joined: bytes, words: list[str], vectors: np
     raise VectorFileError(f"{where} has the value {value:.3g} {place}, which no word vector holds, {MISREAD}")
 
 
-def read_vectors(
-    path: str | Path, file_format: str, limit: int | None = None, reserved_rows: int = 0
-) -> tuple[list[str], np.ndarray]:
-    """Words and vectors of `path` in `file_format` (one of FORMATS), at most `limit` of them, in memory.
-
-    The matrix starts with `reserved_rows` rows of zeros (room for special tokens, so that the vectors need not be
-    copied into a bigger table), then holds the vector of each word in order. A table that would not fit in the
-    memory available is refused before it is allocated.
-    """
-    with VectorFile(path, file_format, limit) as vectors:
-        words: list[str] = []
-        if vectors.count is not None and file_format == "word2vec-bin":
-            _check_fits_in_memory(vectors.path, vectors.count, vectors.dim)
-            table = np.empty((reserved_rows + vectors.count, vectors.dim), dtype=np.float32)
-            table[:reserved_rows] = 0
-            for block_words, block in vectors:
-                start = reserved_rows + len(words)
-                table[start : start + len(block_words)] = block
-                words += block_words
-            return words, table[: reserved_rows + len(words)]
-        blocks = [np.zeros((reserved_rows, vectors.dim), dtype=np.float32)]
-        for block_words, block in vectors:
-            words += block_words
-            blocks.append(block)
-        return words, np.concatenate(blocks)
-
-
 def _parse_header(line: str, path: Path) -> tuple[int, int]:
     parts = line.split()
     if len(parts) != 2 or not all(_is_number(part) for part in parts):
@@ -404,16 +378,6 @@ def _check_fits_in_file(path: Path, header: str, count: int, dim: int, header_by
             f"{path}: the header {header!r} declares {count:,} vectors of {dim} values, but the file "
             f"{'can decompress to' if suffix == '.gz' else 'has room for'} at most {most_records:,} (it has only "
             f"{file_bytes:,} bytes); the header is wrong or the file is truncated"
-        )
-
-
-def _check_fits_in_memory(path: Path, count: int, dim: int) -> None:
-    table_bytes = count * dim * 4
-    available = available_memory_bytes()
-    if available is not None and table_bytes > available:
-        raise VectorFileError(
-            f"{path}: {count:,} vectors of {dim} values need {table_bytes / 2**30:,.1f} GiB of memory but "
-            f"{available / 2**30:,.1f} GiB is available; keep only the first N words with --max-vocab N"
         )
 
 

@@ -28,6 +28,7 @@ from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wra
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
 from word2vec_hub.training.trainer import train_word2vec
+from word2vec_hub.training.vocabulary import EncodedText, encode_corpus
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,6 +48,14 @@ def one_line_error(completed: subprocess.CompletedProcess) -> str:
     lines = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1, completed.stderr
     return lines[0]
+
+
+def encode_lines(lines: list[str], workdir: Path, tokenizer=None, **arguments) -> EncodedText:
+    """`lines` through training's front end (`training.vocabulary.encode_corpus`), on one CPU worker: a vocabulary
+    built as `TrainingArguments(**arguments)` say, or `tokenizer`'s, and the text encoded under it in `workdir`."""
+    args = TrainingArguments(progress=False, workers=1, device="cpu", **arguments)
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    return encode_corpus(TextCorpus.from_text("\n".join(lines), name="lines"), args, workdir, tokenizer=tokenizer)
 
 
 @pytest.fixture(autouse=True)

@@ -16,11 +16,18 @@ import torch
 from gensim.models import KeyedVectors
 
 from word2vec_hub.conversion.convert import convert_vector_file
-from word2vec_hub.conversion.vector_files import VectorFileError, read_vectors
+from word2vec_hub.conversion.vector_files import VectorFile, VectorFileError
 from word2vec_hub.folders.checks import OutputError
 from word2vec_hub.modeling import Word2VecModel
 
 from .conftest import REPO_ROOT, one_line_error
+
+
+def read_vectors(path, file_format: str, limit: int | None = None) -> tuple[list[str], np.ndarray]:
+    """Every word and vector of a file, read by `VectorFile` block by block as `word2vec convert` reads it."""
+    with VectorFile(path, file_format, limit) as vectors:
+        blocks = list(vectors)
+    return [word for words, _ in blocks for word in words], np.concatenate([block for _, block in blocks])
 
 
 def write_text_vectors(path, rows, header=True, declared=None):
@@ -173,11 +180,10 @@ def test_binary_records_split_across_chunks_read_exactly_as_gensim_reads_them(
         compressed.write_bytes(gzip.compress(path.read_bytes()))
         path = compressed
     monkeypatch.setattr(vector_files, "CHUNK_BYTES", chunk_bytes)
-    words, table = read_vectors(path, "word2vec-bin", reserved_rows=2)
+    words, table = read_vectors(path, "word2vec-bin")
     keyed = KeyedVectors.load_word2vec_format(str(path), binary=True)
     assert words == keyed.index_to_key == [word for word, _ in rows]
-    assert np.array_equal(table[2:], keyed.vectors)
-    assert np.array_equal(table[:2], np.zeros((2, 3), dtype=np.float32)), "the reserved rows are zeros"
+    assert np.array_equal(table, keyed.vectors)
 
 
 def test_max_vocab_reads_the_first_words_and_not_the_rest(tmp_path, monkeypatch):
@@ -227,18 +233,8 @@ def test_a_header_the_file_cannot_hold_is_refused_before_allocating(tmp_path, su
         read_vectors(path, "word2vec-bin")
 
 
-def test_a_table_larger_than_memory_is_refused_with_the_way_out(tmp_path, monkeypatch):
-    from word2vec_hub.conversion import vector_files
-
-    rows = [(f"w{i}", [0.5] * 100) for i in range(10)]
-    write_binary_vectors(tmp_path / "vectors.bin", rows)
-    monkeypatch.setattr(vector_files, "available_memory_bytes", lambda: 3000)
-    with pytest.raises(
-        VectorFileError, match=r"need .* of memory but .* is available; keep only the first N words with --max-vocab N"
-    ):
-        read_vectors(tmp_path / "vectors.bin", "word2vec-bin")
-    words, _ = read_vectors(tmp_path / "vectors.bin", "word2vec-bin", limit=5)
-    assert len(words) == 5
+def test_a_max_vocab_below_one_is_refused(tmp_path):
+    write_binary_vectors(tmp_path / "vectors.bin", [(f"w{i}", [0.5] * 100) for i in range(10)])
     with pytest.raises(VectorFileError, match="--max-vocab must be at least 1, got -5"):
         read_vectors(tmp_path / "vectors.bin", "word2vec-bin", limit=-5)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import CorpusError, TextCorpus, split_long_lines
 
 from .conftest import shared_file
@@ -66,6 +67,23 @@ def test_default_corpus_is_the_penn_treebank_training_split():
     assert len(lines) == len(expected) == 42068
     assert sum(len(line.split()) for line in lines) == 887521
     assert lines[:3] == expected[:3]
+
+
+def test_the_corpus_decides_what_the_arguments_leave_unset_and_its_shards_keep_it(tmp_path):
+    (tmp_path / "own.txt").write_text("mr. smith isn't here\n")
+    own_files = TextCorpus.from_files([tmp_path / "own.txt"])
+    ptb = TextCorpus.penn_treebank()
+    assert (ptb.pre_tokenized, ptb.language) == (True, "en")
+    unset = TrainingArguments()
+    assert unset.split_punctuation is None
+    assert ptb.decide_defaults(unset).split_punctuation is False
+    assert ptb.shard(1, 2).decide_defaults(unset).split_punctuation is False
+    assert ptb.shard(1, 2).language == "en"
+    assert own_files.decide_defaults(unset).split_punctuation is True
+    assert own_files.language is None
+    for explicit in (True, False):
+        assert ptb.decide_defaults(TrainingArguments(split_punctuation=explicit)).split_punctuation is explicit
+        assert own_files.decide_defaults(TrainingArguments(split_punctuation=explicit)).split_punctuation is explicit
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the reader forks its workers on Linux only")

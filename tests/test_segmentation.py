@@ -17,7 +17,7 @@ from word2vec_hub.conversion.convert import to_keyed_vectors
 from word2vec_hub.evaluation.benchmarks import evaluate_word_analogies
 from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.tokenization.segmentation import ScriptShares, resolve_segmentation, train_segmenting_tokenizer
-from word2vec_hub.tokenization.word_level import split_words, tokens_of_words
+from word2vec_hub.tokenization.word_level import TokenIds, split_words, tokens_of_words
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
 from word2vec_hub.training.trainer import train_word2vec
@@ -77,12 +77,19 @@ def test_mixed_chinese_english_digits_segment_into_words(segmenter):
     assert isinstance(tokenizer.model, models.Unigram)
 
 
+def ids_per_word(word_ids: TokenIds) -> list[list[int]]:
+    """The ids of each word as a list of its own."""
+    return [chunk.tolist() for chunk in np.split(word_ids.ids, np.cumsum(word_ids.lengths)[:-1])]
+
+
 def test_training_tokens_are_the_saved_tokenizers(segmenter):
     tokenizer, word_ids = segmenter
     words, _ = distinct_words(chinese_lines())
-    assert word_ids.per_word() == [encoding.ids for encoding in tokenizer.encode_batch(words, add_special_tokens=False)]
+    encoded = [encoding.ids for encoding in tokenizer.encode_batch(words, add_special_tokens=False)]
+    assert ids_per_word(word_ids) == encoded
     vocab = tokenizer.get_vocab()
-    assert word_ids.per_word() == [[vocab[token] for token in tokens] for tokens in tokens_of_words(tokenizer, words)]
+    tokens_per_word = tokens_of_words(tokenizer, words)
+    assert ids_per_word(word_ids) == [[vocab[token] for token in tokens] for tokens in tokens_per_word]
 
 
 @pytest.mark.parametrize(("min_count", "max_vocab"), [(3, None), (1, 40), (2, 150)])
@@ -97,7 +104,7 @@ def test_words_segmented_again_after_their_words_were_dropped_get_the_saved_toke
         words, counts, min_count=min_count, max_vocab=max_vocab, discovery="jieba"
     )
     expected = [encoding.ids for encoding in tokenizer.encode_batch(words, add_special_tokens=False)]
-    assert word_ids.per_word() == expected
+    assert ids_per_word(word_ids) == expected
     # Ids by decreasing count, each word of the vocabulary used, none below min_count.
     occurrences = Counter()
     for ids, count in zip(expected, counts, strict=True):

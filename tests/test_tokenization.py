@@ -10,53 +10,56 @@ from tokenizers import models, pre_tokenizers, trainers
 from transformers import AutoTokenizer
 
 from word2vec_hub.tokenization.segmentation import train_segmenting_tokenizer
-from word2vec_hub.tokenization.word_level import (
-    empty_word_level_tokenizer,
-    split_words,
-    train_word_level_tokenizer,
-    wrap_tokenizer,
-)
-from word2vec_hub.training.encoding import encode_corpus
+from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, split_words, wrap_tokenizer
+
+from .conftest import encode_lines
 
 LINES = ["the cat sat on the mat", "The dog sat", "a cat and a dog", "zebra"]
 
 
-def test_ids_follow_frequency_then_alphabet_and_are_reproducible():
-    tokenizer = train_word_level_tokenizer(LINES, min_count=1)
+def train_tokenizer(lines: list[str], workdir, **arguments):
+    """The WordLevel tokenizer training builds from `lines` (the `TrainingArguments` given, others default)."""
+    return encode_lines(lines, workdir, **arguments).tokenizer
+
+
+def test_ids_follow_frequency_then_alphabet_and_are_reproducible(tmp_path):
+    tokenizer = train_tokenizer(LINES, tmp_path / "first", min_count=1)
     vocab = tokenizer.get_vocab()
     order = sorted(vocab, key=vocab.get)
     assert order[:2] == ["[PAD]", "[UNK]"]
     counts = Counter(word.lower() for line in LINES for word in line.split())
     words = order[2:]
     assert words == sorted(counts, key=lambda word: (-counts[word], word))
-    assert train_word_level_tokenizer(LINES, min_count=1).get_vocab() == vocab
+    assert train_tokenizer(LINES, tmp_path / "second", min_count=1).get_vocab() == vocab
 
 
-def test_min_count_and_max_vocab():
-    vocab = train_word_level_tokenizer(LINES, min_count=2).get_vocab()
+def test_min_count_and_max_vocab(tmp_path):
+    vocab = train_tokenizer(LINES, tmp_path / "min", min_count=2).get_vocab()
     assert set(vocab) == {"[PAD]", "[UNK]", "the", "cat", "sat", "dog", "a"}
-    capped = train_word_level_tokenizer(LINES, min_count=1, max_vocab=3).get_vocab()
+    capped = train_tokenizer(LINES, tmp_path / "max", min_count=1, max_vocab=3).get_vocab()
     assert set(capped) == {"[PAD]", "[UNK]", "the", "a", "cat"}
     with pytest.raises(ValueError, match="min_count must be at least 1"):
-        train_word_level_tokenizer(LINES, min_count=0)
+        train_tokenizer(LINES, tmp_path / "zero", min_count=0)
 
 
-def test_normalisation_and_pre_tokenisation_are_switchable():
+def test_normalisation_and_pre_tokenisation_are_switchable(tmp_path):
     text = ["Ｃａｆé, CAFÉ café"]
-    default = train_word_level_tokenizer(text, min_count=1)
+    default = train_tokenizer(text, tmp_path / "default", min_count=1)
     assert set(default.get_vocab()) == {"[PAD]", "[UNK]", "café", ","}
-    cased = train_word_level_tokenizer(text, min_count=1, lowercase=False)
+    cased = train_tokenizer(text, tmp_path / "cased", min_count=1, lowercase=False)
     assert "CAFÉ" in cased.get_vocab() and "Café" in cased.get_vocab()
-    no_nfkc = train_word_level_tokenizer(text, min_count=1, nfkc=False)
+    no_nfkc = train_tokenizer(text, tmp_path / "no_nfkc", min_count=1, nfkc=False)
     assert "ｃａｆé" in no_nfkc.get_vocab()
-    whitespace_only = train_word_level_tokenizer(["<unk> mr. smith", "<unk>"], min_count=1, split_punctuation=False)
+    whitespace_only = train_tokenizer(
+        ["<unk> mr. smith", "<unk>"], tmp_path / "whitespace", min_count=1, split_punctuation=False
+    )
     assert {"<unk>", "mr."} <= set(whitespace_only.get_vocab())
 
 
 def test_counts_are_exact_and_unknown_words_are_counted_then_dropped(tmp_path):
     lines = [*LINES, "the quokka and the cat"]
-    tokenizer = train_word_level_tokenizer(lines, min_count=2)
-    encoded = encode_corpus(lines, tokenizer, tmp_path)
+    text = encode_lines(lines, tmp_path, min_count=2)
+    tokenizer, encoded = text.tokenizer, text.encoded
     words = [word.lower() for line in lines for word in line.split()]
     expected = Counter(words)
     vocab = tokenizer.get_vocab()
@@ -75,8 +78,7 @@ def test_counts_are_exact_and_unknown_words_are_counted_then_dropped(tmp_path):
 
 def test_blocks_end_on_sentence_boundaries(tmp_path):
     lines = [" ".join(["x"] * length) for length in (3, 4, 5, 2, 6)]
-    tokenizer = train_word_level_tokenizer(lines, min_count=1)
-    encoded = encode_corpus(lines, tokenizer, tmp_path)
+    encoded = encode_lines(lines, tmp_path, min_count=1).encoded
     blocks = list(encoded.blocks(3))
     # Targets 6 and 13 move back to the sentence starts 3 and 12.
     assert [len(ids) for ids, _ in blocks] == [3, 9, 8]
@@ -85,10 +87,10 @@ def test_blocks_end_on_sentence_boundaries(tmp_path):
 
 
 def test_wrapped_tokenizer_pads_and_reloads_through_auto_tokenizer(tmp_path):
-    tokenizer = wrap_tokenizer(train_word_level_tokenizer(LINES, min_count=1))
-    tokenizer.save_pretrained(tmp_path)
-    assert (tmp_path / "tokenizer_config.json").exists()
-    reloaded = AutoTokenizer.from_pretrained(tmp_path)
+    tokenizer = wrap_tokenizer(train_tokenizer(LINES, tmp_path / "corpus", min_count=1))
+    tokenizer.save_pretrained(tmp_path / "saved")
+    assert (tmp_path / "saved" / "tokenizer_config.json").exists()
+    reloaded = AutoTokenizer.from_pretrained(tmp_path / "saved")
     batch = reloaded(["the cat", "unseenword"], padding=True)
     assert set(batch) == {"input_ids", "attention_mask"}
     vocab = reloaded.get_vocab()
@@ -107,8 +109,8 @@ MESSY_LINES = [
 
 
 @pytest.mark.parametrize("split_punctuation", [True, False])
-def test_vocabulary_equals_the_rust_word_level_trainer(split_punctuation):
-    tokenizer = train_word_level_tokenizer(MESSY_LINES * 3, min_count=2, split_punctuation=split_punctuation)
+def test_vocabulary_equals_the_rust_word_level_trainer(tmp_path, split_punctuation):
+    tokenizer = train_tokenizer(MESSY_LINES * 3, tmp_path, min_count=2, split_punctuation=split_punctuation)
     reference = empty_word_level_tokenizer(split_punctuation=split_punctuation)
     trainer = trainers.WordLevelTrainer(min_frequency=2, vocab_size=10_000, special_tokens=["[PAD]", "[UNK]"])
     reference.train_from_iterator(MESSY_LINES * 3, trainer)
@@ -117,11 +119,12 @@ def test_vocabulary_equals_the_rust_word_level_trainer(split_punctuation):
 
 @pytest.mark.parametrize("split_punctuation", [True, False])
 def test_encoding_once_per_distinct_word_equals_encoding_every_line(tmp_path, split_punctuation):
-    tokenizer = train_word_level_tokenizer(MESSY_LINES, min_count=1, split_punctuation=split_punctuation)
+    tokenizer = train_tokenizer(MESSY_LINES, tmp_path / "vocabulary", min_count=1, split_punctuation=split_punctuation)
     tokenizer.model = models.WordLevel(
         vocab={token: index for token, index in tokenizer.get_vocab().items() if index < 12}, unk_token="[UNK]"
     )
-    encoded = encode_corpus(MESSY_LINES * 2, tokenizer, tmp_path)
+    # Encoded with a tokenizer given, as continued training (--init-from) encodes its corpus.
+    encoded = encode_lines(MESSY_LINES * 2, tmp_path / "encoded", tokenizer=tokenizer).encoded
     unk_id = tokenizer.token_to_id("[UNK]")
     per_line = [tokenizer.encode(line, add_special_tokens=False).ids for line in MESSY_LINES * 2]
     expected = [[index for index in ids if index != unk_id] for ids in per_line]

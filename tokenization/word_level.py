@@ -135,10 +135,6 @@ class TokenIds:
             np.fromiter(map(len, tokens_per_word), dtype=np.int64, count=len(tokens_per_word)),
         )
 
-    def per_word(self) -> list[list[int]]:
-        """The ids of each word as a list of its own."""
-        return [chunk.tolist() for chunk in np.split(self.ids, np.cumsum(self.lengths)[:-1])]
-
 
 def count_tokens(tokens_per_word: Iterable[list[str]], word_counts: Iterable[int]) -> Counter[str]:
     """How often each token occurs, from the tokens of each distinct word and how often each word occurs."""
@@ -162,25 +158,6 @@ def vocabulary_from_counts(
     kept = [(-count, token) for token, count in token_counts.items() if count >= min_count]
     kept = sorted(pair for pair in kept if pair[1] not in SPECIAL_TOKENS)[:max_vocab]
     return {token: index for index, token in enumerate([*SPECIAL_TOKENS, *(token for _, token in kept)])}
-
-
-def train_word_level_tokenizer(
-    lines: Iterable[str],
-    min_count: int = 5,
-    max_vocab: int | None = None,
-    lowercase: bool = True,
-    nfkc: bool = True,
-    split_punctuation: bool = True,
-) -> Tokenizer:
-    """A WordLevel tokenizer with the vocabulary of `lines` (see `vocabulary_from_counts` for the ids)."""
-    tokenizer = empty_word_level_tokenizer(lowercase=lowercase, nfkc=nfkc, split_punctuation=split_punctuation)
-    word_counts = Counter()
-    for line in lines:
-        word_counts.update(split_words(line))
-    token_counts = count_tokens(tokens_of_words(tokenizer, word_counts), word_counts.values())
-    vocabulary = vocabulary_from_counts(token_counts, min_count, max_vocab)
-    tokenizer.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)
-    return tokenizer
 
 
 def wrap_tokenizer(tokenizer: Tokenizer) -> PreTrainedTokenizerFast:

@@ -47,7 +47,8 @@ class TrainingArguments:
     lr_schedule: str = "linear"
     lowercase: bool = True
     nfkc: bool = True
-    split_punctuation: bool = True
+    # None: split punctuation off words unless the corpus is pre-tokenised (`TextCorpus.pre_tokenized`).
+    split_punctuation: bool | None = None
     # Text written without spaces (Chinese, Japanese, Thai): see tokenization/writing_systems.py.
     segmentation: str = "auto"
     word_discovery: str = "auto"

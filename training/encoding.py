@@ -26,7 +26,7 @@ import numpy as np
 from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 
-from word2vec_hub.tokenization.word_level import UNK_TOKEN, TokenIds, split_words, tokens_of_words
+from word2vec_hub.tokenization.word_level import UNK_TOKEN, TokenIds, split_words
 
 # About 700,000 English words: a process numbers them in a fifth of a second.
 CHUNK_CHARS = 1 << 22
@@ -78,11 +78,9 @@ class WordStream:
     word_counts: np.ndarray
     line_lengths: np.ndarray
 
-    def encode(self, tokenizer: Tokenizer, word_ids: TokenIds | None = None) -> EncodedCorpus:
-        """The token ids of the stream under `tokenizer`'s vocabulary, written next to the word stream;
-        `word_ids`: the ids of each distinct word, if already known."""
-        if word_ids is None:
-            word_ids = TokenIds.from_tokens(tokens_of_words(tokenizer, self.words), tokenizer.get_vocab())
+    def encode(self, tokenizer: Tokenizer, word_ids: TokenIds) -> EncodedCorpus:
+        """The token ids of the stream under `tokenizer`'s vocabulary (`word_ids`: those of each distinct word),
+        written next to the word stream."""
         unk_id = tokenizer.token_to_id(UNK_TOKEN)
         token_ids, token_lengths = word_ids.ids, word_ids.lengths
         counts = np.bincount(
@@ -220,8 +218,3 @@ def read_words(
         word_counts=word_counts[: len(index)].copy(),
         line_lengths=np.concatenate(line_lengths) if line_lengths else np.zeros(0, np.int32),
     )
-
-
-def encode_corpus(lines: Iterable[str], tokenizer: Tokenizer, workdir: str | Path) -> EncodedCorpus:
-    """Read `lines` once and encode them with `tokenizer`'s vocabulary into an int32 file under `workdir`."""
-    return read_words(lines, workdir).encode(tokenizer)

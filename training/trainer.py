@@ -47,7 +47,8 @@ class TrainingResult:
     phases: dict[str, float] = field(default_factory=dict)
     # How text written without spaces was segmented: "word", "character" or "none" (None: the loaded tokenizer's).
     segmentation: str | None = None
-    # The corpus's language where its script tells it (zh, ja, th), for the model card.
+    # The corpus's language, as its source declares it (en for the PTB) or else its script tells it (zh, ja, th),
+    # for the model card.
     language: str | None = None
 
     @property
@@ -88,6 +89,8 @@ def train_word2vec(
             raise CorpusError(f"{resume} is not a checkpoint folder (no {TRAINER_STATE_FILE}); check --resume")
         args = replace(TrainingArguments(**state["args"]), progress=args.progress)
         init_from = resume
+    # Decided before anything records the arguments, so that a checkpoint names what was trained.
+    args = corpus.decide_defaults(args)
     device = resolve_device(args.device)
     backend_name = choose_backend(args.backend, device)  # an engine that cannot run is refused before the reading
     if distributed is not None:
@@ -168,7 +171,7 @@ def train_word2vec(
         history=history,
         phases=phases,
         segmentation=segmentation,
-        language=language,
+        language=corpus.language or language,
     )
 
 

@@ -50,6 +50,7 @@ def encode_corpus(
 ) -> EncodedText:
     """Read `corpus` into `workdir` and encode it: with `tokenizer` if given (continued training keeps its
     vocabulary), else with a vocabulary built from the corpus as `args` say (`segmentation`, `min_count`, ...)."""
+    args = corpus.decide_defaults(args)
     started = time.perf_counter()
     workers = cpu_workers(args.workers, distributed.local_world_size if distributed else 1)
     words = read_words(corpus, workdir, workers, progress=args.progress)

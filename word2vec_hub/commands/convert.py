@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from word2vec_hub.argument_checks import check_file, check_model, check_parent
-from word2vec_hub.conversion.formats import EXPORT_FORMATS, FORMATS
+from word2vec_hub.conversion.formats import EXPORT_FORMATS, FORMATS, VECTOR_FORMATS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +67,7 @@ def run(options: argparse.Namespace) -> int:
         if options.target_format:
             check_output_file(options.output, options.overwrite)
             model = Word2VecModel.from_pretrained(options.input)
-            binary = options.target_format == "word2vec-bin"
+            binary = VECTOR_FORMATS[options.target_format].binary
             export_word2vec_format(model, options.output, binary=binary, overwrite=options.overwrite)
             print(f"wrote {model.config.vocab_size - 2:,} vectors of {model.config.hidden_size} to {options.output}")
             return 0

@@ -158,8 +158,7 @@ def default_output(options: argparse.Namespace) -> str:
 
 
 def training_arguments(options: argparse.Namespace) -> TrainingArguments:
-    if options.split_punctuation is None:
-        options.split_punctuation = bool(options.corpus or options.dataset)
+    """The options as `TrainingArguments`; what they leave unset (--[no-]split-punctuation) the corpus decides."""
     return TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
 
 
@@ -213,7 +212,6 @@ def run(options: argparse.Namespace) -> int:
             corpus = TextCorpus.from_files(options.corpus)
         else:
             corpus = TextCorpus.penn_treebank()
-            options.language = options.language or "en"
         args = training_arguments(options)
         output = check_output_dir(options.output or default_output(options))
         # Checked now, not when the first checkpoint is due: a refusal then would cost the training done so far.
