@@ -2,7 +2,8 @@
 distribution of negative sampling (as an inverse CDF for the torch engine, as Walker's alias table for the numba
 and triton kernels), and the (center, context) pairs of a block as the torch and triton engines train them.
 
-Everything but the alias table works on tensors on the training device: no Python loop runs per word or per pair.
+The tables are built on the CPU, once a run; each engine moves what it uses to its device. The pairs are built
+with tensors on the training device: no Python loop runs per word or per pair.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ class SamplingTables:
     noise_probabilities: torch.Tensor
 
     @classmethod
-    def from_counts(cls, counts: torch.Tensor, untrained_ids: list[int | None], sample: float, ns_exponent: float):
+    def from_counts(
+        cls, counts: torch.Tensor, untrained_ids: list[int | None], sample: float, ns_exponent: float
+    ) -> SamplingTables:
         trainable_counts = counts.detach().cpu().clone()
         for word_id in untrained_ids:
             if word_id is not None:
