@@ -44,12 +44,12 @@ def synthetic_block(vocab: int, tokens: int, seed: int = 0):
 def measure_speed(options: argparse.Namespace) -> None:
     import torch
 
-    from word2vec_hub.training import fast_cpu, triton_sgns
-    from word2vec_hub.training.sgns import keep_probabilities, noise_distribution, shuffled_pairs
+    from word2vec_hub.training import triton_engine
+    from word2vec_hub.training.sampling import alias_table, keep_probabilities, noise_distribution, shuffled_pairs
 
     device = torch.device(options.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (Triton's interpreter)"
-    print(f"{name}, torch {torch.__version__}, triton {triton_sgns.triton.__version__}")
+    print(f"{name}, torch {torch.__version__}, triton {triton_engine.triton.__version__}")
 
     def synchronize() -> None:
         if device.type == "cuda":
@@ -59,7 +59,7 @@ def measure_speed(options: argparse.Namespace) -> None:
     counts = torch.from_numpy(counts_np)
     counts[:2] = 0
     keep = keep_probabilities(counts, options.sample).float().to(device)
-    noise = triton_sgns.NoiseTable(*fast_cpu.noise_table(noise_distribution(counts).numpy()), device)
+    noise = triton_engine.NoiseTable(*alias_table(noise_distribution(counts).numpy()), device)
     tokens = torch.from_numpy(tokens_np).to(device)
     sentence_ids = torch.arange(tokens.shape[0], device=device) // 20
     generator = torch.Generator(device=device).manual_seed(0)
@@ -88,14 +88,14 @@ def measure_speed(options: argparse.Namespace) -> None:
     for dim in options.dims:
         embeddings = ((torch.rand(options.vocab + 2, dim, device=device) - 0.5) / dim).contiguous()
         context = ((torch.rand(options.vocab + 2, dim, device=device) - 0.5) / dim).contiguous()
-        default = triton_sgns.default_pairs_per_program(dim)
+        default = triton_engine.default_pairs_per_program(dim)
         for pairs, warps, atomic in itertools.product(
             options.pairs or sorted({default // 4, default // 2, default, default * 2} - {0}),
             options.warps or [2, 4, 8],
             (True, False) if options.stores else (True,),
         ):
             step = functools.partial(
-                triton_sgns.train_pairs, embeddings, context, centers, contexts, noise, options.negative,
+                triton_engine.train_pairs, embeddings, context, centers, contexts, noise, options.negative,
                 0.025, 0.0001, 1, pairs_per_program=pairs, warps=warps, atomic=atomic,
             )  # fmt: skip
             seconds = seconds_of(step)
@@ -110,10 +110,10 @@ def measure_quality(options: argparse.Namespace) -> None:
 
     from word2vec_hub.evaluation.benchmarks import evaluate_word_analogies, evaluate_word_pairs
     from word2vec_hub.tokenization.word_level import wrap_tokenizer
-    from word2vec_hub.training import triton_sgns
+    from word2vec_hub.training import triton_engine
     from word2vec_hub.training.arguments import TrainingArguments
     from word2vec_hub.training.corpus import TextCorpus
-    from word2vec_hub.training.epochs import SkipGramTrainer
+    from word2vec_hub.training.epochs import EpochLoop
     from word2vec_hub.training.trainer import _new_model
     from word2vec_hub.training.vocabulary import encode_corpus
 
@@ -122,7 +122,7 @@ def measure_quality(options: argparse.Namespace) -> None:
     settings.update(min_count=options.min_count, epochs=options.epochs, workers=options.workers)
     settings.update(split_punctuation=False, progress=False)
     corpus = TextCorpus.from_files([options.corpus] * options.repeat)
-    train_pairs = triton_sgns.train_pairs
+    train_pairs = triton_engine.train_pairs
     try:
         with tempfile.TemporaryDirectory(prefix="word2vec-gpu-engine-") as workdir:
             started = time.perf_counter()
@@ -144,14 +144,15 @@ def measure_quality(options: argparse.Namespace) -> None:
                     runs.append(("torch", options.device, {}))
                 for backend, device, kernel_settings in runs:
                     args = TrainingArguments(**settings, dim=dim, backend=backend, device=device)
-                    triton_sgns.train_pairs = functools.partial(train_pairs, **kernel_settings)
-                    model = _new_model(tokenizer, text.encoded, "bench-en", args)
-                    trainer = SkipGramTrainer(model, text.encoded, args, torch.device(device))
+                    triton_engine.train_pairs = functools.partial(train_pairs, **kernel_settings)
+                    model = _new_model(tokenizer, text.encoded, args)
+                    trainer = EpochLoop(model, text.encoded, args, torch.device(device), backend)
                     if backend == "triton":
                         # Compiled before the clock starts, as a second run finds it in Triton's cache.
                         few = torch.full((64,), 2, device=device)
                         tables = [table.clone() for table in trainer.tables]
-                        triton_sgns.train_pairs(*tables, few, few, trainer.noise_table, args.negative, 0.0, 0.0, 1)
+                        noise = trainer.engine.noise_table
+                        triton_engine.train_pairs(*tables, few, few, noise, args.negative, 0.0, 0.0, 1)
                     started = time.perf_counter()
                     trainer.train()  # ends with the loss read back, which waits for the device
                     seconds = time.perf_counter() - started
@@ -168,7 +169,7 @@ def measure_quality(options: argparse.Namespace) -> None:
                         flush=True,
                     )
     finally:
-        triton_sgns.train_pairs = train_pairs
+        triton_engine.train_pairs = train_pairs
 
 
 def main() -> None:

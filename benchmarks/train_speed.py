@@ -238,7 +238,7 @@ def main() -> None:
         if options.device != "cpu":
             engines = ((options.device, options.backend), ("cpu", "numba"))
             # Each engine compiles its kernel on first use and caches it on disk (Triton's cache, numba's beside
-            # fast_cpu.py): a short run of each first, so the timed runs measure training, not compiling.
+            # numba_engine.py): a short run of each first, so the timed runs measure training, not compiling.
             warm_up = text.with_name("warm-up.txt")
             with open(text, "rb") as source, open(warm_up, "wb") as head:
                 head.write(source.read(1 << 21))

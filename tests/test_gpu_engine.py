@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as multiprocessing
 
-from word2vec_hub.training import fast_cpu, sgns
+from word2vec_hub.training import sampling, torch_engine
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
 from word2vec_hub.training.devices import choose_backend, triton_interpreted
@@ -29,9 +29,9 @@ from .conftest import planted_corpus, planted_partner_hits
 
 triton = pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")
 tl = pytest.importorskip("triton.language")
-triton_sgns = pytest.importorskip("word2vec_hub.training.triton_sgns")
+triton_engine = pytest.importorskip("word2vec_hub.training.triton_engine")
 
-draw_noise = triton_sgns.draw_noise
+draw_noise = triton_engine.draw_noise
 DEVICE = torch.device("cpu" if triton_interpreted() or not torch.cuda.is_available() else "cuda")
 SMALL_PLANTED_ARGS = {
     "dim": 16, "window": 3, "epochs": 3, "min_count": 1, "sample": 0, "alpha": 0.05, "seed": 3, "progress": False,
@@ -46,7 +46,7 @@ def _draw_noise_kernel(seed, threshold, alias, vocab_size, draws, count, BLOCK: 
     tl.store(draws + streams, draw_noise(seed, streams, vocab_size, threshold, alias, live), mask=live)
 
 
-def noise_draws(noise: triton_sgns.NoiseTable, count: int, seed: int) -> np.ndarray:
+def noise_draws(noise: triton_engine.NoiseTable, count: int, seed: int) -> np.ndarray:
     """The draws `train_pairs` makes with `seed`: draw p * negative + k is negative k of pair p."""
     draws = torch.empty(count, dtype=torch.int64, device=DEVICE)
     block = 1024
@@ -56,9 +56,9 @@ def noise_draws(noise: triton_sgns.NoiseTable, count: int, seed: int) -> np.ndar
     return draws.cpu().numpy()
 
 
-def noise_table(counts: list[int]) -> tuple[np.ndarray, triton_sgns.NoiseTable]:
-    probabilities = sgns.noise_distribution(torch.tensor(counts), 0.75).numpy()
-    return probabilities, triton_sgns.NoiseTable(*fast_cpu.noise_table(probabilities), DEVICE)
+def noise_table(counts: list[int]) -> tuple[np.ndarray, triton_engine.NoiseTable]:
+    probabilities = sampling.noise_distribution(torch.tensor(counts), 0.75).numpy()
+    return probabilities, triton_engine.NoiseTable(*sampling.alias_table(probabilities), DEVICE)
 
 
 def reference_update(embeddings, context, inputs, outputs, negatives, rates, group):
@@ -115,7 +115,7 @@ def test_kernel_applies_word2vec_updates(group):
 
     embeddings_tensor = torch.tensor(embeddings, device=DEVICE)
     context_tensor = torch.tensor(context, device=DEVICE)
-    loss = triton_sgns.train_pairs(
+    loss = triton_engine.train_pairs(
         embeddings_tensor, context_tensor, torch.tensor(inputs, device=DEVICE), torch.tensor(outputs, device=DEVICE),
         noise, negative, first_rate, last_rate, seed, pairs_per_program=group,
     )  # fmt: skip
@@ -132,7 +132,7 @@ def test_kernel_applies_word2vec_updates_to_pairs_sharing_no_row(group, one_prog
     """The compiled kernel's arithmetic on a GPU too: pairs that share no row give the same result in any order;
     also when one program loops over every chunk of pairs, and with plain stores instead of atomic adds."""
     if one_program:
-        monkeypatch.setattr(triton_sgns, "PAIRS_IN_FLIGHT_PER_WORD", 0)
+        monkeypatch.setattr(triton_engine, "PAIRS_IN_FLIGHT_PER_WORD", 0)
     vocab_size, dim, negative, num_pairs = 4096, 5, 3, 9
     _, noise = noise_table([0, 0] + [1] * (vocab_size - 2))
     first_rate, last_rate = 0.05, 0.01
@@ -152,12 +152,12 @@ def test_kernel_applies_word2vec_updates_to_pairs_sharing_no_row(group, one_prog
     expected = reference_update(embeddings, context, inputs, outputs, negatives, rates, group=1)
 
     tables = torch.tensor(embeddings, device=DEVICE), torch.tensor(context, device=DEVICE)
-    loss = triton_sgns.train_pairs(
+    loss = triton_engine.train_pairs(
         *tables, torch.tensor(inputs, device=DEVICE), torch.tensor(outputs, device=DEVICE), noise, negative,
         first_rate, last_rate, seed, pairs_per_program=group, atomic=atomic,
     )  # fmt: skip
     if one_program:
-        assert triton_sgns.launch_grid(num_pairs, group, vocab_size) == (1, 5)
+        assert triton_engine.launch_grid(num_pairs, group, vocab_size) == (1, 5)
     np.testing.assert_allclose(tables[0].cpu().numpy(), expected[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(tables[1].cpu().numpy(), expected[1], rtol=1e-5, atol=1e-6)
     assert loss.item() == pytest.approx(expected[2], rel=1e-5)
@@ -166,15 +166,15 @@ def test_kernel_applies_word2vec_updates_to_pairs_sharing_no_row(group, one_prog
 def test_pairs_in_flight_are_bounded_by_the_vocabulary():
     # The programs' consecutive chunks cover every chunk of pairs, and no program is left without one.
     for num_pairs, pairs, vocab_size in [(37, 1, 8), (5_000_000, 4, 70_000), (15_000, 1024, 60), (3, 4, 10_000)]:
-        programs, chunks_per_program = triton_sgns.launch_grid(num_pairs, pairs, vocab_size)
+        programs, chunks_per_program = triton_engine.launch_grid(num_pairs, pairs, vocab_size)
         chunks = -(-num_pairs // pairs)
         assert (programs - 1) * chunks_per_program < chunks <= programs * chunks_per_program
-        assert programs * pairs <= max(pairs, vocab_size * triton_sgns.PAIRS_IN_FLIGHT_PER_WORD)
+        assert programs * pairs <= max(pairs, vocab_size * triton_engine.PAIRS_IN_FLIGHT_PER_WORD)
     # A small vocabulary trains few pairs at once; bench-en's (70,000 words, 3M pairs a block) still gets far more
     # programs than a GPU holds at once (an H200's 132 multiprocessors hold at most 16 programs of four warps each,
     # and 2 of the dim-100 kernel, whose threads hold 195 registers).
-    assert triton_sgns.launch_grid(15_000, 4, 60) == (15, 250)
-    assert triton_sgns.launch_grid(3_000_000, 4, 70_000)[0] > 5 * 132 * 16
+    assert triton_engine.launch_grid(15_000, 4, 60) == (15, 250)
+    assert triton_engine.launch_grid(3_000_000, 4, 70_000)[0] > 5 * 132 * 16
 
 
 def test_kernel_negatives_follow_the_noise_distribution():
@@ -193,7 +193,7 @@ def test_short_triton_run_learns_the_planted_pairs(monkeypatch):
     # programs of 1,024 pairs, as the interpreter pays per operation, not per pair.
     topics = 8
     lines = planted_corpus(num_pairs=topics, num_fillers=10, sentences=500)
-    monkeypatch.setattr(triton_sgns, "TILE_ELEMENTS", 1 << 14)
+    monkeypatch.setattr(triton_engine, "TILE_ELEMENTS", 1 << 14)
     args = TrainingArguments(**SMALL_PLANTED_ARGS)
     result = train_word2vec(TextCorpus.from_text("\n".join(lines), name="planted"), args)
     losses = [epoch["loss"] for epoch in result.history]
@@ -235,9 +235,9 @@ def test_a_frequent_rows_summed_step_is_bounded_and_a_single_update_is_word2vecs
     negatives = torch.full((2001, 1), 4)
     rate = 0.025
     summed = (embeddings.clone(), context.clone())
-    sgns.sgns_step(*summed, centers, contexts, negatives, rate, bound_steps=False)
+    torch_engine.sgns_step(*summed, centers, contexts, negatives, rate, bound_steps=False)
     bounded = (embeddings.clone(), context.clone())
-    sgns.sgns_step(*bounded, centers, contexts, negatives, rate)
+    torch_engine.sgns_step(*bounded, centers, contexts, negatives, rate)
     # Row 3's loss has curvature at most L = 2000 * |v|^2 / 4 along v, so its step is cut to 1 / (rate * L) of the sum.
     torch.testing.assert_close(bounded[1][3], summed[1][3] * 4 / (rate * 2000), rtol=1e-4, atol=0)
     torch.testing.assert_close(bounded[1][6], summed[1][6])
@@ -257,8 +257,8 @@ def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
     assert result.final_loss < 2.5
     assert planted_partner_hits(result.model) >= 18
     # The fixture diverges with the plain summed step, as the engine did before the bound.
-    unbounded = functools.partial(sgns.sgns_step, bound_steps=False)
-    monkeypatch.setattr("word2vec_hub.training.epochs.sgns_step", unbounded)
+    unbounded = functools.partial(torch_engine.sgns_step, bound_steps=False)
+    monkeypatch.setattr("word2vec_hub.training.torch_engine.sgns_step", unbounded)
     diverged = train_word2vec(corpus, replace(args, epochs=1))
     assert not diverged.final_loss < 10, diverged.final_loss
 

@@ -9,8 +9,15 @@ import pytest
 import torch
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
-from word2vec_hub.training import fast_cpu
-from word2vec_hub.training.sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, skipgram_pairs
+from word2vec_hub.training import numba_engine
+from word2vec_hub.training.sampling import (
+    NoiseSampler,
+    alias_table,
+    keep_probabilities,
+    noise_distribution,
+    skipgram_pairs,
+)
+from word2vec_hub.training.torch_engine import sgns_step
 
 
 def test_keep_probabilities_follow_word2vec_formula():
@@ -130,19 +137,19 @@ def test_sgns_step_skips_a_negative_equal_to_the_context_word():
 
 def test_noise_table_draws_follow_the_distribution():
     probabilities = noise_distribution(torch.tensor([0, 0, 16, 81, 1, 256, 3]), 0.75).numpy()
-    threshold, alias = fast_cpu.noise_table(probabilities)
+    threshold, alias = alias_table(probabilities)
     # What the alias table implies exactly: a column keeps itself with its threshold, else gives its alias.
     implied = threshold.copy()
     np.add.at(implied, alias, 1.0 - threshold)
     np.testing.assert_allclose(implied / len(probabilities), probabilities, atol=1e-12)
-    draws = fast_cpu.sample_noise((threshold, alias), 400_000, 5)
+    draws = numba_engine.sample_noise((threshold, alias), 400_000, 5)
     shares = np.bincount(draws, minlength=len(probabilities)) / draws.shape[0]
     np.testing.assert_allclose(shares, probabilities, atol=3e-3)
     assert shares[0] == shares[1] == 0
 
 
 def run_kernel(ids, sentence_starts, embeddings, context, keep, table, window, negative, alpha=0.025, workers=1):
-    return fast_cpu.train_block(
+    return numba_engine.train_block(
         np.asarray(ids, dtype=np.int32), np.asarray(sentence_starts, dtype=np.int64), embeddings, context,
         keep.astype(np.float32), table, window, negative, alpha, alpha, 0.0, 0.0,
         np.arange(1, workers + 1, dtype=np.uint64), workers,
@@ -155,7 +162,7 @@ def test_kernel_applies_word2vec_updates_pair_by_pair():
     context = rng.normal(0, 0.5, (4, 8)).astype(np.float32)
     expected_embeddings, expected_context = embeddings.copy(), context.copy()
     keep = np.ones(4)
-    table = fast_cpu.noise_table(np.array([0.0, 0.0, 1.0, 1.0]))
+    table = alias_table(np.array([0.0, 0.0, 1.0, 1.0]))
     run_kernel([2, 3], [0, 2], embeddings, context, keep, table, window=1, negative=0, alpha=0.1)
     # Sentence "2 3", window 1: word 3 predicts 2, then word 2 predicts 3, each update applied before the next.
     for input_word, output_word in ((3, 2), (2, 3)):
@@ -174,7 +181,7 @@ def test_kernel_windows_are_dynamic_and_subsampling_keeps_the_formula_share():
     ids = np.arange(n) % (vocab - 2) + 2
     embeddings = np.zeros((vocab, 4), np.float32)
     context = np.zeros((vocab, 4), np.float32)
-    table = fast_cpu.noise_table(np.eye(vocab)[2])
+    table = alias_table(np.eye(vocab)[2])
     keep_all = np.ones(vocab)
     pairs = run_kernel(ids, [0, n], embeddings, context, keep_all, table, window, negative=0)[:, 2].sum()
     # b uniform on 1..window gives 2 * E[b] = window + 1 pairs a word, less the sentence ends.
@@ -194,7 +201,7 @@ def test_kernel_pairs_stay_inside_sentences(workers, keep_share):
     embeddings = np.zeros((ids.shape[0] + 2, sentences), np.float32)
     embeddings[ids, sentence_of] = 1.0
     context = np.zeros_like(embeddings)
-    table = fast_cpu.noise_table(np.append([0.0, 0.0], np.ones(ids.shape[0])))
+    table = alias_table(np.append([0.0, 0.0], np.ones(ids.shape[0])))
     keep = np.full(ids.shape[0] + 2, keep_share)
     run_kernel(ids, sentence_starts, embeddings, context, keep, table, window=5, negative=0, workers=workers)
     marked = (embeddings[ids] != 0) | (context[ids] != 0)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
-from word2vec_hub.training import epochs as epochs_module
-from word2vec_hub.training import fast_cpu
+from word2vec_hub.training import numba_engine, torch_engine
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
-from word2vec_hub.training.epochs import SkipGramTrainer
+from word2vec_hub.training.sampling import alias_table
+from word2vec_hub.training.schedule import Schedule
 from word2vec_hub.training.trainer import TrainingResult, train_word2vec
 
 from .conftest import planted_partner_hits
@@ -39,32 +41,47 @@ def test_loss_falls_and_counts_are_recorded(trained, planted_lines):
     assert sum(trained.phases.values()) <= trained.seconds
 
 
-def schedule(lr_schedule: str, epochs: int = 1) -> SkipGramTrainer:
-    trainer = SkipGramTrainer.__new__(SkipGramTrainer)
-    trainer.args = TrainingArguments(alpha=0.03, min_alpha=0.001, epochs=epochs, lr_schedule=lr_schedule)
-    trainer.epoch_words = 1000
-    trainer.total_words = 1000 * epochs
-    return trainer
-
-
 def test_learning_rate_decays_linearly_from_alpha_to_min_alpha():
-    trainer = schedule("linear")
-    assert trainer.learning_rate(0) == pytest.approx(0.03)
-    assert trainer.learning_rate(500) == pytest.approx(0.0155)
-    assert trainer.learning_rate(1000) == pytest.approx(0.001)
-    assert trainer.learning_rate(500, writers=4) == pytest.approx(0.0155), "threads share one count"
-    assert trainer.progress(500, writers=4) == (0.5, 4 / 1000)
+    schedule = Schedule(alpha=0.03, min_alpha=0.001, epochs=1, epoch_words=1000)
+    assert schedule.learning_rate(0) == pytest.approx(0.03)
+    assert schedule.learning_rate(500) == pytest.approx(0.0155)
+    assert schedule.learning_rate(1000) == pytest.approx(0.001)
+    assert schedule.learning_rate(1500) == 0.001, "past the end, min_alpha exactly"
+    four_threads = replace(schedule, writers=4)
+    assert four_threads.learning_rate(500) == pytest.approx(0.0155), "threads share one count"
+    assert four_threads.progress(500) == (0.5, 4 / 1000)
 
 
 def test_gensim_schedule_restarts_each_epoch_and_decays_by_each_threads_share():
-    trainer = schedule("gensim", epochs=2)
-    assert trainer.learning_rate(0, writers=2) == pytest.approx(0.03)
+    schedule = Schedule(alpha=0.03, min_alpha=0.001, epochs=2, epoch_words=1000, kind="gensim", writers=2)
+    assert schedule.learning_rate(0) == pytest.approx(0.03)
     # Half of epoch 1 done by 2 threads: each thread has done a quarter of the epoch's words.
-    assert trainer.progress(500, writers=2) == (pytest.approx(0.125), 1 / 2000)
-    assert trainer.learning_rate(999.9, writers=2) == pytest.approx(0.03 - 0.029 * 0.25, abs=1e-5)
-    assert trainer.learning_rate(1000, writers=2) == pytest.approx(0.0155), "epoch 2 starts halfway down"
-    assert trainer.learning_rate(2000, writers=2) == pytest.approx(0.03 - 0.029 * 0.75)
-    assert trainer.learning_rate(500, writers=1) == schedule("linear", epochs=2).learning_rate(500)
+    assert schedule.progress(500) == (pytest.approx(0.125), 1 / 2000)
+    assert schedule.learning_rate(999.9) == pytest.approx(0.03 - 0.029 * 0.25, abs=1e-5)
+    assert schedule.learning_rate(1000) == pytest.approx(0.0155), "epoch 2 starts halfway down"
+    assert schedule.learning_rate(2000) == pytest.approx(0.03 - 0.029 * 0.75)
+    one_thread = replace(schedule, writers=1)
+    assert one_thread.learning_rate(500) == replace(one_thread, kind="linear").learning_rate(500)
+
+
+@pytest.mark.parametrize("kind", ["linear", "gensim"])
+def test_numba_kernel_trains_at_the_schedules_rate(kind):
+    """The kernel's rate after a block (it reports its last) is the schedule's at the words done by then."""
+    schedule = Schedule(alpha=0.03, min_alpha=0.001, epochs=2, epoch_words=5000, kind=kind, writers=2)
+    ids = np.arange(4000, dtype=np.int32) % 8 + 2
+    sentence_starts = np.arange(0, 4001, 20, dtype=np.int64)
+    embeddings, context = np.zeros((10, 4), np.float32), np.zeros((10, 4), np.float32)
+    table = alias_table(np.append([0.0, 0.0], np.ones(8)))
+    words_done = 5000 + 1000  # into epoch 2, where the two schedules differ
+    results = numba_engine.train_block(
+        ids, sentence_starts, embeddings, context, np.ones(10, np.float32), table, 2, 1, schedule.alpha,
+        schedule.min_alpha, *schedule.progress(words_done), np.array([1, 2], np.uint64), 2,
+    )  # fmt: skip
+    # Each of the two threads has done its 2,000 words: together 4,000 words of the block.
+    assert results[:, 3] == pytest.approx([schedule.learning_rate(words_done + 4000)] * 2, rel=1e-9)
+    assert replace(schedule, kind="linear" if kind == "gensim" else "gensim").learning_rate(
+        words_done + 4000
+    ) != pytest.approx(results[0, 3], rel=1e-3), "the schedules differ there, so the kernel followed this one"
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
@@ -98,8 +115,8 @@ def train_counting_engine_steps(lines: list[str], device: str, backend: str) -> 
         return step_and_count
 
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(epochs_module, "sgns_step", counted("torch", epochs_module.sgns_step))
-        monkeypatch.setattr(fast_cpu, "train_block", counted("numba", fast_cpu.train_block))
+        monkeypatch.setattr(torch_engine, "sgns_step", counted("torch", torch_engine.sgns_step))
+        monkeypatch.setattr(numba_engine, "train_block", counted("numba", numba_engine.train_block))
         corpus = TextCorpus.from_text("\n".join(lines), name="planted")
         result = train_word2vec(corpus, TrainingArguments(device=device, backend=backend, **ENGINE_SETTINGS))
     return result, calls

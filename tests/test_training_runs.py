@@ -15,13 +15,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-import word2vec_hub.training.epochs as epochs_module
 import word2vec_hub.training.trainer as trainer_module
 from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
 from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
+from word2vec_hub.training.numba_engine import NumbaEngine
 from word2vec_hub.training.trainer import BYTES_PER_WORD, NotEnoughMemory, check_memory, train_word2vec
 
 from .conftest import REPO_ROOT, scattered_corpus
@@ -30,7 +30,7 @@ from .conftest import REPO_ROOT, scattered_corpus
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Several blocks an epoch, so that checkpoints fall in the middle of epochs."""
-    monkeypatch.setattr(epochs_module, "BLOCK_TOKENS", 8192)
+    monkeypatch.setattr("word2vec_hub.training.epochs.BLOCK_TOKENS", 8192)
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
@@ -66,16 +66,16 @@ def test_resume_refuses_another_corpus(planted_lines, tmp_path, small_blocks):
 def test_an_interrupt_saves_a_checkpoint_at_a_block_boundary(planted_lines, tmp_path, small_blocks, monkeypatch):
     corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
     args = TrainingArguments(dim=8, epochs=2, progress=False, device="cpu", workers=1)
-    original = epochs_module.SkipGramTrainer._train_block_numba
+    original = NumbaEngine.train_block
     calls = []
 
-    def interrupted_after_two_blocks(self, block, starts):
+    def interrupted_after_two_blocks(self, *args):
         calls.append(1)
         if len(calls) == 2:
             os.kill(os.getpid(), signal.SIGINT)
-        return original(self, block, starts)
+        return original(self, *args)
 
-    monkeypatch.setattr(epochs_module.SkipGramTrainer, "_train_block_numba", interrupted_after_two_blocks)
+    monkeypatch.setattr(NumbaEngine, "train_block", interrupted_after_two_blocks)
     # Whatever SIGINT did before (a shell in the background ignores it), it does again afterwards.
     handler_before = signal.getsignal(signal.SIGINT)
     with pytest.raises(TrainingInterrupted) as caught:

@@ -20,8 +20,8 @@ LR_SCHEDULES = ("linear", "gensim")
 BACKENDS = ("auto", "numba", "triton", "torch")
 # How ranks of a torchrun job combine their changes to the tables (see training/distributed.py).
 SYNC_CHOICES = ("sum", "average")
-# Words each rank trains between two synchronisations: fewer cost more exchanges (131,072 spent a third of the
-# training time exchanging on bench-en), more let the ranks' copies drift apart; the README has the figures.
+# Words each rank trains between two synchronisations: fewer cost more time exchanging rows instead of training,
+# more let the ranks' copies drift apart (benchmarks/README.md, "Several processes: torchrun", has the measurements).
 SYNC_EVERY = 1 << 19
 
 

@@ -28,7 +28,8 @@ from tqdm.auto import tqdm
 
 from word2vec_hub.tokenization.word_level import UNK_TOKEN, TokenIds, split_words
 
-# About 700,000 English words: a process numbers them in a fifth of a second.
+# Large enough that handing a chunk to a process costs little beside numbering its words, small enough that the
+# chunks in flight (two per worker) keep the reading's memory small.
 CHUNK_CHARS = 1 << 22
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>: the signal a process gets when its parent dies
 WORDS_PER_ENCODE_STEP = 1 << 20

@@ -1,4 +1,7 @@
-"""The epochs of skip-gram with negative sampling over an encoded corpus, with checkpoints and Ctrl-C handling."""
+"""The epochs of training over an encoded corpus: `EpochLoop` walks the blocks and hands each to the run's engine
+(`engine.Engine`); small collaborators take the loop's other concerns: the progress bar (`ProgressBar`), the JSON
+log (`BlockLog`), when to save a checkpoint (`CheckpointTimer`), combining the ranks of a torchrun job
+(`RankSync`) and Ctrl-C (`InterruptCatcher`)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
-import numba
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -20,13 +23,13 @@ from tqdm.auto import tqdm
 
 from word2vec_hub.modeling import Word2VecModel
 
-from . import fast_cpu
 from .arguments import TrainingArguments
 from .corpus import CorpusError
-from .devices import choose_backend, cpu_workers
 from .distributed import Distributed
 from .encoding import EncodedCorpus
-from .sgns import NoiseSampler, keep_probabilities, noise_distribution, sgns_step, shuffled_pairs
+from .engine import BlockResult, EngineInputs, build_engine
+from .sampling import SamplingTables
+from .schedule import Schedule
 
 BLOCK_TOKENS = 1 << 20
 
@@ -43,13 +46,119 @@ class TrainingDiverged(ArithmeticError):
     """The loss or the vectors stopped being finite numbers: the learning rate is too high for this corpus."""
 
 
-class SkipGramTrainer:
-    """Runs the epochs: subsampling, dynamic windows, negative sampling, linear learning-rate decay.
+class ProgressBar:
+    """A tqdm bar of the words trained, with the last block's loss and the learning rate."""
 
-    Three engines train the same model from the same encoded corpus: on the CPU word2vec's per-pair updates
-    compiled with numba on `workers` threads; on CUDA the same updates of each block's shuffled pairs fused into
-    one Triton kernel (`triton_sgns`); on any device shuffled batches of pairs as tensors (`sgns_step`).
-    """
+    def __init__(self, total_words: int, words_trained: int, enabled: bool):
+        self.total_words = total_words
+        self.bar = tqdm(
+            total=total_words,
+            initial=words_trained,
+            unit="word",
+            unit_scale=True,
+            disable=not enabled,
+            desc="training",
+            dynamic_ncols=True,
+        )
+
+    def advance(self, words: int, words_trained: int, loss_per_pair: float, learning_rate: float) -> None:
+        self.bar.set_postfix(loss=f"{loss_per_pair:.4f}", lr=f"{learning_rate:.5f}", refresh=False)
+        if words_trained < self.total_words:
+            self.bar.update(words)
+        else:
+            self.bar.n = words_trained  # drawn by close() alone: the final line prints once
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class BlockLog:
+    """One JSON line a block (epoch, words, loss per pair, learning rate, elapsed seconds, words/s) in an open
+    file, or nothing without one."""
+
+    def __init__(self, file: TextIO | None, words_at_start: int):
+        self.file, self.words_at_start = file, words_at_start
+        self.started = time.perf_counter()
+
+    def write(self, epoch: int, words_trained: int, loss_per_pair: float, learning_rate: float) -> None:
+        if self.file is None:
+            return
+        elapsed = time.perf_counter() - self.started
+        record = {
+            "epoch": epoch,
+            "words": words_trained,
+            "loss": loss_per_pair,
+            "learning_rate": learning_rate,
+            "elapsed_seconds": round(elapsed, 3),
+            "words_per_second": (words_trained - self.words_at_start) / max(elapsed, 1e-9),
+        }
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+
+
+class CheckpointTimer:
+    """Says when a checkpoint is due: every `every` words from `words_trained` on (never with 0)."""
+
+    def __init__(self, every: int, words_trained: int):
+        self.every = every
+        self.next_at = words_trained + every
+
+    def due(self, words_trained: int) -> bool:
+        if not self.every or words_trained < self.next_at:
+            return False
+        self.next_at = words_trained + self.every
+        return True
+
+
+class RankSync:
+    """After each block of a torchrun job: the tables combined over the ranks (`Distributed.synchronise_tables`),
+    and the block's sums over all ranks; a single process passes everything through."""
+
+    def __init__(self, distributed: Distributed | None, tables: list[torch.Tensor], device: torch.device):
+        self.distributed, self.tables, self.device = distributed, tables, device
+
+    def combine(self, result: BlockResult, words: int, interrupted: bool) -> tuple[BlockResult, int, bool]:
+        """The block's result and words over all ranks, and whether any rank got Ctrl-C."""
+        if self.distributed is None:
+            return result, words, interrupted
+        sums = torch.tensor(
+            [result.loss, result.loss_pairs, result.pairs, words, interrupted], dtype=torch.float64, device=self.device
+        )
+        self.distributed.all_reduce(sums)
+        self.distributed.synchronise_tables(self.tables)
+        loss, loss_pairs, pairs, words, interrupted = sums.tolist()
+        return BlockResult(loss, int(loss_pairs), int(pairs)), int(words), interrupted > 0
+
+
+class InterruptCatcher:
+    """While active, a first Ctrl-C only sets `requested`, so that the block in progress finishes and a checkpoint
+    holds a consistent state; a second one interrupts at once. Only the main thread can catch signals."""
+
+    def __init__(self):
+        self.requested = False
+
+    @contextlib.contextmanager
+    def active(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+
+        def interrupt(signum, frame):
+            if self.requested:
+                raise KeyboardInterrupt
+            self.requested = True
+
+        previous_handler = signal.signal(signal.SIGINT, interrupt)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous_handler)
+
+
+class EpochLoop:
+    """Runs the epochs with the engine `engine_name` (as `devices.choose_backend` chose it): subsampling, dynamic
+    windows, negative sampling and the learning-rate schedule are the engine's and the schedule's, resuming,
+    checkpoints and the record of each epoch are the loop's."""
 
     def __init__(
         self,
@@ -57,6 +166,7 @@ class SkipGramTrainer:
         encoded: EncodedCorpus,
         args: TrainingArguments,
         device: torch.device,
+        engine_name: str,
         resume_state: dict | None = None,
         distributed: Distributed | None = None,
         corpus_tokens: int | None = None,
@@ -65,142 +175,68 @@ class SkipGramTrainer:
         self.encoded = encoded
         self.args = args
         self.device = device
-        self.backend = choose_backend(args.backend, device)
         self.distributed = distributed
         self.rank = distributed.rank if distributed else 0
         self.world_size = distributed.world_size if distributed else 1
         # Ranks draw different random numbers; rank 0 draws what a single process draws.
         self.generator = torch.Generator(device=device).manual_seed(args.seed + 1_000_003 * self.rank)
-        trainable_counts = model.counts.detach().cpu().clone()
-        for special_id in (model.config.pad_token_id, model.config.unk_token_id):
-            if special_id is not None:
-                trainable_counts[special_id] = 0
-        keep = keep_probabilities(trainable_counts, args.sample)
-        noise = noise_distribution(trainable_counts, args.ns_exponent)
-        if self.backend == "triton":
-            from .triton_sgns import NoiseTable
-
-            self.keep_probability = keep.float().to(device)
-            self.noise_table = NoiseTable(*fast_cpu.noise_table(noise.numpy()), device)
-        elif self.backend == "numba":
-            self.workers = cpu_workers(args.workers, distributed.local_world_size if distributed else 1)
-            numba.set_num_threads(min(self.workers, numba.config.NUMBA_NUM_THREADS))
-            self.keep_threshold = keep.float().numpy()
-            self.noise_table = fast_cpu.noise_table(noise.numpy())
-        else:
-            self.keep_probability = keep.float().to(device)
-            self.noise = NoiseSampler(noise, device)
+        config = model.config
+        sampling = SamplingTables.from_counts(
+            model.counts, [config.pad_token_id, config.unk_token_id], args.sample, args.ns_exponent
+        )
+        self.engine = build_engine(
+            engine_name,
+            EngineInputs(
+                embeddings=self.model.embeddings.data,
+                context=self.model.context.data,
+                sampling=sampling,
+                args=args,
+                device=device,
+                generator=self.generator,
+                world_size=self.world_size,
+                local_world_size=distributed.local_world_size if distributed else 1,
+            ),
+        )
         # Every count of words below is over all ranks: each rank trains its share of every block.
-        self.epoch_words = encoded.num_tokens if corpus_tokens is None else corpus_tokens
-        self.total_words = args.epochs * self.epoch_words
+        self.schedule = Schedule(
+            alpha=args.alpha,
+            min_alpha=args.min_alpha,
+            epochs=args.epochs,
+            epoch_words=encoded.num_tokens if corpus_tokens is None else corpus_tokens,
+            kind=args.lr_schedule,
+            writers=self.engine.threads * self.world_size,
+        )
+        self.total_words = self.schedule.total_words
         block_tokens = distributed.sync_every if distributed else BLOCK_TOKENS
-        local_blocks = max(1, math.ceil(encoded.num_tokens / block_tokens))
-        self.blocks_per_epoch = local_blocks
+        self.blocks_per_epoch = max(1, math.ceil(encoded.num_tokens / block_tokens))
         if distributed is not None:
-            local_blocks = torch.tensor([local_blocks], device=device)
+            local_blocks = torch.tensor([self.blocks_per_epoch], device=device)
             self.blocks_per_epoch = int(distributed.all_reduce(local_blocks, dist.ReduceOp.MAX).item())
         self.words_trained = 0
         # Where training stands: the next block to train, and the epoch's running sums.
         self.position = {"epoch": 0, "block": 0, "loss": 0.0, "loss_pairs": 0, "pairs": 0}
         self.history: list[dict] = []
         if resume_state is not None:
-            self.words_trained = resume_state["words_trained"]
-            self.position = resume_state["position"]
-            self.history = resume_state["history"]
-            generators = resume_state["generators"]
-            if len(generators) != self.world_size:
-                raise CorpusError(
-                    f"the checkpoint was written by {len(generators)} process(es), this run has {self.world_size}; "
-                    f"resume with torchrun --nproc-per-node (and --nnodes) giving {len(generators)} in all"
-                )
-            state = torch.tensor(list(base64.b64decode(generators[self.rank])), dtype=torch.uint8)
-            self.generator.set_state(state)
+            self._resume(resume_state)
         if distributed is not None:
             distributed.share_tables(self.tables)
         self.words_at_start = self.words_trained
-        self.interrupted = False
-
-    @property
-    def writers(self) -> int:
-        """Threads training side by side over all ranks."""
-        return (self.workers if self.backend == "numba" else 1) * self.world_size
 
     @property
     def tables(self) -> list[torch.Tensor]:
         return [self.model.embeddings.data, self.model.context.data]
 
-    def progress(self, words_done: float, writers: int = 1) -> tuple[float, float]:
-        """Training progress (0 to 1, which sets the learning rate) when `words_done` words of all ranks are
-        trained, and how much each further word of one of `writers` side-by-side threads adds to it."""
-        if self.args.lr_schedule == "linear":
-            return words_done / self.total_words, writers / self.total_words
-        epoch = min(words_done // self.epoch_words, self.args.epochs - 1)
-        within_epoch = (words_done - epoch * self.epoch_words) / writers / self.epoch_words
-        return (epoch + within_epoch) / self.args.epochs, 1 / self.total_words
-
-    def learning_rate(self, words_done: float, writers: int = 1) -> float:
-        """The rate at `words_done`: alpha decaying linearly with progress to min_alpha (see arguments.LR_SCHEDULES)."""
-        progress = min(self.progress(words_done, writers)[0], 1.0)
-        return self.args.alpha - (self.args.alpha - self.args.min_alpha) * progress
-
-    def _pairs(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        tokens = torch.from_numpy(block.astype(np.int64)).to(self.device)
-        sentence_marks = torch.zeros(tokens.shape[0], dtype=torch.int32, device=self.device)
-        sentence_marks[torch.from_numpy(sentence_starts).to(self.device)] = 1
-        sentence_ids = torch.cumsum(sentence_marks, 0)
-        return shuffled_pairs(tokens, sentence_ids, self.keep_probability, self.args.window, self.generator)
-
-    def _train_block_torch(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[float, int, int]:
-        embeddings, context = self.model.embeddings.data, self.model.context.data
-        centers, contexts = self._pairs(block, sentence_starts)
-        num_batches = max(1, math.ceil(centers.shape[0] / self.args.batch_size))
-        words_per_batch = block.shape[0] / num_batches
-        loss = torch.zeros((), dtype=torch.float64, device=self.device)
-        for index in range(num_batches):
-            batch = slice(index * self.args.batch_size, (index + 1) * self.args.batch_size)
-            words_done = self.words_trained + index * words_per_batch * self.world_size
-            learning_rate = self.learning_rate(words_done, self.writers)
-            negatives = self.noise.sample((centers[batch].shape[0], self.args.negative), self.generator)
-            loss += sgns_step(embeddings, context, centers[batch], contexts[batch], negatives, learning_rate)
-        return loss.item(), centers.shape[0], centers.shape[0]
-
-    def _train_block_triton(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[float, int, int]:
-        from .triton_sgns import train_pairs
-
-        centers, contexts = self._pairs(block, sentence_starts)
-        seed = int(torch.randint(0, 2**31 - 1, (), generator=self.generator, device=self.device))
-        block_words = block.shape[0] * self.world_size
-        loss = train_pairs(
-            self.model.embeddings.data,
-            self.model.context.data,
-            centers,
-            contexts,
-            self.noise_table,
-            self.args.negative,
-            self.learning_rate(self.words_trained, self.writers),
-            self.learning_rate(self.words_trained + block_words, self.writers),
-            seed,
-        )
-        return loss.item(), centers.shape[0], centers.shape[0]
-
-    def _train_block_numba(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[float, int, int]:
-        seeds = torch.randint(1, 2**62, (self.workers,), generator=self.generator).numpy().astype(np.uint64)
-        results = fast_cpu.train_block(
-            np.ascontiguousarray(block, dtype=np.int32),
-            np.append(sentence_starts, block.shape[0]).astype(np.int64),
-            self.model.embeddings.data.numpy(),
-            self.model.context.data.numpy(),
-            self.keep_threshold,
-            self.noise_table,
-            self.args.window,
-            self.args.negative,
-            self.args.alpha,
-            self.args.min_alpha,
-            *self.progress(self.words_trained, self.writers),
-            seeds,
-            self.workers,
-        )
-        return float(results[:, 0].sum()), int(results[:, 1].sum()), int(results[:, 2].sum())
+    def _resume(self, state: dict) -> None:
+        self.words_trained = state["words_trained"]
+        self.position = state["position"]
+        self.history = state["history"]
+        generators = state["generators"]
+        if len(generators) != self.world_size:
+            raise CorpusError(
+                f"the checkpoint was written by {len(generators)} process(es), this run has {self.world_size}; "
+                f"resume with torchrun --nproc-per-node (and --nnodes) giving {len(generators)} in all"
+            )
+        self.generator.set_state(torch.tensor(list(base64.b64decode(generators[self.rank])), dtype=torch.uint8))
 
     def state(self) -> dict:
         """What a checkpoint needs besides the model to continue exactly where training stands (a collective
@@ -220,90 +256,70 @@ class SkipGramTrainer:
         log_file: Path | None = None,
     ) -> list[dict]:
         """Train in place; returns one record per epoch (`epoch`, `loss` per pair, `learning_rate`, `words`,
-        `pairs`). On the CPU engine the loss is measured on a sample of the pairs.
+        `pairs`). On the numba engine the loss is measured on a sample of the pairs.
 
         `checkpoint(state)` is called every `checkpoint_every` words and on Ctrl-C, which then raises
         `TrainingInterrupted`; `log_file` gets a JSON line per block.
         """
-        with open(log_file, "a") if log_file is not None else contextlib.nullcontext() as log:
-            return self._run_epochs(checkpoint, checkpoint_every, log)
-
-    def _run_epochs(self, checkpoint, checkpoint_every: int, log) -> list[dict]:
-        train_block = {
-            "numba": self._train_block_numba,
-            "triton": self._train_block_triton,
-            "torch": self._train_block_torch,
-        }[self.backend]
-        bar = tqdm(
-            total=self.total_words,
-            initial=self.words_trained,
-            unit="word",
-            unit_scale=True,
-            disable=not self.args.progress,
-            desc="training",
-            dynamic_ncols=True,
-        )
-        previous_handler = self._catch_interrupts()
-        started, next_checkpoint = time.perf_counter(), self.words_trained + checkpoint_every
-        try:
-            while self.position["epoch"] < self.args.epochs:
-                position = self.position
-                for index, (block, sentence_starts) in enumerate(self.encoded.blocks(self.blocks_per_epoch)):
-                    if index < position["block"]:
-                        continue
-                    words_before = self.words_trained
-                    loss, loss_pairs, pairs = train_block(block, sentence_starts) if block.shape[0] else (0.0, 0, 0)
-                    words, interrupted = block.shape[0], self.interrupted
-                    if self.distributed is not None:
-                        loss, loss_pairs, pairs, words, interrupted = self._synchronise(
-                            loss, loss_pairs, pairs, words, interrupted
-                        )
-                    position.update(
-                        block=index + 1,
-                        loss=position["loss"] + loss,
-                        loss_pairs=position["loss_pairs"] + loss_pairs,
-                        pairs=position["pairs"] + pairs,
-                    )
-                    self.words_trained += words
-                    learning_rate = self.learning_rate(self.words_trained, self.writers)
-                    self._check_finite(loss, words_before)
-                    bar.set_postfix(loss=f"{loss / max(loss_pairs, 1):.4f}", lr=f"{learning_rate:.5f}", refresh=False)
-                    if self.words_trained < self.total_words:
-                        bar.update(words)
-                    else:
-                        bar.n = self.words_trained  # drawn by bar.close() alone: the final line prints once
-                    if log is not None:
-                        elapsed = time.perf_counter() - started
-                        record = {
-                            "epoch": position["epoch"] + 1,
-                            "words": self.words_trained,
-                            "loss": loss / max(loss_pairs, 1),
-                            "learning_rate": learning_rate,
-                            "elapsed_seconds": round(elapsed, 3),
-                            "words_per_second": (self.words_trained - self.words_at_start) / max(elapsed, 1e-9),
-                        }
-                        log.write(json.dumps(record) + "\n")
-                        log.flush()
-                    if interrupted:
-                        raise TrainingInterrupted(checkpoint(self.state()) if checkpoint else None)
-                    if checkpoint is not None and checkpoint_every and self.words_trained >= next_checkpoint:
-                        checkpoint(self.state())
-                        next_checkpoint = self.words_trained + checkpoint_every
-                self.history.append(
-                    {
-                        "epoch": position["epoch"] + 1,
-                        "loss": position["loss"] / max(position["loss_pairs"], 1),
-                        "learning_rate": self.learning_rate(self.words_trained, self.writers),
-                        "words": self.words_trained,
-                        "pairs": position["pairs"],
-                    }
-                )
-                self.position = {"epoch": position["epoch"] + 1, "block": 0, "loss": 0.0, "loss_pairs": 0, "pairs": 0}
-        finally:
-            bar.close()
-            if previous_handler is not None:
-                signal.signal(signal.SIGINT, previous_handler)
+        bar = ProgressBar(self.total_words, self.words_trained, self.args.progress)
+        checkpoint_timer = CheckpointTimer(checkpoint_every if checkpoint is not None else 0, self.words_trained)
+        sync = RankSync(self.distributed, self.tables, self.device)
+        with (
+            open(log_file, "a") if log_file is not None else contextlib.nullcontext() as log_handle,
+            InterruptCatcher().active() as interrupts,
+        ):
+            log = BlockLog(log_handle, self.words_at_start)
+            try:
+                while self.position["epoch"] < self.args.epochs:
+                    for index, (block, sentence_starts) in enumerate(self.encoded.blocks(self.blocks_per_epoch)):
+                        if index < self.position["block"]:
+                            continue
+                        words_before = self.words_trained
+                        result = self._train_block(block, sentence_starts)
+                        result, words, interrupted = sync.combine(result, block.shape[0], interrupts.requested)
+                        self._count(index, result, words)
+                        learning_rate = self.schedule.learning_rate(self.words_trained)
+                        self._check_finite(result.loss, words_before)
+                        loss_per_pair = result.loss / max(result.loss_pairs, 1)
+                        bar.advance(words, self.words_trained, loss_per_pair, learning_rate)
+                        log.write(self.position["epoch"] + 1, self.words_trained, loss_per_pair, learning_rate)
+                        if interrupted:
+                            raise TrainingInterrupted(checkpoint(self.state()) if checkpoint else None)
+                        if checkpoint_timer.due(self.words_trained):
+                            checkpoint(self.state())
+                    self._end_epoch()
+            finally:
+                bar.close()
         return self.history
+
+    def _train_block(self, block: np.ndarray, sentence_starts: np.ndarray) -> BlockResult:
+        if not block.shape[0]:
+            # A rank whose shard ran out still takes part in synchronising the block.
+            return BlockResult(0.0, 0, 0)
+        return self.engine.train_block(block, sentence_starts, self.words_trained, self.schedule)
+
+    def _count(self, index: int, result: BlockResult, words: int) -> None:
+        position = self.position
+        position.update(
+            block=index + 1,
+            loss=position["loss"] + result.loss,
+            loss_pairs=position["loss_pairs"] + result.loss_pairs,
+            pairs=position["pairs"] + result.pairs,
+        )
+        self.words_trained += words
+
+    def _end_epoch(self) -> None:
+        position = self.position
+        self.history.append(
+            {
+                "epoch": position["epoch"] + 1,
+                "loss": position["loss"] / max(position["loss_pairs"], 1),
+                "learning_rate": self.schedule.learning_rate(self.words_trained),
+                "words": self.words_trained,
+                "pairs": position["pairs"],
+            }
+        )
+        self.position = {"epoch": position["epoch"] + 1, "block": 0, "loss": 0.0, "loss_pairs": 0, "pairs": 0}
 
     def _check_finite(self, loss: float, words_before: int) -> None:
         """Raise TrainingDiverged where the loss of the block that started at `words_before` or any value of the
@@ -314,33 +330,11 @@ class SkipGramTrainer:
         if math.isfinite(loss) and all(math.isfinite(table.sum().item()) for table in self.tables):
             return
         what = "loss" if not math.isfinite(loss) else "word vectors"
-        first_rate = self.learning_rate(words_before, self.writers)
-        last_rate = self.learning_rate(self.words_trained, self.writers)
+        first_rate = self.schedule.learning_rate(words_before)
+        last_rate = self.schedule.learning_rate(self.words_trained)
         raise TrainingDiverged(
             f"training diverged: the {what} stopped being finite numbers in words {words_before:,} to "
             f"{self.words_trained:,} of {self.total_words:,}, trained at learning rates {first_rate:.4g} to "
             f"{last_rate:.4g} (--alpha {self.args.alpha:g}); the model was not saved; train again with a smaller "
             f"--alpha, such as {self.args.alpha / 10:g}"
         )
-
-    def _synchronise(
-        self, loss: float, loss_pairs: int, pairs: int, words: int, interrupted: bool
-    ) -> tuple[float, int, int, int, bool]:
-        """Average the tables over the ranks; the block's sums over all ranks, and whether any rank got Ctrl-C."""
-        sums = torch.tensor([loss, loss_pairs, pairs, words, interrupted], dtype=torch.float64, device=self.device)
-        self.distributed.all_reduce(sums)
-        self.distributed.synchronise_tables(self.tables)
-        loss, loss_pairs, pairs, words, interrupted = sums.tolist()
-        return loss, int(loss_pairs), int(pairs), int(words), interrupted > 0
-
-    def _catch_interrupts(self):
-        """On Ctrl-C, finish the block in progress, so that a checkpoint holds a consistent state."""
-        if threading.current_thread() is not threading.main_thread():
-            return None
-
-        def interrupt(signum, frame):
-            if self.interrupted:
-                raise KeyboardInterrupt
-            self.interrupted = True
-
-        return signal.signal(signal.SIGINT, interrupt)

@@ -22,7 +22,7 @@ from .corpus import CorpusError, TextCorpus
 from .devices import choose_backend, resolve_device
 from .distributed import Distributed
 from .encoding import EncodedCorpus
-from .epochs import SkipGramTrainer
+from .epochs import EpochLoop
 from .vocabulary import encode_corpus
 
 TRAINER_STATE_FILE = "trainer_state.json"
@@ -149,8 +149,15 @@ def train_word2vec(
             extra = {TRAINER_STATE_FILE: json.dumps(trainer_state)}
             return save_model_folder(model, tokenizer, checkpoint_dir, extra_files=extra, card=False)
 
-        trainer = SkipGramTrainer(
-            model, encoded, args, device, resume_state=state, distributed=distributed, corpus_tokens=corpus_tokens
+        trainer = EpochLoop(
+            model,
+            encoded,
+            args,
+            device,
+            backend_name,
+            resume_state=state,
+            distributed=distributed,
+            corpus_tokens=corpus_tokens,
         )
         training_started = time.perf_counter()
         history = trainer.train(
@@ -177,7 +184,7 @@ def train_word2vec(
 
 def training_memory_bytes(vocab_size: int, dim: int, backend: str) -> int:
     """Memory training takes that grows with the vocabulary: two float32 tables of vocab_size x dim (input and
-    context vectors), a third for the torch engine's per-batch step bounds (`sgns._step_bound`), and
+    context vectors), a third for the torch engine's per-batch step bounds (`torch_engine._step_bound`), and
     BYTES_PER_WORD of sampling tables a word."""
     tables = 3 if backend == "torch" else 2
     return tables * vocab_size * dim * 4 + vocab_size * BYTES_PER_WORD

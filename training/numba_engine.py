@@ -1,60 +1,31 @@
-"""The CPU kernel: word2vec's own per-pair SGD, compiled with numba and run on several threads (Hogwild).
+"""The numba engine: word2vec's own per-pair SGD, compiled for the CPU and run on several threads (Hogwild).
 
-Batched tensor updates pay for gathers, scatters and temporaries on every pair; on a CPU the original
-algorithm, one pair at a time straight into the tables, is several times faster. Each thread takes a contiguous
-share of a block of the encoded corpus, as word2vec's threads take shares of the file. With one thread the result
-is deterministic for a given seed.
+Batched tensor updates pay for gathers, scatters and temporaries on every pair; the original algorithm, one pair
+at a time straight into the tables, pays for none of them, and a CPU runs its scalar loops fast. Each thread takes a
+contiguous share of a block of the encoded corpus, as word2vec's threads take shares of the file. With one thread
+the result is deterministic for a given seed.
 
 numba caches the compiled functions beside this file (`cache=True`), keyed by this file's path, size and time,
-not by the module's name: a cache written when this module was the top-level `training.fast_cpu` (0.1.0) would
-be loaded under `word2vec_hub.training.fast_cpu` and fail with "No module named 'training'". Any change to this
-file makes numba compile afresh.
+not by the module's name (a cache written under another module name fails to load with "No module named ...").
+Any change to this file makes numba compile afresh; a change to `schedule.rate_at_progress`, which the kernel
+compiles into itself, does not: clear `__pycache__/numba_engine.*` after one.
 """
 
 from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
+import torch
 from numba import njit, prange
 
+from .devices import cpu_workers
+from .engine import BlockResult, EngineInputs
+from .schedule import Schedule, rate_at_progress
+
 LOSS_SAMPLE_EVERY = 8
-
-
-@njit(cache=True)
-def noise_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Walker's alias table for drawing word i with probability probabilities[i]: (threshold [V], alias [V]).
-
-    A draw picks a column uniformly and keeps it with probability threshold[column], else takes alias[column].
-    Two vocabulary-sized arrays stay in cache where word2vec's 10^8-slot unigram table (one cache miss per
-    negative) does not; on bench-en this made the kernel about 1.5 times faster.
-    """
-    size = probabilities.shape[0]
-    scaled = probabilities / probabilities.sum() * size
-    threshold = np.ones(size, dtype=np.float64)
-    alias = np.arange(size).astype(np.int32)
-    small = np.empty(size, dtype=np.int64)
-    large = np.empty(size, dtype=np.int64)
-    num_small = num_large = 0
-    for word in range(size):
-        if scaled[word] < 1.0:
-            small[num_small] = word
-            num_small += 1
-        else:
-            large[num_large] = word
-            num_large += 1
-    while num_small > 0 and num_large > 0:
-        num_small -= 1
-        donor = large[num_large - 1]
-        taker = small[num_small]
-        threshold[taker] = scaled[taker]
-        alias[taker] = donor
-        scaled[donor] += scaled[taker] - 1.0
-        if scaled[donor] < 1.0:
-            num_large -= 1
-            small[num_small] = donor
-            num_small += 1
-    return threshold, alias
+_rate_at_progress = njit(inline="always")(rate_at_progress)
 
 
 @njit(inline="always")
@@ -84,8 +55,8 @@ def sample_noise(table: tuple[np.ndarray, np.ndarray], count: int, seed: int) ->
 
 @njit(fastmath=True, nogil=True, cache=True)
 def _train_share(
-    ids, sentence_starts, low, high, embeddings, context, keep_threshold, table, window, negative, alpha_start,
-    alpha_end, progress_start, progress_rate, seed, buffer, result,
+    ids, sentence_starts, low, high, embeddings, context, keep_probability, table, window, negative, alpha,
+    min_alpha, progress_start, progress_rate, seed, buffer, result,
 ):  # fmt: skip
     dim = embeddings.shape[1]
     threshold, alias = table
@@ -95,7 +66,7 @@ def _train_share(
     loss = 0.0
     loss_terms = 0
     pairs = 0
-    alpha = alpha_start
+    rate = alpha
     sentence = np.searchsorted(sentence_starts, low, side="right") - 1
     while sentence < sentence_starts.shape[0] - 1 and sentence_starts[sentence] < high:
         start = max(sentence_starts[sentence], low)
@@ -106,14 +77,14 @@ def _train_share(
             word = ids[position]
             state = _next(state)
             # The high bits: an LCG's low bits repeat with short periods.
-            if keep_threshold[word] < 1.0 and (state >> np.uint64(32)) / 4294967296.0 >= keep_threshold[word]:
+            if keep_probability[word] < 1.0 and (state >> np.uint64(32)) / 4294967296.0 >= keep_probability[word]:
                 continue
             buffer[length] = word
             length += 1
         words_done += end - start
         progress = progress_start + words_done * progress_rate
-        alpha = max(alpha_start - (alpha_start - alpha_end) * progress, alpha_end)
-        alpha32 = np.float32(alpha)
+        rate = _rate_at_progress(progress, alpha, min_alpha)
+        rate32 = np.float32(rate)
         for i in range(length):
             state = _next(state)
             reach = window - np.int64((state >> np.uint64(32)) % np.uint64(window))
@@ -150,7 +121,7 @@ def _train_share(
                         margin = score if d == 0 else -score
                         loss += math.log1p(math.exp(-margin)) if margin > -30.0 else -margin
                         loss_terms += 1 if d == 0 else 0
-                    step = (label - sigmoid) * alpha32
+                    step = (label - sigmoid) * rate32
                     for k in range(dim):
                         gradient[k] += step * row[k]
                         row[k] += step * vector[k]
@@ -159,19 +130,19 @@ def _train_share(
     result[0] = loss
     result[1] = loss_terms
     result[2] = pairs
-    result[3] = alpha
+    result[3] = rate
 
 
 @njit(parallel=True, nogil=True, cache=True)
 def train_block(
-    ids, sentence_starts, embeddings, context, keep_threshold, table, window, negative, alpha_start, alpha_end,
+    ids, sentence_starts, embeddings, context, keep_probability, table, window, negative, alpha, min_alpha,
     progress_start, progress_rate, seeds, workers,
 ):  # fmt: skip
     """Train on one block: `ids` [n] int32, `sentence_starts` [sentences + 1] int64 offsets ending with n.
 
-    `keep_threshold` [vocab] is the subsampling keep probability, `table` the alias table of the noise
-    distribution (`noise_table`), `seeds` [workers]. A worker's learning rate decays from alpha_start to
-    alpha_end with training progress, which is `progress_start + progress_rate * (words it has done)`.
+    `keep_probability` [vocab] is the subsampling keep probability, `table` the alias table of the noise
+    distribution (`sampling.alias_table`), `seeds` [workers]. After each sentence a worker trains at
+    `schedule.rate_at_progress` of its progress, `progress_start + progress_rate * (words it has done)`.
 
     Returns per worker: sampled loss sum, sampled pair count, pairs trained, last learning rate.
     """
@@ -189,8 +160,41 @@ def train_block(
             longest = max(longest, span)
         buffer = np.empty(longest, dtype=np.int32)
         _train_share(
-            ids, sentence_starts, low, high, embeddings, context, keep_threshold, table, window, negative,
-            alpha_start, alpha_end, progress_start, progress_rate, seeds[worker], buffer,
+            ids, sentence_starts, low, high, embeddings, context, keep_probability, table, window, negative,
+            alpha, min_alpha, progress_start, progress_rate, seeds[worker], buffer,
             results[worker],
         )  # fmt: skip
     return results
+
+
+class NumbaEngine:
+    """`train_block` on the CPU: the block's tokens shared among `threads` workers (see `engine.Engine`)."""
+
+    def __init__(self, inputs: EngineInputs):
+        self.threads = cpu_workers(inputs.args.workers, inputs.local_world_size)
+        numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+        self.embeddings, self.context = inputs.embeddings.numpy(), inputs.context.numpy()
+        self.keep_probability = inputs.sampling.keep_probability.float().numpy()
+        self.noise_table = inputs.sampling.noise_alias_table
+        self.args, self.generator = inputs.args, inputs.generator
+
+    def train_block(
+        self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
+    ) -> BlockResult:
+        seeds = torch.randint(1, 2**62, (self.threads,), generator=self.generator).numpy().astype(np.uint64)
+        results = train_block(
+            np.ascontiguousarray(block, dtype=np.int32),
+            np.append(sentence_starts, block.shape[0]).astype(np.int64),
+            self.embeddings,
+            self.context,
+            self.keep_probability,
+            self.noise_table,
+            self.args.window,
+            self.args.negative,
+            schedule.alpha,
+            schedule.min_alpha,
+            *schedule.progress(words_done),
+            seeds,
+            self.threads,
+        )
+        return BlockResult(float(results[:, 0].sum()), int(results[:, 1].sum()), int(results[:, 2].sum()))

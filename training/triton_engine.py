@@ -1,7 +1,8 @@
-"""The GPU engine: word2vec's per-pair update as one fused Triton kernel, applied Hogwild as word2vec's threads do.
+"""The triton engine: word2vec's per-pair update as one fused Triton kernel, applied Hogwild as word2vec's threads
+do.
 
-The batched torch engine (`sgns.sgns_step`) launches about fifteen kernels per batch and writes every gathered
-row, score and gradient to global memory. Here one launch trains every (center, context) pair of a block: each
+The batched torch engine (`torch_engine.sgns_step`) launches a kernel per tensor operation of a batch and writes every
+gathered row, score and gradient to global memory. Here one launch trains every (center, context) pair of a block: each
 program takes `pairs_per_program` pairs, loads their input rows once, draws their negatives itself from word2vec's
 noise distribution (Walker's alias table, as the CPU kernel does, with Philox random numbers), and adds each
 update to the tables as soon as it is computed, with atomic adds. Rows stay in registers between the score and
@@ -17,9 +18,9 @@ may overwrite one. The pairs are built on the device as the torch engine builds 
 dynamic window within sentences) and shuffled, so that programs running side by side rarely share an input row.
 
 Pairs in flight at once read rows that the others have not yet updated, as a batch of that size does. The torch
-engine bounds such summed steps (`sgns.sgns_step`); here the number of pairs in flight is bounded by the size of
-the vocabulary, which on real vocabularies leaves the whole GPU busy. Measured on an H200 (README, "Training on
-a GPU"): on bench-en the kernel trains to the CPU kernel's WordSim-353 and analogy scores.
+engine bounds such summed steps (`torch_engine.sgns_step`); here the number of pairs in flight is bounded by the
+size of the vocabulary, which on real vocabularies still leaves the whole GPU busy, and the kernel trains to the
+numba engine's quality (benchmarks/README.md, "The GPU engine").
 
 Triton compiles the kernel for CUDA on first use. With TRITON_INTERPRET=1 it runs on CPU tensors instead, one
 program after another, which is how the tests check it on a machine without a GPU.
@@ -32,22 +33,25 @@ import torch
 import triton
 import triton.language as tl
 
+from .engine import BlockResult, EngineInputs
+from .sampling import block_pairs
+from .schedule import Schedule
+
 # A program trains pairs_per_program pairs side by side, holding for each a row of dim rounded up to a power of
-# two: 512 floats per tile over four warps. Measured on an H200 (benchmarks/gpu_engine.py speed, atomic updates):
-# at dim 100, 4 pairs over 4 warps ran at 128M words/s, 32 pairs over 8 warps at 53M; at dim 300, 1 pair over 4
-# warps at 38M, 8 pairs over 8 warps at 16M.
+# two: small tiles over few warps keep the registers of several programs on a multiprocessor, which ran fastest of
+# the settings benchmarks/gpu_engine.py speed compared (benchmarks/README.md, "The kernel's launch settings").
 TILE_ELEMENTS = 512
 WARPS = 4
 # Pairs in flight at once read rows the others have not yet updated; a row updated by hundreds of them at once
-# takes their summed step, which overshoots (a 60-word corpus diverged on the H200 with every pair in flight). So
-# at most about as many pairs train at once as the vocabulary has words, as a CPU's threads are few beside the
-# vocabulary; from a vocabulary of about 10,000 words up that does not bind on an H200.
+# takes their summed step, which overshoots and diverges on a small vocabulary. So at most about as many pairs
+# train at once as the vocabulary has words, as a CPU's threads are few beside the vocabulary; a real vocabulary
+# still fills the GPU.
 PAIRS_IN_FLIGHT_PER_WORD = 1
 
 
 @triton.jit
 def draw_noise(seed, stream, vocab_size, noise_threshold, noise_alias, mask):
-    """Draws from Walker's alias table (see `fast_cpu.noise_table`): a uniform column, kept with probability
+    """Draws from Walker's alias table (see `sampling.alias_table`): a uniform column, kept with probability
     noise_threshold[column], else its alias. `stream` numbers the draws: equal streams give equal draws."""
     # One Philox round gives four uniforms; two are used.
     column_draw, keep_draw, _, _ = tl.rand4x(seed, stream)
@@ -64,7 +68,7 @@ def _softplus(x):
 
 
 # Triton compiles a variant per property of an integer argument (equal to 1, divisible by 16): these change every
-# block or every corpus, and a compile takes about a second.
+# block or every corpus, and compiling anew for them would cost more than the block's training.
 @triton.jit(do_not_specialize=["num_pairs", "chunks_per_program", "vocab_size", "seed"])
 def _train_pairs_kernel(
     embeddings, context, inputs, outputs, noise_threshold, noise_alias, program_loss,
@@ -129,7 +133,7 @@ def _train_pairs_kernel(
 
 
 class NoiseTable:
-    """word2vec's noise distribution as an alias table on the training device (see `fast_cpu.noise_table`)."""
+    """word2vec's noise distribution as an alias table on the training device (see `sampling.alias_table`)."""
 
     def __init__(self, threshold: np.ndarray, alias: np.ndarray, device: torch.device):
         self.threshold = torch.as_tensor(threshold, dtype=torch.float32).to(device)
@@ -202,3 +206,37 @@ def train_pairs(
         NEGATIVE_TILE=triton.next_power_of_2(negative), ATOMIC=atomic, num_warps=warps,
     )  # fmt: skip
     return program_loss.sum(dtype=torch.float64)
+
+
+class TritonEngine:
+    """`train_block` on CUDA (or under TRITON_INTERPRET=1 on the CPU): the block's pairs, built and shuffled on the
+    device, in one launch of the kernel (see `engine.Engine`)."""
+
+    threads = 1
+
+    def __init__(self, inputs: EngineInputs):
+        self.embeddings, self.context = inputs.embeddings, inputs.context
+        self.keep_probability = inputs.sampling.keep_probability.float().to(inputs.device)
+        self.noise_table = NoiseTable(*inputs.sampling.noise_alias_table, inputs.device)
+        self.args, self.generator, self.device = inputs.args, inputs.generator, inputs.device
+        self.world_size = inputs.world_size
+
+    def train_block(
+        self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
+    ) -> BlockResult:
+        centers, contexts = block_pairs(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+        seed = int(torch.randint(0, 2**31 - 1, (), generator=self.generator, device=self.device))
+        # Every rank trains its share of the block at the same time: the rate falls over all of theirs.
+        block_words = block.shape[0] * self.world_size
+        loss = train_pairs(
+            self.embeddings,
+            self.context,
+            centers,
+            contexts,
+            self.noise_table,
+            self.args.negative,
+            schedule.learning_rate(words_done),
+            schedule.learning_rate(words_done + block_words),
+            seed,
+        )
+        return BlockResult(loss.item(), centers.shape[0], centers.shape[0])

@@ -1,96 +1,49 @@
-"""Skip-gram with negative sampling as word2vec and gensim define it, vectorised over many pairs at a time.
+"""The torch engine: skip-gram with negative sampling as word2vec and gensim define it, vectorised over batches of
+shuffled pairs, on any device torch runs on.
 
 Everything here works on tensors on the training device: no Python loop runs per word or per pair.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 from torch.nn import functional as F
 
-
-def keep_probabilities(counts: torch.Tensor, sample: float) -> torch.Tensor:
-    """word2vec's probability of keeping each occurrence of a word when subsampling frequent words.
-
-    With f the word's count and t = sample * (total count), keep = (sqrt(f / t) + 1) * t / f, capped at 1; words
-    with no count get 0 and `sample <= 0` keeps everything.
-    """
-    counts = counts.double()
-    if sample <= 0:
-        return (counts > 0).double()
-    threshold = sample * counts.sum()
-    keep = (torch.sqrt(counts / threshold) + 1) * threshold / counts.clamp(min=1)
-    return torch.where(counts > 0, keep.clamp(max=1.0), torch.zeros_like(keep))
+from .engine import BlockResult, EngineInputs
+from .sampling import NoiseSampler, block_pairs
+from .schedule import Schedule
 
 
-def noise_distribution(counts: torch.Tensor, ns_exponent: float = 0.75) -> torch.Tensor:
-    """The negative-sampling distribution, counts ** ns_exponent normalised; words with no count get 0."""
-    weights = torch.where(counts > 0, counts.double() ** ns_exponent, torch.zeros(counts.shape, dtype=torch.double))
-    total = weights.sum()
-    if total <= 0:
-        raise ValueError("the noise distribution is empty: no word has a positive count")
-    return weights / total
+class TorchEngine:
+    """`train_block` as batches of `batch_size` pairs, each one `sgns_step` (see `engine.Engine`)."""
 
+    threads = 1
 
-class NoiseSampler:
-    """Draws negative ids from a distribution by inverse-CDF search (exact, unlike word2vec's 1e8-entry table)."""
+    def __init__(self, inputs: EngineInputs):
+        self.embeddings, self.context = inputs.embeddings, inputs.context
+        self.keep_probability = inputs.sampling.keep_probability.float().to(inputs.device)
+        self.noise = NoiseSampler(inputs.sampling.noise_probabilities, inputs.device)
+        self.args, self.generator, self.device = inputs.args, inputs.generator, inputs.device
+        self.world_size = inputs.world_size
 
-    def __init__(self, probabilities: torch.Tensor, device: torch.device):
-        cdf = torch.cumsum(probabilities, 0)
-        cdf = cdf / cdf[-1]
-        self.cdf = cdf.to(device=device, dtype=torch.float64 if device.type != "mps" else torch.float32)
-        self.last_id = len(probabilities) - 1
-
-    def sample(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-        uniform = torch.rand(shape, generator=generator, device=self.cdf.device, dtype=self.cdf.dtype)
-        return torch.searchsorted(self.cdf, uniform, right=True).clamp_(max=self.last_id)
-
-
-def skipgram_pairs(
-    tokens: torch.Tensor, sentence_ids: torch.Tensor, window: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """All (center, context) pairs of a token stream with word2vec's dynamic window.
-
-    Each center draws its window b uniformly from 1..`window` and pairs with the words at distance 1..b on either
-    side within its own sentence.
-
-    Args:
-        tokens (`[n]`): ids after subsampling.
-        sentence_ids (`[n]`): sentence of each token; pairs never cross sentences.
-    Returns:
-        centers, contexts (`[num_pairs]` each).
-    """
-    n = tokens.shape[0]
-    reach = torch.randint(1, window + 1, (n,), generator=generator, device=tokens.device)
-    centers, contexts = [], []
-    for offset in range(1, min(window, n - 1) + 1):
-        same_sentence = sentence_ids[:-offset] == sentence_ids[offset:]
-        right = same_sentence & (reach[:-offset] >= offset)
-        centers.append(tokens[:-offset][right])
-        contexts.append(tokens[offset:][right])
-        left = same_sentence & (reach[offset:] >= offset)
-        centers.append(tokens[offset:][left])
-        contexts.append(tokens[:-offset][left])
-    if not centers:
-        empty = tokens.new_zeros(0)
-        return empty, empty
-    return torch.cat(centers), torch.cat(contexts)
-
-
-def shuffled_pairs(
-    tokens: torch.Tensor,
-    sentence_ids: torch.Tensor,
-    keep_probability: torch.Tensor,
-    window: int,
-    generator: torch.Generator,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A block's (center, context) pairs as the GPU engines train them: frequent words subsampled with
-    `keep_probability` (per id), `skipgram_pairs` of what is kept, in random order."""
-    draws = torch.rand(tokens.shape[0], generator=generator, device=tokens.device)
-    kept = draws < keep_probability[tokens]
-    centers, contexts = skipgram_pairs(tokens[kept], sentence_ids[kept], window, generator)
-    order = torch.randperm(centers.shape[0], generator=generator, device=tokens.device)
-    return centers[order], contexts[order]
+    def train_block(
+        self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
+    ) -> BlockResult:
+        centers, contexts = block_pairs(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+        batch_size = self.args.batch_size
+        num_batches = max(1, math.ceil(centers.shape[0] / batch_size))
+        # The rate falls between batches as if the block's words were spread evenly over them, on every rank.
+        words_per_batch = block.shape[0] / num_batches
+        loss = torch.zeros((), dtype=torch.float64, device=self.device)
+        for index in range(num_batches):
+            batch = slice(index * batch_size, (index + 1) * batch_size)
+            learning_rate = schedule.learning_rate(words_done + index * words_per_batch * self.world_size)
+            negatives = self.noise.sample((centers[batch].shape[0], self.args.negative), self.generator)
+            loss += sgns_step(self.embeddings, self.context, centers[batch], contexts[batch], negatives, learning_rate)
+        return BlockResult(loss.item(), centers.shape[0], centers.shape[0])
 
 
 @torch.no_grad()

@@ -1,0 +1,77 @@
+"""What every training engine offers the epoch loop, and the one place that builds the engine a run chose.
+
+An engine trains the model's tables in place on one block of the encoded corpus at a time: `train_block` takes
+the block, where its sentences start, how many words of all ranks were trained before it, and the run's
+`Schedule`, and returns a `BlockResult`. The engines differ in where and how they apply word2vec's update:
+
+    numba   (numba_engine.py)   word2vec's per-pair update compiled for the CPU, on `threads` threads (Hogwild)
+    triton  (triton_engine.py)  the same update fused into one Triton kernel launch per block, on CUDA
+    torch   (torch_engine.py)   shuffled batches of pairs as tensor operations, on any device
+
+Each builds what it samples from out of the one `SamplingTables` and draws its random numbers from the run's
+generator, so that a seed gives the same model run after run (with one thread).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from .arguments import TrainingArguments
+from .sampling import SamplingTables
+from .schedule import Schedule
+
+
+@dataclass
+class BlockResult:
+    """What training a block did: the summed loss over `loss_pairs` pairs (the numba engine measures it on a
+    sample of its pairs, the others on all), and the number of pairs trained."""
+
+    loss: float
+    loss_pairs: int
+    pairs: int
+
+
+class Engine(Protocol):
+    # Threads of this process that train side by side (they count as writers of the schedule).
+    threads: int
+
+    def train_block(
+        self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
+    ) -> BlockResult: ...
+
+
+@dataclass
+class EngineInputs:
+    """What every engine is built from: the tables it trains in place (`[vocab_size, dim]` float32 on `device`),
+    the sampling distributions, the hyperparameters and the run's random generator."""
+
+    embeddings: torch.Tensor
+    context: torch.Tensor
+    sampling: SamplingTables
+    args: TrainingArguments
+    device: torch.device
+    generator: torch.Generator
+    # Processes of a torchrun job, all of them and those on this machine (they share its cores).
+    world_size: int = 1
+    local_world_size: int = 1
+
+
+def build_engine(name: str, inputs: EngineInputs) -> Engine:
+    """The engine `name` (as `devices.choose_backend` returned it), importing only its own kernels."""
+    if name == "numba":
+        from .numba_engine import NumbaEngine
+
+        return NumbaEngine(inputs)
+    if name == "triton":
+        from .triton_engine import TritonEngine
+
+        return TritonEngine(inputs)
+    if name == "torch":
+        from .torch_engine import TorchEngine
+
+        return TorchEngine(inputs)
+    raise ValueError(f"no engine is called {name!r}; devices.choose_backend names one")

@@ -1,0 +1,177 @@
+"""What the engines sample from, built once for all of them: which occurrences subsampling keeps, the noise
+distribution of negative sampling (as an inverse CDF for the torch engine, as Walker's alias table for the numba
+and triton kernels), and the (center, context) pairs of a block as the torch and triton engines train them.
+
+The tables are built on the CPU, once a run; each engine moves what it uses to its device. The pairs are built
+with tensors on the training device: no Python loop runs per word or per pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+from numba import njit
+
+
+@dataclass
+class SamplingTables:
+    """A run's subsampling and noise distributions (float64, on the CPU), from the model's word counts; the pad and
+    unknown words are never trained, so they get neither."""
+
+    keep_probability: torch.Tensor
+    noise_probabilities: torch.Tensor
+
+    @classmethod
+    def from_counts(
+        cls, counts: torch.Tensor, untrained_ids: list[int | None], sample: float, ns_exponent: float
+    ) -> SamplingTables:
+        trainable_counts = counts.detach().cpu().clone()
+        for word_id in untrained_ids:
+            if word_id is not None:
+                trainable_counts[word_id] = 0
+        return cls(keep_probabilities(trainable_counts, sample), noise_distribution(trainable_counts, ns_exponent))
+
+    @cached_property
+    def noise_alias_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """`alias_table` of the noise distribution (built on first use: the torch engine samples from the CDF)."""
+        return alias_table(self.noise_probabilities.numpy())
+
+
+def keep_probabilities(counts: torch.Tensor, sample: float) -> torch.Tensor:
+    """word2vec's probability of keeping each occurrence of a word when subsampling frequent words.
+
+    With f the word's count and t = sample * (total count), keep = (sqrt(f / t) + 1) * t / f, capped at 1; words
+    with no count get 0 and `sample <= 0` keeps everything.
+    """
+    counts = counts.double()
+    if sample <= 0:
+        return (counts > 0).double()
+    threshold = sample * counts.sum()
+    keep = (torch.sqrt(counts / threshold) + 1) * threshold / counts.clamp(min=1)
+    return torch.where(counts > 0, keep.clamp(max=1.0), torch.zeros_like(keep))
+
+
+def noise_distribution(counts: torch.Tensor, ns_exponent: float = 0.75) -> torch.Tensor:
+    """The negative-sampling distribution, counts ** ns_exponent normalised; words with no count get 0."""
+    weights = torch.where(counts > 0, counts.double() ** ns_exponent, torch.zeros(counts.shape, dtype=torch.double))
+    total = weights.sum()
+    if total <= 0:
+        raise ValueError("the noise distribution is empty: no word has a positive count")
+    return weights / total
+
+
+class NoiseSampler:
+    """Draws negative ids from a distribution by inverse-CDF search (exact, unlike word2vec's 1e8-entry table)."""
+
+    def __init__(self, probabilities: torch.Tensor, device: torch.device):
+        cdf = torch.cumsum(probabilities, 0)
+        cdf = cdf / cdf[-1]
+        self.cdf = cdf.to(device=device, dtype=torch.float64 if device.type != "mps" else torch.float32)
+        self.last_id = len(probabilities) - 1
+
+    def sample(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+        uniform = torch.rand(shape, generator=generator, device=self.cdf.device, dtype=self.cdf.dtype)
+        return torch.searchsorted(self.cdf, uniform, right=True).clamp_(max=self.last_id)
+
+
+@njit(cache=True)
+def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table for drawing word i with probability probabilities[i]: (threshold [V], alias [V]).
+
+    A draw picks a column uniformly and keeps it with probability threshold[column], else takes alias[column].
+    Two vocabulary-sized arrays stay in the CPU's cache, where word2vec's 10^8-slot unigram table costs a cache
+    miss per negative.
+    """
+    size = probabilities.shape[0]
+    scaled = probabilities / probabilities.sum() * size
+    threshold = np.ones(size, dtype=np.float64)
+    alias = np.arange(size).astype(np.int32)
+    small = np.empty(size, dtype=np.int64)
+    large = np.empty(size, dtype=np.int64)
+    num_small = num_large = 0
+    for word in range(size):
+        if scaled[word] < 1.0:
+            small[num_small] = word
+            num_small += 1
+        else:
+            large[num_large] = word
+            num_large += 1
+    while num_small > 0 and num_large > 0:
+        num_small -= 1
+        donor = large[num_large - 1]
+        taker = small[num_small]
+        threshold[taker] = scaled[taker]
+        alias[taker] = donor
+        scaled[donor] += scaled[taker] - 1.0
+        if scaled[donor] < 1.0:
+            num_large -= 1
+            small[num_small] = donor
+            num_small += 1
+    return threshold, alias
+
+
+def skipgram_pairs(
+    tokens: torch.Tensor, sentence_ids: torch.Tensor, window: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """All (center, context) pairs of a token stream with word2vec's dynamic window.
+
+    Each center draws its window b uniformly from 1..`window` and pairs with the words at distance 1..b on either
+    side within its own sentence.
+
+    Args:
+        tokens (`[n]`): ids after subsampling.
+        sentence_ids (`[n]`): sentence of each token; pairs never cross sentences.
+    Returns:
+        centers, contexts (`[num_pairs]` each).
+    """
+    n = tokens.shape[0]
+    reach = torch.randint(1, window + 1, (n,), generator=generator, device=tokens.device)
+    centers, contexts = [], []
+    for offset in range(1, min(window, n - 1) + 1):
+        same_sentence = sentence_ids[:-offset] == sentence_ids[offset:]
+        right = same_sentence & (reach[:-offset] >= offset)
+        centers.append(tokens[:-offset][right])
+        contexts.append(tokens[offset:][right])
+        left = same_sentence & (reach[offset:] >= offset)
+        centers.append(tokens[offset:][left])
+        contexts.append(tokens[:-offset][left])
+    if not centers:
+        empty = tokens.new_zeros(0)
+        return empty, empty
+    return torch.cat(centers), torch.cat(contexts)
+
+
+def shuffled_pairs(
+    tokens: torch.Tensor,
+    sentence_ids: torch.Tensor,
+    keep_probability: torch.Tensor,
+    window: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A block's (center, context) pairs as the GPU engines train them: frequent words subsampled with
+    `keep_probability` (per id), `skipgram_pairs` of what is kept, in random order."""
+    draws = torch.rand(tokens.shape[0], generator=generator, device=tokens.device)
+    kept = draws < keep_probability[tokens]
+    centers, contexts = skipgram_pairs(tokens[kept], sentence_ids[kept], window, generator)
+    order = torch.randperm(centers.shape[0], generator=generator, device=tokens.device)
+    return centers[order], contexts[order]
+
+
+def block_pairs(
+    block: np.ndarray,
+    sentence_starts: np.ndarray,
+    keep_probability: torch.Tensor,
+    window: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`shuffled_pairs` of a block of the encoded corpus (ids, and the offsets where its sentences start), on the
+    device of `keep_probability`."""
+    device = keep_probability.device
+    tokens = torch.from_numpy(block.astype(np.int64)).to(device)
+    sentence_marks = torch.zeros(tokens.shape[0], dtype=torch.int32, device=device)
+    sentence_marks[torch.from_numpy(sentence_starts).to(device)] = 1
+    sentence_ids = torch.cumsum(sentence_marks, 0)
+    return shuffled_pairs(tokens, sentence_ids, keep_probability, window, generator)
