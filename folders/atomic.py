@@ -173,7 +173,7 @@ def folder_lock(target: Path) -> Iterator[None]:
 
 def seal(staging: Path) -> None:
     """Give everything in `staging` the umask's permissions, flush it to disk, and mark it complete, last."""
-    # Read once for the folder (a profile of convert saw one read of /proc/self/status take 0.3 s).
+    # Read once for the folder: reading /proc/self/status can be slow on a busy machine.
     file_mode, folder_mode = new_modes()
     os.chmod(staging, folder_mode)
     for folder, subfolders, files in os.walk(staging):
