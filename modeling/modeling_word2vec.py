@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -41,6 +43,38 @@ class CheckpointMismatchError(RuntimeError, OSError):
     A `RuntimeError`, as transformers raises for a size mismatch, and an `OSError`, as for any folder that does not
     load, so that code catching either gets it.
     """
+
+
+class EvaluationFileError(ValueError):
+    """A benchmark file is malformed; the message names the line."""
+
+
+@dataclass
+class WordSimilarityResult:
+    """What `evaluate_word_pairs` measures: the correlations of cosines with human scores over `pairs` pairs,
+    `skipped` pairs having a word outside the vocabulary searched."""
+
+    name: str
+    pearson: float
+    spearman: float
+    pairs: int
+    skipped: int
+
+    @property
+    def skipped_share(self) -> float:
+        return self.skipped / (self.pairs + self.skipped) if self.pairs + self.skipped else 0.0
+
+
+@dataclass
+class AnalogyResult:
+    """What `evaluate_word_analogies` measures: 3CosAdd accuracy, overall and as (correct, incorrect) a section."""
+
+    name: str
+    accuracy: float
+    correct: int
+    incorrect: int
+    skipped: int
+    sections: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class Word2VecConfig(PreTrainedConfig):
@@ -138,12 +172,12 @@ class Word2VecPreTrainedModel(PreTrainedModel):
 
 # gensim KeyedVectors names the model lacks: asking for one says where a real KeyedVectors comes from.
 GENSIM_ONLY_NAMES = frozenset({
-    "add_lifecycle_event", "add_vector", "add_vectors", "allocate_vecattrs", "cosine_similarities",
-    "evaluate_word_analogies", "evaluate_word_pairs", "fill_norms", "get_index", "get_mean_vector",
-    "get_normed_vectors", "get_vecattr", "has_index_for", "index2entity", "index2word", "init_sims",
-    "intersect_word2vec_format", "load", "load_word2vec_format", "log_accuracy", "log_evaluate_word_pairs",
-    "rank_by_centrality", "resize_vectors", "save", "set_vecattr", "similarity_unseen_docs",
-    "sort_by_descending_frequency", "unit_normalize_all", "vectors_for_all", "vectors_norm", "vocab", "word_vec",
+    "add_lifecycle_event", "add_vector", "add_vectors", "allocate_vecattrs", "cosine_similarities", "fill_norms",
+    "get_index", "get_mean_vector", "get_normed_vectors", "get_vecattr", "has_index_for", "index2entity",
+    "index2word", "init_sims", "intersect_word2vec_format", "load", "load_word2vec_format", "log_accuracy",
+    "log_evaluate_word_pairs", "rank_by_centrality", "resize_vectors", "save", "set_vecattr",
+    "similarity_unseen_docs", "sort_by_descending_frequency", "unit_normalize_all", "vectors_for_all", "vectors_norm",
+    "vocab", "word_vec",
 })  # fmt: skip
 
 
@@ -958,6 +992,113 @@ class Word2VecModel(Word2VecPreTrainedModel):
             vectors.append(F.normalize(rows, dim=1) if norm else rows)
         return float(emd2(masses[0], masses[1], torch.cdist(vectors[0], vectors[1]).cpu().numpy()))
 
+    def evaluate_word_pairs(
+        self, pairs: str | os.PathLike, delimiter: str = "\t", restrict_vocab: int = 300_000
+    ) -> WordSimilarityResult:
+        """Pearson and Spearman correlation of cosine similarities with human scores, as gensim's
+        `evaluate_word_pairs` computes them (without p-values, which would need scipy).
+
+        `word<delimiter>word<delimiter>score` lines, `#` comments; pairs with a word outside the `restrict_vocab`
+        most frequent words are skipped (compared case-insensitively) and counted.
+        """
+        path = Path(pairs)
+        vocabulary = self._case_insensitive_vocabulary(restrict_vocab)
+        unit = self.unit_vectors()
+        model_scores, human_scores, skipped = [], [], 0
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split(delimiter)
+            if len(parts) != 3:
+                shown = "<TAB>" if delimiter == "\t" else delimiter
+                raise EvaluationFileError(f"{path}:{number}: expected 'word{shown}word{shown}score', got {line[:60]!r}")
+            first, second = parts[0].upper(), parts[1].upper()
+            if first not in vocabulary or second not in vocabulary:
+                skipped += 1
+                continue
+            model_scores.append(float(unit[vocabulary[first]] @ unit[vocabulary[second]]))
+            human_scores.append(float(parts[2]))
+        if len(model_scores) < 2:
+            raise EvaluationFileError(f"{path}: fewer than two pairs have both words in the vocabulary")
+        human, model = torch.tensor(human_scores, dtype=torch.float64), torch.tensor(model_scores, dtype=torch.float64)
+        return WordSimilarityResult(
+            name=path.stem,
+            pearson=_pearson(human, model),
+            spearman=_pearson(_average_ranks(human), _average_ranks(model)),
+            pairs=len(model_scores),
+            skipped=skipped,
+        )
+
+    def evaluate_word_analogies(
+        self, analogies: str | os.PathLike, restrict_vocab: int = 300_000, batch_size: int = 1024
+    ) -> AnalogyResult:
+        """3CosAdd accuracy on `: section` / `a b c d` lines, as gensim's `evaluate_word_analogies`: is d the word
+        closest to b - a + c? The search runs over the `restrict_vocab` most frequent words, leaves a, b and c out,
+        and questions with a word outside them are skipped; `batch_size` questions make one matrix product.
+        """
+        path = Path(analogies)
+        vocabulary = self._case_insensitive_vocabulary(restrict_vocab)
+        questions: list[tuple[str, tuple[int, int, int], str]] = []
+        section, skipped = None, 0
+        section_order: list[str] = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.startswith(":"):
+                section = line.lstrip(":").strip()
+                section_order.append(section)
+                continue
+            if not line.strip():
+                continue
+            if section is None:
+                raise EvaluationFileError(f"{path}:{number}: a question before the first ': section' line")
+            words = [word.upper() for word in line.split()]
+            if len(words) != 4:
+                raise EvaluationFileError(f"{path}:{number}: expected four words, got {line[:60]!r}")
+            if any(word not in vocabulary for word in words):
+                skipped += 1
+                continue
+            questions.append((section, tuple(vocabulary[word] for word in words[:3]), words[3]))
+
+        unit = self.unit_vectors()
+        candidate_rows = torch.tensor(self.word_ids()[:restrict_vocab], device=unit.device)
+        column_of_row = torch.full((unit.shape[0],), -1, dtype=torch.long, device=unit.device)
+        column_of_row[candidate_rows] = torch.arange(candidate_rows.shape[0], device=unit.device)
+        candidates = unit[candidate_rows]
+        per_section = {name: [0, 0] for name in section_order}
+        for start in range(0, len(questions), batch_size):
+            batch = questions[start : start + batch_size]
+            ids = torch.tensor([rows for _, rows, _ in batch], device=unit.device)
+            query = unit[ids[:, 1]] - unit[ids[:, 0]] + unit[ids[:, 2]]
+            scores = F.normalize(query, dim=1) @ candidates.T
+            scores.scatter_(1, column_of_row[ids], float("-inf"))
+            top = candidate_rows[scores.topk(min(5, candidates.shape[0]), dim=1).indices].tolist()
+            for (name, rows, expected), ranked in zip(batch, top, strict=True):
+                # As gensim: the first of the 5 best whose upper-cased form is none of a, b, c (other casings of
+                # them included); if all 5 are, the fifth stands.
+                ignore = {self.index_to_key[row].upper() for row in rows}
+                predicted = None
+                for row in ranked:
+                    predicted = self.index_to_key[row].upper()
+                    if predicted in vocabulary and predicted not in ignore:
+                        break
+                per_section[name][0 if predicted == expected else 1] += 1
+        correct = sum(right for right, _ in per_section.values())
+        incorrect = sum(wrong for _, wrong in per_section.values())
+        return AnalogyResult(
+            name=path.stem,
+            accuracy=correct / (correct + incorrect) if correct + incorrect else 0.0,
+            correct=correct,
+            incorrect=incorrect,
+            skipped=skipped,
+            sections={name: (right, wrong) for name, (right, wrong) in per_section.items()},
+        )
+
+    def _case_insensitive_vocabulary(self, restrict_vocab: int) -> dict[str, int]:
+        """Upper-cased word to row over the `restrict_vocab` most frequent words; the most frequent casing wins."""
+        vocabulary = {}
+        for row in reversed(self.word_ids()[:restrict_vocab]):
+            vocabulary[self.index_to_key[row].upper()] = row
+        return vocabulary
+
 
 def _rename_table_key(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs) -> None:
     """Load-state-dict pre-hook: the table under the name model.safetensors gives it goes to its module."""
@@ -1013,6 +1154,21 @@ class TokenSequence(Sequence):
         return f"TokenSequence([{shown}{', ...' if self._size > 5 else ''}], {self._size} tokens)"
 
 
+def _pearson(first: torch.Tensor, second: torch.Tensor) -> float:
+    first, second = first - first.mean(), second - second.mean()
+    return float(first @ second / (first.norm() * second.norm()))
+
+
+def _average_ranks(values: torch.Tensor) -> torch.Tensor:
+    """Ranks from 1, tied values sharing their mean rank (scipy's `rankdata`), for Spearman's correlation."""
+    ordered, order = values.sort()
+    _, group_of_sorted, group_sizes = torch.unique_consecutive(ordered, return_inverse=True, return_counts=True)
+    group_ends = group_sizes.cumsum(0).to(torch.float64)
+    ranks = torch.empty_like(values, dtype=torch.float64)
+    ranks[order] = (group_ends - (group_sizes - 1) / 2)[group_of_sorted]
+    return ranks
+
+
 def _check_topn(topn: int) -> None:
     if isinstance(topn, bool) or not isinstance(topn, int) or topn < 1:
         raise ValueError(f"topn must be a whole number of words, 1 or more, got {topn!r}")
@@ -1034,4 +1190,12 @@ register_checkpoint_conversion_mapping(
     overwrite=True,
 )
 
-__all__ = ["CheckpointMismatchError", "Word2VecConfig", "Word2VecModel", "Word2VecPreTrainedModel"]
+__all__ = [
+    "AnalogyResult",
+    "CheckpointMismatchError",
+    "EvaluationFileError",
+    "Word2VecConfig",
+    "Word2VecModel",
+    "Word2VecPreTrainedModel",
+    "WordSimilarityResult",
+]

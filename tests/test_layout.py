@@ -94,7 +94,7 @@ def test_the_model_code_imports_only_torch_transformers_and_its_siblings():
     """modeling/ is copied to the Hub beside the weights (trust_remote_code): it must load where only torch and
     transformers are installed. A method may import an optional extra inside its body (POT for `wmdistance`), where
     a missing one fails that method alone."""
-    standard_library = {"__future__", "collections", "math", "os", "typing", "warnings"}
+    standard_library = {"__future__", "collections", "dataclasses", "math", "os", "pathlib", "typing", "warnings"}
     optional_extras = {"ot"}
     for module in (REPO_ROOT / "modeling").glob("*.py"):
         tree = ast.parse(module.read_text())

@@ -201,3 +201,29 @@ def test_doesnt_match_refuses_fewer_than_two_known_words(model, words):
 def test_malformed_queries_are_refused_with_the_reason(model, query, message):
     with pytest.raises(ValueError, match=message):
         query(model)
+
+
+def test_evaluate_word_pairs_as_a_method_is_gensims_tied_scores_included(model, keyed, tmp_path):
+    # Human scores with ties, and a pair with an unknown word: Spearman must rank ties as scipy does.
+    lines = [f"w{index}\tw{index + 7}\t{index % 4}" for index in range(0, 40, 2)] + ["w1\tnowhere\t3"]
+    path = tmp_path / "pairs.tsv"
+    path.write_text("\n".join(lines) + "\n")
+    ours = model.evaluate_word_pairs(path, restrict_vocab=50)
+    (pearson, _), (spearman, _), oov_percent = keyed.evaluate_word_pairs(str(path), restrict_vocab=50)
+    assert (ours.pearson, ours.spearman) == pytest.approx((pearson, spearman), abs=1e-6)
+    assert ours.skipped_share * 100 == pytest.approx(oov_percent)
+
+
+def test_evaluate_word_analogies_as_a_method_is_gensims(model, keyed, tmp_path):
+    generator = torch.Generator().manual_seed(3)
+    questions = torch.randint(0, WORDS, (60, 4), generator=generator).tolist()
+    lines = [": first"] + [" ".join(f"w{index}" for index in row) for row in questions[:30]]
+    lines += [": second"] + [" ".join(f"w{index}" for index in row) for row in questions[30:]]
+    path = tmp_path / "questions.txt"
+    path.write_text("\n".join(lines) + "\n")
+    ours = model.evaluate_word_analogies(path, restrict_vocab=45)
+    score, sections = keyed.evaluate_word_analogies(str(path), restrict_vocab=45)
+    assert ours.accuracy == pytest.approx(score)
+    assert ours.correct > 0
+    expected = {section["section"]: (len(section["correct"]), len(section["incorrect"])) for section in sections}
+    assert ours.sections == {name: counts for name, counts in expected.items() if name != "Total accuracy"}
