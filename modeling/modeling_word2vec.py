@@ -194,8 +194,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
             distribution when training continues.
 
     `forward` maps ids to their input vectors, which is what a feature-extraction pipeline and a frozen input layer
-    need. The gensim-style queries (`most_similar`, `similarity`, `analogy`) need the vocabulary, which
-    `from_pretrained` reads from the folder's `tokenizer.json`, or `set_tokenizer` supplies.
+    need. The gensim-style queries (gensim's `KeyedVectors` query set: `most_similar`, `similarity`, `doesnt_match`,
+    `wmdistance`, `evaluate_word_pairs`, `model[word]`... and `analogy`) need the vocabulary, which `from_pretrained`
+    reads from the folder's `tokenizer.json`, or `set_tokenizer` supplies.
     """
 
     def __init__(self, config: Word2VecConfig):
