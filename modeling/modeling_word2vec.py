@@ -7,8 +7,11 @@ configuration module twice, and ``isinstance(model.config, Word2VecConfig)`` the
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -30,6 +33,8 @@ TABLE_FILE_KEY = "embeddings"
 TABLE_MODULE_KEY = "word_embeddings.weight"
 # Rows named in the warning about non-finite input vectors.
 NON_FINITE_ROWS_SHOWN = 5
+# Scores computed by one matrix product of a batch of queries (1 GiB in float32): the queries beyond go to the next.
+SCORES_PER_PRODUCT = 2**28
 
 
 class CheckpointMismatchError(RuntimeError, OSError):
@@ -38,6 +43,38 @@ class CheckpointMismatchError(RuntimeError, OSError):
     A `RuntimeError`, as transformers raises for a size mismatch, and an `OSError`, as for any folder that does not
     load, so that code catching either gets it.
     """
+
+
+class EvaluationFileError(ValueError):
+    """A benchmark file is malformed; the message names the line."""
+
+
+@dataclass
+class WordSimilarityResult:
+    """What `evaluate_word_pairs` measures: the correlations of cosines with human scores over `pairs` pairs,
+    `skipped` pairs having a word outside the vocabulary searched."""
+
+    name: str
+    pearson: float
+    spearman: float
+    pairs: int
+    skipped: int
+
+    @property
+    def skipped_share(self) -> float:
+        return self.skipped / (self.pairs + self.skipped) if self.pairs + self.skipped else 0.0
+
+
+@dataclass
+class AnalogyResult:
+    """What `evaluate_word_analogies` measures: 3CosAdd accuracy, overall and as (correct, incorrect) a section."""
+
+    name: str
+    accuracy: float
+    correct: int
+    incorrect: int
+    skipped: int
+    sections: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class Word2VecConfig(PreTrainedConfig):
@@ -135,14 +172,12 @@ class Word2VecPreTrainedModel(PreTrainedModel):
 
 # gensim KeyedVectors names the model lacks: asking for one says where a real KeyedVectors comes from.
 GENSIM_ONLY_NAMES = frozenset({
-    "add_lifecycle_event", "add_vector", "add_vectors", "allocate_vecattrs", "closer_than", "cosine_similarities",
-    "distance", "distances", "doesnt_match", "evaluate_word_analogies", "evaluate_word_pairs", "fill_norms",
+    "add_lifecycle_event", "add_vector", "add_vectors", "allocate_vecattrs", "cosine_similarities", "fill_norms",
     "get_index", "get_mean_vector", "get_normed_vectors", "get_vecattr", "has_index_for", "index2entity",
     "index2word", "init_sims", "intersect_word2vec_format", "load", "load_word2vec_format", "log_accuracy",
-    "log_evaluate_word_pairs", "most_similar_cosmul", "most_similar_to_given", "n_similarity", "rank",
-    "rank_by_centrality", "relative_cosine_similarity", "resize_vectors", "save", "set_vecattr", "similar_by_key",
-    "similar_by_vector", "similar_by_word", "similarity_unseen_docs", "sort_by_descending_frequency",
-    "unit_normalize_all", "vectors_for_all", "vectors_norm", "vocab", "wmdistance", "word_vec", "words_closer_than",
+    "log_evaluate_word_pairs", "rank_by_centrality", "resize_vectors", "save", "set_vecattr",
+    "similarity_unseen_docs", "sort_by_descending_frequency", "unit_normalize_all", "vectors_for_all", "vectors_norm",
+    "vocab", "word_vec",
 })  # fmt: skip
 
 
@@ -159,8 +194,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
             distribution when training continues.
 
     `forward` maps ids to their input vectors, which is what a feature-extraction pipeline and a frozen input layer
-    need. The gensim-style queries (`most_similar`, `similarity`, `analogy`) need the vocabulary, which
-    `from_pretrained` reads from the folder's `tokenizer.json`, or `set_tokenizer` supplies.
+    need. The gensim-style queries (gensim's `KeyedVectors` query set: `most_similar`, `similarity`, `doesnt_match`,
+    `wmdistance`, `evaluate_word_pairs`, `model[word]`... and `analogy`) need the vocabulary, which `from_pretrained`
+    reads from the folder's `tokenizer.json`, or `set_tokenizer` supplies.
     """
 
     def __init__(self, config: Word2VecConfig):
@@ -667,37 +703,148 @@ class Word2VecModel(Word2VecPreTrainedModel):
         positive: str | torch.Tensor | Sequence[str | torch.Tensor] | None = None,
         negative: str | torch.Tensor | Sequence[str | torch.Tensor] | None = None,
         topn: int = 10,
+        clip_start: int = 0,
+        clip_end: int | None = None,
         restrict_vocab: int | None = None,
     ) -> list[tuple[str, float]]:
         """The `topn` words closest by cosine to the mean of `positive` minus `negative` (words or vectors).
 
         Works as gensim's `KeyedVectors.most_similar`: the query words themselves and the special tokens are left
-        out, and so are rows that hold NaN or inf; `restrict_vocab` limits the search to the most frequent words.
+        out, and so are rows that hold NaN or inf. The search runs over the words from the `clip_start`-th to the
+        `clip_end`-th most frequent, or over the `restrict_vocab` most frequent (which overrides both).
         """
         self._require_vocabulary()
+        _check_topn(topn)
         positive = _as_list(positive)
         negative = _as_list(negative)
         if not positive and not negative:
             raise ValueError("most_similar needs at least one positive or negative word or vector")
         query, used_ids = self._query_vector(positive + negative, [1.0] * len(positive) + [-1.0] * len(negative))
-        limit = self.config.vocab_size if restrict_vocab is None else min(restrict_vocab, self.config.vocab_size)
-        scores = self._cosines(query, limit)
-        excluded = [i for i in used_ids | self._special_ids() if i < limit]
-        if excluded:
-            scores[excluded] = float("-inf")
+        start, end = self._search_rows(clip_start, clip_end, restrict_vocab)
+        return self._top_words(self._cosines(query[None], start, end), [used_ids], topn, start)[0]
+
+    def most_similar_cosmul(
+        self,
+        positive: str | torch.Tensor | Sequence[str | torch.Tensor] | None = None,
+        negative: str | torch.Tensor | Sequence[str | torch.Tensor] | None = None,
+        topn: int = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """The `topn` words by 3CosMul (Levy and Goldberg 2014), as gensim's `most_similar_cosmul`: the product of
+        the positive terms' cosines over the product of the negative terms', each cosine shifted to [0, 1].
+
+        Query vectors count by their direction only, as words do.
+        """
+        self._require_vocabulary()
+        _check_topn(topn)
+        positive = _as_list(positive)
+        negative = _as_list(negative)
+        if not positive:
+            raise ValueError("most_similar_cosmul needs at least one positive word or vector")
+        terms, used_ids = [], set()
+        for term in positive + negative:
+            vector, ids = self._query_vector([term], [1.0])
+            terms.append(vector)
+            used_ids |= ids
+        start, end = self._search_rows(0, None, restrict_vocab)
+        shifted = (1 + self._cosines(torch.stack(terms), start, end)) / 2
+        scores = shifted[: len(positive)].prod(0) / (shifted[len(positive) :].prod(0) + 1e-6)
+        return self._top_words(scores[None], [used_ids], topn, start)[0]
+
+    def similar_by_word(
+        self, word: str | Sequence[str], topn: int = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]] | list[list[tuple[str, float]]]:
+        """The `topn` words closest to `word`, itself left out; a list of words gives one list for each, from one
+        matrix product."""
+        if isinstance(word, str):
+            return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
+        self._require_vocabulary()
+        _check_topn(topn)
+        ids = [self.word_id(each) for each in word]
+        if not ids:
+            return []
+        queries = torch.stack([self._finite_unit_row(each) for each in word])
+        return self._nearest(queries, [{index} for index in ids], topn, self._search_rows(0, None, restrict_vocab))
+
+    similar_by_key = similar_by_word
+
+    def similar_by_vector(
+        self, vector: torch.Tensor, topn: int = 10, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]] | list[list[tuple[str, float]]]:
+        """The `topn` words closest to `vector` `[hidden_size]`; a batch `[num_queries, hidden_size]` gives one
+        list for each row, from one matrix product (on the model's device)."""
+        self._require_vocabulary()
+        _check_topn(topn)
+        vectors = torch.as_tensor(vector, device=self.embeddings.device).float()
+        if vectors.dim() not in (1, 2) or vectors.shape[-1] != self.config.hidden_size:
+            raise ValueError(
+                f"similar_by_vector takes a vector of {self.config.hidden_size} values or a batch of them "
+                f"[num_queries, {self.config.hidden_size}], got shape {list(vectors.shape)}"
+            )
+        if not torch.isfinite(vectors).all():
+            raise ValueError("a query vector holds NaN or inf, so nothing can be compared with it")
+        queries = F.normalize(vectors.reshape(-1, self.config.hidden_size), dim=1)
+        results = self._nearest(queries, [set()] * len(queries), topn, self._search_rows(0, None, restrict_vocab))
+        return results[0] if vectors.dim() == 1 else results
+
+    def _nearest(
+        self, unit_queries: torch.Tensor, excluded_ids: Sequence[set[int]], topn: int, rows: tuple[int, int]
+    ) -> list[list[tuple[str, float]]]:
+        """The `topn` words closest to each query: one matrix product for as many queries as fit in
+        `SCORES_PER_PRODUCT` scores (a batch of 1,000 queries on 1M words takes four)."""
+        start, end = rows
+        per_product = max(1, SCORES_PER_PRODUCT // max(1, end - start))
+        results = []
+        for first in range(0, len(unit_queries), per_product):
+            scores = self._cosines(unit_queries[first : first + per_product], start, end)
+            results += self._top_words(scores, excluded_ids[first : first + per_product], topn, start)
+        return results
+
+    def _search_rows(self, clip_start: int, clip_end: int | None, restrict_vocab: int | None) -> tuple[int, int]:
+        """The rows holding the words from the `clip_start`-th to the `clip_end`-th, counted as gensim does."""
+        for name, value in (("clip_start", clip_start), ("clip_end", clip_end), ("restrict_vocab", restrict_vocab)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError(f"{name} must be a whole number of words, 0 or more, got {value!r}")
+        if restrict_vocab is not None:
+            clip_start, clip_end = 0, restrict_vocab
+        return self._rows_holding_words(clip_start), self._rows_holding_words(clip_end)
+
+    def _rows_holding_words(self, word_count: int | None) -> int:
+        """How many leading rows hold the `word_count` most frequent words, the special tokens among them."""
+        if word_count is None:
+            return self.config.vocab_size
+        rows = word_count
+        for special_id in sorted(self._special_ids()):
+            if special_id < rows:
+                rows += 1
+        return min(rows, self.config.vocab_size)
+
+    def _cosines(self, unit_queries: torch.Tensor, start: int = 0, end: int | None = None) -> torch.Tensor:
+        """Cosines `[num_queries, end - start]` of unit query vectors with the input vectors of rows `start` to
+        `end`, from the table as it is now: dot products divided by row norms, no normalised copy of the table."""
+        rows = self.embeddings.detach()[start:end]
+        norms = torch.linalg.vector_norm(rows, dim=1, dtype=torch.float32).clamp_min_(1e-12)
+        return (unit_queries.to(rows.dtype) @ rows.T).float().div_(norms)
+
+    def _top_words(
+        self, scores: torch.Tensor, excluded_ids: Sequence[set[int]], topn: int, start: int
+    ) -> list[list[tuple[str, float]]]:
+        """The `topn` best-scoring words of each row of `scores` (columns are rows `start`... of the table),
+        leaving out each query's `excluded_ids`, the special tokens and rows whose score is not finite."""
+        columns = scores.shape[1]
+        for query, ids in enumerate(excluded_ids):
+            shown = [index - start for index in ids | self._special_ids() if 0 <= index - start < columns]
+            if shown:
+                scores[query, shown] = float("-inf")
         # A row holding NaN or inf scores NaN (or a finite row's norm overflows to inf): it is no neighbour.
         scores = scores.nan_to_num_(nan=float("-inf"), posinf=float("-inf"), neginf=float("-inf"))
-        count = min(topn, int(torch.count_nonzero(scores > float("-inf"))))
-        best = torch.topk(scores, count)
-        words = self.tokenizer.convert_ids_to_tokens(best.indices.tolist())
-        return list(zip(words, best.values.tolist(), strict=True))
-
-    def _cosines(self, unit_query: torch.Tensor, limit: int) -> torch.Tensor:
-        """Cosine of `unit_query` with each of the first `limit` input vectors, from the table as it is now: dot
-        products divided by row norms, two passes over the table and no normalised copy of it."""
-        rows = self.embeddings.detach()[:limit]
-        norms = torch.linalg.vector_norm(rows, dim=1, dtype=torch.float32).clamp_min_(1e-12)
-        return (rows @ unit_query.to(rows.dtype)).float().div_(norms)
+        best = torch.topk(scores, min(topn, columns), dim=1)
+        results = []
+        for values, indices in zip(best.values.tolist(), best.indices.tolist(), strict=True):
+            kept = [(index + start, value) for index, value in zip(indices, values, strict=True) if value > -math.inf]
+            words = self.tokenizer.convert_ids_to_tokens([index for index, _ in kept])
+            results.append(list(zip(words, [value for _, value in kept], strict=True)))
+        return results
 
     def encode(self, sentences: str | Sequence[str]) -> torch.Tensor:
         """Sentence vectors: the mean of the input vectors of the sentence's known words `[num_sentences, dim]`.
@@ -745,6 +892,213 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def analogy(self, a: str, b: str, c: str, topn: int = 1) -> list[tuple[str, float]]:
         """Words `d` such that `a` is to `b` as `c` is to `d` (3CosAdd: closest to b - a + c)."""
         return self.most_similar(positive=[b, c], negative=[a], topn=topn)
+
+    def __getitem__(self, word_or_words: str | Sequence[str]) -> torch.Tensor:
+        """`model[word]`: its input vector `[hidden_size]`; `model[[words]]`: theirs `[len(words), hidden_size]`."""
+        if isinstance(word_or_words, str):
+            return self.get_vector(word_or_words)
+        return self.embeddings.detach()[[self.word_id(word) for word in word_or_words]]
+
+    def distance(self, word_a: str, word_b: str) -> float:
+        """Cosine distance, 1 - `similarity`."""
+        return 1 - self.similarity(word_a, word_b)
+
+    def distances(self, word_or_vector: str | torch.Tensor, other_words: Sequence[str] = ()) -> torch.Tensor:
+        """Cosine distances from a word or vector to `other_words`, or to every row of the table (indexed as
+        `index_to_key`; special tokens and zero rows at distance 1) when `other_words` is empty."""
+        query, _ = self._query_vector([word_or_vector], [1.0])
+        if not other_words:
+            return 1 - self._cosines(query[None])[0]
+        rows = self.embeddings.detach()[[self.word_id(word) for word in other_words]].float()
+        return 1 - F.normalize(rows, dim=1) @ query
+
+    def n_similarity(self, words_a: Sequence[str], words_b: Sequence[str]) -> float:
+        """Cosine similarity of the means of two word lists' input vectors; unknown words are left out."""
+        means = [self.embeddings.detach()[self._known_ids(words, name)].float().mean(0) for words, name in (
+            (words_a, "words_a"), (words_b, "words_b"))]  # fmt: skip
+        return float(F.cosine_similarity(means[0], means[1], dim=0))
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest (by cosine) from the mean of the words' unit vectors; unknown words are left out."""
+        ids = self._known_ids(words, "doesnt_match's words")
+        if len(ids) < 2:
+            raise ValueError(
+                f"doesnt_match needs at least two known words to compare, got {len(ids)} of {list(words)!r}"
+            )
+        vectors = F.normalize(self.embeddings.detach()[ids].float(), dim=1)
+        if not torch.isfinite(vectors).all():
+            raise ValueError("a word of doesnt_match's list has a vector holding NaN or inf")
+        known = [word for word in words if word in self]
+        return known[int(torch.argmin(vectors @ F.normalize(vectors.mean(0), dim=0)))]
+
+    def _known_ids(self, words: Sequence[str], name: str) -> list[int]:
+        """The rows of the known words of `words`, unknown ones left out as gensim does; none known is an error."""
+        if isinstance(words, str) or not len(words):
+            raise ValueError(f"{name} must be a non-empty list of words, got {words!r}")
+        ids = [self.word_id(word) for word in words if word in self]
+        if not ids:
+            raise KeyError(f"none of the words of {name} is in the vocabulary: {list(words)[:10]!r}")
+        return ids
+
+    def closer_than(self, word_a: str, word_b: str) -> list[str]:
+        """Every word closer (by cosine) to `word_a` than `word_b` is, in vocabulary order, `word_a` left out."""
+        return self.tokenizer.convert_ids_to_tokens(self._closer_than_mask(word_a, word_b).nonzero()[:, 0].tolist())
+
+    words_closer_than = closer_than
+
+    def rank(self, word_a: str, word_b: str) -> int:
+        """The rank of `word_b` among `word_a`'s neighbours: 1 + how many words are closer to `word_a`."""
+        return int(self._closer_than_mask(word_a, word_b).sum()) + 1
+
+    def _closer_than_mask(self, word_a: str, word_b: str) -> torch.Tensor:
+        index_a, index_b = self.word_id(word_a), self.word_id(word_b)
+        scores = self._cosines(self._finite_unit_row(word_a)[None])[0]
+        # NaN compares false: a row holding NaN or inf is never closer.
+        closer = scores > scores[index_b]
+        closer[list(self._special_ids() | {index_a})] = False
+        return closer
+
+    def most_similar_to_given(self, word: str, candidates: Sequence[str]) -> str:
+        """The word of `candidates` most similar (by cosine) to `word`."""
+        if isinstance(candidates, str) or not len(candidates):
+            raise ValueError(f"most_similar_to_given needs a non-empty list of candidate words, got {candidates!r}")
+        vectors = torch.stack([self._finite_unit_row(candidate) for candidate in candidates])
+        return candidates[int(torch.argmax(vectors @ self._finite_unit_row(word)))]
+
+    def relative_cosine_similarity(self, word_a: str, word_b: str, topn: int = 10) -> float:
+        """`similarity(word_a, word_b)` over the sum of the similarities of `word_a`'s `topn` nearest words
+        (Leeuwenberg et al. 2016); above 0.10 for `topn=10`, the two are closer than arbitrary word pairs."""
+        neighbours = self.similar_by_word(word_a, topn)
+        if not neighbours:
+            raise ValueError(f"{word_a!r} has no neighbour to compare with (the vocabulary holds no other word)")
+        return self.similarity(word_a, word_b) / sum(score for _, score in neighbours)
+
+    def wmdistance(self, document_a: Sequence[str], document_b: Sequence[str], norm: bool = True) -> float:
+        """Word Mover's Distance (Kusner et al. 2015) between two lists of words, as gensim computes it with POT:
+        the least total Euclidean distance that moves one document's word frequencies onto the other's, between
+        unit vectors when `norm`. Unknown words are left out; a document without known words is a `KeyError`
+        (gensim returns inf)."""
+        try:
+            from ot import emd2
+        except ImportError as error:
+            raise ImportError(
+                "wmdistance needs POT, the optimal-transport library: "
+                "pip install 'word2vec-hub[wmd]' (or pip install POT)"
+            ) from error
+        masses, vectors = [], []
+        for document, name in ((document_a, "document_a"), (document_b, "document_b")):
+            ids, counts = torch.unique(torch.tensor(self._known_ids(document, name)), return_counts=True)
+            masses.append((counts / counts.sum()).double().numpy())
+            rows = self.embeddings.detach()[ids.to(self.embeddings.device)].double()
+            vectors.append(F.normalize(rows, dim=1) if norm else rows)
+        return float(emd2(masses[0], masses[1], torch.cdist(vectors[0], vectors[1]).cpu().numpy()))
+
+    def evaluate_word_pairs(
+        self, pairs: str | os.PathLike, delimiter: str = "\t", restrict_vocab: int = 300_000
+    ) -> WordSimilarityResult:
+        """Pearson and Spearman correlation of cosine similarities with human scores, as gensim's
+        `evaluate_word_pairs` computes them (without p-values, which would need scipy).
+
+        `word<delimiter>word<delimiter>score` lines, `#` comments; pairs with a word outside the `restrict_vocab`
+        most frequent words are skipped (compared case-insensitively) and counted.
+        """
+        path = Path(pairs)
+        vocabulary = self._case_insensitive_vocabulary(restrict_vocab)
+        unit = self.unit_vectors()
+        model_scores, human_scores, skipped = [], [], 0
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split(delimiter)
+            if len(parts) != 3:
+                shown = "<TAB>" if delimiter == "\t" else delimiter
+                raise EvaluationFileError(f"{path}:{number}: expected 'word{shown}word{shown}score', got {line[:60]!r}")
+            first, second = parts[0].upper(), parts[1].upper()
+            if first not in vocabulary or second not in vocabulary:
+                skipped += 1
+                continue
+            model_scores.append(float(unit[vocabulary[first]] @ unit[vocabulary[second]]))
+            human_scores.append(float(parts[2]))
+        if len(model_scores) < 2:
+            raise EvaluationFileError(f"{path}: fewer than two pairs have both words in the vocabulary")
+        human, model = torch.tensor(human_scores, dtype=torch.float64), torch.tensor(model_scores, dtype=torch.float64)
+        return WordSimilarityResult(
+            name=path.stem,
+            pearson=_pearson(human, model),
+            spearman=_pearson(_average_ranks(human), _average_ranks(model)),
+            pairs=len(model_scores),
+            skipped=skipped,
+        )
+
+    def evaluate_word_analogies(
+        self, analogies: str | os.PathLike, restrict_vocab: int = 300_000, batch_size: int = 1024
+    ) -> AnalogyResult:
+        """3CosAdd accuracy on `: section` / `a b c d` lines, as gensim's `evaluate_word_analogies`: is d the word
+        closest to b - a + c? The search runs over the `restrict_vocab` most frequent words, leaves a, b and c out,
+        and questions with a word outside them are skipped; `batch_size` questions make one matrix product.
+        """
+        path = Path(analogies)
+        vocabulary = self._case_insensitive_vocabulary(restrict_vocab)
+        questions: list[tuple[str, tuple[int, int, int], str]] = []
+        section, skipped = None, 0
+        section_order: list[str] = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.startswith(":"):
+                section = line.lstrip(":").strip()
+                section_order.append(section)
+                continue
+            if not line.strip():
+                continue
+            if section is None:
+                raise EvaluationFileError(f"{path}:{number}: a question before the first ': section' line")
+            words = [word.upper() for word in line.split()]
+            if len(words) != 4:
+                raise EvaluationFileError(f"{path}:{number}: expected four words, got {line[:60]!r}")
+            if any(word not in vocabulary for word in words):
+                skipped += 1
+                continue
+            questions.append((section, tuple(vocabulary[word] for word in words[:3]), words[3]))
+
+        unit = self.unit_vectors()
+        candidate_rows = torch.tensor(self.word_ids()[:restrict_vocab], device=unit.device)
+        column_of_row = torch.full((unit.shape[0],), -1, dtype=torch.long, device=unit.device)
+        column_of_row[candidate_rows] = torch.arange(candidate_rows.shape[0], device=unit.device)
+        candidates = unit[candidate_rows]
+        per_section = {name: [0, 0] for name in section_order}
+        for start in range(0, len(questions), batch_size):
+            batch = questions[start : start + batch_size]
+            ids = torch.tensor([rows for _, rows, _ in batch], device=unit.device)
+            query = unit[ids[:, 1]] - unit[ids[:, 0]] + unit[ids[:, 2]]
+            scores = F.normalize(query, dim=1) @ candidates.T
+            scores.scatter_(1, column_of_row[ids], float("-inf"))
+            top = candidate_rows[scores.topk(min(5, candidates.shape[0]), dim=1).indices].tolist()
+            for (name, rows, expected), ranked in zip(batch, top, strict=True):
+                # As gensim: the first of the 5 best whose upper-cased form is none of a, b, c (other casings of
+                # them included); if all 5 are, the fifth stands.
+                ignore = {self.index_to_key[row].upper() for row in rows}
+                predicted = None
+                for row in ranked:
+                    predicted = self.index_to_key[row].upper()
+                    if predicted in vocabulary and predicted not in ignore:
+                        break
+                per_section[name][0 if predicted == expected else 1] += 1
+        correct = sum(right for right, _ in per_section.values())
+        incorrect = sum(wrong for _, wrong in per_section.values())
+        return AnalogyResult(
+            name=path.stem,
+            accuracy=correct / (correct + incorrect) if correct + incorrect else 0.0,
+            correct=correct,
+            incorrect=incorrect,
+            skipped=skipped,
+            sections={name: (right, wrong) for name, (right, wrong) in per_section.items()},
+        )
+
+    def _case_insensitive_vocabulary(self, restrict_vocab: int) -> dict[str, int]:
+        """Upper-cased word to row over the `restrict_vocab` most frequent words; the most frequent casing wins."""
+        vocabulary = {}
+        for row in reversed(self.word_ids()[:restrict_vocab]):
+            vocabulary[self.index_to_key[row].upper()] = row
+        return vocabulary
 
 
 def _rename_table_key(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs) -> None:
@@ -801,6 +1155,26 @@ class TokenSequence(Sequence):
         return f"TokenSequence([{shown}{', ...' if self._size > 5 else ''}], {self._size} tokens)"
 
 
+def _pearson(first: torch.Tensor, second: torch.Tensor) -> float:
+    first, second = first - first.mean(), second - second.mean()
+    return float(first @ second / (first.norm() * second.norm()))
+
+
+def _average_ranks(values: torch.Tensor) -> torch.Tensor:
+    """Ranks from 1, tied values sharing their mean rank (scipy's `rankdata`), for Spearman's correlation."""
+    ordered, order = values.sort()
+    _, group_of_sorted, group_sizes = torch.unique_consecutive(ordered, return_inverse=True, return_counts=True)
+    group_ends = group_sizes.cumsum(0).to(torch.float64)
+    ranks = torch.empty_like(values, dtype=torch.float64)
+    ranks[order] = (group_ends - (group_sizes - 1) / 2)[group_of_sorted]
+    return ranks
+
+
+def _check_topn(topn: int) -> None:
+    if isinstance(topn, bool) or not isinstance(topn, int) or topn < 1:
+        raise ValueError(f"topn must be a whole number of words, 1 or more, got {topn!r}")
+
+
 def _as_list(terms) -> list:
     if terms is None:
         return []
@@ -817,4 +1191,12 @@ register_checkpoint_conversion_mapping(
     overwrite=True,
 )
 
-__all__ = ["CheckpointMismatchError", "Word2VecConfig", "Word2VecModel", "Word2VecPreTrainedModel"]
+__all__ = [
+    "AnalogyResult",
+    "CheckpointMismatchError",
+    "EvaluationFileError",
+    "Word2VecConfig",
+    "Word2VecModel",
+    "Word2VecPreTrainedModel",
+    "WordSimilarityResult",
+]

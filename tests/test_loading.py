@@ -65,6 +65,8 @@ FRESH_PROCESS_SCRIPT = textwrap.dedent(
                 "hidden_device": hidden.device.type,
                 "hidden": hidden.float().cpu().tolist(),
                 "neighbour": model.most_similar("a3", topn=1)[0][0],
+                "rank_of_neighbour": model.rank("a3", model.most_similar("a3", topn=1)[0][0]),
+                "batch_neighbours": [answer[0][0] for answer in model.similar_by_word(["a3", "a7"], topn=1)],
             })
     extractor = pipeline("feature-extraction", model=folder, trust_remote_code=True)
     report["pipeline"] = extractor("a3 b3 t3_1")
@@ -109,6 +111,11 @@ def test_folder_loads_in_a_fresh_process_with_remote_code(trained_folder, tmp_pa
         assert torch.equal(hidden[0], expected[dtype].float()), "vectors are the saved ones, cast to the dtype"
         assert torch.equal(hidden[1, 1:], torch.zeros_like(hidden[1, 1:])), "padding gives zero vectors"
         assert load["neighbour"].startswith(("b3", "t3_"))
+        # The query set runs in remote code, on each device: a batch as well as a single query.
+        assert load["rank_of_neighbour"] == 1
+        assert load["batch_neighbours"][0] == load["neighbour"] and load["batch_neighbours"][1].startswith(
+            ("b7", "t7_")
+        )
 
     features = torch.tensor(report["pipeline"])
     assert features.shape == (1, 3, tensors["embeddings"].shape[1])
