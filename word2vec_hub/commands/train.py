@@ -180,14 +180,16 @@ def check_arguments(options: argparse.Namespace) -> None:
         check_folder(options.resume, "--resume")
     if options.log_file:
         check_parent(options.log_file, "--log-file")
-    output = check_output_dir(options.output or default_output(options))
-    check_output_dir(options.checkpoint_dir or f"{output}-checkpoint")
+    # Checked before training, not when the first checkpoint or the model is due: a refusal then would cost the
+    # training done so far. Saving checks the output once more (the folder may have changed meanwhile).
+    options.output_dir = check_output_dir(options.output or default_output(options))
+    options.checkpoint_path = check_output_dir(options.checkpoint_dir or f"{options.output_dir}-checkpoint")
 
 
 def run(options: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from word2vec_hub.folders.checks import OutputError, check_output_dir
+    from word2vec_hub.folders.checks import OutputError
     from word2vec_hub.folders.model_folder import save_model_folder
     from word2vec_hub.training.corpus import CorpusError, TextCorpus
     from word2vec_hub.training.distributed import Distributed, RankFailure
@@ -201,7 +203,7 @@ def run(options: argparse.Namespace) -> int:
     if distributed is not None:
         signal.signal(signal.SIGTERM, stop_on_sigterm)
     is_main = distributed is None or distributed.is_main
-    checkpoint_dir = None
+    output, checkpoint_dir = options.output_dir, options.checkpoint_path
     saving = False
     try:
         if options.dataset:
@@ -213,9 +215,6 @@ def run(options: argparse.Namespace) -> int:
         else:
             corpus = TextCorpus.penn_treebank()
         args = training_arguments(options)
-        output = check_output_dir(options.output or default_output(options))
-        # Checked now, not when the first checkpoint is due: a refusal then would cost the training done so far.
-        checkpoint_dir = check_output_dir(options.checkpoint_dir or f"{output}-checkpoint")
         if is_main:
             print(f"corpus: {corpus.name}" + (f" ({distributed.world_size} ranks)" if distributed else ""))
         result = train_word2vec(
@@ -245,7 +244,7 @@ def run(options: argparse.Namespace) -> int:
     except RankFailure as failure:
         # torchrun may send SIGTERM again while this runs: the resume hint must still reach the user.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        checkpoint = checkpoint_dir if checkpoint_dir is not None and checkpoint_dir.is_dir() else None
+        checkpoint = checkpoint_dir if checkpoint_dir.is_dir() else None
         advice = (
             f"restart the same torchrun command with --resume {checkpoint}"
             if checkpoint
