@@ -14,11 +14,8 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
-from word2vec_hub.downstream.labelled_texts import LabelledTexts, read_labelled_jsonl
+from word2vec_hub.downstream.labelled_texts import LabelledTexts
 from word2vec_hub.modeling import Word2VecModel
-
-__all__ = ["LabelledTexts", "read_labelled_jsonl"]  # their home was this module
-
 
 EMBEDDING_MODES = ("frozen", "fine-tuned", "random")
 

@@ -84,6 +84,10 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
         self.hidden = nn.Linear(dim, hidden_size) if hidden_size else None
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.classifier = nn.Linear(hidden_size or dim, config.num_labels)
+        # Sparse gradients for the tables (only the rows a batch uses), for optimisers that take them (SparseAdam,
+        # SGD): a bigram table of 100k+ rows updated densely each step costs more than all the rest. Off by default,
+        # since transformers.Trainer's AdamW takes dense gradients only.
+        self.sparse_gradients = False
         self._register_load_state_dict_pre_hook(_rename_table_key)
         self.post_init()
         self.freeze(config.freeze_embeddings)
@@ -163,13 +167,19 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
             known &= attention_mask.bool()
         # embedding_bag sums without the [batch, length, dim] tensor that a lookup and a masked sum would build.
         weights = known.to(self.word_embeddings.weight.dtype)
-        total = F.embedding_bag(input_ids, self.word_embeddings.weight, mode="sum", per_sample_weights=weights)
+        total = F.embedding_bag(
+            input_ids, self.word_embeddings.weight, mode="sum", per_sample_weights=weights, sparse=self.sparse_gradients
+        )
         count = weights.sum(1, keepdim=True)
         if self.word_bigrams is not None and input_ids.shape[1] > 1:
             buckets, pairs = self.word_bigram_ids(input_ids, known)
             pair_weights = pairs.to(weights.dtype)
             total = total + F.embedding_bag(
-                buckets, self.word_bigrams.weight, mode="sum", per_sample_weights=pair_weights
+                buckets,
+                self.word_bigrams.weight,
+                mode="sum",
+                per_sample_weights=pair_weights,
+                sparse=self.sparse_gradients,
             )
             count = count + pair_weights.sum(1, keepdim=True)
         return total / count.clamp(min=1)
