@@ -241,7 +241,7 @@ def run_classifier_job(options: argparse.Namespace) -> int:
 
 
 def run_learning_curve_job(options: argparse.Namespace) -> int:
-    from word2vec_hub.downstream.classifier import read_labelled_jsonl
+    from word2vec_hub.downstream.labelled_texts import read_labelled_jsonl
     from word2vec_hub.downstream.learning_curve import format_table, plot_learning_curve, run_learning_curve
     from word2vec_hub.modeling import Word2VecModel
     from word2vec_hub.shared_data import SharedDataError, shared_file
