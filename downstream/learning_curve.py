@@ -111,7 +111,7 @@ def run_learning_curve(
                     result = logistic_regression_accuracy(linear, test_features, test_inputs.labels)
                 elif arm == "classifier":
                     # Our classifier at its defaults: the settings of the curve's transformers are not its own.
-                    classifier_settings = ClassifierSettings(seed=seed)
+                    classifier_settings = ClassifierSettings(seed=seed).for_texts(len(subset))
                     classifier = classifier_from_vectors(vectors, train.label_names, classifier_settings)
                     subset_tokens = TokenizedTexts([train_tokens.ids[i] for i in subset], train_tokens.pad_token_id)
                     labels = [train.labels[i] for i in subset]

@@ -62,7 +62,8 @@ def describe_settings(settings: ClassifierSettings) -> str:
     head = f"a hidden layer of {settings.hidden_size}, " if settings.hidden_size else ""
     return (
         f"mean of {features} ({'frozen' if settings.freeze_embeddings else 'fine-tuned'}), {head}"
-        f"{settings.epochs} epochs of batches of {settings.batch_size}, AdamW from learning rate "
+        f"{settings.epochs} epochs (at least {settings.min_steps} steps) of batches of {settings.batch_size}, "
+        f"Adagrad from learning rate "
         f"{settings.learning_rate:g} decaying to 0, seed {settings.seed}"
     )
 
@@ -110,44 +111,36 @@ def train_classifier(
     device: torch.device | str = "cpu",
     log: Callable[[str], None] | None = None,
 ) -> list[float]:
-    """Adam on the trainable parameters (the frozen vectors stay out of the optimiser), `settings.epochs` passes
+    """Adagrad on the trainable parameters (the frozen vectors stay out of the optimiser), `settings.epochs` passes
     in an order fixed by `settings.seed`, the learning rate decaying linearly to zero as fastText's does. Returns
     each epoch's mean loss; `log` gets a line per epoch."""
     model.to(device).train()
     model.sparse_gradients = True
     generator = torch.Generator().manual_seed(settings.seed)
-    tables = {id(model.word_embeddings.weight)}
-    if model.word_bigrams is not None:
-        tables.add(id(model.word_bigrams.weight))
-    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    # The tables get sparse gradients (the rows a batch uses), which AdamW does not take: SparseAdam updates them.
-    optimizers = [
-        torch.optim.AdamW([p for p in trainable if id(p) not in tables], lr=settings.learning_rate, weight_decay=0.0)
-    ]
-    sparse = [p for p in trainable if id(p) in tables]
-    if sparse:
-        optimizers.append(torch.optim.SparseAdam(sparse, lr=settings.learning_rate))
+    # Adagrad takes the tables' sparse gradients (the rows a batch uses) and scales each coordinate by its own history,
+    # as Adam does; SparseAdam took 3 of the 4.7 s of training on BBC News, Adagrad a fraction of it.
+    optimizer = torch.optim.Adagrad(
+        [parameter for parameter in model.parameters() if parameter.requires_grad], lr=settings.learning_rate
+    )
     steps_per_epoch = -(-len(labels) // settings.batch_size)
-    total_steps = settings.epochs * steps_per_epoch
-    schedules = [
-        torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / total_steps) for optimizer in optimizers
-    ]
+    # A few dozen labelled texts make one batch an epoch: they get more epochs, up to `min_steps` batches in all.
+    epochs = max(settings.epochs, -(-settings.min_steps // steps_per_epoch))
+    total_steps = epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / total_steps)
     targets = torch.as_tensor(labels, dtype=torch.long)
     losses = []
-    for epoch in range(settings.epochs):
+    for epoch in range(epochs):
         started, total = time.perf_counter(), 0.0
         for batch in length_sorted_batches(texts, settings.batch_size, generator):
             loss = model(**texts.batch(batch, device), labels=targets[batch].to(device)).loss
-            for optimizer in optimizers:
-                optimizer.zero_grad()
+            optimizer.zero_grad()
             loss.backward()
-            for optimizer, schedule in zip(optimizers, schedules, strict=True):
-                optimizer.step()
-                schedule.step()
+            optimizer.step()
+            schedule.step()
             total += loss.item() * len(batch)
         losses.append(total / len(targets))
         if log is not None:
-            log(f"epoch {epoch + 1}/{settings.epochs}: loss {losses[-1]:.4f} ({time.perf_counter() - started:.1f} s)")
+            log(f"epoch {epoch + 1}/{epochs}: loss {losses[-1]:.4f} ({time.perf_counter() - started:.1f} s)")
     model.sparse_gradients = False
     model.eval()
     return losses

@@ -68,8 +68,10 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
     """
 
     def __init__(self, config: Word2VecConfig):
-        if not is_classifier_config(config):
-            for name, value in CLASSIFIER_DEFAULTS.items():
+        # A word2vec config gets every default, frozen vectors among them; a classifier's, the settings it lacks.
+        vectors_only = not is_classifier_config(config)
+        for name, value in CLASSIFIER_DEFAULTS.items():
+            if vectors_only or not hasattr(config, name):
                 setattr(config, name, value)
         super().__init__(config)
         vocab_size, dim = config.vocab_size, config.hidden_size

@@ -58,12 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--learning-rate", type=parse_learning_rate, default=CLASSIFIER_DEFAULTS.learning_rate,
-        help="AdamW's learning rate at the start (it decays linearly to 0)",
+        help="Adagrad's learning rate at the start (it decays linearly to 0)",
     )  # fmt: skip
     parser.add_argument("--batch-size", type=parse_positive, default=CLASSIFIER_DEFAULTS.batch_size)
     parser.add_argument(
         "--word-bigrams", type=int, default=CLASSIFIER_DEFAULTS.word_bigram_buckets, metavar="BUCKETS",
-        help="rows of hashed word-bigram vectors, as fastText's -wordNgrams 2 (0: words only)",
+        help="rows of hashed word-bigram vectors, as fastText's -wordNgrams 2, used where --train has at least "
+        f"{CLASSIFIER_DEFAULTS.bigram_min_texts} texts (0: words only)",
     )  # fmt: skip
     parser.add_argument(
         "--hidden-size",
@@ -200,12 +201,12 @@ def run_classifier_job(options: argparse.Namespace) -> int:
     from word2vec_hub.folders.classifier_folder import ClassifierTraining, save_classifier_folder
     from word2vec_hub.training.devices import resolve_device
 
-    settings = classifier_settings_from(options)
     train_file, test_file = data_files(options)
     output = Path(options.output or default_output(options))
     try:
         device = resolve_device(options.device)
         train, test = read_classifier_data(train_file, test_file, options.num_labels)
+        settings = classifier_settings_from(options).for_texts(len(train.texts))
         tokenizer = PreTrainedTokenizerFast.from_pretrained(options.model)
         model = new_classifier(options.model, train.label_names, settings)
     except (OSError, ValueError) as error:
