@@ -4,6 +4,7 @@ and the command's refusals."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -223,3 +224,31 @@ def test_a_model_folder_without_vectors_is_refused(trained_folder, classify_data
     )
     assert "has no model.safetensors, so no vectors" in one_line_error(completed)
     assert not output.exists() and sorted(path.name for path in hollow.iterdir()) == ["config.json"]
+
+
+def test_push_shares_the_classifier_and_the_pipeline_serves_it_from_the_hub(classifier_folder, tmp_path):
+    from .hub_server import HubServer
+
+    token = "hf_alice_secret_token"
+    with HubServer({token: "alice"}) as hub:
+        environment = {key: value for key, value in os.environ.items() if key != "HF_TOKEN"}
+        environment.update(
+            HF_ENDPOINT=hub.endpoint, HF_HUB_DISABLE_XET="1", HF_HUB_OFFLINE="0", HF_TOKEN=token,
+            HF_HOME=str(tmp_path / "home"), HF_HUB_CACHE=str(tmp_path / "home" / "hub"),
+            HF_MODULES_CACHE=str(tmp_path / "home" / "modules"),
+        )  # fmt: skip
+        pushed = subprocess.run(
+            [sys.executable, "-m", "word2vec_hub", "push", str(classifier_folder), "alice/topics"],
+            capture_output=True, text=True, env=environment, timeout=300,
+        )  # fmt: skip
+        assert pushed.returncode == 0, pushed.stderr
+        script = (
+            "import json\nfrom transformers import pipeline\n"
+            "classify = pipeline('text-classification', model='alice/topics', trust_remote_code=True, device='cpu')\n"
+            "print(json.dumps(classify(['t1_0 w3 t1_2 t1_5'])))\n"
+        )
+        served = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=300
+        )
+    assert served.returncode == 0, served.stderr[-2000:]
+    assert json.loads(served.stdout.strip().splitlines()[-1])[0]["label"] == "topic 1"
