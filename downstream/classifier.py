@@ -7,51 +7,15 @@ table to an output layer (off here); `resize_token_embeddings` builds a new, tra
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
+from word2vec_hub.downstream.labelled_texts import LabelledTexts
 from word2vec_hub.modeling import Word2VecModel
-
-
-@dataclass
-class LabelledTexts:
-    texts: list[str]
-    labels: list[int]
-    label_names: list[str]
-
-
-def read_labelled_jsonl(
-    path: str | Path, label_names: list[str] | None = None, limit: int | None = None
-) -> LabelledTexts:
-    """`{"label": ..., "text": ...}` lines; labels become ids in sorted order, or in the order of `label_names`
-    (then a label outside them is an error). Raises ValueError naming the file and line of a malformed record."""
-    records = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number}: not a JSON line ({error.msg})") from None
-        if not (
-            isinstance(record, dict) and isinstance(record.get("label"), str) and isinstance(record.get("text"), str)
-        ):
-            raise ValueError(f'{path}:{number}: expected {{"label": "...", "text": "..."}}')
-        if label_names is not None and record["label"] not in label_names:
-            raise ValueError(f"{path}:{number}: label {record['label']!r} is not one of {', '.join(label_names)}")
-        records.append(record)
-        if limit is not None and len(records) == limit:
-            break
-    label_names = label_names or sorted({record["label"] for record in records})
-    index = {name: i for i, name in enumerate(label_names)}
-    return LabelledTexts([r["text"] for r in records], [index[r["label"]] for r in records], label_names)
-
 
 EMBEDDING_MODES = ("frozen", "fine-tuned", "random")
 

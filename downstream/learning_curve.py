@@ -1,10 +1,11 @@
-"""The learning curve: test accuracy against the number of labelled training texts, for four uses of the vectors.
+"""The learning curve: test accuracy against the number of labelled training texts, for five uses of the vectors.
 
 Three arms train the same small transformer (`classifier.build_classifier`) with the same settings and number of
 steps: the word2vec table frozen, the word2vec table as initial values then fine-tuned, and random trainable
 embeddings. The fourth needs no transformer: the mean word vector of each text into a logistic regression. For
 each label count and seed every arm sees the same balanced subset of the training texts, and the same
-initialisation and batch order; the test set is fixed.
+initialisation and batch order; the test set is fixed. The fifth is our own classifier
+(`Word2VecForSequenceClassification`) at its default settings.
 """
 
 from __future__ import annotations
@@ -19,12 +20,21 @@ from pathlib import Path
 
 import torch
 
-from word2vec_hub.downstream.classifier import LabelledTexts, accuracy, build_classifier, encode_texts, train_for_steps
+from word2vec_hub.downstream.classifier import accuracy, build_classifier, encode_texts, train_for_steps
+from word2vec_hub.downstream.classifier_settings import ClassifierSettings
 from word2vec_hub.downstream.curve_settings import CurveSettings
+from word2vec_hub.downstream.labelled_texts import LabelledTexts
 from word2vec_hub.downstream.logistic_regression import (
     fit_logistic_regression,
     logistic_regression_accuracy,
     mean_vectors,
+)
+from word2vec_hub.downstream.text_classifier import (
+    TokenizedTexts,
+    classifier_from_vectors,
+    predict,
+    tokenize,
+    train_classifier,
 )
 from word2vec_hub.modeling import Word2VecModel
 
@@ -34,9 +44,16 @@ ARMS = {
     "fine-tuned": "word2vec fine-tuned",
     "random": "random embeddings",
     "logistic": "mean word2vec + logistic regression",
+    "classifier": "Word2VecForSequenceClassification",
 }
 # Marker and line style of each arm in the picture: arms whose accuracies coincide stay told apart.
-ARM_STYLES = {"frozen": ("o", "-"), "fine-tuned": ("s", "--"), "random": ("^", ":"), "logistic": ("D", "-.")}
+ARM_STYLES = {
+    "frozen": ("o", "-"),
+    "fine-tuned": ("s", "--"),
+    "random": ("^", ":"),
+    "logistic": ("D", "-."),
+    "classifier": ("v", (0, (5, 1, 1, 1))),
+}
 
 
 def balanced_subset(labels: Sequence[int], count: int, seed: int) -> list[int]:
@@ -82,6 +99,7 @@ def run_learning_curve(
     train_inputs = encode_texts(vectors.tokenizer, train, settings.max_length)
     test_inputs = encode_texts(vectors.tokenizer, test, settings.max_length)
     train_features, test_features = mean_vectors(vectors, train.texts), mean_vectors(vectors, test.texts)
+    train_tokens, test_tokens = tokenize(vectors.tokenizer, train.texts), tokenize(vectors.tokenizer, test.texts)
     accuracies = {arm: [[] for _ in label_counts] for arm in ARMS}
     for position, count in enumerate(label_counts):
         for seed in range(settings.seeds):
@@ -91,6 +109,14 @@ def run_learning_curve(
                 if arm == "logistic":
                     linear = fit_logistic_regression(train_features[subset], train_inputs.labels[subset], num_labels)
                     result = logistic_regression_accuracy(linear, test_features, test_inputs.labels)
+                elif arm == "classifier":
+                    # Our classifier at its defaults: the settings of the curve's transformers are not its own.
+                    classifier_settings = ClassifierSettings(seed=seed).for_texts(len(subset))
+                    classifier = classifier_from_vectors(vectors, train.label_names, classifier_settings)
+                    subset_tokens = TokenizedTexts([train_tokens.ids[i] for i in subset], train_tokens.pad_token_id)
+                    labels = [train.labels[i] for i in subset]
+                    train_classifier(classifier, subset_tokens, labels, classifier_settings, vectors.embeddings.device)
+                    result = (predict(classifier, test_tokens) == test_inputs.labels).float().mean().item()
                 else:
                     torch.manual_seed(seed)
                     classifier = build_classifier(vectors, num_labels, arm, settings.max_length, settings.layers)

@@ -149,6 +149,9 @@ class Word2VecPreTrainedModel(PreTrainedModel):
     config_class = Word2VecConfig
     base_model_prefix = "word2vec"
     main_input_name = "input_ids"
+    # A classifier's folder (Word2VecForSequenceClassification) holds its head beside the vectors: loading the
+    # vectors alone leaves it out without a warning.
+    _keys_to_ignore_on_load_unexpected = (r"^classifier\.", r"^hidden\.", r"^word_bigrams\.")
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:

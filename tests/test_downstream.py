@@ -11,15 +11,14 @@ from PIL import Image
 
 from word2vec_hub.cli import run_command
 from word2vec_hub.downstream.classifier import (
-    LabelledTexts,
     accuracy,
     build_classifier,
     encode_texts,
-    read_labelled_jsonl,
     train_for_steps,
     trainable_parameters,
 )
 from word2vec_hub.downstream.curve_settings import QUICK_SETTINGS, CurveSettings
+from word2vec_hub.downstream.labelled_texts import LabelledTexts, read_labelled_jsonl
 from word2vec_hub.downstream.learning_curve import (
     ARMS,
     LearningCurve,
@@ -135,7 +134,8 @@ def test_balanced_subsets_cover_the_labels_evenly_and_differ_by_seed():
 
 def test_the_classify_command_runs_the_curve_end_to_end_on_a_slice_of_bbc_news(trained_folder, tmp_path, capsys):
     picture = tmp_path / "curve.png"
-    arguments = ["classify", "--model", str(trained_folder), "--quick", "--limit", "40", "--plot", str(picture)]
+    arguments = ["classify", "--learning-curve", "--model", str(trained_folder), "--quick", "--limit", "40"]
+    arguments += ["--plot", str(picture)]
     assert run_command([*arguments, "--shared", str(shared_file("data/bbc-news").parent.parent)]) == 0
     output = capsys.readouterr().out.splitlines()
     progress = [line for line in output if "labelled, seed" in line]
@@ -174,9 +174,9 @@ def test_classify_rejects_bad_input_with_one_error_line_before_training(trained_
         '{"label": "a", "text": "t0_2 w2"}\n{"label": "b", "text": "w3"}\n', encoding="utf-8"
     )
     picture = tmp_path / "curve.png"
-    base = ["classify", "--quick", "--data", str(data), "--plot", str(picture)]
+    base = ["classify", "--learning-curve", "--quick", "--data", str(data), "--plot", str(picture)]
     assert run_command([*base, "--model", str(trained_folder)]) == 2
-    assert capsys.readouterr().err == f"error: {data / 'test.jsonl'}:2: label 'b' is not one of a\n"
+    assert capsys.readouterr().err.startswith(f"error: {data / 'test.jsonl'}:2: label 'b' is not one of a (the ")
     (data / "test.jsonl").write_text('{"label": "a", "text": "t0_2 w2"}\n', encoding="utf-8")
     assert run_command([*base, "--model", str(tmp_path / "nothing")]) == 2
     assert capsys.readouterr().err.startswith("error: ")

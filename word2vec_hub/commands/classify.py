@@ -1,14 +1,22 @@
-"""Learning curve on BBC News topics: word2vec vectors frozen, fine-tuned, random embeddings, mean vectors + LR.
+"""Train a text classifier over word2vec vectors, or draw the learning curve of the vectors' uses.
 
-  word2vec train                                  # makes word2vec-ptb (or pass any model folder)
-  word2vec classify --model word2vec-ptb          # 25, 50, 100, 200, 400 and all 1,700 labelled articles
-  word2vec classify --model MODEL --quick --limit 40
+  word2vec classify --model word2vec-ptb --train train.jsonl --test test.jsonl --output my-classifier
+  word2vec push my-classifier your-name/my-classifier
+  word2vec classify --model word2vec-ptb --learning-curve          # BBC News: 25 ... 1,700 labelled articles
 
-For each number of labelled training articles and each seed (a balanced subset, an initialisation and a batch
-order), trains a small BertForSequenceClassification (hidden size = the vectors' dimension, our tokenizer) three
-times with the same settings and number of steps: its word table the word2vec vectors frozen, the vectors
-fine-tuned, or random and trainable; and fits a logistic regression on the mean word vector of each article.
-Prints the test accuracy of each arm (mean ± standard deviation over seeds) and saves the curve as a PNG.
+The default job trains one Word2VecForSequenceClassification (the mean of the text's word vectors, frozen unless
+--fine-tune, and of hashed word bigrams where there are 1,000 training texts or more, into a linear layer;
+fastText's supervised model over pretrained vectors) on the {"label", "text"}
+lines of --train, prints its accuracy on --test and writes the folder: `pipeline("text-classification",
+model=FOLDER, trust_remote_code=True)` serves it, `word2vec push` shares it. Without --train and --test it uses
+BBC News from the shared data.
+
+--learning-curve trains, for each number of labelled training articles and each seed (a balanced subset, an
+initialisation and a batch order), a small BertForSequenceClassification (hidden size = the vectors' dimension,
+our tokenizer) three times with the same settings and number of steps: its word table the word2vec vectors frozen,
+the vectors fine-tuned, or random and trainable; fits a logistic regression on the mean word vector of each
+article; and trains our classifier with its default settings. Prints the test accuracy of each arm (mean ±
+standard deviation over seeds) and saves the curve as a PNG.
 """
 
 from __future__ import annotations
@@ -19,15 +27,59 @@ from dataclasses import replace
 from pathlib import Path
 
 from word2vec_hub.argument_checks import UsageError, check_file, check_model, check_parent
+from word2vec_hub.downstream.classifier_settings import ClassifierSettings
 from word2vec_hub.downstream.curve_settings import QUICK_SETTINGS, CurveSettings, parse_label_count, parse_positive
 from word2vec_hub.shared_data import ENVIRONMENT_VARIABLE
 
 DEFAULT_DATA = "data/bbc-news"
 DEFAULTS = CurveSettings()
+CLASSIFIER_DEFAULTS = ClassifierSettings()
+
+
+def parse_learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"a learning rate is a number above 0; got {text!r}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default="word2vec-ptb", help="word2vec model folder")
+    parser.add_argument("--model", default="word2vec-ptb", help="word2vec model folder (or Hub id): the vectors")
+    parser.add_argument("--train", type=Path, help='{"label": ..., "text": ...} lines to train on')
+    parser.add_argument("--test", type=Path, help="lines of the same form to measure the accuracy on")
+    parser.add_argument("--output", help="the classifier's folder (default: MODEL-classifier beside the model)")
+    parser.add_argument(
+        "--num-labels", type=parse_positive, help="the number of labels expected in --train (checked, not needed)"
+    )
+    parser.add_argument(
+        "--epochs", type=parse_positive, default=CLASSIFIER_DEFAULTS.epochs, help="passes over the training texts"
+    )
+    parser.add_argument(
+        "--learning-rate", type=parse_learning_rate, default=CLASSIFIER_DEFAULTS.learning_rate,
+        help="Adagrad's learning rate at the start (it decays linearly to 0)",
+    )  # fmt: skip
+    parser.add_argument("--batch-size", type=parse_positive, default=CLASSIFIER_DEFAULTS.batch_size)
+    parser.add_argument(
+        "--word-bigrams", type=int, default=CLASSIFIER_DEFAULTS.word_bigram_buckets, metavar="BUCKETS",
+        help="rows of hashed word-bigram vectors, as fastText's -wordNgrams 2, used where --train has at least "
+        f"{CLASSIFIER_DEFAULTS.bigram_min_texts} texts (0: words only)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--hidden-size",
+        type=int,
+        default=CLASSIFIER_DEFAULTS.hidden_size,
+        help="a hidden layer of this width (0: none)",
+    )
+    parser.add_argument("--fine-tune", action="store_true", help="train the word vectors too (default: frozen)")
+    parser.add_argument("--seed", type=int, default=CLASSIFIER_DEFAULTS.seed)
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    parser.add_argument(
+        "--learning-curve", action="store_true",
+        help="draw the learning curve on BBC News instead of training one classifier (the options below)",
+    )  # fmt: skip
     parser.add_argument(
         "--data", type=Path,
         help=f"folder with train.jsonl and test.jsonl (default: {DEFAULT_DATA} of the shared data folder)",
@@ -63,20 +115,135 @@ def settings_from(options: argparse.Namespace) -> CurveSettings:
     return replace(QUICK_SETTINGS if options.quick else DEFAULTS, **{k: v for k, v in given.items() if v is not None})
 
 
+def classifier_settings_from(options: argparse.Namespace) -> ClassifierSettings:
+    return ClassifierSettings(
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        learning_rate=options.learning_rate,
+        word_bigram_buckets=options.word_bigrams,
+        hidden_size=options.hidden_size,
+        freeze_embeddings=not options.fine_tune,
+        max_length=options.max_length,
+        seed=options.seed,
+    )
+
+
+def data_files(options: argparse.Namespace) -> tuple[Path, Path | None]:
+    """--train and --test, or train.jsonl and test.jsonl of --data or of the shared data's BBC News."""
+    if options.train:
+        return options.train, options.test
+    if options.test:
+        raise UsageError("--test needs --train: the classifier is trained on --train and tested on --test")
+    from word2vec_hub.shared_data import shared_file
+
+    data = options.data or shared_file(DEFAULT_DATA, options.shared)
+    return data / "train.jsonl", data / "test.jsonl"
+
+
+def default_output(options: argparse.Namespace) -> Path:
+    return Path(f"{Path(options.model).name}-classifier")
+
+
 def check_arguments(options: argparse.Namespace) -> None:
     try:
         check_model(options.model, "--model")
     except UsageError as error:
         hint = " (run `word2vec train` first to make it)" if options.model == "word2vec-ptb" else ""
         raise UsageError(f"{error}{hint}") from None
-    check_parent(options.plot, "--plot")
-    if options.data:
-        for name in ("train.jsonl", "test.jsonl"):
-            check_file(options.data / name, "--data")
+    model = Path(options.model).expanduser()
+    if model.is_dir() and not (model / "model.safetensors").is_file():
+        raise UsageError(
+            f"--model {options.model}: the folder has no model.safetensors, so no vectors; pass a folder that "
+            "`word2vec train` or `word2vec convert` wrote"
+        )
+    if options.learning_curve:
+        check_parent(options.plot, "--plot")
+        if options.data:
+            for name in ("train.jsonl", "test.jsonl"):
+                check_file(options.data / name, "--data")
+        return
+    check_classifier_arguments(options)
+
+
+def check_classifier_arguments(options: argparse.Namespace) -> None:
+    """The data read and checked (labels, empty texts, --num-labels) and the output folder, before torch."""
+    from word2vec_hub.downstream.labelled_texts import read_classifier_data
+    from word2vec_hub.folders.checks import check_output_dir
+
+    for name in ("word_bigrams", "hidden_size"):
+        if getattr(options, name) < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be 0 (none) or more, got {getattr(options, name)}")
+    train, test = data_files(options)
+    check_file(train, "--train")
+    if test is not None:
+        check_file(test, "--test")
+    read_classifier_data(train, test, options.num_labels)
+    check_output_dir(options.output or default_output(options))
 
 
 def run(options: argparse.Namespace) -> int:
-    from word2vec_hub.downstream.classifier import read_labelled_jsonl
+    if options.learning_curve:
+        return run_learning_curve_job(options)
+    return run_classifier_job(options)
+
+
+def run_classifier_job(options: argparse.Namespace) -> int:
+    from transformers import PreTrainedTokenizerFast
+
+    from word2vec_hub.downstream.labelled_texts import read_classifier_data
+    from word2vec_hub.downstream.text_classifier import (
+        classifier_accuracy,
+        describe_settings,
+        new_classifier,
+        tokenize,
+        train_classifier,
+    )
+    from word2vec_hub.folders.checks import OutputError
+    from word2vec_hub.folders.classifier_folder import ClassifierTraining, save_classifier_folder
+    from word2vec_hub.training.devices import resolve_device
+
+    train_file, test_file = data_files(options)
+    output = Path(options.output or default_output(options))
+    try:
+        device = resolve_device(options.device)
+        train, test = read_classifier_data(train_file, test_file, options.num_labels)
+        settings = classifier_settings_from(options).for_texts(len(train.texts))
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(options.model)
+        model = new_classifier(options.model, train.label_names, settings)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"{len(train.texts):,} training texts, labels {', '.join(train.label_names)}; "
+        f"{describe_settings(settings)}; device {device}"
+    )
+    train_classifier(
+        model, tokenize(tokenizer, train.texts, settings.max_length), train.labels, settings, device, print
+    )
+    accuracy = None if test is None else classifier_accuracy(model, tokenizer, test, settings.max_length)
+    if accuracy is not None:
+        print(f"accuracy on {test_file}: {accuracy:.4f} ({len(test.texts):,} texts)")
+    training = ClassifierTraining(
+        vectors=str(options.model),
+        train_data=train_file.name if train_file.parent == Path() else f"{train_file.parent.name}/{train_file.name}",
+        train_count=len(train.texts),
+        settings=describe_settings(settings),
+        test_data=None if test_file is None else f"{test_file.parent.name}/{test_file.name}",
+        test_count=0 if test is None else len(test.texts),
+        accuracy=accuracy,
+        example=train.texts[0][:80],
+    )
+    try:
+        save_classifier_folder(model.cpu(), tokenizer, output, training)
+    except (OutputError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"classifier saved to {output}")
+    return 0
+
+
+def run_learning_curve_job(options: argparse.Namespace) -> int:
+    from word2vec_hub.downstream.labelled_texts import read_labelled_jsonl
     from word2vec_hub.downstream.learning_curve import format_table, plot_learning_curve, run_learning_curve
     from word2vec_hub.modeling import Word2VecModel
     from word2vec_hub.shared_data import SharedDataError, shared_file
