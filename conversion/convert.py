@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerFast
 
-from word2vec_hub.folders.atomic import replace_folder, replacing_file
-from word2vec_hub.folders.checks import OutputError, check_output_dir, check_output_file, disk_refusal
+from word2vec_hub.folders.atomic import replacing_file
+from word2vec_hub.folders.checks import OutputError, check_output_dir, check_output_file, replace_or_refuse
 from word2vec_hub.folders.model_folder import save_config_and_code, write_companion_files
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.tokenization.word_level import (
@@ -89,14 +89,7 @@ def convert_vector_file(
             report.words_read, report.words_kept = vectors.words_read, rows - len(SPECIAL_TOKENS)
             report.duplicates_dropped, report.dimension = duplicates, vectors.dim
 
-        existed = output.exists()
-        try:
-            replace_folder(output, fill)
-        except Exception as error:
-            refusal = disk_refusal(error, output, existed, f"writing the vectors of {vectors.path.name}")
-            if refusal is None:
-                raise
-            raise refusal from error
+        replace_or_refuse(output, fill, lambda: f"writing the vectors of {vectors.path.name}")
     return report
 
 

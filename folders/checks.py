@@ -10,11 +10,12 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from word2vec_hub.resources import readable_size
 
-from .atomic import recover_folder
+from .atomic import recover_folder, replace_folder
 
 # What a folder needs to load as a model (the card and modules.json are for the Hub and sentence-transformers).
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
@@ -127,17 +128,22 @@ def not_ours(folder: Path) -> str | None:
     return None
 
 
-def disk_refusal(error: BaseException, output: Path, existed: bool, size_note: str) -> OutputError | None:
-    """The one-line error for a write of `output` that failed on a full or read-only disk, else None."""
-    failure = disk_failure(error)
-    if failure is None:
-        return None
-    kept = f"{output} is as it was" if existed else f"{output} was not created"
-    advice = "choose another folder" if failure == errno.EROFS else "free some space or choose another folder"
-    return OutputError(
-        f"cannot save {output}: {DISK_FAILURES[failure]} ({disk_space(output.parent)}; {size_note}); nothing was "
-        f"saved and {kept}; {advice}"
-    )
+def replace_or_refuse(output: Path, fill: Callable[[Path], None], size_note: Callable[[], str]) -> Path:
+    """`replace_folder(output, fill)`, with a write that fails on a full or read-only disk turned into one
+    OutputError naming the folder, the free space and `size_note()` (what the folder takes), and what was kept."""
+    existed = output.exists()
+    try:
+        return replace_folder(output, fill)
+    except Exception as error:
+        failure = disk_failure(error)
+        if failure is None:
+            raise
+        kept = f"{output} is as it was" if existed else f"{output} was not created"
+        advice = "choose another folder" if failure == errno.EROFS else "free some space or choose another folder"
+        raise OutputError(
+            f"cannot save {output}: {DISK_FAILURES[failure]} ({disk_space(output.parent)}; {size_note()}); nothing "
+            f"was saved and {kept}; {advice}"
+        ) from error
 
 
 def card_language(folder: Path) -> str | None:

@@ -3,7 +3,6 @@ accuracy (`model-index`), written atomically where `checks.check_output_dir` all
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,11 +10,11 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.modeling import Word2VecForSequenceClassification
+from word2vec_hub.resources import readable_size
 
-from .atomic import replace_folder
-from .checks import CARD_FILE, check_output_dir
+from .checks import CARD_FILE, check_output_dir, replace_or_refuse
 from .model_card import remote_code_transformers
-from .model_folder import SENTENCE_TRANSFORMERS_MODULES
+from .model_folder import weights_bytes, write_companion_files
 
 CLASSIFIER_CARD_TEMPLATE = Path(__file__).with_name("classifier_card_template.md")
 
@@ -102,9 +101,9 @@ def save_classifier_folder(
 
     def fill(staging: Path) -> None:
         model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        # sentence-transformers' StaticEmbedding reads the word vectors (`embeddings`) as from any word2vec folder.
-        (staging / "modules.json").write_text(json.dumps(SENTENCE_TRANSFORMERS_MODULES, indent=2) + "\n")
+        # The tokenizer and modules.json as in any word2vec folder: sentence-transformers' StaticEmbedding reads the
+        # word vectors (`embeddings`) from it too.
+        write_companion_files(model, tokenizer, staging, output.name, card=False)
         (staging / CARD_FILE).write_text(str(build_classifier_card(model, output.name, training)))
 
-    return replace_folder(output, fill)
+    return replace_or_refuse(output, fill, lambda: f"the weights alone take {readable_size(weights_bytes(model))}")

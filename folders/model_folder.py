@@ -11,8 +11,7 @@ from transformers import PreTrainedTokenizerFast
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.resources import readable_size
 
-from .atomic import replace_folder
-from .checks import check_output_dir, disk_refusal
+from .checks import check_output_dir, replace_or_refuse
 from .model_card import write_model_card
 
 # sentence-transformers reads this and builds a StaticEmbedding (mean of the `embeddings` rows) over tokenizer.json.
@@ -37,15 +36,12 @@ def save_model_folder(
         model.save_pretrained(staging)
         write_companion_files(model, tokenizer, staging, output.name, language, extra_files, card)
 
-    existed = output.exists()
-    try:
-        return replace_folder(output, fill)
-    except Exception as error:
-        weights = sum(tensor.numel() * tensor.element_size() for tensor in model.state_dict().values())
-        refusal = disk_refusal(error, output, existed, f"the weights alone take {readable_size(weights)}")
-        if refusal is None:
-            raise
-        raise refusal from error
+    return replace_or_refuse(output, fill, lambda: f"the weights alone take {readable_size(weights_bytes(model))}")
+
+
+def weights_bytes(model: Word2VecModel) -> int:
+    """The bytes of the model's tensors as saved."""
+    return sum(tensor.numel() * tensor.element_size() for tensor in model.state_dict().values())
 
 
 def write_companion_files(

@@ -25,10 +25,10 @@ from huggingface_hub.errors import (
     RevisionResolutionError,
 )
 from huggingface_hub.hf_api import RepoFile
-from transformers import AutoTokenizer
 
-from word2vec_hub.folders.atomic import recover_folder, replace_folder
-from word2vec_hub.folders.checks import CARD_FILE, REQUIRED_FILES, OutputError, check_output_dir, disk_refusal
+from word2vec_hub.argument_checks import hub_offline
+from word2vec_hub.folders.atomic import recover_folder
+from word2vec_hub.folders.checks import CARD_FILE, REQUIRED_FILES, OutputError, check_output_dir, replace_or_refuse
 from word2vec_hub.folders.model_card import write_model_card
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.modeling.modeling_word2vec import TABLE_FILE_KEY, TABLE_MODULE_KEY
@@ -106,7 +106,7 @@ def check_model_folder(folder: str | Path, name: str | None = None) -> Word2VecM
         raise HubError(f"{name} is not a complete model folder: missing {', '.join(missing)}")
     try:
         model, loading_info = Word2VecModel.from_pretrained(folder, output_loading_info=True)
-    except (OSError, ValueError, RuntimeError) as error:
+    except (OSError, ValueError) as error:  # CheckpointMismatchError is an OSError
         raise HubError(f"{name} would not load: {first_line(error)}") from error
     problem = incomplete_or_broken(model, loading_info)
     if problem:
@@ -142,7 +142,7 @@ def push_model_folder(
     `token` defaults to `HF_TOKEN` or the login cache, as everywhere in huggingface_hub.
     """
     folder = Path(folder)
-    if offline():
+    if hub_offline():
         raise HubError("pushing needs the Hub, and HF_HUB_OFFLINE=1 turns it off: push with HF_HUB_OFFLINE=0")
     model = check_model_folder(folder)
     if not (folder / CARD_FILE).exists():
@@ -234,12 +234,12 @@ def pull_model_folder(
         commit = resolve_commit(api, repo_id, revision)
         snapshot = Path(
             with_retries(
-                lambda: snapshot_download(repo_id, revision=commit, token=token, local_files_only=offline()),
+                lambda: snapshot_download(repo_id, revision=commit, token=token, local_files_only=hub_offline()),
                 f"download of {repo_id}",
             )
         )
         files, verification = (
-            verify_against_cache(snapshot) if offline() else verify_against_hub(snapshot, api, repo_id, commit)
+            verify_against_cache(snapshot) if hub_offline() else verify_against_hub(snapshot, api, repo_id, commit)
         )
     except (HfHubHTTPError, LocalEntryNotFoundError, EntryNotFoundError, RevisionResolutionError) as error:
         raise HubError(describe_hub_error(error, repo_id, revision)) from error
@@ -249,11 +249,8 @@ def pull_model_folder(
         raise HubError(
             f"download of {repo_id} failed: {first_line(error)}; pull again (it resumes from the cache)"
         ) from error
+    # Loading attaches the folder's tokenizer after checking it against the table: no second parse is needed.
     model = check_model_folder(snapshot, name=repo_id)
-    try:
-        AutoTokenizer.from_pretrained(snapshot)
-    except (OSError, ValueError) as error:
-        raise HubError(f"the tokenizer of {repo_id} does not load: {first_line(error)}") from error
     if output is None:
         return PullResult(snapshot, verification, model)
     place_files(snapshot, files, output)
@@ -266,10 +263,10 @@ def resolve_commit(api: HfApi, repo_id: str, revision: str | None) -> str:
     Online, the Hub must answer first: when it cannot be reached, `resolve_revision` falls back on the commit the
     cache recorded, and the check against the Hub would then retry for half a minute before failing.
     """
-    if not offline():
+    if not hub_offline():
         with_retries(lambda: api.repo_info(repo_id, revision=revision), f"resolving {revision or 'main'} of {repo_id}")
     resolved = with_retries(
-        lambda: api.resolve_revision(repo_id, revision=revision, local_files_only=offline()),
+        lambda: api.resolve_revision(repo_id, revision=revision, local_files_only=hub_offline()),
         f"resolving {revision or 'main'} of {repo_id}",
     )
     return resolved.resolved
@@ -301,15 +298,16 @@ def place_files(snapshot: Path, files: list[str], output: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(snapshot / name, target)
 
-    existed = output.exists()
+    def model_size() -> str:
+        return f"the model takes {readable_size(sum((snapshot / name).stat().st_size for name in files))}"
+
     try:
-        replace_folder(output, fill)
+        # Checked again now: the download may have taken minutes, and the folder may have changed meanwhile.
+        replace_or_refuse(check_output_dir(output), fill, model_size)
+    except OutputError as error:
+        raise HubError(str(error)) from error
     except OSError as error:
-        size = sum((snapshot / name).stat().st_size for name in files)
-        refusal = disk_refusal(error, output, existed, f"the model takes {readable_size(size)}")
-        raise HubError(
-            str(refusal or f"could not write {output}: {first_line(error)}; {output} is as it was")
-        ) from error
+        raise HubError(f"could not write {output}: {first_line(error)}; {output} is as it was") from error
 
 
 def safe_repo_path(path: str) -> bool:
@@ -391,10 +389,6 @@ def discard(path: Path) -> None:
     path.unlink(missing_ok=True)
     if target != path:
         target.unlink(missing_ok=True)
-
-
-def offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
 def first_line(error: BaseException) -> str:

@@ -252,3 +252,10 @@ def test_push_shares_the_classifier_and_the_pipeline_serves_it_from_the_hub(clas
         )
     assert served.returncode == 0, served.stderr[-2000:]
     assert json.loads(served.stdout.strip().splitlines()[-1])[0]["label"] == "topic 1"
+
+
+def test_the_card_names_a_data_file_with_its_folder_only_when_it_has_one():
+    from word2vec_hub.commands.classify import data_name
+
+    assert data_name(Path("test.jsonl")) == "test.jsonl"
+    assert data_name(Path("data/bbc-news/test.jsonl")) == "bbc-news/test.jsonl"

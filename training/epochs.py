@@ -271,6 +271,7 @@ class EpochLoop:
             log = BlockLog(log_handle, self.words_at_start)
             try:
                 while self.position["epoch"] < self.args.epochs:
+                    epoch_start = self.words_trained
                     for index, (block, sentence_starts) in enumerate(self.encoded.blocks(self.blocks_per_epoch)):
                         if index < self.position["block"]:
                             continue
@@ -279,14 +280,17 @@ class EpochLoop:
                         result, words, interrupted = sync.combine(result, block.shape[0], interrupts.requested)
                         self._count(index, result, words)
                         learning_rate = self.schedule.learning_rate(self.words_trained)
-                        self._check_finite(result.loss, words_before)
+                        checkpoint_due = checkpoint_timer.due(self.words_trained)
+                        # The tables are read in full only before they are saved: the loss shows a divergence first.
+                        self._check_finite(result.loss, words_before, tables=interrupted or checkpoint_due)
                         loss_per_pair = result.loss / max(result.loss_pairs, 1)
                         bar.advance(words, self.words_trained, loss_per_pair, learning_rate)
                         log.write(self.position["epoch"] + 1, self.words_trained, loss_per_pair, learning_rate)
                         if interrupted:
                             raise TrainingInterrupted(checkpoint(self.state()) if checkpoint else None)
-                        if checkpoint_timer.due(self.words_trained):
+                        if checkpoint_due:
                             checkpoint(self.state())
+                    self._check_finite(0.0, epoch_start, tables=True)
                     self._end_epoch()
             finally:
                 bar.close()
@@ -321,13 +325,14 @@ class EpochLoop:
         )
         self.position = {"epoch": position["epoch"] + 1, "block": 0, "loss": 0.0, "loss_pairs": 0, "pairs": 0}
 
-    def _check_finite(self, loss: float, words_before: int) -> None:
-        """Raise TrainingDiverged where the loss of the block that started at `words_before` or any value of the
-        tables is not finite.
+    def _check_finite(self, loss: float, words_before: int, tables: bool) -> None:
+        """Raise TrainingDiverged where the loss of the words trained since `words_before` is not finite or, with
+        `tables`, any value of the tables is not.
 
-        After every block, as a float32 sum of each table (one read of the tables): NaN and infinity carry through a
+        The tables are checked as a float32 sum of each (one read of the tables): NaN and infinity carry through a
         sum, which overflows only when values are so large that training has diverged anyway."""
-        if math.isfinite(loss) and all(math.isfinite(table.sum().item()) for table in self.tables):
+        finite_tables = not tables or all(math.isfinite(table.sum().item()) for table in self.tables)
+        if math.isfinite(loss) and finite_tables:
             return
         what = "loss" if not math.isfinite(loss) else "word vectors"
         first_rate = self.schedule.learning_rate(words_before)

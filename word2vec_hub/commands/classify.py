@@ -225,10 +225,10 @@ def run_classifier_job(options: argparse.Namespace) -> int:
         print(f"accuracy on {test_file}: {accuracy:.4f} ({len(test.texts):,} texts)")
     training = ClassifierTraining(
         vectors=str(options.model),
-        train_data=train_file.name if train_file.parent == Path() else f"{train_file.parent.name}/{train_file.name}",
+        train_data=data_name(train_file),
         train_count=len(train.texts),
         settings=describe_settings(settings),
-        test_data=None if test_file is None else f"{test_file.parent.name}/{test_file.name}",
+        test_data=None if test_file is None else data_name(test_file),
         test_count=0 if test is None else len(test.texts),
         accuracy=accuracy,
         example=train.texts[0][:80],
@@ -275,3 +275,8 @@ def run_learning_curve_job(options: argparse.Namespace) -> int:
     plot_learning_curve(curve, options.plot, title=f"BBC News topics, vectors from {Path(options.model).name}")
     print(f"learning curve saved to {options.plot}")
     return 0
+
+
+def data_name(path: Path) -> str:
+    """How the card names a data file: its name, with the folder that holds it when there is one."""
+    return path.name if path.parent == Path() else f"{path.parent.name}/{path.name}"

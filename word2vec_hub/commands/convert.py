@@ -46,18 +46,16 @@ def check_arguments(options: argparse.Namespace) -> None:
     else:
         from word2vec_hub.folders.checks import check_output_dir
 
+        if options.overwrite:
+            raise ValueError(
+                "--overwrite is for --to (a vector file); with --from, a model folder of ours is replaced without it "
+                "and anything else never is"
+            )
         check_file(options.input, "the vector file")
         check_output_dir(options.output)
 
 
 def run(options: argparse.Namespace) -> int:
-    if options.overwrite and not options.target_format:
-        print(
-            "error: --overwrite is for --to (a vector file); with --from, a model folder of ours is replaced without "
-            "it and anything else never is",
-            file=sys.stderr,
-        )
-        return 2
     from word2vec_hub.conversion.convert import convert_vector_file, export_word2vec_format
     from word2vec_hub.conversion.vector_files import VectorFileError
     from word2vec_hub.folders.checks import OutputError, check_output_file
