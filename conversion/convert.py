@@ -16,6 +16,7 @@ from word2vec_hub.folders.atomic import replacing_file
 from word2vec_hub.folders.checks import OutputError, check_output_dir, check_output_file, replace_or_refuse
 from word2vec_hub.folders.model_folder import save_config_and_code, write_companion_files
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.resources import readable_size
 from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
     SPECIAL_TOKENS,
@@ -139,7 +140,7 @@ def check_disk_space(output: Path, weights_bytes: int) -> None:
     free = shutil.disk_usage(output.parent if str(output.parent) else ".").free
     if weights_bytes > free:
         raise OutputError(
-            f"the weights need {weights_bytes / 2**20:,.1f} MB but {free / 2**20:,.1f} MB is free where {output} "
+            f"the weights need {readable_size(weights_bytes)} but {readable_size(free)} is free where {output} "
             "goes; choose an --output on a larger disk, or keep only the first N words with --max-vocab N"
         )
 

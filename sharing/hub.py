@@ -369,15 +369,15 @@ def verify_against_cache(folder: Path) -> tuple[list[str], str]:
 
 def git_blob_id(path: Path) -> str:
     """The id git (and the Hub) gives a file's content: sha1 of a "blob SIZE\\0" header and the content."""
-    digest = hashlib.sha1(b"blob %d\0" % path.stat().st_size)
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return hex_digest(path, hashlib.sha1(b"blob %d\0" % path.stat().st_size))
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+    return hex_digest(path, hashlib.sha256())
+
+
+def hex_digest(path: Path, digest: hashlib._Hash) -> str:
+    """`digest` fed with the file's content, a block at a time."""
     with open(path, "rb") as handle:
         while block := handle.read(1 << 20):
             digest.update(block)

@@ -311,7 +311,7 @@ def test_a_conversion_that_cannot_fit_on_disk_is_refused_before_writing(tmp_path
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(convert.shutil, "disk_usage", lambda path: usage(10**12, 10**12 - 1000, 1000))
     (tmp_path / "models").mkdir()
-    with pytest.raises(OutputError, match=r"the weights need 0.0 MB but 0.0 MB is free where .* goes; choose an"):
+    with pytest.raises(OutputError, match=r"the weights need 4.8 KiB but 1,000 bytes is free where .* goes; choose an"):
         convert_vector_file(tmp_path / "vectors.bin", "word2vec-bin", tmp_path / "models" / "out")
     assert list((tmp_path / "models").iterdir()) == [], "nothing written, no staging folder left"
     monkeypatch.undo()

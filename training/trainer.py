@@ -14,6 +14,7 @@ from transformers import PreTrainedTokenizerFast
 from word2vec_hub.folders.atomic import recover_folder
 from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.modeling.modeling_word2vec import TABLE_FILE_KEY, TABLE_MODULE_KEY
 from word2vec_hub.resources import available_memory_bytes, readable_size
 from word2vec_hub.tokenization.word_level import PAD_TOKEN, UNK_TOKEN, wrap_tokenizer
 
@@ -216,7 +217,7 @@ def _is_checkpoint(folder: str | Path) -> bool:
 # A tensor missing from a folder (the model loads, initialised, for lookups): its name in model.safetensors, and what
 # to do to train on.
 MISSING_TENSOR_ADVICE = {
-    "word_embeddings.weight": ("embeddings", "the folder holds no word vectors: train a new model"),
+    TABLE_MODULE_KEY: (TABLE_FILE_KEY, "the folder holds no word vectors: train a new model"),
     "counts": ("counts", "they drive subsampling and negative sampling: train a new model from the corpus"),
     "context": (
         "context",

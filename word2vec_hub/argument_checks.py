@@ -31,6 +31,12 @@ def is_repo_id(name: str) -> bool:
     return bool(_REPO_ID.match(name)) and ".." not in name and "--" not in name and not name.endswith((".git", "."))
 
 
+def check_repo_id(name: str) -> None:
+    """Refuse a Hub repository argument that is not `namespace/name`."""
+    if not is_repo_id(name):
+        raise UsageError(f"{name} is not a Hub repository id; pass namespace/name, e.g. your-name/my-model")
+
+
 def looks_like_path(name: str) -> bool:
     """Whether `name` can only be meant as a local path: it starts with `.`, `/` or `~`, or has a backslash or more
     than one `/`."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from word2vec_hub.argument_checks import UsageError, is_repo_id
+from word2vec_hub.argument_checks import check_repo_id
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_arguments(options: argparse.Namespace) -> None:
-    if not is_repo_id(options.repo_id):
-        raise UsageError(f"{options.repo_id} is not a Hub repository id; pass namespace/name, e.g. your-name/my-model")
+    check_repo_id(options.repo_id)
 
 
 def run(options: argparse.Namespace) -> int:

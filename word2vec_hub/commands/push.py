@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from word2vec_hub.argument_checks import UsageError, check_model, is_repo_id
+from word2vec_hub.argument_checks import check_model, check_repo_id
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,8 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_arguments(options: argparse.Namespace) -> None:
     check_model(options.model_dir, "the model folder", hub=False)
-    if not is_repo_id(options.repo_id):
-        raise UsageError(f"{options.repo_id} is not a Hub repository id; pass namespace/name, e.g. your-name/my-model")
+    check_repo_id(options.repo_id)
 
 
 def run(options: argparse.Namespace) -> int:
