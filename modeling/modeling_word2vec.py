@@ -1104,6 +1104,11 @@ class Word2VecModel(Word2VecPreTrainedModel):
         return vocabulary
 
 
+def file_key(name: str) -> str:
+    """The name in model.safetensors of the model's tensor `name` (the table's module weight is `embeddings`)."""
+    return TABLE_FILE_KEY if name == TABLE_MODULE_KEY else name
+
+
 def _rename_table_key(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs) -> None:
     """Load-state-dict pre-hook: the table under the name model.safetensors gives it goes to its module."""
     if prefix + TABLE_FILE_KEY in state_dict and prefix + TABLE_MODULE_KEY not in state_dict:
@@ -1113,8 +1118,7 @@ def _rename_table_key(state_dict, prefix, local_metadata, strict, missing_keys, 
 def _mismatch_message(source: str | os.PathLike, model: Word2VecModel, loading_info: dict) -> str:
     config = model.config
     shapes = "; ".join(
-        f"{TABLE_FILE_KEY if name == TABLE_MODULE_KEY else name} is {list(saved)} in the checkpoint but "
-        f"{list(expected)} by the config"
+        f"{file_key(name)} is {list(saved)} in the checkpoint but {list(expected)} by the config"
         for name, saved, expected in sorted(loading_info["mismatched_keys"])
     )
     return (

@@ -31,11 +31,9 @@ from word2vec_hub.folders.atomic import recover_folder
 from word2vec_hub.folders.checks import CARD_FILE, REQUIRED_FILES, OutputError, check_output_dir, replace_or_refuse
 from word2vec_hub.folders.model_card import write_model_card
 from word2vec_hub.modeling import Word2VecModel
-from word2vec_hub.modeling.modeling_word2vec import TABLE_FILE_KEY, TABLE_MODULE_KEY
+from word2vec_hub.modeling.modeling_word2vec import file_key
 from word2vec_hub.resources import readable_size
 
-# The names in model.safetensors of the tensors the model holds under other names.
-TENSOR_FILE_NAMES = {TABLE_MODULE_KEY: TABLE_FILE_KEY}
 TRANSIENT_STATUS = (500, 502, 503, 504)
 RETRY_WAITS = (1.0, 3.0, 9.0)
 REFUSED_TOKEN = "the Hub refused the token (invalid credentials): check HF_TOKEN, `hf auth login` or --token"
@@ -117,7 +115,7 @@ def check_model_folder(folder: str | Path, name: str | None = None) -> Word2VecM
 def incomplete_or_broken(model: Word2VecModel, loading_info: dict) -> str | None:
     """What makes a loaded folder unfit to share, or None. Loading initialises a tensor the file lacks (as
     transformers does), so a loadable folder may still have lost its table, its context vectors or its counts."""
-    missing = sorted(TENSOR_FILE_NAMES.get(key, key) for key in loading_info["missing_keys"])
+    missing = sorted(file_key(key) for key in loading_info["missing_keys"])
     if missing:
         return f"is incomplete: model.safetensors lacks {', '.join(missing)}"
     broken_rows = model.non_finite_rows()

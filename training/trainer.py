@@ -14,7 +14,7 @@ from transformers import PreTrainedTokenizerFast
 from word2vec_hub.folders.atomic import recover_folder
 from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
-from word2vec_hub.modeling.modeling_word2vec import TABLE_FILE_KEY, TABLE_MODULE_KEY
+from word2vec_hub.modeling.modeling_word2vec import TABLE_FILE_KEY, file_key
 from word2vec_hub.resources import available_memory_bytes, readable_size
 from word2vec_hub.tokenization.word_level import PAD_TOKEN, UNK_TOKEN, wrap_tokenizer
 
@@ -214,16 +214,13 @@ def _is_checkpoint(folder: str | Path) -> bool:
     return (Path(folder) / TRAINER_STATE_FILE).is_file()
 
 
-# A tensor missing from a folder (the model loads, initialised, for lookups): its name in model.safetensors, and what
-# to do to train on.
+# What to do to train on from a folder that lacks a tensor (the model loads, initialised, for lookups), by the
+# tensor's name in model.safetensors.
 MISSING_TENSOR_ADVICE = {
-    TABLE_MODULE_KEY: (TABLE_FILE_KEY, "the folder holds no word vectors: train a new model"),
-    "counts": ("counts", "they drive subsampling and negative sampling: train a new model from the corpus"),
-    "context": (
-        "context",
-        'set "has_context_vectors": false in its config.json to start the context vectors at zero, as for '
-        "converted vectors",
-    ),
+    TABLE_FILE_KEY: "the folder holds no word vectors: train a new model",
+    "counts": "they drive subsampling and negative sampling: train a new model from the corpus",
+    "context": 'set "has_context_vectors": false in its config.json to start the context vectors at zero, as for '
+    "converted vectors",
 }
 
 
@@ -243,11 +240,12 @@ def _load_for_training(folder: str | Path, args: TrainingArguments, continuing: 
         model, loading_info = Word2VecModel.from_pretrained(folder, dtype=torch.float32, output_loading_info=True)
     except OSError as error:
         raise CorpusError(f"cannot continue from {folder}: {error}") from error
-    missing = sorted(MISSING_TENSOR_ADVICE.get(key, (key, "")) for key in loading_info["missing_keys"])
+    missing = sorted(file_key(key) for key in loading_info["missing_keys"])
     if missing:
+        advice = "; ".join(MISSING_TENSOR_ADVICE[name] for name in missing if name in MISSING_TENSOR_ADVICE)
         raise CorpusError(
-            f"cannot continue from {folder}: its model.safetensors lacks {', '.join(name for name, _ in missing)}, "
-            f"which training needs ({'; '.join(advice for _, advice in missing if advice)})"
+            f"cannot continue from {folder}: its model.safetensors lacks {', '.join(missing)}, which training needs "
+            f"({advice})"
         )
     if model.tokenizer is None:
         raise CorpusError(f"{folder} has no tokenizer.json, so its vocabulary is unknown")
