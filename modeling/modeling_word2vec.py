@@ -77,6 +77,85 @@ class AnalogyResult:
     sections: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class HuffmanTree:
+    """The binary tree of hierarchical softmax over a vocabulary, as word2vec's `CreateBinaryTree` builds it.
+
+    Word w's path from the root has `lengths[w]` steps: at step j it is at inner node `points[w, j]` (a row of the
+    model's `nodes` table) and turns `codes[w, j]` (0 or 1); the softmax trains node j towards label `1 - codes[w, j]`.
+    Words with no count are not in the tree (length 0). Entries past a word's length are 0.
+
+    Attributes:
+        codes (`torch.int8` of shape `(vocab_size, depth)`): the turns, root first.
+        points (`torch.int64` of shape `(vocab_size, depth)`): the inner nodes, root first (the root is row
+            `words - 2` for a tree of `words` words).
+        lengths (`torch.int64` of shape `(vocab_size,)`): each word's path length.
+    """
+
+    codes: torch.Tensor
+    points: torch.Tensor
+    lengths: torch.Tensor
+
+
+def huffman_tree(counts: torch.Tensor) -> HuffmanTree:
+    """The Huffman tree of the words with a positive count, deterministic for given counts (ties: lower id first).
+
+    A frequent word gets a short path. The tree of n words has n - 1 inner nodes, rows 0..n-2 of the `nodes` table
+    (which has `vocab_size - 1` rows, the most any vocabulary needs).
+    """
+    counts = counts.detach().cpu().to(torch.int64)
+    vocab_size = counts.shape[0]
+    in_tree = torch.nonzero(counts > 0).flatten()
+    # Descending counts, ties by id: argsort is stable, so equal counts keep their ascending ids.
+    order = in_tree[torch.argsort(-counts[in_tree], stable=True)]
+    words = order.shape[0]
+    if words < 2:
+        empty = torch.zeros(vocab_size, 1, dtype=torch.int64)
+        return HuffmanTree(empty.to(torch.int8), empty, torch.zeros(vocab_size, dtype=torch.int64))
+    # word2vec's two-queue merge: leaves (sorted, consumed from the rarest) and merged nodes (created in
+    # increasing weight), so each step takes the two lightest in O(1).
+    weight = counts[order].tolist() + [0] * (words - 1)
+    parent = [0] * (2 * words - 1)
+    turn = [0] * (2 * words - 1)
+    leaf, merged = words - 1, words
+    for step in range(words - 1):
+        lightest = []
+        for _ in range(2):
+            if leaf >= 0 and (merged >= words + step or weight[leaf] < weight[merged]):
+                lightest.append(leaf)
+                leaf -= 1
+            else:
+                lightest.append(merged)
+                merged += 1
+        weight[words + step] = weight[lightest[0]] + weight[lightest[1]]
+        parent[lightest[0]] = parent[lightest[1]] = words + step
+        turn[lightest[1]] = 1
+    # Walk every leaf up to the root at once, one level per step, then read each path back root first.
+    parent_t, turn_t = torch.tensor(parent), torch.tensor(turn, dtype=torch.int8)
+    root = 2 * words - 2
+    node = torch.arange(words)
+    turns_up, points_up = [], []
+    lengths = torch.zeros(words, dtype=torch.int64)
+    while True:
+        climbing = node != root
+        if not climbing.any():
+            break
+        turns_up.append(turn_t[node])
+        points_up.append(parent_t[node] - words)
+        lengths += climbing
+        node = torch.where(climbing, parent_t[node], node)
+    depth = len(turns_up)
+    steps_up = (lengths.unsqueeze(1) - 1 - torch.arange(depth)).clamp(min=0)
+    valid = torch.arange(depth) < lengths.unsqueeze(1)
+    codes_sorted = torch.stack(turns_up, 1).gather(1, steps_up) * valid
+    points_sorted = torch.stack(points_up, 1).gather(1, steps_up) * valid
+    codes = torch.zeros(vocab_size, depth, dtype=torch.int8)
+    points = torch.zeros(vocab_size, depth, dtype=torch.int64)
+    all_lengths = torch.zeros(vocab_size, dtype=torch.int64)
+    codes[order], points[order], all_lengths[order] = codes_sorted.to(torch.int8), points_sorted, lengths
+    return HuffmanTree(codes, points, all_lengths)
+
+
 class Word2VecConfig(PreTrainedConfig):
     r"""
     Configuration of a [`Word2VecModel`]: the table's shape, its special ids, and the hyperparameters that trained

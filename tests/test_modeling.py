@@ -314,3 +314,33 @@ def test_index_to_key_reads_the_tokenizer_as_a_list_would():
     with pytest.raises(IndexError, match="row 5 is outside the vocabulary of 5 words"):
         keys[5]
     assert model.key_to_index == {word: index for index, word in enumerate(words)}
+
+
+def test_huffman_tree_is_an_optimal_prefix_code_over_the_counted_words():
+    import heapq
+
+    from word2vec_hub.modeling.modeling_word2vec import huffman_tree
+
+    generator = torch.Generator().manual_seed(0)
+    counts = torch.randint(1, 1000, (300,), generator=generator)
+    counts[:2] = 0  # [PAD] and [UNK]: not in the tree
+    tree = huffman_tree(counts)
+    assert tree.lengths[:2].tolist() == [0, 0]
+    paths = {word: tuple(tree.codes[word, : tree.lengths[word]].tolist()) for word in range(2, 300)}
+    # Prefix-free: no word's code starts another's, so every word has its own leaf.
+    codes = sorted(paths.values())
+    assert all(codes[i] != codes[i + 1][: len(codes[i])] for i in range(len(codes) - 1))
+    # Optimal: the weighted path length equals that of a Huffman code built with a heap.
+    heap = counts[2:].tolist()
+    heapq.heapify(heap)
+    optimal = 0
+    while len(heap) > 1:
+        merged = heapq.heappop(heap) + heapq.heappop(heap)
+        optimal += merged
+        heapq.heappush(heap, merged)
+    assert sum(counts[word].item() * len(path) for word, path in paths.items()) == optimal
+    # Every word's path starts at the root (row words - 2: 298 words here) and visits each inner node at most once.
+    assert set(tree.points[2:, 0].tolist()) == {296}
+    for word in range(2, 300):
+        visited = tree.points[word, : tree.lengths[word]].tolist()
+        assert len(set(visited)) == len(visited) and all(0 <= row <= 296 for row in visited)

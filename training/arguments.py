@@ -31,6 +31,11 @@ class TrainingArguments:
 
     dim: int = 100
     window: int = 5
+    # CBOW (word2vec's -cbow 1, gensim's sg=0): predict a word from the mean (cbow_mean) or sum of its window.
+    cbow: bool = False
+    cbow_mean: bool = True
+    # Hierarchical softmax (gensim's hs=1) over the Huffman tree of the counts, beside or instead of negatives.
+    hs: bool = False
     negative: int = 5
     sample: float = 1e-3
     min_count: int = 5
@@ -55,10 +60,14 @@ class TrainingArguments:
     progress: bool = True
 
     def __post_init__(self):
-        positive = ("dim", "window", "negative", "min_count", "epochs", "batch_size")
+        positive = ("dim", "window", "min_count", "epochs", "batch_size")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.negative < 0:
+            raise ValueError(f"negative must be at least 0, got {self.negative}")
+        if self.negative == 0 and not self.hs:
+            raise ValueError("negative=0 leaves no output layer: give negative >= 1, or hs=True (hierarchical softmax)")
         if self.max_vocab is not None and self.max_vocab < 1:
             raise ValueError(f"max_vocab must be at least 1, got {self.max_vocab}")
         if not 0 < self.min_alpha <= self.alpha:

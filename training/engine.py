@@ -46,15 +46,18 @@ class Engine(Protocol):
 
 @dataclass
 class EngineInputs:
-    """What every engine is built from: the tables it trains in place (`[vocab_size, dim]` float32 on `device`),
-    the sampling distributions, the hyperparameters and the run's random generator."""
+    """What every engine is built from: the tables it trains in place (`[vocab_size, dim]` float32 on `device`;
+    `nodes`, `[vocab_size - 1, dim]`, the inner nodes of hierarchical softmax when `args.hs`, else None; `context`
+    None when `args.negative` is 0), the sampling distributions, the hyperparameters and the run's random
+    generator."""
 
     embeddings: torch.Tensor
-    context: torch.Tensor
+    context: torch.Tensor | None
     sampling: SamplingTables
     args: TrainingArguments
     device: torch.device
     generator: torch.Generator
+    nodes: torch.Tensor | None = None
     # Processes of a torchrun job, all of them and those on this machine (they share its cores).
     world_size: int = 1
     local_world_size: int = 1

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from numba import njit
 
+from word2vec_hub.modeling.modeling_word2vec import HuffmanTree, huffman_tree
+
 
 @dataclass
 class SamplingTables:
@@ -23,6 +25,8 @@ class SamplingTables:
 
     keep_probability: torch.Tensor
     noise_probabilities: torch.Tensor
+    # The counts the tables were built from (the untrained words' zeroed).
+    trainable_counts: torch.Tensor
 
     @classmethod
     def from_counts(
@@ -32,12 +36,22 @@ class SamplingTables:
         for word_id in untrained_ids:
             if word_id is not None:
                 trainable_counts[word_id] = 0
-        return cls(keep_probabilities(trainable_counts, sample), noise_distribution(trainable_counts, ns_exponent))
+        return cls(
+            keep_probabilities(trainable_counts, sample),
+            noise_distribution(trainable_counts, ns_exponent),
+            trainable_counts,
+        )
 
     @cached_property
     def noise_alias_table(self) -> tuple[np.ndarray, np.ndarray]:
         """`alias_table` of the noise distribution (built on first use: the torch engine samples from the CDF)."""
         return alias_table(self.noise_probabilities.numpy())
+
+    @cached_property
+    def huffman_tree(self) -> HuffmanTree:
+        """The hierarchical-softmax tree of the trainable words (built on first use, on the CPU): the same tree as
+        `Word2VecModel.huffman_tree()` of the saved model."""
+        return huffman_tree(self.trainable_counts)
 
 
 def keep_probabilities(counts: torch.Tensor, sample: float) -> torch.Tensor:
