@@ -13,7 +13,13 @@ from torch import nn
 from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.folders.atomic import replacing_file
-from word2vec_hub.folders.checks import OutputError, check_output_dir, check_output_file, replace_or_refuse
+from word2vec_hub.folders.checks import (
+    OutputError,
+    check_output_dir,
+    check_output_file,
+    nearest_existing_folder,
+    replace_or_refuse,
+)
 from word2vec_hub.folders.model_folder import save_config_and_code, write_companion_files
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.resources import readable_size
@@ -137,7 +143,7 @@ def _model_over_weights(
 
 def check_disk_space(output: Path, weights_bytes: int) -> None:
     """Refuse, before writing, a conversion whose weights cannot fit on the disk of `output`."""
-    free = shutil.disk_usage(output.parent if str(output.parent) else ".").free
+    free = shutil.disk_usage(nearest_existing_folder(output)).free
     if weights_bytes > free:
         raise OutputError(
             f"the weights need {readable_size(weights_bytes)} but {readable_size(free)} is free where {output} "

@@ -113,16 +113,27 @@ def replace_folder(target: str | Path, fill: Callable[[Path], None]) -> Path:
     in place.
     """
     target = Path(target)
-    with folder_lock(target):
-        _recover(target)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=STAGING_SUFFIX, dir=target.parent))
-        try:
-            fill(staging)
-            seal(staging)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        swap_into_place(staging, target)
+    # Parent folders that do not exist yet are made now and removed again if nothing is written.
+    missing_parents = [folder for folder in (target.parent, *target.parent.parents) if not folder.exists()]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with folder_lock(target):
+            _recover(target)
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=STAGING_SUFFIX, dir=target.parent))
+            try:
+                fill(staging)
+                seal(staging)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            swap_into_place(staging, target)
+    except BaseException:
+        for folder in missing_parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
     return target
 
 

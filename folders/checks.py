@@ -58,6 +58,12 @@ def is_read_only(folder: Path) -> bool:
     return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
 
 
+def nearest_existing_folder(path: str | Path) -> Path:
+    """The closest folder above `path` that exists (where its missing parents would be made)."""
+    parent = Path(path).absolute().parent
+    return next(folder for folder in (parent, *parent.parents) if folder.exists())
+
+
 def check_output_dir(output: str | Path) -> Path:
     """Refuse, before any work is done, an output path we must not replace, and return the path to write.
 
@@ -69,9 +75,7 @@ def check_output_dir(output: str | Path) -> Path:
     output = Path(output)
     if output.is_symlink():
         output = output.resolve()
-    existing = next(
-        folder for folder in (output.parent.absolute(), *output.parent.absolute().parents) if folder.exists()
-    )
+    existing = nearest_existing_folder(output)
     if is_read_only(existing):
         raise OutputError(f"cannot write {output}: {existing} is on a read-only file system; choose another folder")
     recover_folder(output)
@@ -83,10 +87,10 @@ def check_output_dir(output: str | Path) -> Path:
             raise OutputError(
                 f"{output} {problem}, so it is not replaced (nothing was changed); choose another output folder"
             )
-    parent = output.parent if str(output.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot write into {parent}: permission denied; choose another output folder")
+    # Missing parent folders are made when the folder is written (`atomic.replace_folder`), not here: a run that
+    # fails before then leaves no empty folders behind.
+    if not os.access(existing, os.W_OK):
+        raise OutputError(f"cannot write into {existing}: permission denied; choose another output folder")
     return output
 
 
@@ -140,8 +144,9 @@ def replace_or_refuse(output: Path, fill: Callable[[Path], None], size_note: Cal
             raise
         kept = f"{output} is as it was" if existed else f"{output} was not created"
         advice = "choose another folder" if failure == errno.EROFS else "free some space or choose another folder"
+        space = disk_space(nearest_existing_folder(output))
         raise OutputError(
-            f"cannot save {output}: {DISK_FAILURES[failure]} ({disk_space(output.parent)}; {size_note()}); nothing "
+            f"cannot save {output}: {DISK_FAILURES[failure]} ({space}; {size_note()}); nothing "
             f"was saved and {kept}; {advice}"
         ) from error
 

@@ -156,6 +156,17 @@ def test_convert_script_reports_errors_in_one_line(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_refused_conversion_into_a_new_nested_path_leaves_no_empty_folders(tmp_path):
+    (tmp_path / "bad.txt").write_text("1 3\nthe 0.1\n")
+    with pytest.raises(VectorFileError):
+        convert_vector_file(tmp_path / "bad.txt", "word2vec-txt", tmp_path / "new" / "nested" / "model")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.txt"]
+    # The same path is made when the conversion succeeds.
+    (tmp_path / "good.txt").write_text("1 3\nthe 0.1 0.2 0.3\n")
+    convert_vector_file(tmp_path / "good.txt", "word2vec-txt", tmp_path / "new" / "nested" / "model")
+    assert Word2VecModel.from_pretrained(tmp_path / "new" / "nested" / "model")["the"].shape == (3,)
+
+
 # Float32 values whose bytes hold a space and a newline, the separators of the binary format.
 AWKWARD_VALUES = [struct.unpack("<f", b" \n \n")[0], struct.unpack("<f", b"\n\n  ")[0], 0.5]
 
