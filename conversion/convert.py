@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -33,6 +34,9 @@ from word2vec_hub.tokenization.word_level import (
 )
 
 from .vector_files import VectorFile
+
+if TYPE_CHECKING:
+    from .fasttext_bin import FastTextBinFile
 from .weights_writer import ConvertedWeightsWriter
 
 
@@ -65,7 +69,7 @@ def convert_vector_file(
     """
     output = check_output_dir(output)
     report = ConversionReport(0, 0, 0, 0)
-    with VectorFile(path, file_format, limit=max_vocab) as vectors:
+    with open_vector_file(path, file_format, limit=max_vocab) as vectors:
         if vectors.count is not None:
             check_disk_space(output, (len(SPECIAL_TOKENS) + vectors.count) * (vectors.dim * 4 + 8))  # + counts
 
@@ -100,8 +104,18 @@ def convert_vector_file(
     return report
 
 
+def open_vector_file(path: str | Path, file_format: str, limit: int | None) -> VectorFile | FastTextBinFile:
+    """The reader of `file_format`: fastText's binary model has its own, the formats of one vector a word share one."""
+    if file_format == "fasttext-bin":
+        # numba compiles its reader: imported only for this format.
+        from .fasttext_bin import FastTextBinFile
+
+        return FastTextBinFile(path, limit=limit)
+    return VectorFile(path, file_format, limit=limit)
+
+
 def _write_vectors(
-    vectors: VectorFile, writer: ConvertedWeightsWriter, normalize: Callable[[list[str]], list[str]]
+    vectors: VectorFile | FastTextBinFile, writer: ConvertedWeightsWriter, normalize: Callable[[list[str]], list[str]]
 ) -> tuple[dict[str, int], int]:
     """Stream zero rows for the special tokens, then each vector whose normalised word is new; return the
     vocabulary ({token: row}) and the number of duplicates dropped."""

@@ -1,0 +1,140 @@
+"""Converting fastText's binary models (`--from fasttext-bin`): the vectors the peers' own loaders give, and the
+files that are refused."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from word2vec_hub.conversion.convert import convert_vector_file
+from word2vec_hub.conversion.vector_files import VectorFileError
+from word2vec_hub.modeling import Word2VecModel
+
+from .conftest import one_line_error
+
+# The word map of a converted folder cannot draw Han characters without a CJK font; that is not under test here.
+pytestmark = pytest.mark.filterwarnings("ignore:no installed font:UserWarning")
+# Non-ASCII words on purpose: fastText hashes bytes >= 0x80 as negative chars, and counts a UTF-8 character as one.
+WORDS = ["the", "cat", "sat", "on", "mat", "café", "naïve", "电脑", "桌子", "running", "runner", "runs", "dog", "über"]
+
+
+@pytest.fixture(scope="module")
+def gensim_bin(tmp_path_factory):
+    """A fastText .bin written by gensim's `save_facebook_model` (trained for real, so every row differs)."""
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+
+    generator = np.random.default_rng(0)
+    sentences = [list(generator.choice(WORDS, 12)) for _ in range(300)]
+    model = FastText(
+        sentences, vector_size=6, window=3, min_count=1, min_n=2, max_n=4, bucket=500, epochs=2, workers=1, seed=1
+    )
+    path = tmp_path_factory.mktemp("fasttext") / "model.bin"
+    save_facebook_model(model, str(path))
+    return path
+
+
+def test_converted_vectors_equal_what_fasttext_and_gensim_load_from_the_bin_file(gensim_bin, tmp_path):
+    import fasttext
+    from gensim.models.fasttext import load_facebook_model
+
+    report = convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    peer = fasttext.load_model(str(gensim_bin))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        gensim_vectors = load_facebook_model(str(gensim_bin)).wv
+    assert report.words_kept == len(WORDS) and report.dimension == 6
+    for word in WORDS:
+        ours = model[word].numpy()
+        np.testing.assert_allclose(ours, peer.get_word_vector(word), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(ours, gensim_vectors[word], rtol=0, atol=1e-6)
+    # The n-gram rows matter: a word's own row alone is not its vector.
+    own_row = gensim_vectors.vectors_vocab[gensim_vectors.key_to_index["running"]]
+    assert np.abs(model["running"].numpy() - own_row).max() > 1e-3
+
+
+def test_the_end_of_sentence_token_gets_fasttexts_vector_its_own_row(tmp_path):
+    import fasttext
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+
+    # fastText gives "</s>" (its end of line) no n-grams, where gensim's loader composes some.
+    generator = np.random.default_rng(1)
+    sentences = [[*generator.choice(WORDS, 10), "</s>"] for _ in range(200)]
+    trained = FastText(sentences, vector_size=5, min_count=1, min_n=2, max_n=3, bucket=300, epochs=1, workers=1)
+    save_facebook_model(trained, str(tmp_path / "model.bin"))
+    convert_vector_file(tmp_path / "model.bin", "fasttext-bin", tmp_path / "model")
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    peer = fasttext.load_model(str(tmp_path / "model.bin"))
+    for word in ["</s>", *WORDS]:
+        np.testing.assert_allclose(model[word].numpy(), peer.get_word_vector(word), rtol=0, atol=1e-6)
+    own_row = trained.wv.vectors_vocab[trained.wv.key_to_index["</s>"]]
+    np.testing.assert_allclose(model["</s>"].numpy(), own_row, rtol=0, atol=1e-6)
+
+
+def test_max_vocab_keeps_the_most_frequent_words(gensim_bin, tmp_path):
+    from gensim.models.fasttext import load_facebook_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        first = load_facebook_model(str(gensim_bin)).wv.index_to_key[:3]
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model", max_vocab=3)
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    assert list(model.index_to_key)[2:] == first
+
+
+def _layout_offsets(path) -> dict[str, int]:
+    """Where the version, the model kind, the dictionary and the input matrix of a .bin start."""
+    data = path.read_bytes()
+    offset = 8 + 12 * 4 + 8
+    entries = struct.unpack_from("<i", data, offset)[0]
+    dictionary = offset
+    offset += 4 * 3 + 8 * 2
+    for _ in range(entries):
+        offset = data.index(b"\0", offset) + 1 + 9
+    return {"version": 4, "model": 8 + 7 * 4, "dictionary": dictionary, "matrix": offset + 1}
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("magic", "is not a fastText .bin file"),
+        ("version", "of version 13"),
+        ("supervised", "is a supervised fastText model"),
+        ("cut in the dictionary", "cut short inside its dictionary"),
+        ("cut in the matrix", "is cut short: its input matrix needs"),
+    ],
+)
+def test_a_file_that_is_not_an_unsupervised_fasttext_model_is_refused_in_one_line(
+    gensim_bin, tmp_path, damage, message
+):
+    data = bytearray(gensim_bin.read_bytes())
+    offsets = _layout_offsets(gensim_bin)
+    if damage == "magic":
+        data[:4] = struct.pack("<i", 30)
+    elif damage == "version":
+        data[4:8] = struct.pack("<i", 13)
+    elif damage == "supervised":
+        data[offsets["model"] : offsets["model"] + 4] = struct.pack("<i", 3)
+    elif damage == "cut in the dictionary":
+        data = data[: offsets["dictionary"] + 40]
+    else:
+        data = data[: offsets["matrix"] + 16 + 100]
+    damaged = tmp_path / "damaged.bin"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(VectorFileError, match=message):
+        convert_vector_file(damaged, "fasttext-bin", tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+    completed = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "convert", str(damaged), "--from", "fasttext-bin", "--output",
+         str(tmp_path / "model")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert message in one_line_error(completed)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["damaged.bin"]
