@@ -71,13 +71,15 @@ def convert_vector_file(
     report = ConversionReport(0, 0, 0, 0)
     with open_vector_file(path, file_format, limit=max_vocab) as vectors:
         if vectors.count is not None:
-            check_disk_space(output, (len(SPECIAL_TOKENS) + vectors.count) * (vectors.dim * 4 + 8))  # + counts
+            table_rows = len(SPECIAL_TOKENS) + vectors.count
+            check_disk_space(output, table_rows * (vectors.dim * 4 + 8) + vectors.ngram_rows * vectors.dim * 4)
 
         def fill(staging: Path) -> None:
             weights = staging / WEIGHTS_FILE
-            with ConvertedWeightsWriter(weights, vectors.dim) as writer:
+            subwords = vectors.ngram_rows
+            with ConvertedWeightsWriter(weights, vectors.dim, ngram_rows=subwords) as writer:
                 vocabulary, duplicates = _write_vectors(vectors, writer, _words_normalizer(lowercase, nfkc=True))
-                rows = writer.close()
+                rows = writer.close(vectors.ngram_blocks() if subwords else ())
             tokenizer = wrap_tokenizer(
                 empty_word_level_tokenizer(
                     lowercase=lowercase, nfkc=True, split_punctuation=split_punctuation, vocab=vocabulary
@@ -93,6 +95,7 @@ def convert_vector_file(
                 corpus=f"{vectors.path.name} ({file_format})",
                 min_count=1,
                 epochs=0,
+                **({"bucket": subwords, "min_n": vectors.min_n, "max_n": vectors.max_n} if subwords else {}),
             )
             model = _model_over_weights(config, weights, writer.data_offset(), tokenizer)
             save_config_and_code(model, staging)

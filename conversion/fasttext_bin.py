@@ -4,10 +4,11 @@
 
 The file (fastText's `FastText::saveModel`, version 12; 11 reads the same): the magic number and version (int32
 each); the arguments (12 int32: dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn,
-lrUpdateRate; then t as a float64); the dictionary (int32 size, nwords, nlabels; int64 ntokens, pruneidx_size;
-then per entry a NUL-terminated word, an int64 count and an int8 type, 0 for a word and 1 for a label; then
-pruneidx_size pairs of int32); a bool, whether the input matrix is quantised; the input matrix (int64 rows, int64
-columns, float32 data): nwords word rows, then `bucket` n-gram rows; then the output matrix.
+lrUpdateRate; then t as a float64); the dictionary (int32 size, nwords, nlabels; int64 ntokens, pruneidx_size, -1
+unless `fasttext quantize` pruned the n-grams; then per entry a NUL-terminated word, an int64 count and an int8
+type, 0 for a word and 1 for a label; then pruneidx_size pairs of int32); a bool, whether the input matrix is
+quantised; the input matrix (int64 rows, int64 columns, float32 data): nwords word rows, then `bucket` n-gram rows;
+then the output matrix. Pruned and quantised models (`.ftz`) are refused.
 
 The input matrix is memory-mapped and the word vectors composed a block of words at a time, so a `cc.*.300.bin`
 (2M words and 2M buckets, 4.8 GB) converts without holding its table.
@@ -90,16 +91,13 @@ class FastTextBinFile:
             raise VectorFileError(f"{self.path} is cut short inside its dictionary; download or save it again")
         self._word_starts, self._word_ends = starts[: self.nwords], ends[: self.nwords]
         offset = (ends[-1] + 10) if entries else offset
-        self._pruned = prune_size >= 0
-        prune_pairs = max(prune_size, 0)
-        if offset + prune_pairs * 8 + 1 + MATRIX_SHAPE.size > size:
+        if prune_size >= 0:
+            raise VectorFileError(
+                f"{self.path} has a pruned n-gram table (`fasttext quantize -cutoff`), which is not read; convert the "
+                "model's unpruned .bin"
+            )
+        if offset + 1 + MATRIX_SHAPE.size > size:
             raise VectorFileError(f"{self.path} is cut short after its dictionary; download or save it again")
-        pruned = np.frombuffer(data, dtype="<i4", count=2 * prune_pairs, offset=offset).reshape(-1, 2)
-        # n-gram bucket -> row after the words, for a pruned model (`fasttext quantize -cutoff`); -1: dropped.
-        self._bucket_rows = np.full(self.bucket if self._pruned else 0, -1, dtype=np.int64)
-        if self._pruned:
-            self._bucket_rows[pruned[:, 0]] = pruned[:, 1]
-        offset += prune_pairs * 8
         if data[offset]:
             raise VectorFileError(
                 f"{self.path} is quantised (`fasttext quantize`, usually a .ftz file), which is not read; convert the "
@@ -107,11 +105,10 @@ class FastTextBinFile:
             )
         rows, columns = MATRIX_SHAPE.unpack_from(data, offset + 1)
         offset += 1 + MATRIX_SHAPE.size
-        n_gram_rows = self.bucket if not self._pruned else prune_pairs
-        if columns != self.dim or rows < self.nwords + n_gram_rows:
+        if columns != self.dim or rows != self.nwords + self.bucket:
             raise VectorFileError(
                 f"{self.path}: the input matrix is {rows} x {columns}, but the header gives {self.nwords} words, "
-                f"{n_gram_rows} n-gram rows and dim {self.dim}; the file is damaged"
+                f"{self.bucket} n-gram rows and dim {self.dim}; the file is damaged"
             )
         if offset + rows * columns * 4 > size:
             raise VectorFileError(
@@ -119,6 +116,11 @@ class FastTextBinFile:
                 f"{size:,}; download or save it again"
             )
         self._input = np.ndarray((rows, columns), dtype="<f4", buffer=data, offset=offset)
+
+    @property
+    def ngram_rows(self) -> int:
+        """Rows of the n-gram table the model keeps: none for a model trained without subwords (`-maxn 0`)."""
+        return self.bucket if self.max_n > 0 else 0
 
     @property
     def count(self) -> int:
@@ -129,6 +131,11 @@ class FastTextBinFile:
 
     def __exit__(self, *exception) -> None:
         self._input = self._data = None
+
+    def ngram_blocks(self) -> Iterator[np.ndarray]:
+        """The n-gram table's rows `[bucket, dim]`, a block at a time."""
+        for start in range(0, self.bucket, BLOCK_WORDS):
+            yield self._input[self.nwords + start : self.nwords + min(start + BLOCK_WORDS, self.bucket)]
 
     def __iter__(self) -> Iterator[tuple[list[str], np.ndarray]]:
         """Blocks of (words, float32 [len(words), dim]): each word's fastText vector."""
@@ -144,7 +151,7 @@ class FastTextBinFile:
             vectors = np.empty((end - start, self.dim), dtype=np.float32)
             _compose(
                 data, self._word_starts[start:end], self._word_ends[start:end], start, self.nwords, self._input,
-                self._bucket_rows, self._pruned, self.min_n, self.max_n, self.bucket, vectors,
+                self.min_n, self.max_n, self.bucket, vectors,
             )  # fmt: skip
             self.words_read += len(words)
             yield words, vectors
@@ -180,7 +187,7 @@ def _fnv_step(state: np.uint32, byte: np.uint8) -> np.uint32:
 
 @njit(parallel=True, cache=True)
 def _compose(
-    data, starts, ends, first_word, nwords, table, bucket_rows, pruned, min_n, max_n, bucket, out,
+    data, starts, ends, first_word, nwords, table, min_n, max_n, bucket, out,
 ):  # fmt: skip
     """out[i] = mean of word (first_word + i)'s input row and its n-grams' rows, as fastText's `getWordVector`."""
     for i in prange(out.shape[0]):
@@ -210,11 +217,7 @@ def _compose(
                         state = _fnv_step(state, bracketed[j])
                         j += 1
                     if n >= min_n and not (n == 1 and (position == 0 or j == length)):
-                        row = np.int64(state % np.uint32(bucket))
-                        if pruned:
-                            row = bucket_rows[row]
-                        if row >= 0:
-                            vector += table[nwords + row]
-                            rows += 1
+                        vector += table[nwords + np.int64(state % np.uint32(bucket))]
+                        rows += 1
                     n += 1
         out[i] = vector / np.float32(rows)

@@ -61,6 +61,9 @@ class VectorFile:
     `words_read` says how many vectors the file gave; a count that differs from the header's is warned about.
     """
 
+    # Vectors of whole words only: no character n-gram table (fastText's .bin has one: fasttext_bin.py).
+    ngram_rows = 0
+
     def __init__(self, path: str | Path, file_format: str, limit: int | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():

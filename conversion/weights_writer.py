@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,15 +25,16 @@ COUNTS_BLOCK_ROWS = 2**20
 
 
 class ConvertedWeightsWriter:
-    """`model.safetensors` holding `embeddings` [rows, dim] float32 (appended a block at a time) and `counts` [rows]
-    int64 zeros (a converted model has no word counts), as `Word2VecModel` saves them.
+    """`model.safetensors` holding `embeddings` [rows, dim] float32 (appended a block at a time), `counts` [rows]
+    int64 zeros (a converted model has no word counts), and, given `ngram_rows`, the `ngrams` [ngram_rows, dim]
+    float32 table of a fastText model (written by `close`), as `Word2VecModel` saves them.
 
     Writing into the page cache costs the kernel about as much time as parsing a vector file costs us, so a thread
     writes one block while the caller reads the next; two buffers, reused, hold the blocks in flight.
     """
 
-    def __init__(self, path: str | Path, dim: int) -> None:
-        self.path, self.dim, self.rows = Path(path), dim, 0
+    def __init__(self, path: str | Path, dim: int, ngram_rows: int = 0) -> None:
+        self.path, self.dim, self.rows, self.ngram_rows = Path(path), dim, 0, ngram_rows
         self._header_bytes = len(self._header(MOST_ROWS))
         self._file = open(self.path, "wb")  # noqa: SIM115 (closed by close() or __exit__)
         self._file.seek(8 + self._header_bytes)
@@ -62,12 +64,19 @@ class ConvertedWeightsWriter:
         self._writes[turn] = self._thread.submit(self._file.write, staged.data)
         self.rows += len(vectors)
 
-    def close(self) -> int:
-        """Write the counts and the header, close the file, and return the number of rows."""
+    def close(self, ngram_blocks: Iterable[np.ndarray] = ()) -> int:
+        """Write the counts, the n-gram table from `ngram_blocks` (`ngram_rows` rows in all) and the header, close
+        the file, and return the number of rows."""
         self._wait(0)
         self._wait(1)
         for start in range(0, self.rows, COUNTS_BLOCK_ROWS):
             self._file.write(np.zeros(min(COUNTS_BLOCK_ROWS, self.rows - start), dtype="<i8").data)
+        written = 0
+        for block in ngram_blocks:
+            self._file.write(np.ascontiguousarray(block, dtype="<f4").data)
+            written += len(block)
+        if written != self.ngram_rows:
+            raise ValueError(f"the n-gram table has {written} rows, {self.ngram_rows} were announced")
         header = self._header(self.rows).ljust(self._header_bytes, b" ")
         self._file.seek(0)
         self._file.write(struct.pack("<Q", len(header)) + header)
@@ -82,11 +91,19 @@ class ConvertedWeightsWriter:
 
     def _header(self, rows: int) -> bytes:
         table_bytes = rows * self.dim * 4
+        counts_end = table_bytes + rows * 8
         header = {
             "__metadata__": {"format": "pt"},
             "embeddings": {"dtype": "F32", "shape": [rows, self.dim], "data_offsets": [0, table_bytes]},
-            "counts": {"dtype": "I64", "shape": [rows], "data_offsets": [table_bytes, table_bytes + rows * 8]},
+            "counts": {"dtype": "I64", "shape": [rows], "data_offsets": [table_bytes, counts_end]},
         }
+        if self.ngram_rows:
+            ngram_bytes = self.ngram_rows * self.dim * 4
+            header["ngrams"] = {
+                "dtype": "F32",
+                "shape": [self.ngram_rows, self.dim],
+                "data_offsets": [counts_end, counts_end + ngram_bytes],
+            }
         encoded = json.dumps(header, separators=(",", ":")).encode()
         # The data then starts at a multiple of 8 bytes, as the safetensors library aligns it.
         return encoded + b" " * (-(8 + len(encoded)) % 8)

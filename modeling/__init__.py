@@ -1,9 +1,9 @@
 """The word2vec model as Hugging Face classes, registered with the Auto classes under model_type "word2vec".
 
 Importing this package lets `AutoConfig`, `AutoModel`, `AutoModelForSequenceClassification` and `AutoTokenizer`
-load our folders without `trust_remote_code`; saving a model writes the `auto_map` and copies `modeling_word2vec.py`
-(and `modeling_word2vec_classifier.py` for the classifier) beside the weights, so that a machine without this
-package loads it with `trust_remote_code=True`.
+load our folders without `trust_remote_code`; saving a model writes the `auto_map` and copies `modeling_word2vec.py`,
+`subwords.py` (which it imports), and `modeling_word2vec_classifier.py` for the classifier, beside the weights, so
+that a machine without this package loads it with `trust_remote_code=True`.
 """
 
 from transformers import (

@@ -23,6 +23,8 @@ from transformers.core_model_loading import WeightRenaming
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.utils import cached_file, logging
 
+from .subwords import ngram_buckets
+
 logger = logging.get_logger(__name__)
 
 HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
@@ -171,6 +173,9 @@ class Word2VecConfig(PreTrainedConfig):
         has_context_vectors (`bool`): whether the checkpoint holds the skip-gram head (`context`). Vectors converted
             from word2vec, GloVe or fastText files have none.
         freeze_embeddings (`bool`): load the input vectors with `requires_grad=False`.
+        bucket (`int`): rows of the character n-gram table (`ngrams`, fastText's subwords); 0: no subwords, and a word
+            outside the vocabulary has no vector.
+        min_n, max_n (`int`): the lengths of the character n-grams, in characters.
         window, negative, sample, min_count, max_vocab, epochs, alpha, min_alpha, ns_exponent: the training
             hyperparameters, named as in gensim's `Word2Vec`.
         corpus (`str`, *optional*): a description of the training corpus.
@@ -198,6 +203,9 @@ class Word2VecConfig(PreTrainedConfig):
     unk_token_id: int | None = 1
     architecture: str | None = "skip-gram"
     has_context_vectors: bool = True
+    bucket: int = 0
+    min_n: int = 3
+    max_n: int = 6
     freeze_embeddings: bool = False
     window: int = 5
     negative: int = 5
@@ -250,6 +258,9 @@ class Word2VecPreTrainedModel(PreTrainedModel):
             if module.context is not None:
                 init.zeros_(module.context)
             init.zeros_(module.counts)
+            if module.ngrams is not None:
+                bound = 0.5 / module.config.hidden_size
+                init.uniform_(module.ngrams, -bound, bound)
 
 
 # gensim KeyedVectors names the model lacks: asking for one says where a real KeyedVectors comes from.
@@ -274,6 +285,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
             `config.has_context_vectors` is false.
         counts (`[vocab_size]`, int64): corpus frequency of each word; drives subsampling and the noise
             distribution when training continues.
+        ngrams (`[bucket, hidden_size]`): the character n-gram vectors (fastText's subwords), when `config.bucket`
+            is positive: a word outside the vocabulary gets the mean of its n-grams' rows (`subword_vector`), and
+            the queries take such words too. A known word's row in `embeddings` already holds its fastText vector.
 
     `forward` maps ids to their input vectors, which is what a feature-extraction pipeline and a frozen input layer
     need. The gensim-style queries (gensim's `KeyedVectors` query set: `most_similar`, `similarity`, `doesnt_match`,
@@ -289,6 +303,10 @@ class Word2VecModel(Word2VecPreTrainedModel):
             self.context = nn.Parameter(torch.empty(vocab_size, dim))
         else:
             self.register_parameter("context", None)
+        if config.bucket > 0:
+            self.ngrams = nn.Parameter(torch.empty(config.bucket, dim))
+        else:
+            self.register_parameter("ngrams", None)
         self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
         self.tokenizer: PreTrainedTokenizerFast | None = None
         self._key_to_index: dict[str, int] | None = None
@@ -709,7 +727,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
         return F.normalize(self.embeddings.detach()[index].float(), dim=0)
 
     def _finite_unit_row(self, word: str) -> torch.Tensor:
-        vector = self._unit_row(self.word_id(word))
+        vector = self.get_vector(word, norm=True)
         if not torch.isfinite(vector).all():
             raise ValueError(f"the vector of {word!r} holds NaN or inf, so nothing can be compared with it")
         return vector
@@ -759,9 +777,28 @@ class Word2VecModel(Word2VecPreTrainedModel):
         return True
 
     def get_vector(self, word: str, norm: bool = False) -> torch.Tensor:
-        """The input vector of `word` `[hidden_size]`, optionally unit-normalised."""
+        """The input vector of `word` `[hidden_size]`, optionally unit-normalised. A word outside the vocabulary
+        gets its `subword_vector` in a model with subwords (as fastText's `get_word_vector`); else KeyError."""
+        if self.ngrams is not None and word not in self:
+            vector = self.subword_vector(word)
+            return F.normalize(vector.float(), dim=0) if norm else vector
         index = self.word_id(word)
         return self._unit_row(index) if norm else self.embeddings.detach()[index]
+
+    def subword_vector(self, word: str) -> torch.Tensor:
+        """The mean of the rows of `word`'s character n-grams `[hidden_size]` (zeros if it has none), the word
+        normalised as the tokenizer normalises text (e.g. lowercased). Needs a model with subwords."""
+        if self.ngrams is None:
+            raise KeyError(
+                f"word {word!r} is not in the vocabulary, and this model has no subword vectors to compose it from"
+            )
+        normalizer = self.tokenizer.backend_tokenizer.normalizer if self.tokenizer is not None else None
+        key = normalizer.normalize_str(word) if normalizer is not None else word
+        config = self.config
+        rows = ngram_buckets(key, config.min_n, config.max_n, config.bucket)
+        if not rows:
+            return self.ngrams.new_zeros(config.hidden_size).detach()
+        return self.ngrams.detach()[rows].mean(0)
 
     def _query_vector(self, terms: Sequence[str | torch.Tensor], weights: Sequence[float]) -> tuple[torch.Tensor, set]:
         dim, device = self.config.hidden_size, self.embeddings.device
@@ -769,7 +806,8 @@ class Word2VecModel(Word2VecPreTrainedModel):
         used_ids = set()
         for term, weight in zip(terms, weights, strict=True):
             if isinstance(term, str):
-                used_ids.add(self.word_id(term))
+                if self.ngrams is None or term in self:
+                    used_ids.add(self.word_id(term))
                 vector = self._finite_unit_row(term)
             else:
                 vector = F.normalize(torch.as_tensor(term, device=device).float().flatten(), dim=0)
@@ -931,16 +969,29 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def encode(self, sentences: str | Sequence[str]) -> torch.Tensor:
         """Sentence vectors: the mean of the input vectors of the sentence's known words `[num_sentences, dim]`.
 
-        Unknown words and padding are left out (as model2vec does); a sentence without known words gets zeros.
+        Unknown words and padding are left out (as model2vec does), except in a model with subwords, where an
+        unknown word counts with its `subword_vector`; a sentence without known words gets zeros.
         """
         self._require_vocabulary()
         sentences = [sentences] if isinstance(sentences, str) else list(sentences)
-        batch = self.tokenizer(sentences, padding=True, return_tensors="pt", add_special_tokens=False)
-        ids = batch["input_ids"].to(self.embeddings.device)
-        known = batch["attention_mask"].to(ids.device).bool() & ~torch.isin(
-            ids, torch.tensor(sorted(self._special_ids()), device=ids.device)
+        with_subwords = self.ngrams is not None
+        batch = self.tokenizer(
+            sentences,
+            padding=True,
+            return_tensors="pt",
+            add_special_tokens=False,
+            return_offsets_mapping=with_subwords,
         )
+        ids = batch["input_ids"].to(self.embeddings.device)
+        present = batch["attention_mask"].to(ids.device).bool()
+        known = present & ~torch.isin(ids, torch.tensor(sorted(self._special_ids()), device=ids.device))
         vectors = F.embedding(ids, self.embeddings.detach()) * known.unsqueeze(-1)
+        if with_subwords and self.config.unk_token_id is not None:
+            unknown = present & (ids == self.config.unk_token_id)
+            for sentence, position in unknown.nonzero().tolist():
+                start, end = batch["offset_mapping"][sentence, position].tolist()
+                vectors[sentence, position] = self.subword_vector(sentences[sentence][start:end])
+            known |= unknown
         return vectors.sum(1) / known.sum(1, keepdim=True).clamp(min=1)
 
     def save_word2vec_format(self, path: str | os.PathLike, binary: bool = False) -> None:
@@ -979,6 +1030,8 @@ class Word2VecModel(Word2VecPreTrainedModel):
         """`model[word]`: its input vector `[hidden_size]`; `model[[words]]`: theirs `[len(words), hidden_size]`."""
         if isinstance(word_or_words, str):
             return self.get_vector(word_or_words)
+        if self.ngrams is not None:
+            return torch.stack([self.get_vector(word) for word in word_or_words])
         return self.embeddings.detach()[[self.word_id(word) for word in word_or_words]]
 
     def distance(self, word_a: str, word_b: str) -> float:

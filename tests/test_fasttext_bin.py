@@ -59,6 +59,32 @@ def test_converted_vectors_equal_what_fasttext_and_gensim_load_from_the_bin_file
     assert np.abs(model["running"].numpy() - own_row).max() > 1e-3
 
 
+def test_unknown_words_get_the_vectors_fasttext_gives_them_after_conversion(gensim_bin, tmp_path):
+    import fasttext
+
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    peer = fasttext.load_model(str(gensim_bin))
+    unseen = ["runners", "cafés", "电脑桌", "übermat", "dogcat"]
+    assert not any(word in model for word in unseen)
+    for word in unseen:
+        np.testing.assert_allclose(model[word].numpy(), peer.get_word_vector(word), rtol=0, atol=1e-6)
+        assert model[word].abs().sum() > 0
+    np.testing.assert_allclose(model[unseen].numpy(), np.stack([peer.get_word_vector(w) for w in unseen]), atol=1e-6)
+    cosine = np.dot(peer.get_word_vector("runners"), peer.get_word_vector("running"))
+    cosine /= np.linalg.norm(peer.get_word_vector("runners")) * np.linalg.norm(peer.get_word_vector("running"))
+    assert model.similarity("runners", "running") == pytest.approx(cosine, abs=1e-5)
+    # A query by an unknown word ranks the known ones, as gensim's FastText does.
+    assert [word for word, _ in model.most_similar("runners", topn=len(WORDS))] != []
+    # encode: an unknown word counts with its subword vector, so this sentence is not the zero vector.
+    sentence = model.encode("runners").flatten()
+    np.testing.assert_allclose(sentence.numpy(), peer.get_word_vector("runners"), rtol=0, atol=1e-6)
+    mixed = model.encode(["the runners", "the"])
+    np.testing.assert_allclose(
+        mixed[0].numpy(), (model["the"].numpy() + peer.get_word_vector("runners")) / 2, rtol=0, atol=1e-6
+    )
+
+
 def test_the_end_of_sentence_token_gets_fasttexts_vector_its_own_row(tmp_path):
     import fasttext
     from gensim.models import FastText

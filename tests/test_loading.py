@@ -148,6 +148,7 @@ def test_saved_folder_records_the_training_hyperparameters(trained_folder, plant
         "model.safetensors",
         "modeling_word2vec.py",
         "modules.json",
+        "subwords.py",
         "tokenizer.json",
         "tokenizer_config.json",
         "word_map.png",
