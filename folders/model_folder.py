@@ -9,7 +9,9 @@ from pathlib import Path
 from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.modeling.tokenization_word2vec import Word2VecSubwordTokenizer
 from word2vec_hub.resources import readable_size
+from word2vec_hub.tokenization.word_level import wrap_tokenizer
 
 from .checks import check_output_dir, replace_or_refuse
 from .model_card import write_model_card
@@ -53,8 +55,13 @@ def write_companion_files(
     extra_files: dict[str, str] | None = None,
     card: bool = True,
 ) -> None:
-    """What a model folder holds beside weights and config: the tokenizer, sentence-transformers' modules.json,
+    """What a model folder holds beside weights and config: the tokenizer (for a model with subwords, as the
+    `Word2VecSubwordTokenizer` that gives unknown words their n-grams), sentence-transformers' modules.json,
     `extra_files` ({name: text}) and the model card."""
+    config = model.config
+    if config.bucket > 0 and not isinstance(tokenizer, Word2VecSubwordTokenizer):
+        subwords = {"min_n": config.min_n, "max_n": config.max_n, "bucket": config.bucket}
+        tokenizer = wrap_tokenizer(tokenizer.backend_tokenizer, subwords)
     tokenizer.save_pretrained(folder)
     (folder / "modules.json").write_text(json.dumps(SENTENCE_TRANSFORMERS_MODULES, indent=2) + "\n")
     for name, content in (extra_files or {}).items():

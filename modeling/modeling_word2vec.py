@@ -643,6 +643,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        subword_ids: torch.LongTensor | None = None,
     ) -> BaseModelOutput | tuple[torch.Tensor, ...]:
         r"""
         Args:
@@ -654,6 +655,10 @@ class Word2VecModel(Word2VecPreTrainedModel):
             output_hidden_states (`bool`, *optional*): also return `hidden_states`: a model without layers has one,
                 the embedding output, as transformers models return the embeddings as `hidden_states[0]`.
             return_dict (`bool`, *optional*): a [`BaseModelOutput`] (default) or a tuple.
+            subword_ids (`torch.LongTensor` of shape `(batch_size, sequence_length, most_ngrams)`, *optional*): rows
+                of the `ngrams` table for each token, -1 where there is none, as the tokenizer of a model with
+                subwords returns them (`Word2VecSubwordTokenizer`); a token that has any gets the mean of those rows
+                in place of its looked-up vector (an unknown word, whose [UNK] row is zero).
 
         Returns:
             [`BaseModelOutput`] whose `last_hidden_state` of shape `(batch_size, sequence_length, hidden_size)`
@@ -668,6 +673,8 @@ class Word2VecModel(Word2VecPreTrainedModel):
         if inputs_embeds is None:
             self._validate_ids(input_ids)
             inputs_embeds = self.word_embeddings(input_ids)
+        if subword_ids is not None and self.ngrams is not None:
+            inputs_embeds = self._with_subword_vectors(inputs_embeds, subword_ids)
         hidden = inputs_embeds
         if attention_mask is not None:
             hidden = hidden * attention_mask.unsqueeze(-1).to(hidden.dtype)
@@ -675,6 +682,21 @@ class Word2VecModel(Word2VecPreTrainedModel):
         if not return_dict:
             return (hidden,) if hidden_states is None else (hidden, hidden_states)
         return BaseModelOutput(last_hidden_state=hidden, hidden_states=hidden_states)
+
+    def _with_subword_vectors(self, embeds: torch.Tensor, subword_ids: torch.LongTensor) -> torch.Tensor:
+        """`embeds` with each position that has n-gram rows in `subword_ids` replaced by their mean."""
+        present = subword_ids >= 0
+        positions = present.any(-1).nonzero(as_tuple=True)
+        if not positions[0].numel():
+            return embeds
+        rows, kept = subword_ids[positions], present[positions]
+        if int(rows.max()) >= self.config.bucket:
+            raise ValueError(
+                f"subword_ids holds row {int(rows.max())}, beyond the n-gram table's {self.config.bucket} rows; use "
+                "the tokenizer saved with this model"
+            )
+        vectors = (F.embedding(rows.clamp(min=0), self.ngrams) * kept.unsqueeze(-1)).sum(1) / kept.sum(1, keepdim=True)
+        return embeds.index_put(positions, vectors.to(embeds.dtype))
 
     def skipgram_loss(
         self,

@@ -3,9 +3,12 @@ files that are refused."""
 
 from __future__ import annotations
 
+import json
+import os
 import struct
 import subprocess
 import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -164,3 +167,54 @@ def test_a_file_that_is_not_an_unsupervised_fasttext_model_is_refused_in_one_lin
     )  # fmt: skip
     assert message in one_line_error(completed)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["damaged.bin"]
+
+
+def test_an_unseen_word_gets_its_fasttext_vector_through_automodel_and_autotokenizer_alone(gensim_bin, tmp_path):
+    import fasttext
+
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    # A fresh process without this package: only the code saved in the folder.
+    completed = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent("""
+            import json, sys
+
+            class BlockOurPackages:
+                def find_spec(self, name, path=None, target=None):
+                    if name.split(".")[0] in {"word2vec_hub", "modeling", "tokenization", "training"}:
+                        raise ImportError(f"{name} is blocked in this process")
+
+            sys.meta_path.insert(0, BlockOurPackages())
+            from transformers import AutoModel, AutoTokenizer, pipeline
+
+            model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True)
+            tokenizer = AutoTokenizer.from_pretrained(sys.argv[1], trust_remote_code=True)
+            batch = tokenizer(["the runners sat", "cat"], return_tensors="pt", padding=True)
+            vectors = model(**batch).last_hidden_state
+            extractor = pipeline("feature-extraction", model=sys.argv[1], trust_remote_code=True)
+            print(json.dumps({"ids": batch["input_ids"].tolist(), "vectors": vectors.tolist(),
+                              "pipeline": extractor("the runners sat")[0]}))
+        """), str(tmp_path / "model")],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")},
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    peer = fasttext.load_model(str(gensim_bin))
+    assert result["ids"][0][1] == model.config.unk_token_id and "runners" not in model
+    expected = np.stack([model["the"].numpy(), peer.get_word_vector("runners"), model["sat"].numpy()])
+    np.testing.assert_allclose(np.array(result["vectors"][0]), expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(np.array(result["pipeline"]), expected, rtol=0, atol=1e-6)
+    # Padding stays zero; a known word keeps its row.
+    np.testing.assert_allclose(np.array(result["vectors"][1][0]), model["cat"].numpy(), rtol=0, atol=1e-6)
+    assert np.abs(np.array(result["vectors"][1][1:])).max() == 0
+
+
+def test_subword_ids_beyond_the_ngram_table_are_refused(gensim_bin, tmp_path):
+    import torch
+
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    ids = torch.tensor([[model.config.unk_token_id]])
+    with pytest.raises(ValueError, match="beyond the n-gram table's 500 rows"):
+        model(ids, subword_ids=torch.tensor([[[3, 500]]]))

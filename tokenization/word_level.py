@@ -12,6 +12,7 @@ import numpy as np
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
+from word2vec_hub.modeling.tokenization_word2vec import Word2VecSubwordTokenizer
 from word2vec_hub.tokenization.writing_systems import UNSPACED_CHARACTER, UNSPACED_RUN
 
 PAD_TOKEN = "[PAD]"
@@ -160,32 +161,37 @@ def vocabulary_from_counts(
     return {token: index for index, token in enumerate([*SPECIAL_TOKENS, *(token for _, token in kept)])}
 
 
-def wrap_tokenizer(tokenizer: Tokenizer) -> PreTrainedTokenizerFast:
-    """The transformers view of a WordLevel tokenizer: unk and pad set, no length limit, ids and mask only.
+def wrap_tokenizer(tokenizer: Tokenizer, subwords: Mapping[str, int] | None = None) -> PreTrainedTokenizerFast:
+    """The transformers view of a WordLevel tokenizer: unk and pad set, no length limit, ids and mask only; with
+    `subwords` ({"min_n", "max_n", "bucket"} of a model with an n-gram table) a `Word2VecSubwordTokenizer`, which
+    also returns each unknown word's n-gram rows.
 
     The view shares the vocabulary of `tokenizer` (its `model`) rather than holding a copy.
     """
     vocabulary = tokenizer.model
     special_ids = {token: vocabulary.token_to_id(token) for token in SPECIAL_TOKENS}
     if None in special_ids.values():
-        return _wrap(tokenizer)
+        return _wrap(tokenizer, subwords)
     # PreTrainedTokenizerFast deep-copies the tokenizer it is given: a serialisation round trip of the vocabulary,
     # seconds for a million words. It gets one whose vocabulary is the special tokens alone (which it registers at
     # their ids), then the whole vocabulary.
     tokenizer.model = models.WordLevel(vocab=special_ids, unk_token=UNK_TOKEN)
     try:
-        wrapped = _wrap(tokenizer)
+        wrapped = _wrap(tokenizer, subwords)
     finally:
         tokenizer.model = vocabulary
     wrapped.backend_tokenizer.model = vocabulary
     return wrapped
 
 
-def _wrap(tokenizer: Tokenizer) -> PreTrainedTokenizerFast:
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        unk_token=UNK_TOKEN,
-        pad_token=PAD_TOKEN,
-        model_input_names=["input_ids", "attention_mask"],
-        model_max_length=1_000_000_000,
+def _wrap(tokenizer: Tokenizer, subwords: Mapping[str, int] | None) -> PreTrainedTokenizerFast:
+    settings = {"tokenizer_object": tokenizer, "unk_token": UNK_TOKEN, "pad_token": PAD_TOKEN}
+    settings["model_max_length"] = 1_000_000_000
+    if not subwords:
+        return PreTrainedTokenizerFast(**settings, model_input_names=["input_ids", "attention_mask"])
+    wrapped = Word2VecSubwordTokenizer(
+        **settings, **subwords, model_input_names=["input_ids", "attention_mask", "subword_ids"]
     )
+    # Saved with an auto_map and its code, so that AutoTokenizer(..., trust_remote_code=True) loads this class.
+    wrapped._auto_class = "AutoTokenizer"
+    return wrapped
