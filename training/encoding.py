@@ -50,7 +50,7 @@ from .word_splitting import WordTable, encode_words, joined_words, split_range
 # chunks in flight (two per worker) keep the reading's memory small.
 CHUNK_CHARS = 1 << 22
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>: the signal a process gets when its parent dies
-WORDS_PER_ENCODE_STEP = 1 << 22
+WORDS_PER_ENCODE_STEP = 1 << 20
 # The bytes of whole lines a reader thread splits at a time: large enough that mapping a range's distinct words onto
 # the corpus's costs little beside splitting it, small enough that the ranges in flight (two per thread) stay small.
 RANGE_BYTES = 1 << 23
@@ -100,9 +100,10 @@ class WordStream:
     word_counts: np.ndarray
     line_lengths: np.ndarray
 
-    def encode(self, tokenizer: Tokenizer, word_ids: TokenIds) -> EncodedCorpus:
+    def encode(self, tokenizer: Tokenizer, word_ids: TokenIds, workers: int = 1) -> EncodedCorpus:
         """The token ids of the stream under `tokenizer`'s vocabulary (`word_ids`: those of each distinct word),
-        written next to the word stream."""
+        written next to the word stream; steps of about WORDS_PER_ENCODE_STEP words are encoded by `workers`
+        threads (compiled, without the GIL) and written in order."""
         unk_id = tokenizer.token_to_id(UNK_TOKEN)
         token_ids, token_lengths = word_ids.ids, word_ids.lengths
         counts = np.bincount(
@@ -116,28 +117,31 @@ class WordStream:
         kept_offsets = np.cumsum(kept_lengths) - kept_lengths
 
         ids_path = self.path.with_name("ids.int32")
-        sentence_lengths, num_tokens, first_word = [], 0, 0
-        with open(ids_path, "wb") as ids_file:
-            first_line = 0
-            while first_line < len(self.line_lengths):
-                # A whole number of lines, about WORDS_PER_ENCODE_STEP words (at least one line).
-                line_ends = np.cumsum(
-                    self.line_lengths[first_line : first_line + WORDS_PER_ENCODE_STEP], dtype=np.int64
-                )
-                lines = max(int(np.searchsorted(line_ends, WORDS_PER_ENCODE_STEP, "right")), 1)
-                last_line = first_line + lines
-                words = _read_ids(self.path, first_word, first_word + int(line_ends[lines - 1]))
-                first_word += int(line_ends[lines - 1])
-                kept, per_sentence = encode_words(
-                    words, self.line_lengths[first_line:last_line], kept_offsets, kept_lengths, kept_ids
-                )
+
+        def encode_step(first_word: int, last_word: int, first_line: int, last_line: int):
+            words = _read_ids(self.path, first_word, last_word)
+            return encode_words(words, self.line_lengths[first_line:last_line], kept_offsets, kept_lengths, kept_ids)
+
+        sentence_lengths, num_tokens = [], 0
+        in_flight: collections.deque[Future] = collections.deque()
+        with open(ids_path, "wb") as ids_file, ThreadPoolExecutor(max(workers, 1)) as pool:
+
+            def write_oldest() -> None:
+                nonlocal num_tokens
+                kept, per_sentence = in_flight.popleft().result()
                 try:
                     kept.tofile(ids_file)
                 except OSError as error:
                     raise _disk_error(error, ids_path) from error
                 num_tokens += kept.shape[0]
                 sentence_lengths.append(per_sentence)
-                first_line = last_line
+
+            for step in self._encode_steps():
+                in_flight.append(pool.submit(encode_step, *step))
+                if len(in_flight) > 2 * workers:
+                    write_oldest()
+            while in_flight:
+                write_oldest()
         return EncodedCorpus(
             ids_path=ids_path,
             num_tokens=num_tokens,
@@ -145,6 +149,17 @@ class WordStream:
             counts=counts,
             word_count=int(counts.sum()),
         )
+
+    def _encode_steps(self) -> Iterator[tuple[int, int, int, int]]:
+        """(first word, last word, first line, last line) of whole lines of about WORDS_PER_ENCODE_STEP words (at
+        least one line), in order."""
+        first_line = first_word = 0
+        while first_line < len(self.line_lengths):
+            line_ends = np.cumsum(self.line_lengths[first_line : first_line + WORDS_PER_ENCODE_STEP], dtype=np.int64)
+            lines = max(int(np.searchsorted(line_ends, WORDS_PER_ENCODE_STEP, "right")), 1)
+            last_word = first_word + int(line_ends[lines - 1])
+            yield first_word, last_word, first_line, first_line + lines
+            first_line, first_word = first_line + lines, last_word
 
 
 def number_words(lines: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -104,7 +104,7 @@ def encode_corpus(
             tokenizer.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)
         word_ids = TokenIds.from_tokens(tokens_per_word, tokenizer.get_vocab())
         del tokens_per_word
-    encoded = words.encode(tokenizer, word_ids)
+    encoded = words.encode(tokenizer, word_ids, workers)
     del words, word_ids  # the distinct words and line lengths are not needed to train
     corpus_tokens = encoded.num_tokens
     if distributed is not None:

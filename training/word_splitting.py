@@ -55,9 +55,10 @@ def _multibyte_space_length(data: np.ndarray, at: int, end: int) -> int:
     return 3 if second == 0x81 and third == 0x9F else 0
 
 
-# The hash table of a range's distinct words: a slot holds a word's number + 1 (0: empty); a word's record holds its
-# hash, its first eight bytes (zero-padded), its length and its count, so that most lookups touch one record.
-_HASH, _PREFIX, _LENGTH, _COUNT = 0, 1, 2, 3
+# The hash table of distinct words: a slot holds a word's hash, its first eight bytes (zero-padded), its length and
+# its number + 1 (0: an empty slot), so that a lookup touches one slot, and for a word of more than eight bytes its
+# earlier occurrence.
+_HASH, _PREFIX, _LENGTH, _NUMBER = 0, 1, 2, 3
 # The scan's position, kept between calls of `_split_until_full`.
 _AT, _WORDS, _LINES, _DISTINCT, _LINE_WORDS, _LINE_START, _LONG_LINE = range(7)
 
@@ -65,7 +66,6 @@ _AT, _WORDS, _LINES, _DISTINCT, _LINE_WORDS, _LINE_START, _LONG_LINE = range(7)
 @njit(inline="always")
 def _find(
     slots: np.ndarray,
-    records: np.ndarray,
     first_byte: np.ndarray,
     stored: np.ndarray,
     data: np.ndarray,
@@ -79,10 +79,10 @@ def _find(
     mask = np.uint64(slots.shape[0] - 1)
     slot = np.uint64(key) & mask
     while True:
-        number = slots[slot] - 1
+        number = slots[slot, _NUMBER] - 1
         if number < 0:
             return slot, number
-        if records[number, _HASH] == key and records[number, _PREFIX] == prefix and records[number, _LENGTH] == size:
+        if slots[slot, _HASH] == key and slots[slot, _PREFIX] == prefix and slots[slot, _LENGTH] == size:
             other = first_byte[number]
             same = True
             for offset in range(8, size):
@@ -95,16 +95,23 @@ def _find(
 
 
 @njit(nogil=True, cache=True)
-def _rehashed(records: np.ndarray, distinct: int, slot_count: int) -> np.ndarray:
-    """A slot table of `slot_count` slots (a power of two) holding words 0 .. distinct - 1."""
-    slots = np.zeros(slot_count, dtype=np.int64)
-    mask = np.uint64(slot_count - 1)
-    for known in range(distinct):
-        slot = np.uint64(records[known, _HASH]) & mask
-        while slots[slot] != 0:
+def _rehashed(slots: np.ndarray) -> np.ndarray:
+    """The words of `slots` in a table twice its size."""
+    grown = np.zeros((2 * slots.shape[0], 4), dtype=np.int64)
+    mask = np.uint64(grown.shape[0] - 1)
+    for old in range(slots.shape[0]):
+        if slots[old, _NUMBER] == 0:
+            continue
+        slot = np.uint64(slots[old, _HASH]) & mask
+        while grown[slot, _NUMBER] != 0:
             slot = (slot + np.uint64(1)) & mask
-        slots[slot] = known + 1
-    return slots
+        grown[slot] = slots[old]
+    return grown
+
+
+@njit(inline="always")
+def _store(slots: np.ndarray, slot: np.uint64, key: np.int64, prefix: np.int64, size: int, number: int) -> None:
+    slots[slot, _HASH], slots[slot, _PREFIX], slots[slot, _LENGTH], slots[slot, _NUMBER] = key, prefix, size, number + 1
 
 
 @njit(inline="always")
@@ -126,24 +133,23 @@ def _intern_until_full(
     state: np.ndarray,
     numbers: np.ndarray,
     slots: np.ndarray,
-    records: np.ndarray,
     first_byte: np.ndarray,
+    length: np.ndarray,
     stored: np.ndarray,
 ) -> None:
     """`WordTable.numbers`' loop, from word state[0] at byte state[1] of `joined`, while the table has room."""
     word, at, distinct, stored_end = state[0], state[1], state[2], state[3]
     while word < lengths.shape[0]:
         size = lengths[word]
-        if distinct == records.shape[0] or stored_end + size > stored.shape[0]:
+        if 2 * distinct >= slots.shape[0] or distinct == first_byte.shape[0] or stored_end + size > stored.shape[0]:
             break
         key, prefix = _hash_and_prefix(joined, at, at + size)
-        slot, number = _find(slots, records, first_byte, stored, joined, at, size, key, prefix)
+        slot, number = _find(slots, first_byte, stored, joined, at, size, key, prefix)
         if number < 0:
             number = distinct
             distinct += 1
-            slots[slot] = distinct
-            records[number, _HASH], records[number, _PREFIX], records[number, _LENGTH] = key, prefix, size
-            first_byte[number] = stored_end
+            _store(slots, slot, key, prefix, size, number)
+            first_byte[number], length[number] = stored_end, size
             stored[stored_end : stored_end + size] = joined[at : at + size]
             stored_end += size
         numbers[word] = number
@@ -152,17 +158,20 @@ def _intern_until_full(
     state[0], state[1], state[2], state[3] = word, at, distinct, stored_end
 
 
+def _doubled(array: np.ndarray) -> np.ndarray:
+    return np.concatenate([array, np.empty_like(array)])
+
+
 class WordTable:
     """The corpus's distinct words as bytes, numbered by first appearance, in compiled code: mapping a range's
-    words onto the corpus's costs about as much as splitting them."""
+    words onto the corpus's costs less than splitting them."""
 
     def __init__(self) -> None:
-        capacity = 1 << 16
         self.distinct = 0
         self.stored_end = 0
-        self.slots = np.zeros(2 * capacity, dtype=np.int64)
-        self.records = np.empty((capacity, 4), dtype=np.int64)
-        self.first_byte = np.empty(capacity, dtype=np.int64)
+        self.slots = np.zeros((1 << 17, 4), dtype=np.int64)
+        self.first_byte = np.empty(1 << 16, dtype=np.int64)
+        self.length = np.empty(1 << 16, dtype=np.int64)
         self.stored = np.empty(1 << 20, dtype=np.uint8)
 
     def numbers(self, joined: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -171,24 +180,23 @@ class WordTable:
         numbers = np.empty(lengths.shape[0], dtype=np.int32)
         state = np.array([0, 0, self.distinct, self.stored_end], dtype=np.int64)
         while True:
-            _intern_until_full(joined, lengths, state, numbers, self.slots, self.records, self.first_byte, self.stored)
+            _intern_until_full(joined, lengths, state, numbers, self.slots, self.first_byte, self.length, self.stored)
             self.distinct, self.stored_end = int(state[2]), int(state[3])
             if state[0] == lengths.shape[0]:
                 return numbers
-            if self.distinct == self.records.shape[0]:
-                self.records = np.concatenate([self.records, np.empty_like(self.records)])
-                self.first_byte = np.concatenate([self.first_byte, np.empty_like(self.first_byte)])
-                self.slots = _rehashed(self.records, self.distinct, 2 * self.records.shape[0])
-            else:
+            if 2 * self.distinct >= self.slots.shape[0]:
+                self.slots = _rehashed(self.slots)
+            if self.distinct == self.first_byte.shape[0]:
+                self.first_byte, self.length = _doubled(self.first_byte), _doubled(self.length)
+            if self.stored_end + lengths[state[0]] > self.stored.shape[0]:
                 self.stored = np.concatenate(
-                    [self.stored, np.empty(max(self.stored.shape[0], int(lengths.max())), np.uint8)]
+                    [self.stored, np.empty(self.stored.shape[0] + lengths[state[0]], np.uint8)]
                 )
 
     def joined(self) -> bytes:
         """Every word, in order, each followed by a line feed."""
-        return joined_words(
-            self.stored, self.first_byte[: self.distinct], self.records[: self.distinct, _LENGTH]
-        ).tobytes()
+        distinct = self.distinct
+        return joined_words(self.stored, self.first_byte[:distinct], self.length[:distinct]).tobytes()
 
 
 @njit(nogil=True, cache=True)
@@ -199,16 +207,17 @@ def _split_until_full(
     word_numbers: np.ndarray,
     line_lengths: np.ndarray,
     slots: np.ndarray,
-    records: np.ndarray,
     first_byte: np.ndarray,
+    length: np.ndarray,
 ) -> None:
-    """`split_range`'s loop, from `state` on, until the end of `data`, a long line, or until the table holds
-    `records.shape[0]` words or `line_lengths` is full (the caller then grows them). The arrays are arguments, never
+    """`split_range`'s loop, from `state` on, until the end of `data`, a long line, or until the table is half
+    full, `first_byte` is full or `line_lengths` is (the caller then grows them). The arrays are arguments, never
     reassigned here: numba then keeps them out of reference counting in the loop."""
     end = data.shape[0]
     at, words, lines, distinct = state[_AT], state[_WORDS], state[_LINES], state[_DISTINCT]
     line_words, line_start = state[_LINE_WORDS], state[_LINE_START]
-    while at < end and distinct < records.shape[0] and lines < line_lengths.shape[0]:
+    room = min(slots.shape[0] // 2, first_byte.shape[0])
+    while at < end and distinct < room and lines < line_lengths.shape[0]:
         kind = BYTE_CLASS[data[at]]
         if _LINE_FEED <= kind <= _CARRIAGE_RETURN:
             if at - line_start >= max_line_bytes:
@@ -244,15 +253,12 @@ def _split_until_full(
             at += 1
         size = at - start
         key, packed_prefix = np.int64(hashed), np.int64(prefix)
-        slot, number = _find(slots, records, first_byte, data, data, start, size, key, packed_prefix)
+        slot, number = _find(slots, first_byte, data, data, start, size, key, packed_prefix)
         if number < 0:
             number = distinct
             distinct += 1
-            slots[slot] = distinct
-            records[number, _HASH], records[number, _PREFIX] = key, packed_prefix
-            records[number, _LENGTH], records[number, _COUNT] = size, 0
-            first_byte[number] = start
-        records[number, _COUNT] += 1
+            _store(slots, slot, key, packed_prefix, size, number)
+            first_byte[number], length[number] = start, size
         word_numbers[words] = number
         words += 1
         line_words += 1
@@ -280,12 +286,11 @@ def split_range(data: np.ndarray, max_line_bytes: int):
     state = np.zeros(7, dtype=np.int64)
     word_numbers = np.empty(end // 2 + 1, dtype=np.int32)
     line_lengths = np.empty(max(end // 64, 16), dtype=np.int32)
-    capacity = 1 << 12
-    slots = np.zeros(2 * capacity, dtype=np.int64)  # at most half full: short probes
-    records = np.empty((capacity, 4), dtype=np.int64)
-    first_byte = np.empty(capacity, dtype=np.int64)
+    slots = np.zeros((1 << 13, 4), dtype=np.int64)  # at most half full: short probes
+    first_byte = np.empty(1 << 12, dtype=np.int64)
+    length = np.empty(1 << 12, dtype=np.int64)
     while True:
-        _split_until_full(data, max_line_bytes, state, word_numbers, line_lengths, slots, records, first_byte)
+        _split_until_full(data, max_line_bytes, state, word_numbers, line_lengths, slots, first_byte, length)
         if state[_LONG_LINE]:
             empty = np.zeros(0, dtype=np.int64)
             return word_numbers[:0], line_lengths[:0], empty, empty, empty, True
@@ -295,22 +300,22 @@ def split_range(data: np.ndarray, max_line_bytes: int):
             grown = np.empty(2 * line_lengths.shape[0], dtype=np.int32)
             grown[: line_lengths.shape[0]] = line_lengths
             line_lengths = grown
-        if state[_DISTINCT] == records.shape[0]:
-            capacity *= 2
-            grown_records = np.empty((capacity, 4), dtype=np.int64)
-            grown_records[: records.shape[0]] = records
-            records = grown_records
-            grown_first = np.empty(capacity, dtype=np.int64)
-            grown_first[: first_byte.shape[0]] = first_byte
-            first_byte = grown_first
-            slots = _rehashed(records, state[_DISTINCT], 2 * capacity)
-    distinct = state[_DISTINCT]
+        if 2 * state[_DISTINCT] >= slots.shape[0]:
+            slots = _rehashed(slots)
+        if state[_DISTINCT] == first_byte.shape[0]:
+            grown_first, grown_length = (
+                np.empty(2 * first_byte.shape[0], np.int64),
+                np.empty(2 * length.shape[0], np.int64),
+            )
+            grown_first[: first_byte.shape[0]], grown_length[: length.shape[0]] = first_byte, length
+            first_byte, length = grown_first, grown_length
+    words, distinct = state[_WORDS], state[_DISTINCT]
     return (
-        word_numbers[: state[_WORDS]].copy(),
+        word_numbers[:words].copy(),
         line_lengths[: state[_LINES]].copy(),
         first_byte[:distinct].copy(),
-        records[:distinct, _LENGTH].copy(),
-        records[:distinct, _COUNT].copy(),
+        length[:distinct].copy(),
+        np.bincount(word_numbers[:words], minlength=distinct).astype(np.int64),
         False,
     )
 
