@@ -124,15 +124,12 @@ class WordStream:
 
         sentence_lengths, num_tokens = [], 0
         in_flight: collections.deque[Future] = collections.deque()
-        with open(ids_path, "wb") as ids_file, ThreadPoolExecutor(max(workers, 1)) as pool:
+        with open(ids_path, "wb", buffering=0) as ids_file, ThreadPoolExecutor(max(workers, 1)) as pool:
 
             def write_oldest() -> None:
                 nonlocal num_tokens
                 kept, per_sentence = in_flight.popleft().result()
-                try:
-                    kept.tofile(ids_file)
-                except OSError as error:
-                    raise _disk_error(error, ids_path) from error
+                _write(ids_file, kept, ids_path)
                 num_tokens += kept.shape[0]
                 sentence_lengths.append(per_sentence)
 
@@ -232,15 +229,12 @@ class _WordStreamWriter:
         self.word_counts = np.zeros(1 << 16, dtype=np.int64)
         self.line_lengths: list[np.ndarray] = []
         self.bar = tqdm(desc="reading", unit="word", unit_scale=True, disable=not progress, dynamic_ncols=True)
-        self.file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self.file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
 
     def add(self, to_corpus: np.ndarray, numbers: np.ndarray, line_lengths: np.ndarray, counts: np.ndarray) -> None:
         """A chunk: the corpus's number of each of its distinct words, each word's number among them, the words
         of each line and how often each distinct word occurs."""
-        try:
-            to_corpus[numbers].tofile(self.file)
-        except OSError as error:
-            raise _disk_error(error, self.path) from error
+        _write(self.file, to_corpus[numbers], self.path)
         if to_corpus.shape[0] and to_corpus.max() >= self.word_counts.shape[0]:
             grown = np.zeros(max(2 * self.word_counts.shape[0], int(to_corpus.max()) + 1), np.int64)
             grown[: self.word_counts.shape[0]] = self.word_counts
@@ -269,6 +263,17 @@ class StrNumbers(dict):
         number = self.setdefault
         # len(self) is read before setdefault stores a new word, so it is that word's new number.
         return np.array([number(word, len(self)) for word in words], dtype=np.int32)
+
+
+def _write(file: io.RawIOBase, array: np.ndarray, path: Path) -> None:
+    """Write `array`'s bytes to the unbuffered `file` (`path`): a full disk is one CorpusError, raised here.
+    (numpy's `tofile` reports a failed write without its errno.)"""
+    view = memoryview(np.ascontiguousarray(array)).cast("B")
+    try:
+        while view.nbytes:
+            view = view[file.write(view) :]
+    except OSError as error:
+        raise _disk_error(error, path) from error
 
 
 def _disk_error(error: OSError, path: Path) -> OSError | CorpusError:
