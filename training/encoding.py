@@ -321,10 +321,14 @@ def read_files(files: FileSources, workdir: str | Path, workers: int = 1, progre
     table = WordTable()
     try:
         with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="word2vec-reader") as pool:
-            for path, byte_range in files.sources:
-                replaced = _read_source(path, byte_range, files.max_chars, pool, max(workers, 1), table, writer)
-                if replaced:
-                    warn_undecodable(path, replaced)
+            try:
+                for path, byte_range in files.sources:
+                    replaced = _read_source(path, byte_range, files.max_chars, pool, max(workers, 1), table, writer)
+                    if replaced:
+                        warn_undecodable(path, replaced)
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # an error or Ctrl-C: the ranges not started are not read
+                raise
     finally:
         writer.close()
     words = table.joined().decode("utf-8", errors="replace").split("\n")[:-1]
