@@ -5,6 +5,7 @@ the same file in the same run as what reading alone costs.
     python benchmarks/front_end.py --repeat 2 --workers 2
     python benchmarks/front_end.py --memory         # peak memory at bench-en x 1 and x 8 (plain, all workers)
     python benchmarks/front_end.py --line-reader    # also the line reader (the path before issue 25), x 1
+    python benchmarks/front_end.py --saving         # model.safetensors of 500k x 100 against a plain write
 
 The corpus is written once into a temporary folder: the plain file is bench-en unpacked and repeated, the .gz the
 shared bench-en.txt.gz repeated as gzip members (which decompress to the same text). Each measurement runs in a
@@ -63,6 +64,38 @@ def child(corpus_path: str, options: dict) -> dict:
     }
 
 
+def saving_child(vocab_size: int, dim: int) -> dict:
+    """In a fresh process: `save_pretrained` of a model of `vocab_size` x `dim` (both tables) against writing the
+    same bytes with one `write` each; the peak memory before and after saving."""
+    import torch
+
+    from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+
+    model = Word2VecModel(Word2VecConfig(vocab_size=vocab_size, hidden_size=dim))
+    tables = list(model.state_dict().values())
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with tempfile.TemporaryDirectory(prefix="front-end-bench-") as folder:
+        started = time.perf_counter()
+        with open(Path(folder) / "tables.bin", "wb") as out:
+            for tensor in tables:
+                out.write(memoryview(tensor.contiguous().numpy()))
+            os.fsync(out.fileno())
+        plain = time.perf_counter() - started
+        started = time.perf_counter()
+        model.save_pretrained(folder)
+        with open(Path(folder) / "model.safetensors", "rb") as written:
+            os.fsync(written.fileno())
+        saving = time.perf_counter() - started
+    return {
+        "mib": sum(tensor.numel() * tensor.element_size() for tensor in tables) / 2**20,
+        "plain_write": plain,
+        "save_pretrained": saving,
+        "peak_before_mib": peak_before,
+        "peak_after_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "torch": torch.__version__,
+    }
+
+
 def run_child(corpus: Path, workers: int, line_reader: bool = False) -> dict:
     options = {"workers": workers, "line_reader": line_reader}
     completed = subprocess.run(
@@ -114,10 +147,28 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, os.cpu_count() or 1])
     parser.add_argument("--memory", action="store_true", help="peak memory at bench-en x 1 and x 8")
     parser.add_argument("--line-reader", action="store_true", help="also the line reader on bench-en x 1")
+    parser.add_argument("--saving", action="store_true", help="model.safetensors against a plain write")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
-        print(json.dumps(child(options.child[0], json.loads(options.child[1]))))
+        if options.child[0] == "saving":
+            print(json.dumps(saving_child(**json.loads(options.child[1]))))
+        else:
+            print(json.dumps(child(options.child[0], json.loads(options.child[1]))))
+        return
+    if options.saving:
+        completed = subprocess.run(
+            [sys.executable, __file__, "--child", "saving", json.dumps({"vocab_size": 500_000, "dim": 100})],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+        print(
+            f"tables {result['mib']:.0f} MiB: one write each and fsync {result['plain_write']:.2f} s, save_pretrained "
+            f"and fsync {result['save_pretrained']:.2f} s; peak memory {result['peak_before_mib']:,.0f} MiB before "
+            f"saving, {result['peak_after_mib']:,.0f} MiB after"
+        )
         return
     exit_if_missing([BENCH_EN])
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start")

@@ -248,11 +248,10 @@ class _WordStreamWriter:
         self.bar.close()
 
     def stream(self, words: list[str]) -> WordStream:
+        line_lengths = np.concatenate(self.line_lengths) if self.line_lengths else np.zeros(0, np.int32)
+        self.line_lengths = []  # one copy of the lines' lengths (4 bytes a line) at a time
         return WordStream(
-            path=self.path,
-            words=words,
-            word_counts=self.word_counts[: len(words)].copy(),
-            line_lengths=np.concatenate(self.line_lengths) if self.line_lengths else np.zeros(0, np.int32),
+            path=self.path, words=words, word_counts=self.word_counts[: len(words)].copy(), line_lengths=line_lengths
         )
 
 
