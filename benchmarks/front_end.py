@@ -6,6 +6,7 @@ the same file in the same run as what reading alone costs.
     python benchmarks/front_end.py --memory         # peak memory at bench-en x 1 and x 8 (plain, all workers)
     python benchmarks/front_end.py --line-reader    # also the line reader (the path before issue 25), x 1
     python benchmarks/front_end.py --saving         # model.safetensors of 500k x 100 against a plain write
+    python benchmarks/front_end.py --decompression  # bench-en.txt.gz through Python's gzip and through isal
 
 The corpus is written once into a temporary folder: the plain file is bench-en unpacked and repeated, the .gz the
 shared bench-en.txt.gz repeated as gzip members (which decompress to the same text). Each measurement runs in a
@@ -103,6 +104,23 @@ def saving_child(vocab_size: int, dim: int) -> dict:
     }
 
 
+def decompression() -> None:
+    """CPU seconds to decompress bench-en.txt.gz in reads of 8 MiB (the byte reader's ranges), each opener twice."""
+    openers = {"gzip": gzip.open}
+    try:
+        from isal import igzip
+
+        openers["isal"] = igzip.open
+    except ImportError:
+        print("isal is not installed: pip install isal")
+    for name, opener in openers.items():
+        for _ in range(2):
+            started = time.process_time()
+            with opener(BENCH_EN, "rb") as packed:
+                size = sum(len(chunk) for chunk in iter(lambda: packed.read(1 << 23), b""))
+            print(f"{name}: {size / 2**20:.0f} MiB out in {time.process_time() - started:.3f} CPU s")
+
+
 def run_child(corpus: Path, workers: int, line_reader: bool = False) -> dict:
     options = {"workers": workers, "line_reader": line_reader}
     completed = subprocess.run(
@@ -155,6 +173,7 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="peak memory at bench-en x 1 and x 8")
     parser.add_argument("--line-reader", action="store_true", help="also the line reader on bench-en x 1")
     parser.add_argument("--saving", action="store_true", help="model.safetensors against a plain write")
+    parser.add_argument("--decompression", action="store_true", help="bench-en.txt.gz through gzip and isal")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
@@ -162,6 +181,9 @@ def main() -> None:
             print(json.dumps(saving_child(**json.loads(options.child[1]))))
         else:
             print(json.dumps(child(options.child[0], json.loads(options.child[1]))))
+        return
+    if options.decompression:
+        decompression()
         return
     if options.saving:
         completed = subprocess.run(
