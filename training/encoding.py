@@ -1,11 +1,12 @@
 """The corpus read once and kept on disk as int32 token ids.
 
-One pass over the text splits each line at whitespace and numbers every distinct word as it first appears
-(`read_words`, in worker processes where there are several cores). The tokenizer then runs once per distinct
-word, not once per occurrence, which yields both the vocabulary's counts and each word's token ids; a vectorised
-pass turns the word stream into the token stream (`WordStream.encode`). Out-of-vocabulary tokens are counted and
-then dropped from the stream, as word2vec does, so that windows reach over them. Epochs then read ids from disk
-in blocks, with a memory use that does not grow with the corpus.
+One pass over the text splits each line at whitespace and numbers every distinct word as it first appears: files
+are read as bytes, in ranges that compiled code splits and counts on several threads (`read_files`, see
+docs/front-end.md), other sources line by line in worker processes (`read_words`); both give the same word stream.
+The tokenizer then runs once per distinct word, not once per occurrence, which yields both the vocabulary's counts
+and each word's token ids; a compiled pass turns the word stream into the token stream (`WordStream.encode`).
+Out-of-vocabulary tokens are counted and then dropped from the stream, as word2vec does, so that windows reach over
+them. Epochs then read ids from disk in blocks, with a memory use that does not grow with the corpus.
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ def _numbered_in_processes(
 class _WordStreamWriter:
     """The corpus's word stream as chunks of it arrive in order: each chunk's words, numbered within the chunk, are
     appended to a file as the corpus's numbers of those words; their counts and the words of each line are summed
-    up. The caller numbers the words: `StrNumbers` for text, `WordTable` for bytes."""
+    up. The caller numbers the words: `_TextNumbers` for text, `WordTable` for bytes."""
 
     def __init__(self, path: Path, progress: bool):
         self.path = path
@@ -255,7 +256,7 @@ class _WordStreamWriter:
         )
 
 
-class StrNumbers(dict):
+class _TextNumbers(dict):
     """Words numbered by first appearance."""
 
     def numbers(self, words: list[str]) -> np.ndarray:
@@ -296,7 +297,7 @@ def read_words(
     chunk by `workers` processes; each chunk's numbers are then mapped to the whole corpus's, so the result does
     not depend on `workers`. `progress`: a bar counts the words read."""
     writer = _WordStreamWriter(Path(workdir) / "words.int32", progress)
-    index = StrNumbers()
+    index = _TextNumbers()
     try:
         for chunk_words, chunk_numbers, chunk_line_lengths in _numbered_in_processes(
             _line_chunks(lines, chunk_chars), workers
@@ -333,7 +334,7 @@ def read_files(files: FileSources, workdir: str | Path, workers: int = 1, progre
     words = table.joined().decode("utf-8", errors="replace").split("\n")[:-1]
     if len(set(words)) < len(words):
         # Different undecodable bytes became the same U+FFFD: number the words as text, as read_words does.
-        _renumber(writer, StrNumbers().numbers(words))
+        _renumber(writer, _TextNumbers().numbers(words))
         words = list(dict.fromkeys(words))
     return writer.stream(words)
 
