@@ -267,3 +267,35 @@ def test_a_byte_reader_killed_mid_read_leaves_no_process_behind(tmp_path):
     while in_its_group() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert in_its_group() == []
+
+
+@pytest.mark.parametrize("split_punctuation", [True, False])
+def test_a_file_and_the_same_text_in_memory_encode_to_the_same_ids_whatever_the_workers(
+    tmp_path, monkeypatch, split_punctuation
+):
+    from word2vec_hub.training.vocabulary import encode_corpus
+
+    monkeypatch.setattr(encoding, "RANGE_BYTES", 2000)
+    monkeypatch.setattr(encoding, "WORDS_PER_ENCODE_STEP", 300)
+    rng = np.random.default_rng(2)
+    vocabulary = [f"w{number}" for number in range(200)] + ["Don't", "U.S.", "naïve", "ΟΔΟΣ", "日本語", "(x)"]
+    lines = [" ".join(rng.choice(vocabulary, size=rng.integers(0, 25))) for _ in range(3000)]
+    text = "\n".join(lines) + "\n"
+    (tmp_path / "corpus.txt").write_text(text)
+    encoded = []
+    for workers, corpus in [
+        (1, TextCorpus.from_text(text, name="text")),
+        (1, TextCorpus.from_files([tmp_path / "corpus.txt"])),
+        (3, TextCorpus.from_files([tmp_path / "corpus.txt"])),
+    ]:
+        workdir = tmp_path / f"work{len(encoded)}"
+        workdir.mkdir()
+        args = TrainingArguments(workers=workers, progress=False, min_count=3, split_punctuation=split_punctuation)
+        encoded.append(encode_corpus(corpus, args, workdir))
+    expected = encoded[0]
+    assert expected.encoded.num_tokens > 10_000
+    for actual in encoded[1:]:
+        assert actual.tokenizer.get_vocab() == expected.tokenizer.get_vocab()
+        np.testing.assert_array_equal(actual.encoded.read(), expected.encoded.read())
+        np.testing.assert_array_equal(actual.encoded.sentence_lengths, expected.encoded.sentence_lengths)
+        np.testing.assert_array_equal(actual.encoded.counts, expected.encoded.counts)
