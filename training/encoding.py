@@ -1,24 +1,29 @@
 """The corpus read once and kept on disk as int32 token ids.
 
-One pass over the text splits each line at whitespace and numbers every distinct word as it first appears
-(`read_words`, in worker processes where there are several cores). The tokenizer then runs once per distinct
-word, not once per occurrence, which yields both the vocabulary's counts and each word's token ids; a vectorised
-pass turns the word stream into the token stream (`WordStream.encode`). Out-of-vocabulary tokens are counted and
-then dropped from the stream, as word2vec does, so that windows reach over them. Epochs then read ids from disk
-in blocks, with a memory use that does not grow with the corpus.
+One pass over the text splits each line at whitespace and numbers every distinct word as it first appears: files
+are read as bytes, in ranges that compiled code splits and counts on several threads (`read_files`, see
+docs/front-end.md), other sources line by line in worker processes (`read_words`); both give the same word stream.
+The tokenizer then runs once per distinct word, not once per occurrence, which yields both the vocabulary's counts
+and each word's token ids; a compiled pass turns the word stream into the token stream (`WordStream.encode`).
+Out-of-vocabulary tokens are counted and then dropped from the stream, as word2vec does, so that windows reach over
+them. Epochs then read ids from disk in blocks, with a memory use that does not grow with the corpus.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
+import errno
+import io
 import itertools
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +31,30 @@ import numpy as np
 from tokenizers import Tokenizer
 from tqdm.auto import tqdm
 
+from word2vec_hub.resources import readable_size
 from word2vec_hub.tokenization.word_level import UNK_TOKEN, TokenIds, split_words
+
+from .corpus import (
+    COMPRESSED_OPENERS,
+    CorpusError,
+    FileSources,
+    count_undecodable,
+    decompression_errors,
+    open_bytes,
+    split_long_lines,
+    undecodable_so_far,
+    warn_undecodable,
+)
+from .word_splitting import WordTable, encode_words, joined_words, split_range
 
 # Large enough that handing a chunk to a process costs little beside numbering its words, small enough that the
 # chunks in flight (two per worker) keep the reading's memory small.
 CHUNK_CHARS = 1 << 22
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>: the signal a process gets when its parent dies
 WORDS_PER_ENCODE_STEP = 1 << 20
+# The bytes of whole lines a reader thread splits at a time: large enough that mapping a range's distinct words onto
+# the corpus's costs little beside splitting it, small enough that the ranges in flight (two per thread) stay small.
+RANGE_BYTES = 1 << 23
 
 
 def _read_ids(path: Path, start: int, end: int) -> np.ndarray:
@@ -79,9 +101,10 @@ class WordStream:
     word_counts: np.ndarray
     line_lengths: np.ndarray
 
-    def encode(self, tokenizer: Tokenizer, word_ids: TokenIds) -> EncodedCorpus:
+    def encode(self, tokenizer: Tokenizer, word_ids: TokenIds, workers: int = 1) -> EncodedCorpus:
         """The token ids of the stream under `tokenizer`'s vocabulary (`word_ids`: those of each distinct word),
-        written next to the word stream."""
+        written next to the word stream; steps of about WORDS_PER_ENCODE_STEP words are encoded by `workers`
+        threads (compiled, without the GIL) and written in order."""
         unk_id = tokenizer.token_to_id(UNK_TOKEN)
         token_ids, token_lengths = word_ids.ids, word_ids.lengths
         counts = np.bincount(
@@ -89,36 +112,34 @@ class WordStream:
         ).astype(np.int64)
         in_vocabulary = token_ids != unk_id
         owner = np.repeat(np.arange(len(token_lengths)), token_lengths)
-        # Each word's in-vocabulary ids, as a ragged array: kept_ids[kept_offsets[w] : kept_offsets[w + 1]].
+        # Each word's in-vocabulary ids, as a ragged array: kept_lengths[w] of them from kept_ids[kept_offsets[w]].
         kept_ids = token_ids[in_vocabulary].astype(np.int32)
-        kept_lengths = np.bincount(owner[in_vocabulary], minlength=len(token_lengths))
+        kept_lengths = np.bincount(owner[in_vocabulary], minlength=len(token_lengths)).astype(np.int64)
         kept_offsets = np.cumsum(kept_lengths) - kept_lengths
 
         ids_path = self.path.with_name("ids.int32")
-        sentence_lengths, num_tokens, first_word = [], 0, 0
-        with open(ids_path, "wb") as ids_file:
-            first_line = 0
-            while first_line < len(self.line_lengths):
-                # A whole number of lines, about WORDS_PER_ENCODE_STEP words (at least one line).
-                line_ends = np.cumsum(
-                    self.line_lengths[first_line : first_line + WORDS_PER_ENCODE_STEP], dtype=np.int64
-                )
-                lines = max(int(np.searchsorted(line_ends, WORDS_PER_ENCODE_STEP, "right")), 1)
-                last_line = first_line + lines
-                words = _read_ids(self.path, first_word, first_word + int(line_ends[lines - 1]))
-                first_word += int(line_ends[lines - 1])
-                lengths = kept_lengths[words]
-                ends = np.cumsum(lengths)
-                positions = np.repeat(kept_offsets[words] - (ends - lengths), lengths) + np.arange(
-                    ends[-1] if len(ends) else 0
-                )
-                kept = kept_ids[positions]
-                kept.tofile(ids_file)
+
+        def encode_step(first_word: int, last_word: int, first_line: int, last_line: int):
+            words = _read_ids(self.path, first_word, last_word)
+            return encode_words(words, self.line_lengths[first_line:last_line], kept_offsets, kept_lengths, kept_ids)
+
+        sentence_lengths, num_tokens = [], 0
+        in_flight: collections.deque[Future] = collections.deque()
+        with open(ids_path, "wb", buffering=0) as ids_file, ThreadPoolExecutor(max(workers, 1)) as pool:
+
+            def write_oldest() -> None:
+                nonlocal num_tokens
+                kept, per_sentence = in_flight.popleft().result()
+                _write(ids_file, kept, ids_path)
                 num_tokens += kept.shape[0]
-                line_of_word = np.repeat(np.arange(last_line - first_line), self.line_lengths[first_line:last_line])
-                per_line = np.bincount(line_of_word, weights=lengths, minlength=last_line - first_line).astype(np.int32)
-                sentence_lengths.append(per_line[per_line > 0])
-                first_line = last_line
+                sentence_lengths.append(per_sentence)
+
+            for step in self._encode_steps():
+                in_flight.append(pool.submit(encode_step, *step))
+                if len(in_flight) > 2 * workers:
+                    write_oldest()
+            while in_flight:
+                write_oldest()
         return EncodedCorpus(
             ids_path=ids_path,
             num_tokens=num_tokens,
@@ -126,6 +147,17 @@ class WordStream:
             counts=counts,
             word_count=int(counts.sum()),
         )
+
+    def _encode_steps(self) -> Iterator[tuple[int, int, int, int]]:
+        """(first word, last word, first line, last line) of whole lines of about WORDS_PER_ENCODE_STEP words (at
+        least one line), in order."""
+        first_line = first_word = 0
+        while first_line < len(self.line_lengths):
+            line_ends = np.cumsum(self.line_lengths[first_line : first_line + WORDS_PER_ENCODE_STEP], dtype=np.int64)
+            lines = max(int(np.searchsorted(line_ends, WORDS_PER_ENCODE_STEP, "right")), 1)
+            last_word = first_word + int(line_ends[lines - 1])
+            yield first_word, last_word, first_line, first_line + lines
+            first_line, first_word = first_line + lines, last_word
 
 
 def number_words(lines: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -187,6 +219,75 @@ def _numbered_in_processes(
             yield in_flight.popleft().result()
 
 
+class _WordStreamWriter:
+    """The corpus's word stream as chunks of it arrive in order: each chunk's words, numbered within the chunk, are
+    appended to a file as the corpus's numbers of those words; their counts and the words of each line are summed
+    up. The caller numbers the words: `_TextNumbers` for text, `WordTable` for bytes."""
+
+    def __init__(self, path: Path, progress: bool):
+        self.path = path
+        # Grown by doubling: a chunk costs its own distinct words, not the corpus's.
+        self.word_counts = np.zeros(1 << 16, dtype=np.int64)
+        self.line_lengths: list[np.ndarray] = []
+        self.bar = tqdm(desc="reading", unit="word", unit_scale=True, disable=not progress, dynamic_ncols=True)
+        self.file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
+
+    def add(self, to_corpus: np.ndarray, numbers: np.ndarray, line_lengths: np.ndarray, counts: np.ndarray) -> None:
+        """A chunk: the corpus's number of each of its distinct words, each word's number among them, the words
+        of each line and how often each distinct word occurs."""
+        _write(self.file, to_corpus[numbers], self.path)
+        if to_corpus.shape[0] and to_corpus.max() >= self.word_counts.shape[0]:
+            grown = np.zeros(max(2 * self.word_counts.shape[0], int(to_corpus.max()) + 1), np.int64)
+            grown[: self.word_counts.shape[0]] = self.word_counts
+            self.word_counts = grown
+        self.word_counts[to_corpus] += counts
+        self.line_lengths.append(line_lengths)
+        self.bar.update(numbers.shape[0])
+
+    def close(self) -> None:
+        self.file.close()
+        self.bar.close()
+
+    def stream(self, words: list[str]) -> WordStream:
+        line_lengths = np.concatenate(self.line_lengths) if self.line_lengths else np.zeros(0, np.int32)
+        self.line_lengths = []  # one copy of the lines' lengths (4 bytes a line) at a time
+        return WordStream(
+            path=self.path, words=words, word_counts=self.word_counts[: len(words)].copy(), line_lengths=line_lengths
+        )
+
+
+class _TextNumbers(dict):
+    """Words numbered by first appearance."""
+
+    def numbers(self, words: list[str]) -> np.ndarray:
+        number = self.setdefault
+        # len(self) is read before setdefault stores a new word, so it is that word's new number.
+        return np.array([number(word, len(self)) for word in words], dtype=np.int32)
+
+
+def _write(file: io.RawIOBase, array: np.ndarray, path: Path) -> None:
+    """Write `array`'s bytes to the unbuffered `file` (`path`): a full disk is one CorpusError, raised here.
+    (numpy's `tofile` reports a failed write without its errno.)"""
+    view = memoryview(np.ascontiguousarray(array)).cast("B")
+    try:
+        while view.nbytes:
+            view = view[file.write(view) :]
+    except OSError as error:
+        raise _disk_error(error, path) from error
+
+
+def _disk_error(error: OSError, path: Path) -> OSError | CorpusError:
+    """A write of the corpus's temporary streams that failed for lack of space, as one line saying what to do."""
+    if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return error
+    usage = shutil.disk_usage(path.parent)
+    return CorpusError(
+        f"the disk filled while the corpus was written to {path.parent} as int32 ids (4 bytes a word; "
+        f"{readable_size(usage.free)} free of {readable_size(usage.total)}); the temporary files were removed; free "
+        "some space there or point TMPDIR at a larger disk"
+    )
+
+
 def read_words(
     lines: Iterable[str], workdir: str | Path, workers: int = 1, chunk_chars: int = CHUNK_CHARS, progress: bool = False
 ) -> WordStream:
@@ -195,27 +296,167 @@ def read_words(
     The lines are read here, in chunks of about `chunk_chars` characters, and split and numbered within each
     chunk by `workers` processes; each chunk's numbers are then mapped to the whole corpus's, so the result does
     not depend on `workers`. `progress`: a bar counts the words read."""
-    path = Path(workdir) / "words.int32"
-    index: dict[str, int] = {}
-    number = index.setdefault
-    # Grown by doubling: a chunk costs its own distinct words, not the corpus's.
-    word_counts = np.zeros(1 << 16, dtype=np.int64)
-    line_lengths: list[np.ndarray] = []
-    bar = tqdm(desc="reading", unit="word", unit_scale=True, disable=not progress, dynamic_ncols=True)
-    with open(path, "wb") as ids_file, bar:
+    writer = _WordStreamWriter(Path(workdir) / "words.int32", progress)
+    index = _TextNumbers()
+    try:
         for chunk_words, chunk_numbers, chunk_line_lengths in _numbered_in_processes(
             _line_chunks(lines, chunk_chars), workers
         ):
-            to_corpus = np.array([number(word, len(index)) for word in chunk_words], dtype=np.int32)
-            to_corpus[chunk_numbers].tofile(ids_file)
-            if len(index) > word_counts.shape[0]:
-                word_counts = np.concatenate([word_counts, np.zeros(max(word_counts.shape[0], len(index)), np.int64)])
-            word_counts[to_corpus] += np.bincount(chunk_numbers, minlength=len(chunk_words))
-            line_lengths.append(chunk_line_lengths)
-            bar.update(chunk_numbers.shape[0])
-    return WordStream(
-        path=path,
-        words=list(index),
-        word_counts=word_counts[: len(index)].copy(),
-        line_lengths=np.concatenate(line_lengths) if line_lengths else np.zeros(0, np.int32),
-    )
+            counts = np.bincount(chunk_numbers, minlength=len(chunk_words))
+            writer.add(index.numbers(chunk_words), chunk_numbers, chunk_line_lengths, counts)
+    finally:
+        writer.close()
+    return writer.stream(list(index))
+
+
+def read_files(files: FileSources, workdir: str | Path, workers: int = 1, progress: bool = False) -> WordStream:
+    """`read_words` of the lines of `files`, read as bytes: the same word stream, many times faster.
+
+    Each file is read in ranges of about RANGE_BYTES bytes of whole lines (decompressed first where compressed),
+    which `workers` threads split and number in compiled code (`word_splitting.split_range`) while this thread
+    reads ahead and maps each range's words onto the corpus's (`WordTable`), in order: the result does not depend
+    on `workers`. A range holding a line that `split_long_lines` might cut, and the rest of a file from a line
+    longer than a range on, are read as `read_words` reads them. Words are decoded once, at the end."""
+    writer = _WordStreamWriter(Path(workdir) / "words.int32", progress)
+    table = WordTable()
+    try:
+        with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="word2vec-reader") as pool:
+            try:
+                for path, byte_range in files.sources:
+                    replaced = _read_source(path, byte_range, files.max_chars, pool, max(workers, 1), table, writer)
+                    if replaced:
+                        warn_undecodable(path, replaced)
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # an error or Ctrl-C: the ranges not started are not read
+                raise
+    finally:
+        writer.close()
+    words = table.joined().decode("utf-8", errors="replace").split("\n")[:-1]
+    if len(set(words)) < len(words):
+        # Different undecodable bytes became the same U+FFFD: number the words as text, as read_words does.
+        _renumber(writer, _TextNumbers().numbers(words))
+        words = list(dict.fromkeys(words))
+    return writer.stream(words)
+
+
+def _renumber(writer: _WordStreamWriter, new_numbers: np.ndarray) -> None:
+    """Number the words of `writer`'s stream file and counts anew: word w becomes new_numbers[w]."""
+    counts = np.zeros(int(new_numbers.max()) + 1, dtype=np.int64)
+    np.add.at(counts, new_numbers, writer.word_counts[: new_numbers.shape[0]])
+    writer.word_counts = counts
+    stream = np.memmap(writer.path, dtype=np.int32, mode="r+")
+    for start in range(0, stream.shape[0], WORDS_PER_ENCODE_STEP):
+        stream[start : start + WORDS_PER_ENCODE_STEP] = new_numbers[stream[start : start + WORDS_PER_ENCODE_STEP]]
+    stream.flush()
+    del stream
+
+
+def _read_source(
+    path: Path,
+    byte_range: tuple[int, int] | None,
+    max_chars: int,
+    pool: ThreadPoolExecutor,
+    workers: int,
+    table: WordTable,
+    writer: _WordStreamWriter,
+) -> int:
+    """Read one file (or byte range) into `writer`; the number of undecodable byte sequences it held."""
+    in_flight: collections.deque[tuple[memoryview, Future]] = collections.deque()
+    replaced = 0
+
+    def settle() -> None:
+        nonlocal replaced
+        block, future = in_flight.popleft()
+        numbers, line_lengths, counts, joined, lengths, long_line = future.result()
+        if long_line:
+            replaced += _add_slowly(writer, table, io.BytesIO(block), max_chars)
+            return
+        replaced += _undecodable(joined, counts)
+        writer.add(table.numbers(joined, lengths), numbers, line_lengths, counts)
+
+    compressed = byte_range is None and path.suffix.lower() in COMPRESSED_OPENERS
+    with open(path, "rb") as raw:
+        stream = COMPRESSED_OPENERS[path.suffix.lower()](raw, "rb") if compressed else open_bytes(path, byte_range)
+        with stream, decompression_errors(path, raw) if compressed else contextlib.nullcontext():
+            carry = b""
+            while True:
+                fresh = stream.read(RANGE_BYTES)
+                block = carry + fresh if carry else fresh
+                cut = block.rfind(b"\n") + 1 if fresh else len(block)
+                if cut == 0 and len(block) > RANGE_BYTES:
+                    # A line longer than a range: the rest of the file is read line by line, in bounded memory.
+                    while in_flight:
+                        settle()
+                    replaced += _add_slowly(writer, table, _Prepended(block, stream), max_chars)
+                    break
+                if cut > 0:
+                    whole_lines = memoryview(block)[:cut]
+                    in_flight.append((whole_lines, pool.submit(_split_and_join, whole_lines, max_chars)))
+                    while len(in_flight) > 2 * workers:
+                        settle()
+                if not fresh:
+                    break
+                carry = block[cut:]
+            while in_flight:
+                settle()
+    return replaced
+
+
+def _split_and_join(block: memoryview, max_chars: int):
+    """`split_range` of `block`, and its distinct words' bytes joined by line feeds (None if it has a long line)."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    numbers, line_lengths, first_byte, lengths, counts, long_line = split_range(data, max_chars)
+    joined = None if long_line else joined_words(data, first_byte, lengths)
+    return numbers, line_lengths, counts, joined, lengths, long_line
+
+
+def _undecodable(joined: np.ndarray, counts: np.ndarray) -> int:
+    """The undecodable byte sequences in the text whose distinct words `joined` holds (each followed by a line
+    feed; a word's own times its `counts`), as `open_text` would count them."""
+    text = joined.tobytes()
+    if text.isascii():
+        return 0
+    try:
+        text.decode("utf-8")
+        return 0
+    except UnicodeDecodeError:
+        pass
+    words = text.split(b"\n")[:-1]
+    return sum(count_undecodable(word)[1] * count for word, count in zip(words, counts.tolist(), strict=True))
+
+
+def _add_slowly(writer: _WordStreamWriter, table: WordTable, stream: io.RawIOBase | io.BytesIO, max_chars: int) -> int:
+    """The lines of the bytes of `stream`, read as `TextCorpus` reads them, added to `writer`; the number of
+    undecodable byte sequences they held."""
+    replaced_before = undecodable_so_far()
+    buffered = stream if isinstance(stream, io.BytesIO) else io.BufferedReader(stream)
+    handle = io.TextIOWrapper(buffered, encoding="utf-8", errors="word2vec_replace", newline=None)
+    for chunk in _line_chunks(split_long_lines(handle, max_chars), CHUNK_CHARS):
+        words, numbers, line_lengths = number_words(chunk)
+        # Decoded text holds no undecodable bytes: encoded again, each word is the bytes of its text.
+        joined = np.frombuffer("".join(word + "\n" for word in words).encode(), dtype=np.uint8)
+        lengths = np.diff(np.flatnonzero(joined == 0x0A), prepend=-1) - 1
+        counts = np.bincount(numbers, minlength=len(words))
+        writer.add(table.numbers(joined, lengths), numbers, line_lengths, counts)
+    return undecodable_so_far() - replaced_before
+
+
+class _Prepended(io.RawIOBase):
+    """`first`, then the rest of `stream`."""
+
+    def __init__(self, first: bytes, stream: io.BufferedIOBase):
+        super().__init__()
+        self._first, self._stream = memoryview(first), stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._first.nbytes:
+            size = min(len(buffer), self._first.nbytes)
+            buffer[:size] = self._first[:size]
+            self._first = self._first[size:]
+            return size
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

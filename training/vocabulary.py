@@ -24,7 +24,7 @@ from .arguments import TrainingArguments
 from .corpus import CorpusError, TextCorpus
 from .devices import cpu_workers
 from .distributed import Distributed
-from .encoding import EncodedCorpus, read_words
+from .encoding import EncodedCorpus, read_files, read_words
 
 
 @dataclass
@@ -53,7 +53,10 @@ def encode_corpus(
     args = corpus.decide_defaults(args)
     started = time.perf_counter()
     workers = cpu_workers(args.workers, distributed.local_world_size if distributed else 1)
-    words = read_words(corpus, workdir, workers, progress=args.progress)
+    if corpus.files is not None:
+        words = read_files(corpus.files, workdir, workers, progress=args.progress)
+    else:
+        words = read_words(corpus, workdir, workers, progress=args.progress)
     seconds_reading = time.perf_counter() - started
     segmentation = language = None
     word_counts = words.word_counts.tolist() if tokenizer is None else []
@@ -101,7 +104,7 @@ def encode_corpus(
             tokenizer.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)
         word_ids = TokenIds.from_tokens(tokens_per_word, tokenizer.get_vocab())
         del tokens_per_word
-    encoded = words.encode(tokenizer, word_ids)
+    encoded = words.encode(tokenizer, word_ids, workers)
     del words, word_ids  # the distinct words and line lengths are not needed to train
     corpus_tokens = encoded.num_tokens
     if distributed is not None:
