@@ -5,8 +5,8 @@ holding the same vectors.
     python benchmarks/queries.py --words 200000 --single 50 --batch 200   # a quick look
 
 The table is random (normal vectors) with Zipf counts; query words are drawn by those counts, as real queries
-fall mostly on frequent words. gensim's row norms are computed before the clock starts (its first query does that
-once); ours computes them on every call, from the table as it is then (see `Word2VecModel.unit_vectors`). Each
+fall mostly on frequent words. Both sides' row norms are computed before the clock starts (gensim's `fill_norms`,
+our `row_norms`: each side's first query does that once and keeps them, see `Word2VecModel.row_norms`). Each
 answer is `most_similar(word, topn=10)`; the batch is `similar_by_word(words, topn=10)` on the model's device.
 """
 
@@ -56,6 +56,7 @@ def main() -> None:
     keyed = to_keyed_vectors(model)
     keyed.fill_norms()
     model.to(options.device)
+    model.row_norms()
     rng = np.random.default_rng(1)
     ranks = np.minimum(rng.zipf(1.1, options.batch), options.words) - 1
     words = [f"w{rank}" for rank in ranks]

@@ -292,6 +292,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
         self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
         self.tokenizer: PreTrainedTokenizerFast | None = None
         self._key_to_index: dict[str, int] | None = None
+        # The input vectors' row norms as `row_norms` last computed them, with the key of the table they belong to.
+        self._norms: torch.Tensor | None = None
+        self._norms_key: tuple | None = None
         # `load_state_dict` of a state dict saved with the file's names (`embeddings`), as plain torch code does.
         self._register_load_state_dict_pre_hook(_rename_table_key)
         self.post_init()
@@ -699,11 +702,30 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def unit_vectors(self) -> torch.Tensor:
         """The input vectors scaled to unit length, in float32 on the model's device `[vocab_size, hidden_size]`.
 
-        A new tensor on every call, computed from the table as it is now: keep it for a batch of queries, and call
-        again after the table changes. (The model keeps no such copy: training writes the table through `.data`,
-        which no version counter sees, so a kept copy could silently go stale.)
+        A new tensor on every call (a copy of the table's size, which the model does not keep): keep it for a batch
+        of queries, and call again after the table changes.
         """
-        return F.normalize(self.embeddings.detach().float(), dim=1)
+        return self.embeddings.detach().float() / self.row_norms()[:, None]
+
+    def row_norms(self) -> torch.Tensor:
+        """The length of each input vector, float32 on the model's device `[vocab_size]` (at least 1e-12, so that
+        dividing by it is safe), as gensim's `KeyedVectors.norms`.
+
+        Kept between calls, as gensim keeps its norms, so that a single `most_similar` costs one pass over the
+        table, not two. It is recomputed when the table is replaced or resized, or written in place through the
+        parameter (any in-place operation bumps its version counter). Writes through `.data`, which no version
+        counter sees, must be followed by `forget_row_norms()`: the trainer calls it after every block.
+        """
+        table = self.embeddings.detach()
+        key = (table.data_ptr(), tuple(table.shape), table.dtype, table.device, table._version)
+        if self._norms is None or self._norms_key != key:
+            self._norms = torch.linalg.vector_norm(table, dim=1, dtype=torch.float32).clamp_min_(1e-12)
+            self._norms_key = key
+        return self._norms
+
+    def forget_row_norms(self) -> None:
+        """Drop the kept row norms: call after writing the input vectors through `.data` (as training does)."""
+        self._norms = self._norms_key = None
 
     def _unit_row(self, index: int) -> torch.Tensor:
         return F.normalize(self.embeddings.detach()[index].float(), dim=0)
@@ -903,10 +925,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
 
     def _cosines(self, unit_queries: torch.Tensor, start: int = 0, end: int | None = None) -> torch.Tensor:
         """Cosines `[num_queries, end - start]` of unit query vectors with the input vectors of rows `start` to
-        `end`, from the table as it is now: dot products divided by row norms, no normalised copy of the table."""
+        `end`: dot products divided by the kept row norms (`row_norms`), no normalised copy of the table."""
         rows = self.embeddings.detach()[start:end]
-        norms = torch.linalg.vector_norm(rows, dim=1, dtype=torch.float32).clamp_min_(1e-12)
-        return (unit_queries.to(rows.dtype) @ rows.T).float().div_(norms)
+        return (unit_queries.to(rows.dtype) @ rows.T).float().div_(self.row_norms()[start:end])
 
     def _top_words(
         self, scores: torch.Tensor, excluded_ids: Sequence[set[int]], topn: int, start: int
