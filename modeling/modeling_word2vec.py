@@ -295,6 +295,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
         # The input vectors' row norms as `row_norms` last computed them, with the key of the table they belong to.
         self._norms: torch.Tensor | None = None
         self._norms_key: tuple | None = None
+        self._norms_finite = False
         # `load_state_dict` of a state dict saved with the file's names (`embeddings`), as plain torch code does.
         self._register_load_state_dict_pre_hook(_rename_table_key)
         self.post_init()
@@ -721,7 +722,13 @@ class Word2VecModel(Word2VecPreTrainedModel):
         if self._norms is None or self._norms_key != key:
             self._norms = torch.linalg.vector_norm(table, dim=1, dtype=torch.float32).clamp_min_(1e-12)
             self._norms_key = key
+            # A row holding NaN or inf (or so large its norm overflows) has a norm that is not finite.
+            self._norms_finite = bool(torch.isfinite(self._norms).all())
         return self._norms
+
+    def _rows_all_finite(self) -> bool:
+        self.row_norms()  # brings _norms_finite up to date with the table
+        return self._norms_finite
 
     def forget_row_norms(self) -> None:
         """Drop the kept row norms: call after writing the input vectors through `.data` (as training does)."""
@@ -939,8 +946,10 @@ class Word2VecModel(Word2VecPreTrainedModel):
             shown = [index - start for index in ids | self._special_ids() if 0 <= index - start < columns]
             if shown:
                 scores[query, shown] = float("-inf")
-        # A row holding NaN or inf scores NaN (or a finite row's norm overflows to inf): it is no neighbour.
-        scores = scores.nan_to_num_(nan=float("-inf"), posinf=float("-inf"), neginf=float("-inf"))
+        # A row holding NaN or inf scores NaN (or a finite row's norm overflows to inf): it is no neighbour. The
+        # scores derive from the cosines with the rows: where every row's norm is finite, so is every score.
+        if not self._rows_all_finite():
+            scores = scores.nan_to_num_(nan=float("-inf"), posinf=float("-inf"), neginf=float("-inf"))
         best = torch.topk(scores, min(topn, columns), dim=1)
         results = []
         for values, indices in zip(best.values.tolist(), best.indices.tolist(), strict=True):

@@ -19,6 +19,7 @@ import word2vec_hub.training.trainer as trainer_module
 from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.callbacks import TrainerCallback, TrainerState
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
 from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
 from word2vec_hub.training.numba_engine import NumbaEngine
@@ -277,3 +278,91 @@ def test_after_init_from_and_resume_the_record_names_each_corpus_and_its_count(
     assert Word2VecModel.from_pretrained(saved).config.training_history == resumed.model.config.training_history
     card = (saved / "README.md").read_text()
     assert f"planted ({first_stage['corpus_word_count']:,} words, 5 epochs), then more (18,000 words, 2 epochs)" in card
+
+
+class Recorder(TrainerCallback):
+    """Records each hook with where training stood; stops training at the hook and call named by `stop_at`."""
+
+    def __init__(self, stop_at: tuple[str, int] | None = None):
+        self.calls: list[tuple[str, int, int, float]] = []
+        self.stop_at = stop_at
+
+    def _record(self, hook: str, state: TrainerState) -> None:
+        self.calls.append((hook, state.epoch, state.words_trained, state.loss))
+        if self.stop_at is not None and sum(call[0] == hook for call in self.calls) == self.stop_at[1]:
+            state.should_training_stop = self.stop_at[0] == hook
+
+    def on_train_begin(self, state):
+        self._record("on_train_begin", state)
+
+    def on_epoch_begin(self, state):
+        self._record("on_epoch_begin", state)
+
+    def on_block_end(self, state):
+        self._record("on_block_end", state)
+
+    def on_epoch_end(self, state):
+        self._record("on_epoch_end", state)
+        assert state.history[-1]["epoch"] == state.epoch
+
+    def on_train_end(self, state):
+        self._record("on_train_end", state)
+
+
+def test_callbacks_are_called_in_order_with_the_loss_and_the_words_so_far(planted_lines, small_blocks):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="planted")
+    recorder = Recorder()
+    result = train_word2vec(
+        corpus, TrainingArguments(dim=8, epochs=2, progress=False, device="cpu"), callbacks=[recorder]
+    )
+    hooks = [call[0] for call in recorder.calls]
+    blocks = hooks.count("on_block_end")
+    assert blocks >= 4
+    per_epoch = ["on_epoch_begin", *["on_block_end"] * (blocks // 2), "on_epoch_end"]
+    assert hooks == ["on_train_begin", *per_epoch, *per_epoch, "on_train_end"]
+    block_ends = [call for call in recorder.calls if call[0] == "on_block_end"]
+    assert [call[1] for call in block_ends] == [1] * (blocks // 2) + [2] * (blocks // 2)
+    words = [call[2] for call in block_ends]
+    assert words == sorted(set(words)) and words[-1] == result.history[-1]["words"]
+    assert all(0 < call[3] < 10 for call in block_ends)
+    assert not result.stopped_early
+
+
+@pytest.mark.parametrize("stop_at", [("on_block_end", 3), ("on_epoch_end", 1)])
+def test_a_callback_stops_training_cleanly_and_its_checkpoint_resumes_to_the_uninterrupted_run(
+    planted_lines, tmp_path, small_blocks, stop_at
+):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
+    args = TrainingArguments(dim=16, epochs=3, progress=False, device="cpu", seed=5, workers=1)
+    uninterrupted = train_word2vec(corpus, args)
+
+    recorder = Recorder(stop_at=stop_at)
+    stopped = train_word2vec(corpus, args, checkpoint_dir=tmp_path / "checkpoint", callbacks=[recorder])
+    assert stopped.stopped_early
+    assert [call[0] for call in recorder.calls][-2:] == [stop_at[0], "on_train_end"], "no block after the stop"
+    assert stopped.words_trained == recorder.calls[-1][2] < uninterrupted.words_trained
+    state = json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())
+    assert state["words_trained"] == stopped.words_trained
+    assert len(stopped.history) == (stop_at[0] == "on_epoch_end")
+    assert torch.equal(Word2VecModel.from_pretrained(tmp_path / "checkpoint").embeddings, stopped.model.embeddings)
+
+    resumed = train_word2vec(corpus, TrainingArguments(progress=False), resume=tmp_path / "checkpoint")
+    assert torch.equal(resumed.model.embeddings, uninterrupted.model.embeddings)
+    assert resumed.history == uninterrupted.history
+
+
+def test_queries_in_a_callback_see_the_vectors_as_trained_so_far(planted_lines, small_blocks):
+    class CheckNorms(TrainerCallback):
+        checked = 0
+
+        def on_block_end(self, state):
+            # The norms kept by the previous block's query must not be served after the engine wrote the table.
+            table = state.model.embeddings.detach()
+            assert torch.equal(state.model.row_norms(), torch.linalg.vector_norm(table, dim=1).clamp_min(1e-12))
+            state.model.most_similar("a1", topn=3)
+            self.checked += 1
+
+    check = CheckNorms()
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="planted")
+    train_word2vec(corpus, TrainingArguments(dim=8, epochs=2, progress=False, device="cpu"), callbacks=[check])
+    assert check.checked >= 4

@@ -19,6 +19,7 @@ from word2vec_hub.resources import available_memory_bytes, readable_size
 from word2vec_hub.tokenization.word_level import PAD_TOKEN, UNK_TOKEN, wrap_tokenizer
 
 from .arguments import TrainingArguments
+from .callbacks import TrainerCallback
 from .corpus import CorpusError, TextCorpus
 from .devices import choose_backend, resolve_device
 from .distributed import Distributed
@@ -51,6 +52,8 @@ class TrainingResult:
     # The corpus's language, as its source declares it (en for the PTB) or else its script tells it (zh, ja, th),
     # for the model card.
     language: str | None = None
+    # A callback ended training before its last epoch (`TrainerState.should_training_stop`).
+    stopped_early: bool = False
 
     @property
     def words_per_second(self) -> float:
@@ -66,6 +69,7 @@ def train_word2vec(
     checkpoint_every: int = 0,
     log_file: str | Path | None = None,
     distributed: Distributed | None = None,
+    callbacks: list[TrainerCallback] | None = None,
 ) -> TrainingResult:
     """Build the vocabulary, encode the corpus once, and train skip-gram with negative sampling on it.
 
@@ -80,6 +84,9 @@ def train_word2vec(
         distributed: this process's place in a torchrun job (see `training.distributed`): it reads its shard of
             `corpus` and trains with the other ranks; only rank 0 writes checkpoints and the log, and every rank
             returns the same model.
+        callbacks: `training.callbacks.TrainerCallback`s, called at the start and end of training, of each epoch
+            and after each block; one can stop training cleanly (a checkpoint is saved to `checkpoint_dir` if
+            given, and the model trained so far is returned).
     """
     started = time.perf_counter()
     state = None
@@ -137,6 +144,7 @@ def train_word2vec(
             model = _new_model(tokenizer, encoded, args)
         elif int(model.counts.sum()) == 0:
             model.counts.copy_(torch.from_numpy(encoded.counts))
+        model.set_tokenizer(tokenizer)  # before training: callbacks may query the model
         if state is None:
             # Recorded before training, so that a checkpoint of this stage already names it and --resume keeps it.
             _record_stage(model.config, corpus.name, encoded.word_count, args.epochs)
@@ -162,13 +170,15 @@ def train_word2vec(
         )
         training_started = time.perf_counter()
         history = trainer.train(
-            checkpoint=save_checkpoint, checkpoint_every=checkpoint_every, log_file=Path(log_file) if log_file else None
+            checkpoint=save_checkpoint,
+            checkpoint_every=checkpoint_every,
+            log_file=Path(log_file) if log_file else None,
+            callbacks=callbacks,
         )
         phases["training"] = time.perf_counter() - training_started
         if distributed is not None:
             phases["synchronising (part of training)"] = distributed.seconds_synchronising
         del encoded
-    model.set_tokenizer(tokenizer)
     final_loss = history[-1]["loss"] if history else float("nan")
     return TrainingResult(
         model=model,
@@ -180,6 +190,7 @@ def train_word2vec(
         phases=phases,
         segmentation=segmentation,
         language=corpus.language or language,
+        stopped_early=trainer.stopped_early,
     )
 
 
