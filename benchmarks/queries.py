@@ -3,6 +3,7 @@ holding the same vectors.
 
     python benchmarks/queries.py                          # 1M words x 300, 100 single queries, a batch of 1,000
     python benchmarks/queries.py --words 200000 --single 50 --batch 200   # a quick look
+    python benchmarks/queries.py --threads 1              # one thread each side, as on a machine shared with others
 
 The table is random (normal vectors) with Zipf counts; query words are drawn by those counts, as real queries
 fall mostly on frequent words. Both sides' row norms are computed before the clock starts (gensim's `fill_norms`,
@@ -48,6 +49,9 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=100, help="queries asked one at a time, on each side")
     parser.add_argument("--batch", type=int, default=1000, help="queries asked as one batch")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--threads", type=int, help="CPU threads of torch and of numpy's BLAS (gensim) alike (default: as they are)"
+    )
     options = parser.parse_args()
 
     from word2vec_hub import to_keyed_vectors
@@ -55,6 +59,12 @@ def main() -> None:
     model = build_model(options.words, options.dim, seed=0)
     keyed = to_keyed_vectors(model)
     keyed.fill_norms()
+    if options.threads:
+        from threadpoolctl import threadpool_limits
+
+        # After gensim is imported: the BLAS libraries it loads are limited too.
+        torch.set_num_threads(options.threads)
+        threadpool_limits(options.threads)
     model.to(options.device)
     model.row_norms()
     rng = np.random.default_rng(1)
@@ -72,7 +82,13 @@ def main() -> None:
         for ours, query in zip(batch[:20], words[:20], strict=True)
     )
 
-    print(f"table {options.words:,} x {options.dim} on {options.device}, torch threads {torch.get_num_threads()}")
+    from threadpoolctl import threadpool_info
+
+    blas_threads = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    print(
+        f"table {options.words:,} x {options.dim} on {options.device}, torch threads {torch.get_num_threads()}, "
+        f"numpy BLAS threads {blas_threads}"
+    )
     print(f"gensim KeyedVectors.most_similar, one at a time: {gensim_single:9.1f} queries/s")
     print(f"ours most_similar, one at a time:                {ours_single:9.1f} queries/s")
     print(f"ours similar_by_word, a batch of {len(words):,}:          {ours_batch:9.1f} queries/s")

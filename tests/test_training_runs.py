@@ -25,7 +25,7 @@ from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
 from word2vec_hub.training.numba_engine import NumbaEngine
 from word2vec_hub.training.trainer import BYTES_PER_WORD, NotEnoughMemory, check_memory, train_word2vec
 
-from .conftest import REPO_ROOT, scattered_corpus
+from .conftest import REPO_ROOT, one_line_error, scattered_corpus
 
 
 @pytest.fixture
@@ -366,3 +366,134 @@ def test_queries_in_a_callback_see_the_vectors_as_trained_so_far(planted_lines, 
     corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="planted")
     train_word2vec(corpus, TrainingArguments(dim=8, epochs=2, progress=False, device="cpu"), callbacks=[check])
     assert check.checked >= 4
+
+
+NEW_TOPICS = range(10, 20)
+
+
+@pytest.fixture(scope="module")
+def old_folder(planted_lines, tmp_path_factory):
+    """A model trained on the planted corpus without the sentences of topics 10 to 19: their a, b and topic words
+    are unknown to it."""
+    new_words = {f"{letter}{topic}" for topic in NEW_TOPICS for letter in "ab"}
+    old_lines = [line for line in planted_lines if not new_words & set(line.split())]
+    args = TrainingArguments(dim=32, epochs=5, progress=False, device="cpu", workers=1, seed=3)
+    result = train_word2vec(TextCorpus.from_text("\n".join(old_lines), name="old topics"), args)
+    folder = tmp_path_factory.mktemp("grow") / "old"
+    save_model_folder(result.model, result.tokenizer, folder)
+    return folder
+
+
+def continued(folder, planted_lines, grow: bool, **options):
+    args = TrainingArguments(dim=32, epochs=2, progress=False, device="cpu", workers=1, seed=4)
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="every topic")
+    return train_word2vec(corpus, args, init_from=folder, grow_vocabulary=grow, **options)
+
+
+def test_a_grown_vocabulary_keeps_old_ids_and_adds_new_words_that_learn(old_folder, planted_lines, tmp_path):
+    old = Word2VecModel.from_pretrained(old_folder)
+    grown = continued(old_folder, planted_lines, grow=True)
+    old_vocabulary, new_vocabulary = old.tokenizer.get_vocab(), grown.tokenizer.get_vocab()
+    assert "a15" not in old_vocabulary and "t15_0" not in old_vocabulary
+    assert {word: new_vocabulary[word] for word in old_vocabulary} == old_vocabulary
+    added = sorted(new_vocabulary.items(), key=lambda item: item[1])[len(old_vocabulary) :]
+    expected = {f"{letter}{topic}" for topic in NEW_TOPICS for letter in "ab"}
+    assert {word for word, _ in added} == expected | {f"t{topic}_{j}" for topic in NEW_TOPICS for j in range(6)}
+    model = grown.model
+    assert model.config.vocab_size == len(grown.tokenizer) == model.context.shape[0] == model.counts.shape[0]
+    new_ids = [index for _, index in added]
+    assert (model.counts[new_ids] >= 5).all() and (model.context[new_ids] != 0).any(dim=1).all()
+    old_ids = list(old_vocabulary.values())
+    assert torch.equal(model.counts[old_ids] >= old.counts[old_ids], torch.ones(len(old_ids), dtype=torch.bool))
+    # New words learn: each new aN is closer to its own bN than to the other new b words.
+    hits = 0
+    for topic in NEW_TOPICS:
+        scores = [model.similarity(f"a{topic}", f"b{other}") for other in NEW_TOPICS]
+        hits += max(range(len(scores)), key=scores.__getitem__) == topic - NEW_TOPICS[0]
+    assert hits >= 8
+    # The saved folder loads as any other: the grown tokenizer, the table and the queries.
+    save_model_folder(model, grown.tokenizer, tmp_path / "grown")
+    loaded = Word2VecModel.from_pretrained(tmp_path / "grown")
+    assert torch.equal(loaded.embeddings, model.embeddings) and loaded.word_id("a15") == model.word_id("a15")
+
+
+def test_old_neighbours_drift_no_more_with_a_grown_vocabulary_than_with_continued_training_alone(
+    old_folder, planted_lines
+):
+    old = Word2VecModel.from_pretrained(old_folder)
+    old_words = old.config.vocab_size - 2
+    # The planted words' neighbours; the fillers' are noise by construction.
+    queries = [word for word in old.index_to_key[2:] if not word.startswith("w")]
+
+    def neighbours(model) -> dict[str, set[str]]:
+        return {word: {n for n, _ in model.most_similar(word, topn=5, restrict_vocab=old_words)} for word in queries}
+
+    before = neighbours(old)
+
+    def kept_share(model) -> float:
+        after = neighbours(model)
+        return sum(len(before[word] & after[word]) for word in queries) / (5 * len(queries))
+
+    alone = kept_share(continued(old_folder, planted_lines, grow=False).model)
+    grown = kept_share(continued(old_folder, planted_lines, grow=True).model)
+    assert alone > 0.6
+    assert grown >= alone - 0.05, (grown, alone)
+
+
+def test_grow_word_tables_keeps_every_old_row_and_starts_new_rows_as_a_new_model(trained_folder):
+    from word2vec_hub.training.trainer import grow_word_tables
+
+    model = Word2VecModel.from_pretrained(trained_folder)
+    before = {name: getattr(model, name).detach().clone() for name in ("embeddings", "context", "counts")}
+    rows, dim = before["embeddings"].shape
+    grow_word_tables(model, rows + 50, seed=1)
+    assert model.config.vocab_size == rows + 50
+    for name, table in before.items():
+        assert torch.equal(getattr(model, name)[:rows], table), name
+    new_rows = model.embeddings.detach()[rows:]
+    assert new_rows.abs().max() <= 0.5 / dim and (new_rows != 0).all(dim=1).all()
+    assert (model.context[rows:] == 0).all() and (model.counts[rows:] == 0).all()
+    with pytest.raises(ValueError, match="the vocabulary can only grow"):
+        grow_word_tables(model, rows, seed=1)
+
+
+def test_growing_a_checkpointed_run_resumes_to_the_same_model_without_growing_again(
+    old_folder, planted_lines, tmp_path
+):
+    uninterrupted = continued(old_folder, planted_lines, grow=True)
+    stopped = continued(
+        old_folder,
+        planted_lines,
+        grow=True,
+        checkpoint_dir=tmp_path / "checkpoint",
+        callbacks=[Recorder(stop_at=("on_epoch_end", 1))],
+    )
+    assert stopped.stopped_early
+    resumed = train_word2vec(
+        TextCorpus.from_text("\n".join(planted_lines[:3000]), name="every topic"),
+        TrainingArguments(progress=False),
+        resume=tmp_path / "checkpoint",
+    )
+    assert torch.equal(resumed.model.counts, uninterrupted.model.counts), "the new text is counted once"
+    assert torch.equal(resumed.model.embeddings, uninterrupted.model.embeddings)
+
+
+def test_a_converted_folder_cannot_grow_its_vocabulary(tmp_path):
+    from word2vec_hub.conversion.convert import convert_vector_file
+
+    (tmp_path / "vectors.txt").write_text("2 3\nhello 0.1 0.2 0.3\nworld 0.3 0.2 0.1\n")
+    convert_vector_file(tmp_path / "vectors.txt", "word2vec-txt", tmp_path / "converted")
+    (tmp_path / "more.txt").write_text("hello world again\n" * 10)
+    corpus = TextCorpus.from_files([tmp_path / "more.txt"])
+    args = TrainingArguments(dim=3, epochs=1, min_count=1, progress=False, device="cpu")
+    with pytest.raises(CorpusError, match=r"holds converted vectors, without output .* cannot continue training"):
+        train_word2vec(corpus, args, init_from=tmp_path / "converted", grow_vocabulary=True)
+    with pytest.raises(CorpusError, match="give the model folder with init_from"):
+        train_word2vec(corpus, args, grow_vocabulary=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "train", "--corpus", "more.txt", "--init-from", "converted",
+         "--grow-vocabulary", "--dim", "3", "--min-count", "1", "--output", "out"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert "converted holds converted vectors, without output (context) vectors" in one_line_error(completed)
+    assert not (tmp_path / "out").exists()
