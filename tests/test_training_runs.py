@@ -497,3 +497,22 @@ def test_a_converted_folder_cannot_grow_its_vocabulary(tmp_path):
     )  # fmt: skip
     assert "converted holds converted vectors, without output (context) vectors" in one_line_error(completed)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_command_refuses_growth_without_a_trained_model_before_importing_torch(tmp_path, trained_folder):
+    from types import SimpleNamespace
+
+    from word2vec_hub.argument_checks import UsageError
+    from word2vec_hub.commands.train import check_growable
+
+    (tmp_path / "converted").mkdir()
+    (tmp_path / "converted" / "config.json").write_text('{"has_context_vectors": false}')
+    cases = [
+        (None, None, "adds words to a model; give the model folder with --init-from"),
+        (trained_folder, tmp_path, "a checkpoint already holds the vocabulary its run grew"),
+        (tmp_path / "converted", None, "converted holds converted vectors, without output (context) vectors"),
+    ]
+    for init_from, resume, message in cases:
+        with pytest.raises(UsageError, match=re.escape(message)):
+            check_growable(SimpleNamespace(init_from=init_from and str(init_from), resume=resume))
+    check_growable(SimpleNamespace(init_from=str(trained_folder), resume=None))
