@@ -703,10 +703,10 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def unit_vectors(self) -> torch.Tensor:
         """The input vectors scaled to unit length, in float32 on the model's device `[vocab_size, hidden_size]`.
 
-        A new tensor on every call (a copy of the table's size, which the model does not keep): keep it for a batch
-        of queries, and call again after the table changes.
+        A new tensor on every call, computed from the table as it is now, norms included (a copy of the table's
+        size, which the model does not keep): keep it for a batch of queries, and call again after the table changes.
         """
-        return self.embeddings.detach().float() / self.row_norms()[:, None]
+        return F.normalize(self.embeddings.detach().float(), dim=1)
 
     def row_norms(self) -> torch.Tensor:
         """The length of each input vector, float32 on the model's device `[vocab_size]` (at least 1e-12, so that
