@@ -4,6 +4,11 @@ holding the same vectors.
     python benchmarks/queries.py                          # 1M words x 300, 100 single queries, a batch of 1,000
     python benchmarks/queries.py --words 200000 --single 50 --batch 200   # a quick look
     python benchmarks/queries.py --threads 1              # one thread each side, as on a machine shared with others
+    THP_MEM_ALLOC_ENABLE=1 python benchmarks/queries.py   # torch's large tensors on huge pages, as numpy's are
+
+numpy asks Linux for transparent huge pages for large arrays (madvise), torch only with THP_MEM_ALLOC_ENABLE=1:
+streaming a 1.2 GB table through 4 kB pages costs a query about a tenth more time, which is the whole of the
+difference between the two sides without it (benchmarks/README.md).
 
 The table is random (normal vectors) with Zipf counts; query words are drawn by those counts, as real queries
 fall mostly on frequent words. Both sides' row norms are computed before the clock starts (gensim's `fill_norms`,
@@ -14,6 +19,7 @@ answer is `most_similar(word, topn=10)`; the batch is `similar_by_word(words, to
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -98,7 +104,7 @@ def main() -> None:
     blas_threads = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     print(
         f"table {options.words:,} x {options.dim} on {options.device}, torch threads {torch.get_num_threads()}, "
-        f"numpy BLAS threads {blas_threads}"
+        f"numpy BLAS threads {blas_threads}, THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE', 'unset')}"
     )
     print(f"gensim KeyedVectors.most_similar, one at a time: {gensim_single:9.1f} queries/s (turns with ours)")
     print(f"ours most_similar, one at a time:                {ours_single:9.1f} queries/s (turns with gensim's)")
