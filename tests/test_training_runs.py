@@ -516,3 +516,15 @@ def test_the_command_refuses_growth_without_a_trained_model_before_importing_tor
         with pytest.raises(UsageError, match=re.escape(message)):
             check_growable(SimpleNamespace(init_from=init_from and str(init_from), resume=resume))
     check_growable(SimpleNamespace(init_from=str(trained_folder), resume=None))
+
+
+def test_a_tokenizer_that_segments_unspaced_text_cannot_grow(tmp_path):
+    from tokenizers import Tokenizer, models
+
+    from word2vec_hub.training.vocabulary import encode_corpus
+
+    unigram = Tokenizer(models.Unigram([("[PAD]", 0.0), ("[UNK]", 0.0), ("中", -1.0)], unk_id=1))
+    args = TrainingArguments(min_count=1, progress=False, workers=1, device="cpu")
+    corpus = TextCorpus.from_text("中文 中国\n", name="zh")
+    with pytest.raises(CorpusError, match="the vocabulary cannot grow: the model's tokenizer is a Unigram model"):
+        encode_corpus(corpus, args, tmp_path, tokenizer=unigram, grow_vocabulary=True)
