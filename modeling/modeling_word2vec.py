@@ -310,6 +310,10 @@ class Word2VecModel(Word2VecPreTrainedModel):
         self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
         self.tokenizer: PreTrainedTokenizerFast | None = None
         self._key_to_index: dict[str, int] | None = None
+        # The input vectors' row norms as `row_norms` last computed them, with the key of the table they belong to.
+        self._norms: torch.Tensor | None = None
+        self._norms_key: tuple | None = None
+        self._norms_finite = False
         # `load_state_dict` of a state dict saved with the file's names (`embeddings`), as plain torch code does.
         self._register_load_state_dict_pre_hook(_rename_table_key)
         self.post_init()
@@ -739,11 +743,36 @@ class Word2VecModel(Word2VecPreTrainedModel):
     def unit_vectors(self) -> torch.Tensor:
         """The input vectors scaled to unit length, in float32 on the model's device `[vocab_size, hidden_size]`.
 
-        A new tensor on every call, computed from the table as it is now: keep it for a batch of queries, and call
-        again after the table changes. (The model keeps no such copy: training writes the table through `.data`,
-        which no version counter sees, so a kept copy could silently go stale.)
+        A new tensor on every call, computed from the table as it is now, norms included (a copy of the table's
+        size, which the model does not keep): keep it for a batch of queries, and call again after the table changes.
         """
         return F.normalize(self.embeddings.detach().float(), dim=1)
+
+    def row_norms(self) -> torch.Tensor:
+        """The length of each input vector, float32 on the model's device `[vocab_size]` (at least 1e-12, so that
+        dividing by it is safe), as gensim's `KeyedVectors.norms`.
+
+        Kept between calls, as gensim keeps its norms, so that a single `most_similar` costs one pass over the
+        table, not two. It is recomputed when the table is replaced or resized, or written in place through the
+        parameter (any in-place operation bumps its version counter). Writes through `.data`, which no version
+        counter sees, must be followed by `forget_row_norms()`: the trainer calls it after every block.
+        """
+        table = self.embeddings.detach()
+        key = (table.data_ptr(), tuple(table.shape), table.dtype, table.device, table._version)
+        if self._norms is None or self._norms_key != key:
+            self._norms = torch.linalg.vector_norm(table, dim=1, dtype=torch.float32).clamp_min_(1e-12)
+            self._norms_key = key
+            # A row holding NaN or inf (or so large its norm overflows) has a norm that is not finite.
+            self._norms_finite = bool(torch.isfinite(self._norms).all())
+        return self._norms
+
+    def _rows_all_finite(self) -> bool:
+        self.row_norms()  # brings _norms_finite up to date with the table
+        return self._norms_finite
+
+    def forget_row_norms(self) -> None:
+        """Drop the kept row norms: call after writing the input vectors through `.data` (as training does)."""
+        self._norms = self._norms_key = None
 
     def _unit_row(self, index: int) -> torch.Tensor:
         return F.normalize(self.embeddings.detach()[index].float(), dim=0)
@@ -963,10 +992,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
 
     def _cosines(self, unit_queries: torch.Tensor, start: int = 0, end: int | None = None) -> torch.Tensor:
         """Cosines `[num_queries, end - start]` of unit query vectors with the input vectors of rows `start` to
-        `end`, from the table as it is now: dot products divided by row norms, no normalised copy of the table."""
+        `end`: dot products divided by the kept row norms (`row_norms`), no normalised copy of the table."""
         rows = self.embeddings.detach()[start:end]
-        norms = torch.linalg.vector_norm(rows, dim=1, dtype=torch.float32).clamp_min_(1e-12)
-        return (unit_queries.to(rows.dtype) @ rows.T).float().div_(norms)
+        return (unit_queries.to(rows.dtype) @ rows.T).float().div_(self.row_norms()[start:end])
 
     def _top_words(
         self, scores: torch.Tensor, excluded_ids: Sequence[set[int]], topn: int, start: int
@@ -978,11 +1006,13 @@ class Word2VecModel(Word2VecPreTrainedModel):
             shown = [index - start for index in ids | self._special_ids() if 0 <= index - start < columns]
             if shown:
                 scores[query, shown] = float("-inf")
-        # A row holding NaN or inf scores NaN (or a finite row's norm overflows to inf): it is no neighbour.
-        scores = scores.nan_to_num_(nan=float("-inf"), posinf=float("-inf"), neginf=float("-inf"))
-        best = torch.topk(scores, min(topn, columns), dim=1)
+        # A row holding NaN or inf scores NaN (or a finite row's norm overflows to inf): it is no neighbour. The
+        # scores derive from the cosines with the rows: where every row's norm is finite, so is every score.
+        if not self._rows_all_finite():
+            scores = scores.nan_to_num_(nan=float("-inf"), posinf=float("-inf"), neginf=float("-inf"))
+        best_values, best_indices = _largest(scores, min(topn, columns))
         results = []
-        for values, indices in zip(best.values.tolist(), best.indices.tolist(), strict=True):
+        for values, indices in zip(best_values.tolist(), best_indices.tolist(), strict=True):
             kept = [(index + start, value) for index, value in zip(indices, values, strict=True) if value > -math.inf]
             words = self.tokenizer.convert_ids_to_tokens([index for index, _ in kept])
             results.append(list(zip(words, [value for _, value in kept], strict=True)))
@@ -1329,6 +1359,29 @@ def _average_ranks(values: torch.Tensor) -> torch.Tensor:
     ranks = torch.empty_like(values, dtype=torch.float64)
     ranks[order] = (group_ends - (group_sizes - 1) / 2)[group_of_sorted]
     return ranks
+
+
+# Every SAMPLE_STRIDE-th score of a single query on the CPU is searched first for a bound on its k best.
+SAMPLE_STRIDE = 64
+
+
+def _largest(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The `k` largest values of each row of `scores` `[num_queries, columns]` and their columns, best first, as
+    `torch.topk` gives them: values and indices `[num_queries, k]`.
+
+    A single row on the CPU is searched as follows, because `torch.topk` there selects from a copy of the whole row in
+    one thread (on a million words it takes about as long as ten passes over the scores): the k-th best of every
+    SAMPLE_STRIDE-th score is a value that at least k scores reach, so the k best are among the few scores that reach
+    it, where `topk` then runs."""
+    columns = scores.shape[1]
+    if scores.shape[0] != 1 or scores.device.type != "cpu" or columns < SAMPLE_STRIDE * k * 4:
+        best = torch.topk(scores, k, dim=1)
+        return best.values, best.indices
+    row = scores[0]
+    bound = torch.topk(row[::SAMPLE_STRIDE], k).values[-1]
+    candidates = torch.nonzero(row >= bound).flatten()
+    values, order = torch.topk(row[candidates], k)
+    return values[None], candidates[order][None]
 
 
 def _check_topn(topn: int) -> None:

@@ -158,3 +158,58 @@ def test_reader_workers_end_when_the_main_process_is_killed(tmp_path):
     while any(map(alive, workers)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(map(alive, workers))
+
+
+def test_token_lists_train_the_same_model_as_the_same_tokens_in_a_line_sentence_file(tmp_path, planted_lines):
+    import torch
+
+    from word2vec_hub.training.trainer import train_word2vec
+
+    # Punctuation inside tokens ("u.s.") stays in them on both sides: token lists and LineSentence files are
+    # pre-tokenised; capitals are lowercased on both sides, as the arguments say.
+    sentences = [[*line.split(), "u.s.", "Ends."] for line in planted_lines[:1500]]
+    path = tmp_path / "sentences.txt"
+    path.write_text("".join(" ".join(tokens) + "\n" for tokens in sentences))
+    args = TrainingArguments(dim=16, epochs=2, seed=7, workers=1, progress=False, device="cpu")
+    from_lists = train_word2vec(TextCorpus.from_sentences(sentences), args)
+    from_file = train_word2vec(TextCorpus.from_line_sentences([path]), args)
+    assert list(from_lists.model.index_to_key) == list(from_file.model.index_to_key)
+    assert "u.s." in from_lists.model and "ends." in from_lists.model
+    assert torch.equal(from_lists.model.embeddings, from_file.model.embeddings)
+    assert torch.equal(from_lists.model.counts, from_file.model.counts)
+
+
+def test_a_generator_of_sentences_is_refused_with_the_way_out():
+    sentences = ([word] for word in ["a", "b"])
+    with pytest.raises(CorpusError, match=r"one-shot iterator \(generator\).*pass a list of token lists, or an object"):
+        TextCorpus.from_sentences(sentences)
+    with pytest.raises(CorpusError, match="got a single string"):
+        TextCorpus.from_sentences("a b c")
+
+
+def test_a_re_iterable_object_is_read_anew_on_every_pass_and_shards_hold_every_sentence_once():
+    class Sentences:
+        def __iter__(self):
+            return iter([["one", "two"], ("three",), ["four", "five", "six"]])
+
+    corpus = TextCorpus.from_sentences(Sentences())
+    assert list(corpus) == list(corpus) == ["one two", "three", "four five six"]
+    assert corpus.pre_tokenized
+    assert sorted([*corpus.shard(0, 2), *corpus.shard(1, 2)]) == sorted(corpus)
+
+
+@pytest.mark.parametrize(
+    ("sentences", "message"),
+    [
+        ([["fine"], ["a", 3]], "sentence 1 holds int 3; a token-list corpus holds strings only"),
+        ([["fine"], "not split"], r"sentence 1 is a string \('not split'\), not a list of tokens"),
+        ([["new york"]], "sentence 0 holds the token 'new york', which is empty or holds whitespace"),
+        ([None], "sentence 0 is NoneType None, not a list of tokens"),
+    ],
+)
+def test_a_token_list_corpus_holding_anything_but_tokens_is_refused_naming_the_sentence(sentences, message):
+    from word2vec_hub.training.trainer import train_word2vec
+
+    args = TrainingArguments(min_count=1, epochs=1, progress=False, device="cpu", workers=1)
+    with pytest.raises(CorpusError, match=message):
+        train_word2vec(TextCorpus.from_sentences(sentences), args)

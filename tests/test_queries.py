@@ -227,3 +227,36 @@ def test_evaluate_word_analogies_as_a_method_is_gensims(model, keyed, tmp_path):
     assert ours.correct > 0
     expected = {section["section"]: (len(section["correct"]), len(section["incorrect"])) for section in sections}
     assert ours.sections == {name: counts for name, counts in expected.items() if name != "Total accuracy"}
+
+
+def test_kept_row_norms_follow_in_place_edits_and_are_recomputed_after_a_data_write_is_announced():
+    model = handmade_model({"a": [1.0, 0.0], "b": [0.0, 1.0], "c": [0.9, 0.1], "d": [0.1, 0.9]})
+    assert [word for word, _ in model.most_similar("a", topn=3)] == ["c", "d", "b"]
+    with torch.no_grad():
+        model.embeddings[model.word_id("d")] = torch.tensor([2.0, 0.1])  # an in-place write bumps the version
+    assert [word for word, _ in model.most_similar("a", topn=3)] == ["d", "c", "b"]
+    with torch.no_grad():
+        model.embeddings[model.word_id("c")] = torch.tensor([float("nan"), 1.0])
+    assert [word for word, _ in model.most_similar("a", topn=3)] == ["d", "b"], "a row now NaN is no neighbour"
+    model.embeddings.data[model.word_id("b")] = torch.tensor([30.0, 1.0])  # as training writes: no version bump
+    model.forget_row_norms()
+    assert model.most_similar("a", topn=1)[0] == ("b", pytest.approx(30 / 901**0.5))
+    expected = torch.linalg.vector_norm(model.embeddings.detach(), dim=1).clamp_min(1e-12)
+    torch.testing.assert_close(model.row_norms(), expected, rtol=0, atol=0, equal_nan=True)
+
+
+def test_a_single_query_on_a_large_table_ranks_as_gensim_and_as_a_full_top_k():
+    # Large enough that a single query searches a sample of its scores first (modeling_word2vec._largest).
+    generator = torch.Generator().manual_seed(3)
+    vectors = torch.randn(6000, 4, generator=generator)
+    vectors[17] = float("nan")
+    large = handmade_model({f"w{index}": vector.tolist() for index, vector in enumerate(vectors)})
+    keyed = to_keyed_vectors(large)
+    for word, topn in [("w3", 10), ("w40", 7), ("w5999", 1)]:
+        assert_same_ranking(large.most_similar(word, topn=topn), keyed.most_similar(word, topn=topn))
+    scores = large._cosines(large.get_vector("w3", norm=True)[None]).nan_to_num_(nan=float("-inf"))
+    scores[0, [0, 1, large.word_id("w3")]] = float("-inf")
+    expected = torch.topk(scores, 9, dim=1)
+    assert [word for word, _ in large.most_similar("w3", topn=9)] == large.tokenizer.convert_ids_to_tokens(
+        expected.indices[0].tolist()
+    )

@@ -19,12 +19,13 @@ import word2vec_hub.training.trainer as trainer_module
 from word2vec_hub.folders.model_folder import save_model_folder
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.callbacks import TrainerCallback, TrainerState
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
 from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
 from word2vec_hub.training.numba_engine import NumbaEngine
 from word2vec_hub.training.trainer import BYTES_PER_WORD, NotEnoughMemory, check_memory, train_word2vec
 
-from .conftest import REPO_ROOT, scattered_corpus
+from .conftest import REPO_ROOT, one_line_error, scattered_corpus
 
 
 @pytest.fixture
@@ -277,3 +278,253 @@ def test_after_init_from_and_resume_the_record_names_each_corpus_and_its_count(
     assert Word2VecModel.from_pretrained(saved).config.training_history == resumed.model.config.training_history
     card = (saved / "README.md").read_text()
     assert f"planted ({first_stage['corpus_word_count']:,} words, 5 epochs), then more (18,000 words, 2 epochs)" in card
+
+
+class Recorder(TrainerCallback):
+    """Records each hook with where training stood; stops training at the hook and call named by `stop_at`."""
+
+    def __init__(self, stop_at: tuple[str, int] | None = None):
+        self.calls: list[tuple[str, int, int, float]] = []
+        self.stop_at = stop_at
+
+    def _record(self, hook: str, state: TrainerState) -> None:
+        self.calls.append((hook, state.epoch, state.words_trained, state.loss))
+        if self.stop_at is not None and sum(call[0] == hook for call in self.calls) == self.stop_at[1]:
+            state.should_training_stop = self.stop_at[0] == hook
+
+    def on_train_begin(self, state):
+        self._record("on_train_begin", state)
+
+    def on_epoch_begin(self, state):
+        self._record("on_epoch_begin", state)
+
+    def on_block_end(self, state):
+        self._record("on_block_end", state)
+
+    def on_epoch_end(self, state):
+        self._record("on_epoch_end", state)
+        assert state.history[-1]["epoch"] == state.epoch
+
+    def on_train_end(self, state):
+        self._record("on_train_end", state)
+
+
+def test_callbacks_are_called_in_order_with_the_loss_and_the_words_so_far(planted_lines, small_blocks):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="planted")
+    recorder = Recorder()
+    result = train_word2vec(
+        corpus, TrainingArguments(dim=8, epochs=2, progress=False, device="cpu"), callbacks=[recorder]
+    )
+    hooks = [call[0] for call in recorder.calls]
+    blocks = hooks.count("on_block_end")
+    assert blocks >= 4
+    per_epoch = ["on_epoch_begin", *["on_block_end"] * (blocks // 2), "on_epoch_end"]
+    assert hooks == ["on_train_begin", *per_epoch, *per_epoch, "on_train_end"]
+    block_ends = [call for call in recorder.calls if call[0] == "on_block_end"]
+    assert [call[1] for call in block_ends] == [1] * (blocks // 2) + [2] * (blocks // 2)
+    words = [call[2] for call in block_ends]
+    assert words == sorted(set(words)) and words[-1] == result.history[-1]["words"]
+    assert all(0 < call[3] < 10 for call in block_ends)
+    assert not result.stopped_early
+
+
+@pytest.mark.parametrize("stop_at", [("on_block_end", 3), ("on_epoch_end", 1)])
+def test_a_callback_stops_training_cleanly_and_its_checkpoint_resumes_to_the_uninterrupted_run(
+    planted_lines, tmp_path, small_blocks, stop_at
+):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
+    args = TrainingArguments(dim=16, epochs=3, progress=False, device="cpu", seed=5, workers=1)
+    uninterrupted = train_word2vec(corpus, args)
+
+    recorder = Recorder(stop_at=stop_at)
+    stopped = train_word2vec(corpus, args, checkpoint_dir=tmp_path / "checkpoint", callbacks=[recorder])
+    assert stopped.stopped_early
+    assert [call[0] for call in recorder.calls][-2:] == [stop_at[0], "on_train_end"], "no block after the stop"
+    assert stopped.words_trained == recorder.calls[-1][2] < uninterrupted.words_trained
+    state = json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())
+    assert state["words_trained"] == stopped.words_trained
+    assert len(stopped.history) == (stop_at[0] == "on_epoch_end")
+    assert torch.equal(Word2VecModel.from_pretrained(tmp_path / "checkpoint").embeddings, stopped.model.embeddings)
+
+    resumed = train_word2vec(corpus, TrainingArguments(progress=False), resume=tmp_path / "checkpoint")
+    assert torch.equal(resumed.model.embeddings, uninterrupted.model.embeddings)
+    assert resumed.history == uninterrupted.history
+
+
+def test_queries_in_a_callback_see_the_vectors_as_trained_so_far(planted_lines, small_blocks):
+    class CheckNorms(TrainerCallback):
+        checked = 0
+
+        def on_block_end(self, state):
+            # The norms kept by the previous block's query must not be served after the engine wrote the table.
+            table = state.model.embeddings.detach()
+            assert torch.equal(state.model.row_norms(), torch.linalg.vector_norm(table, dim=1).clamp_min(1e-12))
+            state.model.most_similar("a1", topn=3)
+            self.checked += 1
+
+    check = CheckNorms()
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="planted")
+    train_word2vec(corpus, TrainingArguments(dim=8, epochs=2, progress=False, device="cpu"), callbacks=[check])
+    assert check.checked >= 4
+
+
+NEW_TOPICS = range(10, 20)
+
+
+@pytest.fixture(scope="module")
+def old_folder(planted_lines, tmp_path_factory):
+    """A model trained on the planted corpus without the sentences of topics 10 to 19: their a, b and topic words
+    are unknown to it."""
+    new_words = {f"{letter}{topic}" for topic in NEW_TOPICS for letter in "ab"}
+    old_lines = [line for line in planted_lines if not new_words & set(line.split())]
+    args = TrainingArguments(dim=32, epochs=5, progress=False, device="cpu", workers=1, seed=3)
+    result = train_word2vec(TextCorpus.from_text("\n".join(old_lines), name="old topics"), args)
+    folder = tmp_path_factory.mktemp("grow") / "old"
+    save_model_folder(result.model, result.tokenizer, folder)
+    return folder
+
+
+def continued(folder, planted_lines, grow: bool, **options):
+    args = TrainingArguments(dim=32, epochs=2, progress=False, device="cpu", workers=1, seed=4)
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="every topic")
+    return train_word2vec(corpus, args, init_from=folder, grow_vocabulary=grow, **options)
+
+
+def test_a_grown_vocabulary_keeps_old_ids_and_adds_new_words_that_learn(old_folder, planted_lines, tmp_path):
+    old = Word2VecModel.from_pretrained(old_folder)
+    grown = continued(old_folder, planted_lines, grow=True)
+    old_vocabulary, new_vocabulary = old.tokenizer.get_vocab(), grown.tokenizer.get_vocab()
+    assert "a15" not in old_vocabulary and "t15_0" not in old_vocabulary
+    assert {word: new_vocabulary[word] for word in old_vocabulary} == old_vocabulary
+    added = sorted(new_vocabulary.items(), key=lambda item: item[1])[len(old_vocabulary) :]
+    expected = {f"{letter}{topic}" for topic in NEW_TOPICS for letter in "ab"}
+    assert {word for word, _ in added} == expected | {f"t{topic}_{j}" for topic in NEW_TOPICS for j in range(6)}
+    model = grown.model
+    assert model.config.vocab_size == len(grown.tokenizer) == model.context.shape[0] == model.counts.shape[0]
+    new_ids = [index for _, index in added]
+    assert (model.counts[new_ids] >= 5).all() and (model.context[new_ids] != 0).any(dim=1).all()
+    old_ids = list(old_vocabulary.values())
+    assert torch.equal(model.counts[old_ids] >= old.counts[old_ids], torch.ones(len(old_ids), dtype=torch.bool))
+    # New words learn: each new aN is closer to its own bN than to the other new b words.
+    hits = 0
+    for topic in NEW_TOPICS:
+        scores = [model.similarity(f"a{topic}", f"b{other}") for other in NEW_TOPICS]
+        hits += max(range(len(scores)), key=scores.__getitem__) == topic - NEW_TOPICS[0]
+    assert hits >= 8
+    # The saved folder loads as any other: the grown tokenizer, the table and the queries.
+    save_model_folder(model, grown.tokenizer, tmp_path / "grown")
+    loaded = Word2VecModel.from_pretrained(tmp_path / "grown")
+    assert torch.equal(loaded.embeddings, model.embeddings) and loaded.word_id("a15") == model.word_id("a15")
+
+
+def test_old_neighbours_drift_no_more_with_a_grown_vocabulary_than_with_continued_training_alone(
+    old_folder, planted_lines
+):
+    old = Word2VecModel.from_pretrained(old_folder)
+    old_words = old.config.vocab_size - 2
+    # The planted words' neighbours; the fillers' are noise by construction.
+    queries = [word for word in old.index_to_key[2:] if not word.startswith("w")]
+
+    def neighbours(model) -> dict[str, set[str]]:
+        return {word: {n for n, _ in model.most_similar(word, topn=5, restrict_vocab=old_words)} for word in queries}
+
+    before = neighbours(old)
+
+    def kept_share(model) -> float:
+        after = neighbours(model)
+        return sum(len(before[word] & after[word]) for word in queries) / (5 * len(queries))
+
+    alone = kept_share(continued(old_folder, planted_lines, grow=False).model)
+    grown = kept_share(continued(old_folder, planted_lines, grow=True).model)
+    assert alone > 0.6
+    assert grown >= alone - 0.05, (grown, alone)
+
+
+def test_grow_word_tables_keeps_every_old_row_and_starts_new_rows_as_a_new_model(trained_folder):
+    from word2vec_hub.training.trainer import grow_word_tables
+
+    model = Word2VecModel.from_pretrained(trained_folder)
+    before = {name: getattr(model, name).detach().clone() for name in ("embeddings", "context", "counts")}
+    rows, dim = before["embeddings"].shape
+    grow_word_tables(model, rows + 50, seed=1)
+    assert model.config.vocab_size == rows + 50
+    for name, table in before.items():
+        assert torch.equal(getattr(model, name)[:rows], table), name
+    new_rows = model.embeddings.detach()[rows:]
+    assert new_rows.abs().max() <= 0.5 / dim and (new_rows != 0).all(dim=1).all()
+    assert (model.context[rows:] == 0).all() and (model.counts[rows:] == 0).all()
+    with pytest.raises(ValueError, match="the vocabulary can only grow"):
+        grow_word_tables(model, rows, seed=1)
+
+
+def test_growing_a_checkpointed_run_resumes_to_the_same_model_without_growing_again(
+    old_folder, planted_lines, tmp_path
+):
+    uninterrupted = continued(old_folder, planted_lines, grow=True)
+    stopped = continued(
+        old_folder,
+        planted_lines,
+        grow=True,
+        checkpoint_dir=tmp_path / "checkpoint",
+        callbacks=[Recorder(stop_at=("on_epoch_end", 1))],
+    )
+    assert stopped.stopped_early
+    resumed = train_word2vec(
+        TextCorpus.from_text("\n".join(planted_lines[:3000]), name="every topic"),
+        TrainingArguments(progress=False),
+        resume=tmp_path / "checkpoint",
+    )
+    assert torch.equal(resumed.model.counts, uninterrupted.model.counts), "the new text is counted once"
+    assert torch.equal(resumed.model.embeddings, uninterrupted.model.embeddings)
+
+
+def test_a_converted_folder_cannot_grow_its_vocabulary(tmp_path):
+    from word2vec_hub.conversion.convert import convert_vector_file
+
+    (tmp_path / "vectors.txt").write_text("2 3\nhello 0.1 0.2 0.3\nworld 0.3 0.2 0.1\n")
+    convert_vector_file(tmp_path / "vectors.txt", "word2vec-txt", tmp_path / "converted")
+    (tmp_path / "more.txt").write_text("hello world again\n" * 10)
+    corpus = TextCorpus.from_files([tmp_path / "more.txt"])
+    args = TrainingArguments(dim=3, epochs=1, min_count=1, progress=False, device="cpu")
+    with pytest.raises(CorpusError, match=r"holds converted vectors, without output .* cannot continue training"):
+        train_word2vec(corpus, args, init_from=tmp_path / "converted", grow_vocabulary=True)
+    with pytest.raises(CorpusError, match="give the model folder with init_from"):
+        train_word2vec(corpus, args, grow_vocabulary=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "train", "--corpus", "more.txt", "--init-from", "converted",
+         "--grow-vocabulary", "--dim", "3", "--min-count", "1", "--output", "out"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert "converted holds converted vectors, without output (context) vectors" in one_line_error(completed)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_command_refuses_growth_without_a_trained_model_before_importing_torch(tmp_path, trained_folder):
+    from types import SimpleNamespace
+
+    from word2vec_hub.argument_checks import UsageError
+    from word2vec_hub.commands.train import check_growable
+
+    (tmp_path / "converted").mkdir()
+    (tmp_path / "converted" / "config.json").write_text('{"has_context_vectors": false}')
+    cases = [
+        (None, None, "adds words to a model; give the model folder with --init-from"),
+        (trained_folder, tmp_path, "a checkpoint already holds the vocabulary its run grew"),
+        (tmp_path / "converted", None, "converted holds converted vectors, without output (context) vectors"),
+    ]
+    for init_from, resume, message in cases:
+        with pytest.raises(UsageError, match=re.escape(message)):
+            check_growable(SimpleNamespace(init_from=init_from and str(init_from), resume=resume))
+    check_growable(SimpleNamespace(init_from=str(trained_folder), resume=None))
+
+
+def test_a_tokenizer_that_segments_unspaced_text_cannot_grow(tmp_path):
+    from tokenizers import Tokenizer, models
+
+    from word2vec_hub.training.vocabulary import encode_corpus
+
+    unigram = Tokenizer(models.Unigram([("[PAD]", 0.0), ("[UNK]", 0.0), ("中", -1.0)], unk_id=1))
+    args = TrainingArguments(min_count=1, progress=False, workers=1, device="cpu")
+    corpus = TextCorpus.from_text("中文 中国\n", name="zh")
+    with pytest.raises(CorpusError, match="the vocabulary cannot grow: the model's tokenizer is a Unigram model"):
+        encode_corpus(corpus, args, tmp_path, tokenizer=unigram, grow_vocabulary=True)

@@ -190,6 +190,27 @@ def vocabulary_from_counts(
     return {token: index for index, token in enumerate([*SPECIAL_TOKENS, *(token for _, token in kept)])}
 
 
+def grown_vocabulary(
+    vocabulary: Mapping[str, int], token_counts: Mapping[str, int], min_count: int = 5, max_vocab: int | None = None
+) -> dict[str, int]:
+    """`vocabulary` (ids 0..n-1) with the tokens it lacks that are seen at least `min_count` times given ids from n
+    on, by decreasing count, ties in alphabetical order (as `vocabulary_from_counts` orders them): every token it
+    holds keeps its id. `max_vocab` caps the tokens of the whole vocabulary (special tokens not counted): new tokens
+    take what room is left."""
+    if min_count < 1:
+        raise ValueError(f"min_count must be at least 1, got {min_count}")
+    new = sorted(
+        (-count, token) for token, count in token_counts.items() if count >= min_count and token not in vocabulary
+    )
+    if max_vocab is not None:
+        room = max_vocab - sum(token not in SPECIAL_TOKENS for token in vocabulary)
+        new = new[: max(room, 0)]
+    grown = dict(vocabulary)
+    for _, token in new:
+        grown[token] = len(grown)
+    return grown
+
+
 def wrap_tokenizer(tokenizer: Tokenizer, subwords: Mapping[str, int] | None = None) -> PreTrainedTokenizerFast:
     """The transformers view of a WordLevel tokenizer: unk and pad set, no length limit, ids and mask only; with
     `subwords` ({"min_n", "max_n", "bucket"} of a model with an n-gram table) a `Word2VecSubwordTokenizer`, which

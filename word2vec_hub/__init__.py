@@ -20,6 +20,8 @@ _PUBLIC_API = {
     "TextCorpus": "word2vec_hub.training.corpus",
     "CorpusError": "word2vec_hub.training.corpus",
     "train_word2vec": "word2vec_hub.training.trainer",
+    "TrainerCallback": "word2vec_hub.training.callbacks",
+    "TrainerState": "word2vec_hub.training.callbacks",
     "save_model_folder": "word2vec_hub.folders.model_folder",
     "convert_vector_file": "word2vec_hub.conversion.convert",
     "to_keyed_vectors": "word2vec_hub.conversion.convert",

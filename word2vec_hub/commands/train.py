@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import signal
@@ -18,7 +19,14 @@ from pathlib import Path
 
 from word2vec_hub.argument_checks import UsageError, check_folder, check_model, check_parent, looks_like_path
 from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOVERIES
-from word2vec_hub.training.arguments import BACKENDS, LR_SCHEDULES, SYNC_CHOICES, SYNC_EVERY, TrainingArguments
+from word2vec_hub.training.arguments import (
+    BACKENDS,
+    LR_SCHEDULES,
+    SYNC_CHOICES,
+    SYNC_EVERY,
+    TrainingArguments,
+    cannot_grow_converted,
+)
 
 DEFAULT_PROBES = ("chip", "market", "president", "company", "stock", "bank")
 
@@ -104,6 +112,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--init-from", metavar="MODEL_DIR", help="continue training an existing model folder")
     parser.add_argument(
+        "--grow-vocabulary", action="store_true",
+        help="with --init-from: add the corpus's new words that reach --min-count (old words keep their ids and "
+        "vectors; gensim's build_vocab(update=True))",
+    )  # fmt: skip
+    parser.add_argument(
         "--language", help="language code for the model card (default: en for the PTB; zh, ja or th for a corpus "
         "mostly in Chinese, Japanese or Thai script)",
     )  # fmt: skip
@@ -176,6 +189,8 @@ def check_arguments(options: argparse.Namespace) -> None:
             source_files(source)
     if options.init_from:
         check_model(options.init_from, "--init-from")
+    if options.grow_vocabulary:
+        check_growable(options)
     if options.resume:
         check_folder(options.resume, "--resume")
     if options.log_file:
@@ -184,6 +199,26 @@ def check_arguments(options: argparse.Namespace) -> None:
     # training done so far. Saving checks the output once more (the folder may have changed meanwhile).
     options.output_dir = check_output_dir(options.output or default_output(options))
     options.checkpoint_path = check_output_dir(options.checkpoint_dir or f"{options.output_dir}-checkpoint")
+
+
+def check_growable(options: argparse.Namespace) -> None:
+    """--grow-vocabulary needs a model to grow, trained here or elsewhere (converted vectors have no context
+    vectors to continue with); a local folder's config says which, before torch is imported."""
+    if not options.init_from:
+        raise UsageError("--grow-vocabulary adds words to a model; give the model folder with --init-from MODEL_DIR")
+    if options.resume:
+        raise UsageError(
+            "--grow-vocabulary with --resume: a checkpoint already holds the vocabulary its run grew; leave out "
+            "--grow-vocabulary (and --init-from)"
+        )
+    config = Path(options.init_from).expanduser() / "config.json"
+    if config.is_file():
+        try:
+            has_context_vectors = json.loads(config.read_text()).get("has_context_vectors", True)
+        except (OSError, ValueError):
+            return  # loading the model reports what is wrong with it
+        if has_context_vectors is False:
+            raise UsageError(f"--init-from {cannot_grow_converted(options.init_from)}")
 
 
 def run(options: argparse.Namespace) -> int:
@@ -226,6 +261,7 @@ def run(options: argparse.Namespace) -> int:
             checkpoint_every=options.checkpoint_every,
             log_file=options.log_file,
             distributed=distributed,
+            grow_vocabulary=options.grow_vocabulary,
         )
         if not is_main:
             return 0
