@@ -15,6 +15,7 @@ made of word characters only, separated by whitespace, matched leftmost-longest 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -86,7 +87,7 @@ def tokens_and_gaps(tokenizer: Tokenizer, words: Iterable[str]) -> tuple[list[li
             all_gaps.append(
                 [
                     _WHITESPACE.search(normal, before[1][1], after[1][0]) is not None
-                    for before, after in zip(pieces, pieces[1:])
+                    for before, after in itertools.pairwise(pieces)
                 ]
             )
     return all_tokens, all_gaps

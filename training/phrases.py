@@ -30,8 +30,8 @@ from word2vec_hub.tokenization.phrases import (
     add_phrases,
     is_phrase_part,
     phrase_of,
-    tokens_and_gaps,
     tokenizer_phrases,
+    tokens_and_gaps,
 )
 from word2vec_hub.tokenization.word_level import SPECIAL_TOKENS, UNK_TOKEN, vocabulary_from_counts
 
@@ -138,9 +138,7 @@ class TokenStream:
         tokens_per_word, gaps_per_word = tokens_and_gaps(tokenizer, words.words)
         index: dict[str, int] = {}
         number = index.setdefault
-        ids = np.fromiter(
-            (number(token, len(index)) for tokens in tokens_per_word for token in tokens), dtype=np.int64
-        )
+        ids = np.fromiter((number(token, len(index)) for tokens in tokens_per_word for token in tokens), dtype=np.int64)
         lengths = np.fromiter(map(len, tokens_per_word), dtype=np.int64, count=len(tokens_per_word))
         gaps = np.fromiter((gap for gaps in gaps_per_word for gap in (False, *gaps)), dtype=np.bool_, count=len(ids))
         is_first = np.zeros(len(ids), dtype=np.bool_)
@@ -341,7 +339,9 @@ def encode_with_phrases(
         else:
             index = {token: position for position, token in enumerate(stream.tokens)}
             parts = [phrase.split(PHRASE_DELIMITER) for phrase in tokenizer_phrases(tokenizer)]
-            learnt = [tuple(index[part] for part in phrase) for phrase in parts if all(part in index for part in phrase)]
+            learnt = [
+                tuple(index[part] for part in phrase) for phrase in parts if all(part in index for part in phrase)
+            ]
         bar.update()
         bar.set_description("phrases: joining them in the corpus")
         workdir = Path(workdir)

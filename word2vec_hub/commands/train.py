@@ -173,7 +173,11 @@ def default_output(options: argparse.Namespace) -> str:
 def training_arguments(options: argparse.Namespace) -> TrainingArguments:
     """The options as `TrainingArguments`; what they leave unset (--[no-]split-punctuation) the corpus decides."""
     return TrainingArguments(
-        **{field.name: getattr(options, field.name) for field in fields(TrainingArguments) if hasattr(options, field.name)}
+        **{
+            field.name: getattr(options, field.name)
+            for field in fields(TrainingArguments)
+            if hasattr(options, field.name)
+        }
     )
 
 
