@@ -728,12 +728,16 @@ class Word2VecModel(Word2VecPreTrainedModel):
             )
 
     def word_id(self, word: str) -> int:
-        """Row of `word`, looked up as given and then as the tokenizer normalises it (e.g. lowercased)."""
+        """Row of `word`, looked up as given, then as the tokenizer normalises it (e.g. lowercased), then as the
+        one token the tokenizer makes of it (a phrase: "New York" and "New_York" are "new_york")."""
         self._require_vocabulary()
         backend = self.tokenizer.backend_tokenizer
         index = backend.token_to_id(word)
         if index is None and backend.normalizer is not None:
             index = backend.token_to_id(backend.normalizer.normalize_str(word))
+        if index is None:
+            ids = backend.encode(word, add_special_tokens=False).ids
+            index = ids[0] if len(ids) == 1 else None
         if index is None or index in self._special_ids():
             raise KeyError(f"word {word!r} is not in the vocabulary of {self.config.vocab_size} words")
         return index

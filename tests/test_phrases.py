@@ -130,6 +130,7 @@ def test_model_names_phrases_as_gensim_does(tmp_path):
     row = model.word_id("new_york")
     assert model.index_to_key[row] == "new_york"
     assert model["new_york"].shape == (16,)
+    assert model.word_id("New_York") == model.word_id("New York") == row
     neighbours = [word for word, _ in model.most_similar("los_angeles", topn=50)]
     assert "prime_minister" in neighbours
     assert not any(" " in word for word in neighbours)

@@ -1,16 +1,21 @@
 """Phrases ("new_york") inside tokenizer.json, so that any process that loads the folder joins them.
 
 A phrase is a vocabulary token of several words joined by PHRASE_DELIMITER, as gensim's `Phrases` writes it. The
-tokenizer joins it through two `tokenizers` components, both saved in tokenizer.json and run in Rust:
+tokenizer joins it through `tokenizers` components saved in tokenizer.json and run in Rust:
 
-- the normaliser turns "_" into a space and every run of whitespace into one space, so that "New  York",
-  "new\\tyork" and gensim-style "new_york" all read "new york";
-- each phrase is an added token (`AddedToken("new_york", single_word=True, normalized=True)`): its content is
-  normalised like the text ("new york"), matched by Aho-Corasick before pre-tokenisation (leftmost, then longest),
-  and given the id of "new_york" in the WordLevel vocabulary. `single_word` keeps "new yorker" apart.
+- the normaliser turns "_" into a space, every run of whitespace into one space, and marks every word boundary
+  (`\b`) with WORD_BOUNDARY, so that "New  York", "new\tyork" and gensim-style "new_york" all read
+  "▁new▁ ▁york▁";
+- each phrase is an added token (`AddedToken("new_york", normalized=True)`): its content, normalised like the text,
+  is "▁new▁ ▁york▁", matched by Aho-Corasick (leftmost, then longest) before pre-tokenisation, with the id of
+  "new_york" in the WordLevel vocabulary;
+- the pre-tokenizer drops the marks before splitting the rest as before.
 
-Training joins the same phrases in the token stream (`training.phrases`): a phrase's words are consecutive tokens
-made of word characters only, separated by whitespace, matched leftmost-longest as the tokenizer matches them.
+The marks make every match start and end at a word's edge: "new york" matches neither in "renew york" nor in
+"new yorker". Without them `single_word` alone would refuse such a match only after Aho-Corasick had taken it, and
+a phrase overlapping it ("york times" in "renew york times") would be lost where training joins it. So the
+tokenizer joins exactly what training joins in the token stream (`training.phrases`): the leftmost-longest runs of
+consecutive word tokens separated by whitespace that are phrases.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 
-from tokenizers import AddedToken, Regex, Tokenizer, normalizers
+from tokenizers import AddedToken, Regex, Tokenizer, normalizers, pre_tokenizers
 
 PHRASE_DELIMITER = "_"
+# SentencePiece's word mark; text holding it loses it, in training as in the tokenizer.
+WORD_BOUNDARY = "\u2581"
 # Tokens a phrase may join: the Whitespace pre-tokenizer's word pieces (\w+), which no longer hold "_" once the
 # normaliser has made it a space.
 _PHRASE_PART = re.compile(r"[^\W_]+")
@@ -29,18 +36,30 @@ _WHITESPACE = re.compile(r"\s")
 
 
 def phrase_normalizer(base: normalizers.Normalizer | None) -> normalizers.Normalizer:
-    """`base` followed by the steps that make "New  York" and "new_york" read "new york" (a no-op on `base` that
-    already ends with them)."""
-    steps = [normalizers.Replace(PHRASE_DELIMITER, " "), normalizers.Replace(Regex(r"\s+"), " ")]
-    if base is None:
-        return normalizers.Sequence(steps)
-    if has_phrase_normalizer(base):
-        return base
-    return normalizers.Sequence([base, *steps])
+    """`base` followed by the steps that make "New  York" and "new_york" read "▁new▁ ▁york▁"."""
+    steps = [
+        normalizers.Replace(PHRASE_DELIMITER, " "),
+        normalizers.Replace(Regex(r"\s+"), " "),
+        normalizers.Replace(Regex(r"\b"), WORD_BOUNDARY),
+    ]
+    return normalizers.Sequence([base, *steps] if base is not None else steps)
+
+
+def phrase_pre_tokenizer(base: pre_tokenizers.PreTokenizer) -> pre_tokenizers.PreTokenizer:
+    """`base` after dropping the normaliser's word marks."""
+    return pre_tokenizers.Sequence([pre_tokenizers.Split(WORD_BOUNDARY, behavior="removed"), base])
+
+
+def use_phrases(tokenizer: Tokenizer) -> None:
+    """Give `tokenizer` (one of `word_level.empty_word_level_tokenizer`) the normaliser and pre-tokenizer that
+    phrases need."""
+    tokenizer.normalizer = phrase_normalizer(tokenizer.normalizer)
+    tokenizer.pre_tokenizer = phrase_pre_tokenizer(tokenizer.pre_tokenizer)
 
 
 def has_phrase_normalizer(normalizer: normalizers.Normalizer | None) -> bool:
-    return normalizer is not None and normalizer.normalize_str(f"a{PHRASE_DELIMITER}b\t c") == "a b c"
+    marked = f"{WORD_BOUNDARY}a{WORD_BOUNDARY} {WORD_BOUNDARY}b{WORD_BOUNDARY}"
+    return normalizer is not None and normalizer.normalize_str(f"a{PHRASE_DELIMITER}\tb") == marked
 
 
 def is_phrase_part(token: str) -> bool:
@@ -55,14 +74,14 @@ def phrase_of(parts: Sequence[str]) -> str:
 
 def add_phrases(tokenizer: Tokenizer, phrases: Iterable[str]) -> int:
     """Make `tokenizer` join `phrases` (tokens its WordLevel vocabulary holds, such as "new_york"); returns how many
-    were added. The normaliser must already be `phrase_normalizer`'s: the phrases' contents are normalised by it."""
+    were added. The tokenizer must have been through `use_phrases`: the phrases' contents are normalised as text is."""
     if not has_phrase_normalizer(tokenizer.normalizer):
-        raise ValueError("the tokenizer lacks the phrase normaliser: set tokenizer.normalizer = phrase_normalizer(...)")
+        raise ValueError("the tokenizer lacks the phrase normaliser: call use_phrases(tokenizer) first")
     phrases = list(phrases)
     missing = [phrase for phrase in phrases if tokenizer.model.token_to_id(phrase) is None]
     if missing:
         raise KeyError(f"phrases missing from the tokenizer's vocabulary (they would get new ids): {missing[:5]}")
-    return tokenizer.add_tokens([AddedToken(phrase, single_word=True, normalized=True) for phrase in phrases])
+    return tokenizer.add_tokens([AddedToken(phrase, normalized=True) for phrase in phrases])
 
 
 def tokenizer_phrases(tokenizer: Tokenizer) -> list[str]:
@@ -73,7 +92,8 @@ def tokenizer_phrases(tokenizer: Tokenizer) -> list[str]:
 
 def tokens_and_gaps(tokenizer: Tokenizer, words: Iterable[str]) -> tuple[list[list[str]], list[list[bool]]]:
     """The tokens `tokenizer`'s normaliser and pre-tokenizer cut each whitespace-free word into, and for each token
-    after a word's first whether whitespace separates it from the one before (the normaliser makes "_" a space)."""
+    after a word's first whether whitespace separates it from the one before (the phrase normaliser makes "_" a
+    space)."""
     normalize = tokenizer.normalizer.normalize_str if tokenizer.normalizer is not None else str
     pre_tokenize = tokenizer.pre_tokenizer.pre_tokenize_str
     all_tokens, all_gaps = [], []

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, models
 
-from word2vec_hub.tokenization.phrases import phrase_normalizer, tokenizer_phrases
+from word2vec_hub.tokenization.phrases import tokenizer_phrases, use_phrases
 from word2vec_hub.tokenization.segmentation import ScriptShares, resolve_segmentation, train_segmenting_tokenizer
 from word2vec_hub.tokenization.word_level import (
     UNK_TOKEN,
@@ -83,7 +83,7 @@ def encode_corpus(
                 split_punctuation=args.split_punctuation,
                 split_unspaced_characters=segmentation == "character",
             )
-            tokenizer.normalizer = phrase_normalizer(tokenizer.normalizer)
+            use_phrases(tokenizer)
         tokenizer, encoded, phrases = encode_with_phrases(
             words,
             tokenizer,
