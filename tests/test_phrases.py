@@ -153,3 +153,22 @@ def test_a_phrase_threshold_not_above_zero_is_refused(threshold):
         text=True,
     )
     assert "phrase_threshold must be above 0" in one_line_error(completed)
+
+
+def test_a_phrase_inside_a_longer_word_hides_no_phrase_after_it(tmp_path):
+    # "r c" and "consisting of" are phrases; in "or consisting of" the text "r c" stands inside "or consisting", where
+    # it must not match (and so take "c" away from "consisting of"), as training does not join it there.
+    rng = random.Random(0)
+    fillers = [f"filler{index}" for index in range(100)]
+    lines = [" ".join([*rng.choices(fillers, k=4), *phrase, *rng.choices(fillers, k=4)])
+             for phrase in [("r", "c"), ("consisting", "of"), ("or",)] * 300]  # fmt: skip
+    text = encode_lines(lines, tmp_path / "train", phrases=1)
+    assert {"r_c", "consisting_of"} <= set(tokenizer_phrases(text.tokenizer))
+    check = ["filler1 or consisting of filler2", "renew york", "r c"]
+    by_training = encode_lines(check, tmp_path / "check", tokenizer=text.tokenizer).encoded.read()
+    unk_id = text.tokenizer.token_to_id("[UNK]")
+    by_tokenizer = [
+        index for encoding in text.tokenizer.encode_batch(check) for index in encoding.ids if index != unk_id
+    ]
+    assert by_tokenizer == by_training.tolist()
+    assert text.tokenizer.get_vocab()["consisting_of"] in by_tokenizer
