@@ -96,10 +96,21 @@ def tokens_and_gaps(tokenizer: Tokenizer, words: Iterable[str]) -> tuple[list[li
     space)."""
     normalize = tokenizer.normalizer.normalize_str if tokenizer.normalizer is not None else str
     pre_tokenize = tokenizer.pre_tokenizer.pre_tokenize_str
+
+    def pieces_of(word: str) -> tuple[str, list[tuple[str, tuple[int, int]]]]:
+        normal = normalize(word)
+        return normal, pre_tokenize(normal)
+
+    # A word of ASCII letters and digits is one token, lowercased or not: most words of most corpora take this
+    # path instead of two calls into tokenizers.
+    lowercases = [piece for piece, _ in pieces_of("A")[1]] == ["a"]
     all_tokens, all_gaps = [], []
     for word in words:
-        normal = normalize(word)
-        pieces = pre_tokenize(normal)
+        if word.isascii() and word.isalnum():
+            all_tokens.append([word.lower() if lowercases else word])
+            all_gaps.append([])
+            continue
+        normal, pieces = pieces_of(word)
         all_tokens.append([piece for piece, _ in pieces])
         if len(pieces) < 2 or _WHITESPACE.search(normal) is None:
             all_gaps.append([False] * max(len(pieces) - 1, 0))

@@ -50,24 +50,38 @@ class PhraseReport:
     seconds: float
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _child(keys, children, key):  # pragma: no cover
+    """The child that edge `key` leads to in the sorted `keys`, or -1 (a binary search)."""
+    low, high = 0, keys.shape[0]
+    while low < high:
+        middle = (low + high) >> 1
+        if keys[middle] < key:
+            low = middle + 1
+        else:
+            high = middle
+    return children[low] if low < keys.shape[0] and keys[low] == key else -1
+
+
 @njit(cache=True, nogil=True)
-def _join(tokens, joinable, keys, children, phrase_at, width, units, unit_joinable, unit_starts):  # pragma: no cover
+def _join(
+    tokens, joinable, root, keys, children, phrase_at, width, units, unit_joinable, unit_starts
+):  # pragma: no cover
     """Leftmost-longest phrases of `tokens`: for each unit of the result, its id (a token's, or `phrase_at` of the
-    trie node a phrase ends at), whether it may join the unit before it, and the index of its first token."""
+    trie node a phrase ends at), whether it may join the unit before it, and the index of its first token. `root`:
+    the child of the trie's root for each token (most tokens start no phrase: one look-up each)."""
     count = 0
     start = 0
     n = tokens.shape[0]
     while start < n:
-        node = 0
         best_length = 1
         best_unit = tokens[start]
-        position = start
-        while position < n and (position == start or joinable[position]):
-            key = node * width + tokens[position]
-            found = np.searchsorted(keys, key)
-            if found == keys.shape[0] or keys[found] != key:
+        node = root[tokens[start]]
+        position = start + 1
+        while node >= 0 and position < n and joinable[position]:
+            node = _child(keys, children, node * width + tokens[position])
+            if node < 0:
                 break
-            node = children[found]
             position += 1
             if phrase_at[node] >= 0:
                 best_length = position - start
@@ -82,9 +96,11 @@ def _join(tokens, joinable, keys, children, phrase_at, width, units, unit_joinab
 
 @dataclass
 class _Trie:
-    """Phrases as sequences of token ids, for `_join`: sorted keys node * width + token, the child each leads to,
-    and the unit id of the phrase that ends at each node (-1 where none does)."""
+    """Phrases as sequences of token ids, for `_join`: the root's child for each token (-1: none), the other
+    edges as sorted keys node * width + token with the child each leads to, and the unit id of the phrase that ends
+    at each node (-1 where none does)."""
 
+    root: np.ndarray
     keys: np.ndarray
     children: np.ndarray
     phrase_at: np.ndarray
@@ -104,16 +120,29 @@ class _Trie:
                     phrase_at.append(-1)
                 node = edges[key]
             phrase_at[node] = first_unit + index
-        keys = np.array(sorted(edges), dtype=np.int64)
+        root = np.full(width, -1, dtype=np.int64)
+        for key, child in edges.items():
+            if key < width:
+                root[key] = child
+        keys = np.array(sorted(key for key in edges if key >= width), dtype=np.int64)
         children = np.array([edges[key] for key in keys.tolist()], dtype=np.int64)
-        return cls(keys, children, np.array(phrase_at, dtype=np.int64), width)
+        return cls(root, keys, children, np.array(phrase_at, dtype=np.int64), width)
 
     def join(self, tokens: np.ndarray, joinable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         units = np.empty(tokens.shape[0], dtype=np.int64)
         unit_joinable = np.empty(tokens.shape[0], dtype=np.bool_)
         unit_starts = np.empty(tokens.shape[0], dtype=np.int64)
         count = _join(
-            tokens, joinable, self.keys, self.children, self.phrase_at, self.width, units, unit_joinable, unit_starts
+            tokens,
+            joinable,
+            self.root,
+            self.keys,
+            self.children,
+            self.phrase_at,
+            self.width,
+            units,
+            unit_joinable,
+            unit_starts,
         )
         return units[:count], unit_joinable[:count], unit_starts[:count]
 
@@ -121,7 +150,7 @@ class _Trie:
 @dataclass
 class TokenStream:
     """The corpus as token ids (`tokens`: the distinct tokens, in first-appearance order), read a block of lines at
-    a time from its word stream."""
+    a time: built from its word stream the first time, and kept on disk beside it for the passes after."""
 
     words: WordStream
     tokens: list[str]
@@ -132,13 +161,15 @@ class TokenStream:
     joins_inside_word: np.ndarray
     is_first_of_word: np.ndarray
     is_part: np.ndarray  # per token id
+    # Where each block lies in the files the first full pass wrote: (first token, tokens, tokens of each line).
+    _kept_blocks: list[tuple[int, int, np.ndarray]] | None = None
 
     @classmethod
     def of(cls, words: WordStream, tokenizer: Tokenizer) -> TokenStream:
         tokens_per_word, gaps_per_word = tokens_and_gaps(tokenizer, words.words)
         index: dict[str, int] = {}
         number = index.setdefault
-        ids = np.fromiter((number(token, len(index)) for tokens in tokens_per_word for token in tokens), dtype=np.int64)
+        ids = np.fromiter((number(token, len(index)) for tokens in tokens_per_word for token in tokens), dtype=np.int32)
         lengths = np.fromiter(map(len, tokens_per_word), dtype=np.int64, count=len(tokens_per_word))
         gaps = np.fromiter((gap for gaps in gaps_per_word for gap in (False, *gaps)), dtype=np.bool_, count=len(ids))
         is_first = np.zeros(len(ids), dtype=np.bool_)
@@ -151,6 +182,23 @@ class TokenStream:
     def blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Whole lines at a time, about WORDS_PER_ENCODE_STEP words: their token ids, whether each token may join
         the one before it in a phrase, and the tokens of each line."""
+        tokens_path, joinable_path = self.words.path.with_name("tokens.int32"), self.words.path.with_name("joinable")
+        if self._kept_blocks is not None:
+            for start, count, tokens_per_line in self._kept_blocks:
+                joinable = np.fromfile(joinable_path, dtype=np.bool_, count=count, offset=start)
+                yield _read_ids(tokens_path, start, start + count), joinable, tokens_per_line
+            return
+        kept_blocks, start = [], 0
+        with open(tokens_path, "wb") as tokens_file, open(joinable_path, "wb") as joinable_file:
+            for tokens, joinable, tokens_per_line in self._build_blocks():
+                tokens.tofile(tokens_file)
+                joinable.tofile(joinable_file)
+                kept_blocks.append((start, len(tokens), tokens_per_line))
+                start += len(tokens)
+                yield tokens, joinable, tokens_per_line
+        self._kept_blocks = kept_blocks
+
+    def _build_blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         offsets = np.cumsum(self.word_token_lengths) - self.word_token_lengths
         line_lengths = self.words.line_lengths
         first_line = first_word = 0
@@ -203,6 +251,11 @@ def phrase_scores(
     return (pair_counts - min_count) / (first_counts.astype(np.float64) * second_counts) * vocabulary_size
 
 
+def _expansion(unit: int, width: int, known: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """The tokens of a unit of a stream where the phrases `known` are joined."""
+    return (unit,) if unit < width else known[unit - width]
+
+
 def learn_phrases(stream: TokenStream, passes: int, min_count: int, threshold: float) -> list[tuple[int, ...]]:
     """The phrases of the stream as sequences of its token ids, found in `passes` passes."""
     phrases: dict[tuple[int, ...], None] = {}
@@ -229,10 +282,10 @@ def learn_phrases(stream: TokenStream, passes: int, min_count: int, threshold: f
         distinct = int(np.count_nonzero(unit_counts)) + len(keys)
         scores = phrase_scores(counts, unit_counts[first], unit_counts[second], distinct, min_count)
         found = np.flatnonzero(scores > threshold)
-        expansions = [(token,) for token in range(width)] + known
+
         before = len(phrases)
         for a, b in zip(first[found].tolist(), second[found].tolist(), strict=True):
-            phrases.setdefault(expansions[a] + expansions[b])
+            phrases.setdefault(_expansion(a, width, known) + _expansion(b, width, known))
         if len(phrases) == before:
             break
     return list(phrases)
