@@ -172,3 +172,16 @@ def test_a_phrase_inside_a_longer_word_hides_no_phrase_after_it(tmp_path):
     ]
     assert by_tokenizer == by_training.tolist()
     assert text.tokenizer.get_vocab()["consisting_of"] in by_tokenizer
+
+
+def test_command_line_phrase_options_are_the_training_arguments():
+    from word2vec_hub.cli import build_parser
+    from word2vec_hub.commands.train import training_arguments
+
+    def parsed(*options: str) -> TrainingArguments:
+        return training_arguments(build_parser().parse_args(["train", *options]))
+
+    assert parsed().phrases == 0
+    assert parsed("--phrases").phrases == 1
+    given = parsed("--phrases", "2", "--phrase-min-count", "3", "--phrase-threshold", "50")
+    assert (given.phrases, given.phrase_min_count, given.phrase_threshold) == (2, 3, 50.0)
