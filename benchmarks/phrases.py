@@ -46,14 +46,14 @@ def front_end(corpus: TextCorpus, args: TrainingArguments) -> tuple[float, objec
         return time.perf_counter() - started, text
 
 
-def gensim_phrases(path: Path, passes: int) -> tuple[float, set[str]]:
+def gensim_phrases(path: Path, passes: int, threshold: float) -> tuple[float, set[str]]:
     from gensim.models.phrases import Phrases
     from gensim.models.word2vec import LineSentence
 
     started = time.perf_counter()
     sentences, found = LineSentence(str(path)), set()
     for _ in range(passes):
-        model = Phrases(sentences).freeze()
+        model = Phrases(sentences, threshold=threshold).freeze()
         found |= set(model.phrasegrams)
         sentences = model[sentences]
     return time.perf_counter() - started, found
@@ -72,7 +72,9 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=None, help="default: the shared eval/questions-phrases.txt")
     parser.add_argument("--max-lines", type=int, default=None)
     parser.add_argument("--passes", type=int, default=1)
+    parser.add_argument("--phrase-threshold", type=float, default=10.0, help="ours and gensim's (default: 10)")
     parser.add_argument("--train", action="store_true", help="train with and without phrases and evaluate them")
+    parser.add_argument("--no-baseline", action="store_true", help="with --train: skip training without phrases")
     add_skipgram_arguments(parser, workers=2, workers_help="reading processes and training threads")
     options = parser.parse_args()
     shared = shared_dir()
@@ -90,15 +92,19 @@ def main() -> None:
         corpus = TextCorpus.from_files([corpus_path])
         common = {"progress": False, "workers": options.workers, "min_count": options.min_count, "device": "cpu"}
         plain_seconds, plain = front_end(corpus, TrainingArguments(**common))
-        phrased_seconds, phrased = front_end(corpus, TrainingArguments(phrases=options.passes, **common))
+        phrase_settings = {"phrases": options.passes, "phrase_threshold": options.phrase_threshold}
+        phrased_seconds, phrased = front_end(corpus, TrainingArguments(**phrase_settings, **common))
         words = plain.encoded.word_count
-        print(f"corpus: {corpus_path.name}, {words:,} words; phrases: {options.passes} pass(es), gensim's defaults")
+        print(
+            f"corpus: {corpus_path.name}, {words:,} words; phrases: {options.passes} pass(es), min_count 5, "
+            f"threshold {options.phrase_threshold:g}"
+        )
         print(f"front end without phrases: {plain_seconds:.1f} s (reading {plain.seconds_reading:.1f} s)")
         print(
             f"front end with phrases:    {phrased_seconds:.1f} s (reading {phrased.seconds_reading:.1f} s, phrase step "
             f"{phrased.phrases.seconds:.1f} s: {phrased.phrases.learnt:,} learnt, {phrased.phrases.kept:,} kept)"
         )
-        gensim_seconds, gensim_found = gensim_phrases(corpus_path, options.passes)
+        gensim_seconds, gensim_found = gensim_phrases(corpus_path, options.passes, options.phrase_threshold)
         ours = set(tokenizer_phrases(phrased.tokenizer))
         print(f"gensim Phrases, same passes: {gensim_seconds:.1f} s, {len(gensim_found):,} phrases")
         print(
@@ -133,19 +139,24 @@ def main() -> None:
                 "dim": options.dim, "window": options.window, "negative": options.negative, "sample": options.sample,
                 "epochs": options.epochs, "lr_schedule": "gensim", **common,
             }  # fmt: skip
-            for passes in (0, options.passes):
-                result = train_word2vec(corpus, TrainingArguments(phrases=passes, **settings))
+            for passes in (0, options.passes)[1 if options.no_baseline else 0 :]:
+                arguments = TrainingArguments(phrases=passes, phrase_threshold=options.phrase_threshold, **settings)
+                result = train_word2vec(corpus, arguments)
                 model = result.model
                 phrase_result = model.evaluate_word_analogies(questions)
                 words_result = model.evaluate_word_analogies(shared / "data" / "eval" / "questions-words.txt", 30_000)
                 pairs = model.evaluate_word_pairs(shared / "data" / "eval" / "wordsim353.tsv")
                 print(
-                    f"phrases={passes}: {model.config.vocab_size:,} rows, trained in {result.seconds:.0f} s; "
+                    f"phrases={passes}: {model.config.vocab_size:,} rows, {result.seconds:.0f} s ({_phases(result)}); "
                     f"phrase analogies {phrase_result.accuracy:.3f} over "
                     f"{phrase_result.correct + phrase_result.incorrect} of 3,218 questions "
                     f"({_sections(phrase_result)}); Google analogies {words_result.accuracy:.3f}; "
                     f"WordSim-353 {pairs.spearman:.3f}"
                 )
+
+
+def _phases(result) -> str:
+    return ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.phases.items())
 
 
 def _sections(result) -> str:
