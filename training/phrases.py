@@ -378,9 +378,10 @@ def encode_with_phrases(
 ) -> tuple[Tokenizer, EncodedCorpus, PhraseReport]:
     """The corpus encoded with phrases joined, and the tokenizer that joins them in any process.
 
-    With `passes` > 0 the phrases are learnt from the corpus and `tokenizer` (a WordLevel one with the phrase
-    normaliser, vocabulary unset) gets the vocabulary of the joined text (`min_count`, `max_vocab`) and the phrases
-    as added tokens. With `passes` 0 the phrases and vocabulary are `tokenizer`'s own (continued training)."""
+    With `passes` > 0 the phrases are learnt from the corpus and `tokenizer` (a WordLevel one through
+    `tokenization.phrases.use_phrases`, vocabulary unset) gets the vocabulary of the joined text (`min_count`,
+    `max_vocab`) and the phrases as added tokens. With `passes` 0 the phrases and vocabulary are `tokenizer`'s own
+    (continued training)."""
     started = time.perf_counter()
     bar = tqdm(total=3, desc="phrases: tokens of the distinct words", unit="step", disable=not progress)
     with bar:
