@@ -178,6 +178,8 @@ class Word2VecConfig(PreTrainedConfig):
         min_n, max_n (`int`): the lengths of the character n-grams, in characters.
         window, negative, sample, min_count, max_vocab, epochs, alpha, min_alpha, ns_exponent: the training
             hyperparameters, named as in gensim's `Word2Vec`.
+        phrases, phrase_min_count, phrase_threshold: how the tokenizer's phrases ("new_york") were learnt: passes
+            (0: no phrases), and gensim's `Phrases(min_count, threshold)`.
         corpus (`str`, *optional*): a description of the training corpus.
         corpus_word_count (`int`): words in the training corpus, out-of-vocabulary words included.
         training_history (`list[dict]`, *optional*): every stage of training, oldest first, each {"corpus",
@@ -195,6 +197,7 @@ class Word2VecConfig(PreTrainedConfig):
     # The hyperparameters that trained the vectors, recorded for model cards and for continuing training.
     training_hyperparameters = (
         "window", "negative", "sample", "min_count", "max_vocab", "epochs", "alpha", "min_alpha", "ns_exponent",
+        "phrases", "phrase_min_count", "phrase_threshold",
     )  # fmt: skip
 
     vocab_size: int = 2
@@ -216,6 +219,9 @@ class Word2VecConfig(PreTrainedConfig):
     alpha: float = 0.025
     min_alpha: float = 1e-4
     ns_exponent: float = 0.75
+    phrases: int = 0
+    phrase_min_count: int = 5
+    phrase_threshold: float = 10.0
     corpus: str | None = None
     corpus_word_count: int = 0
     training_history: list[dict] | None = None
@@ -791,12 +797,16 @@ class Word2VecModel(Word2VecPreTrainedModel):
             )
 
     def word_id(self, word: str) -> int:
-        """Row of `word`, looked up as given and then as the tokenizer normalises it (e.g. lowercased)."""
+        """Row of `word`, looked up as given, then as the tokenizer normalises it (e.g. lowercased), then as the
+        one token the tokenizer makes of it (a phrase: "New York" and "New_York" are "new_york")."""
         self._require_vocabulary()
         backend = self.tokenizer.backend_tokenizer
         index = backend.token_to_id(word)
         if index is None and backend.normalizer is not None:
             index = backend.token_to_id(backend.normalizer.normalize_str(word))
+        if index is None:
+            ids = backend.encode(word, add_special_tokens=False).ids
+            index = ids[0] if len(ids) == 1 else None
         if index is None or index in self._special_ids():
             raise KeyError(f"word {word!r} is not in the vocabulary of {self.config.vocab_size} words")
         return index
@@ -1014,7 +1024,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
         results = []
         for values, indices in zip(best_values.tolist(), best_indices.tolist(), strict=True):
             kept = [(index + start, value) for index, value in zip(indices, values, strict=True) if value > -math.inf]
-            words = self.tokenizer.convert_ids_to_tokens([index for index, _ in kept])
+            words = self.index_to_key[[index for index, _ in kept]]
             results.append(list(zip(words, [value for _, value in kept], strict=True)))
         return results
 
@@ -1129,7 +1139,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
 
     def closer_than(self, word_a: str, word_b: str) -> list[str]:
         """Every word closer (by cosine) to `word_a` than `word_b` is, in vocabulary order, `word_a` left out."""
-        return self.tokenizer.convert_ids_to_tokens(self._closer_than_mask(word_a, word_b).nonzero()[:, 0].tolist())
+        return self.index_to_key[self._closer_than_mask(word_a, word_b).nonzero()[:, 0].tolist()]
 
     words_closer_than = closer_than
 
@@ -1313,7 +1323,11 @@ def _mismatch_message(source: str | os.PathLike, model: Word2VecModel, loading_i
 
 
 class TokenSequence(Sequence):
-    """The tokens of a `tokenizers.Tokenizer` in id order, looked up in the tokenizer when read."""
+    """The tokens of a `tokenizers.Tokenizer` in id order, looked up in the tokenizer when read; a list of ids reads
+    the tokens of those ids.
+
+    A token of the tokenizer's model is read from the model: the tokenizer itself gives an added token's content as
+    normalised, which for a phrase is "new york" where the vocabulary holds "new_york"."""
 
     def __init__(self, tokenizer, size: int):
         self._tokenizer = tokenizer
@@ -1322,13 +1336,19 @@ class TokenSequence(Sequence):
     def __len__(self) -> int:
         return self._size
 
-    def __getitem__(self, index: int | slice) -> str | list[str]:
+    def _token(self, index: int) -> str | None:
+        token = self._tokenizer.model.id_to_token(index)
+        return token if token is not None else self._tokenizer.id_to_token(index)
+
+    def __getitem__(self, index: int | slice | list[int]) -> str | list[str]:
         if isinstance(index, slice):
-            return [self._tokenizer.id_to_token(i) for i in range(*index.indices(self._size))]
+            return [self._token(i) for i in range(*index.indices(self._size))]
+        if isinstance(index, list):
+            return [self[i] for i in index]
         position = index + self._size if index < 0 else index
         if not 0 <= position < self._size:
             raise IndexError(f"row {index} is outside the vocabulary of {self._size} words")
-        return self._tokenizer.id_to_token(position)
+        return self._token(position)
 
     def __contains__(self, token: object) -> bool:
         index = self._tokenizer.token_to_id(token) if isinstance(token, str) else None

@@ -57,6 +57,11 @@ class TrainingArguments:
     # Text written without spaces (Chinese, Japanese, Thai): see tokenization/writing_systems.py.
     segmentation: str = "auto"
     word_discovery: str = "auto"
+    # Phrases ("new_york", gensim's Phrases): passes learning them (0: none; 2 for phrases of three or four words),
+    # gensim's min_count and threshold for word2vec's word2phrase score. See training/phrases.py.
+    phrases: int = 0
+    phrase_min_count: int = 5
+    phrase_threshold: float = 10.0
     progress: bool = True
 
     def __post_init__(self):
@@ -79,6 +84,15 @@ class TrainingArguments:
         if self.word_discovery not in WORD_DISCOVERIES:
             raise ValueError(
                 f"word_discovery must be one of {', '.join(WORD_DISCOVERIES)}, got {self.word_discovery!r}"
+            )
+        if self.phrases < 0:
+            raise ValueError(f"phrases must be at least 0 passes (0: no phrases), got {self.phrases}")
+        if self.phrase_min_count < 1:
+            raise ValueError(f"phrase_min_count must be at least 1, got {self.phrase_min_count}")
+        if not self.phrase_threshold > 0:
+            raise ValueError(
+                f"phrase_threshold must be above 0 (gensim's default is 10; higher keeps fewer phrases), got "
+                f"{self.phrase_threshold}"
             )
         if self.sample < 0:
             raise ValueError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")

@@ -28,6 +28,7 @@ from .epochs import EpochLoop
 from .vocabulary import encode_corpus
 
 TRAINER_STATE_FILE = "trainer_state.json"
+PHRASE_SETTINGS = ("phrases", "phrase_min_count", "phrase_threshold")
 # Per word beside the tables: its count, keep probability, noise probability and alias-table entry, with room for
 # the float64 intermediates that compute them.
 BYTES_PER_WORD = 64
@@ -120,6 +121,11 @@ def train_word2vec(
         raise CorpusError("grow_vocabulary adds words to a model: give the model folder with init_from (--init-from)")
     # A checkpoint of a run that grew the vocabulary holds the grown one already.
     grow_vocabulary = grow_vocabulary and state is None
+    if init_from is not None and resume is None and args.phrases > 0:
+        raise CorpusError(
+            "phrases are learnt with a new vocabulary: continued training keeps the folder's tokenizer and joins the "
+            "phrases it holds; leave out --phrases"
+        )
     if init_from is not None:
         model = _load_for_training(init_from, args, continuing=state is not None, growing=grow_vocabulary)
         tokenizer = model.tokenizer
@@ -137,6 +143,8 @@ def train_word2vec(
         backend, encoded, corpus_tokens = text.tokenizer, text.encoded, text.corpus_tokens
         segmentation, language = text.segmentation, text.language
         phases = {"reading": text.seconds_reading, "vocabulary and encoding": text.seconds_encoding}
+        if text.phrases is not None:
+            phases["phrases (part of vocabulary and encoding)"] = text.phrases.seconds
         if encoded.word_count == 0:
             raise CorpusError(f"the corpus ({corpus.name}) is empty: it holds no words")
         if corpus_tokens == 0:
@@ -307,7 +315,9 @@ def _load_for_training(
             {"corpus": config.corpus, "corpus_word_count": config.corpus_word_count, "epochs": config.epochs}
         ]
     for name in Word2VecConfig.training_hyperparameters:
-        setattr(model.config, name, getattr(args, name))
+        # How the phrases were learnt stays the folder's: its tokenizer keeps them.
+        if name not in PHRASE_SETTINGS:
+            setattr(model.config, name, getattr(args, name))
     return model
 
 

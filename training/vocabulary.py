@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, models
 
+from word2vec_hub.tokenization.phrases import tokenizer_phrases, use_phrases
 from word2vec_hub.tokenization.segmentation import ScriptShares, resolve_segmentation, train_segmenting_tokenizer
 from word2vec_hub.tokenization.word_level import (
     UNK_TOKEN,
@@ -26,6 +27,7 @@ from .corpus import CorpusError, TextCorpus
 from .devices import cpu_workers
 from .distributed import Distributed
 from .encoding import EncodedCorpus, read_files, read_words
+from .phrases import PhraseReport, encode_with_phrases
 
 
 @dataclass
@@ -39,6 +41,7 @@ class EncodedText:
     language: str | None  # zh, ja or th where the script tells it
     seconds_reading: float
     seconds_encoding: float
+    phrases: PhraseReport | None = None  # where phrases were learnt or applied
 
 
 def encode_corpus(
@@ -64,7 +67,7 @@ def encode_corpus(
     else:
         words = read_words(corpus, workdir, workers, progress=args.progress)
     seconds_reading = time.perf_counter() - started
-    segmentation = language = None
+    segmentation = language = phrases = None
     word_counts = words.word_counts.tolist() if tokenizer is None or grow_vocabulary else []
     if tokenizer is None:
         shares = ScriptShares.of(words.words, word_counts)
@@ -77,7 +80,36 @@ def encode_corpus(
                     "word segmentation of Chinese, Japanese or Thai text runs in one process only; train "
                     "without torchrun, or pass --segmentation character"
                 )
-    if segmentation == "word":
+    # A given tokenizer (continued training) joins the phrases it holds, and learns none.
+    joins_phrases = tokenizer_phrases(tokenizer) if tokenizer is not None else args.phrases > 0
+    if joins_phrases:
+        _check_phrases(segmentation, distributed)
+        if grow_vocabulary:
+            raise CorpusError(
+                "the vocabulary of a model with phrases cannot grow (its phrases are joined by the tokenizer it was "
+                "saved with); continue without --grow-vocabulary, or train a new model on the old and new text"
+            )
+        building_phrases = tokenizer is None
+        if building_phrases:
+            tokenizer = empty_word_level_tokenizer(
+                lowercase=args.lowercase,
+                nfkc=args.nfkc,
+                split_punctuation=args.split_punctuation,
+                split_unspaced_characters=segmentation == "character",
+            )
+            use_phrases(tokenizer)
+        tokenizer, encoded, phrases = encode_with_phrases(
+            words,
+            tokenizer,
+            workdir,
+            passes=args.phrases if building_phrases else 0,
+            phrase_min_count=args.phrase_min_count,
+            threshold=args.phrase_threshold,
+            min_count=args.min_count,
+            max_vocab=args.max_vocab,
+            progress=args.progress,
+        )
+    elif segmentation == "word":
         tokenizer, word_ids = train_segmenting_tokenizer(
             words.words,
             word_counts,
@@ -123,8 +155,10 @@ def encode_corpus(
             tokenizer.model = models.WordLevel(vocab=vocabulary, unk_token=UNK_TOKEN)
         word_ids = TokenIds.from_tokens(tokens_per_word, tokenizer.get_vocab())
         del tokens_per_word
-    encoded = words.encode(tokenizer, word_ids, workers)
-    del words, word_ids  # the distinct words and line lengths are not needed to train
+    if not joins_phrases:
+        encoded = words.encode(tokenizer, word_ids, workers)
+        del word_ids
+    del words  # the distinct words and line lengths are not needed to train
     corpus_tokens = encoded.num_tokens
     if distributed is not None:
         counts = distributed.all_reduce(torch.from_numpy(encoded.counts).to(device)).cpu().numpy()
@@ -138,4 +172,16 @@ def encode_corpus(
         language,
         seconds_reading,
         time.perf_counter() - started - seconds_reading,
+        phrases,
     )
+
+
+def _check_phrases(segmentation: str | None, distributed: Distributed | None) -> None:
+    """Phrases are joined by one process, in text written with spaces."""
+    if segmentation == "word":
+        raise CorpusError(
+            "phrases join words written with spaces; with Chinese, Japanese or Thai text segmented into words, "
+            "leave out --phrases or pass --segmentation character"
+        )
+    if distributed is not None:
+        raise CorpusError("phrases are joined in one process only; train without torchrun, or leave out --phrases")

@@ -93,6 +93,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where --segmentation word finds words: jieba's dictionary (pip install 'word2vec-hub[chinese]'), or "
         "the corpus's own statistics; auto (default): jieba for Chinese when it is installed",
     )  # fmt: skip
+    parser.add_argument(
+        "--phrases", nargs="?", type=int, const=1, default=defaults.phrases, metavar="PASSES",
+        help="join collocations into tokens (new_york), in tokenizer.json too, as gensim's Phrases: PASSES 1 (the "
+        "default when given) for two-word phrases, 2 for up to four words",
+    )  # fmt: skip
+    parser.add_argument(
+        "--phrase-min-count", type=int, default=defaults.phrase_min_count,
+        help="pairs seen fewer times are no phrase (gensim's Phrases min_count)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--phrase-threshold", type=float, default=defaults.phrase_threshold,
+        help="word2phrase score a pair needs to be a phrase (gensim's Phrases threshold; higher: fewer phrases)",
+    )  # fmt: skip
     parser.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True, help="lowercase the text")
     parser.add_argument("--nfkc", action=argparse.BooleanOptionalAction, default=True, help="NFKC-normalise text")
     parser.add_argument("--log-file", help="append a JSON line per block of training (words, loss, lr, words/s)")
@@ -172,7 +185,13 @@ def default_output(options: argparse.Namespace) -> str:
 
 def training_arguments(options: argparse.Namespace) -> TrainingArguments:
     """The options as `TrainingArguments`; what they leave unset (--[no-]split-punctuation) the corpus decides."""
-    return TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
+    return TrainingArguments(
+        **{
+            field.name: getattr(options, field.name)
+            for field in fields(TrainingArguments)
+            if hasattr(options, field.name)
+        }
+    )
 
 
 def check_arguments(options: argparse.Namespace) -> None:
@@ -188,6 +207,11 @@ def check_arguments(options: argparse.Namespace) -> None:
         if source != "-":
             source_files(source)
     if options.init_from:
+        if options.phrases:
+            raise UsageError(
+                "--phrases learns phrases with a new vocabulary: --init-from keeps the folder's tokenizer and joins "
+                "the phrases it holds; leave out --phrases"
+            )
         check_model(options.init_from, "--init-from")
     if options.grow_vocabulary:
         check_growable(options)
