@@ -247,6 +247,9 @@ class Word2VecPreTrainedModel(PreTrainedModel):
     # A classifier's folder (Word2VecForSequenceClassification) holds its head beside the vectors: loading the
     # vectors alone leaves it out without a warning.
     _keys_to_ignore_on_load_unexpected = (r"^classifier\.", r"^hidden\.", r"^word_bigrams\.")
+    # An int8 table's row scales load in float32 whatever dtype the table is asked in: rounded to float16 first,
+    # they would add a second rounding to every value.
+    _keep_in_fp32_modules_strict = (ROW_SCALES_KEY,)
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -308,7 +311,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
         self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
         if config.table_dtype == "int8":
             # The int8 table's row scales, read with it and multiplied into it by `from_pretrained`, then dropped.
-            self.register_buffer(ROW_SCALES_KEY, torch.ones(vocab_size), persistent=True)
+            self.register_buffer(ROW_SCALES_KEY, torch.ones(vocab_size, dtype=torch.float32), persistent=True)
         self.tokenizer: PreTrainedTokenizerFast | None = None
         self._key_to_index: dict[str, int] | None = None
         # `load_state_dict` of a state dict saved with the file's names (`embeddings`), as plain torch code does.
