@@ -173,12 +173,12 @@ def main() -> None:
     parser.add_argument("--table-words", type=int, default=1_000_000)
     parser.add_argument("--table-dim", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3, help="loads of each folder; the best is reported")
-    parser.add_argument("--skip-table", action="store_true", help="only the bench-en part")
+    parser.add_argument("--part", choices=("all", "bench-en", "table"), default="all")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shrink-bench-") as temporary:
         workdir = Path(temporary)
         model = options.model
-        if model is None:
+        if model is None and options.part != "table":
             corpus = shared_data() / "data" / "bench-en.txt.gz"
             model = workdir / "bench-en"
             print(f"training {model} on {corpus} (dim 100, 3 epochs, sample 1e-4, min_count 5)")
@@ -186,8 +186,9 @@ def main() -> None:
                 "train", "--corpus", str(corpus), "--output", str(model), "--dim", "100", "--epochs", "3",
                 "--sample", "1e-4", "--min-count", "5", "--no-progress",
             )  # fmt: skip
-        bench_en_part(model, workdir, options.repeats)
-        if not options.skip_table:
+        if options.part != "table":
+            bench_en_part(model, workdir, options.repeats)
+        if options.part != "bench-en":
             large_table_part(options.table_words, options.table_dim, workdir, options.repeats)
 
 

@@ -60,7 +60,9 @@ def test_an_int8_folder_is_within_half_a_row_scale_of_each_value(head_free, tmp_
     assert stored["embeddings"].dtype == torch.int8 and stored["weights"].dtype == torch.float32
     original = head_free.embeddings.detach()
     row_scales = original.abs().amax(1) / 127
-    loaded = Word2VecModel.from_pretrained(tmp_path)
+    loaded, loading_info = Word2VecModel.from_pretrained(tmp_path, output_loading_info=True)
+    # What push checks before sharing: every tensor found, none left over.
+    assert not loading_info["missing_keys"] and not loading_info["unexpected_keys"]
     error = (loaded.embeddings.detach() - original).abs()
     assert torch.all(error <= row_scales[:, None] / 2 * (1 + 1e-5) + 1e-12)
     assert error.max() > 0
