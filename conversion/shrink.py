@@ -16,7 +16,7 @@ from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.folders.checks import CARD_FILE, check_output_dir
 from word2vec_hub.folders.model_folder import save_model_folder
-from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.modeling.modeling_word2vec import TABLE_DTYPES
 from word2vec_hub.tokenization.word_level import wrap_tokenizer
 
@@ -54,9 +54,10 @@ def shrink_model(model: Word2VecModel, max_vocab: int | None = None, pca_dims: i
     `save_model_folder(..., table_dtype=...)` or `save_pretrained(..., table_dtype=...)`.
     """
     check_shrink_options(max_vocab, pca_dims, "float32")
-    model._require_vocabulary()
+    if model.tokenizer is None:
+        raise ValueError("shrink_model needs the model's tokenizer to renumber: load the model with from_pretrained")
     config = model.config
-    words = config.vocab_size - len(model._special_ids())
+    words = len(model.word_ids())
     if pca_dims is not None and not pca_dims < config.hidden_size:
         raise ValueError(
             f"--pca-dims {pca_dims} is not fewer than the vectors' {config.hidden_size} dimensions; "
@@ -64,17 +65,16 @@ def shrink_model(model: Word2VecModel, max_vocab: int | None = None, pca_dims: i
         )
     if pca_dims is not None and pca_dims > min(words, max_vocab or words):
         raise ValueError(f"--pca-dims {pca_dims} is more than the {min(words, max_vocab or words)} words kept")
-    if model.non_finite_rows():
-        raise ValueError(
-            f"{len(model.non_finite_rows())} rows of the table hold NaN or inf; repair or retrain the model first"
-        )
+    broken_rows = model.non_finite_rows()
+    if broken_rows:
+        raise ValueError(f"{len(broken_rows)} rows of the table hold NaN or inf; repair or retrain the model first")
     rows = kept_rows(model, max_vocab)
     table = model.embeddings.detach()[rows].float()
     new_id = {old: new for new, old in enumerate(rows.tolist())}
     record = {"vocab_size_before": config.vocab_size, "hidden_size_before": config.hidden_size}
     if max_vocab is not None:
         record["max_vocab"] = max_vocab
-    special_rows = [new_id[index] for index in sorted(model._special_ids())]
+    special_rows = [new_id[index] for index in special_ids(config)]
     if pca_dims is not None:
         table, record["pca_variance_kept"] = principal_components(table, special_rows, pca_dims)
         record["pca_dims"] = pca_dims
@@ -94,6 +94,10 @@ def shrink_model(model: Word2VecModel, max_vocab: int | None = None, pca_dims: i
     return shrunk
 
 
+def special_ids(config: Word2VecConfig) -> list[int]:
+    return sorted({index for index in (config.pad_token_id, config.unk_token_id) if index is not None})
+
+
 def kept_rows(model: Word2VecModel, max_vocab: int | None) -> torch.Tensor:
     """The rows to keep, ascending: the special tokens' and those of the `max_vocab` most frequent words (ties and
     zero counts by row, which is frequency order for trained and converted models alike)."""
@@ -101,7 +105,7 @@ def kept_rows(model: Word2VecModel, max_vocab: int | None) -> torch.Tensor:
     if max_vocab is not None and max_vocab < len(word_rows):
         counts = model.counts.detach().cpu()[word_rows]
         word_rows = word_rows[torch.argsort(-counts, stable=True)[:max_vocab]]
-    special_rows = torch.tensor(sorted(model._special_ids()), dtype=torch.int64)
+    special_rows = torch.tensor(special_ids(model.config), dtype=torch.int64)
     return torch.cat([special_rows, word_rows]).sort().values
 
 
