@@ -283,6 +283,7 @@ def test_convert_from_a_vector_file_to_int8_leaves_no_float32_folder_behind(trai
         (("convert", "{model}", "--to", "word2vec-bin", "--dtype", "int8"), "pass --to folder", True),
         (("convert", "{model}", "--to", "folder", "--pca-dims", "0"), "--pca-dims must be 1 or more", True),
         (("convert", "{model}", "--to", "folder", "--max-vocab", "0"), "--max-vocab must be 1 or more", True),
+        (("convert", "{model}", "--to", "folder", "--overwrite"), "--overwrite is for a vector file", True),
         (("convert", "{model}", "--to", "folder", "--pca-dims", "40"), "not fewer than the vectors' 32", False),
     ],
 )

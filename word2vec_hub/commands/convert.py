@@ -74,6 +74,11 @@ def check_arguments(options: argparse.Namespace) -> None:
     if options.target_format == FOLDER_TARGET:
         from word2vec_hub.folders.checks import check_output_dir
 
+        if options.overwrite:
+            raise UsageError(
+                f"--overwrite is for a vector file; with --to {FOLDER_TARGET}, a model folder of ours is replaced "
+                "without it and anything else never is"
+            )
         check_model(options.input, "the model")
         if Path(options.output).expanduser().resolve() == Path(options.input).expanduser().resolve():
             raise UsageError(
