@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from tokenizers import Tokenizer, models
 
 from word2vec_hub.conversion import formats
 from word2vec_hub.conversion.convert import export_word2vec_format
@@ -21,6 +22,7 @@ from word2vec_hub.conversion.shrink import shrink_model, shrink_model_folder
 from word2vec_hub.folders.model_folder import save_model_folder, weights_bytes
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.modeling import modeling_word2vec as modeling_module
+from word2vec_hub.tokenization.word_level import wrap_tokenizer
 
 from .conftest import handmade_model, one_line_error
 
@@ -307,3 +309,16 @@ def test_shrinking_a_folder_into_itself_is_refused(trained_folder, tmp_path):
     assert "is the model folder itself" in one_line_error(completed)
     assert sorted(path.name for path in trained_folder.iterdir()) == before
     assert load_file(trained_folder / "model.safetensors")["embeddings"].dtype == torch.float32
+
+
+def test_pruning_a_segmenting_unigram_vocabulary_keeps_its_pieces_and_scores():
+    pieces = [("[PAD]", -20.0), ("[UNK]", 0.0), ("北京", -2.0), ("北", -5.0), ("京", -6.0), ("大学", -3.0)]
+    model = handmade_model({piece: [float(row), 1.0] for row, (piece, _) in enumerate(pieces[2:])})
+    model.set_tokenizer(wrap_tokenizer(Tokenizer(models.Unigram(pieces, unk_id=1, byte_fallback=False))))
+    model.counts[2:] = torch.tensor([40, 3, 1, 20])
+    shrunk = shrink_model(model, max_vocab=3)
+    assert list(shrunk.index_to_key) == ["[PAD]", "[UNK]", "北京", "北", "大学"]
+    serialized = json.loads(shrunk.tokenizer.backend_tokenizer.to_str())["model"]
+    assert serialized["vocab"][4] == ["大学", -3.0] and serialized["unk_id"] == 1
+    assert shrunk.tokenizer("北京大学")["input_ids"] == [2, 4]
+    assert shrunk.get_vector("大学").tolist() == [3.0, 1.0]
