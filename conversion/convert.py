@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,15 +60,30 @@ def convert_vector_file(
     max_vocab: int | None = None,
     split_punctuation: bool = True,
     language: str | None = None,
+    table_dtype: str = "float32",
+    pca_dims: int | None = None,
 ) -> ConversionReport:
-    """Read a vector file and write a model folder (weights, tokenizer, model card) to `output`.
+    """Read a vector file and write a model folder (weights, tokenizer, model card) to `output`, its vectors stored
+    as `table_dtype` and projected on their `pca_dims` principal components if given (`conversion.shrink`).
 
     The rows are [PAD], [UNK], then the vectors in file order. The vectors go from the file to `model.safetensors`
     a block at a time, so the table is never in memory as a whole (GoogleNews converts in far less memory than its
     3.6 GB). Words are normalised as the tokenizer will normalise text, so that each stays reachable; when two
     words become the same (such as "Apple" and "apple" with `lowercase`), the first in the file is kept.
+    A smaller folder (`table_dtype` other than float32, or `pca_dims`) is made from a float32 one written first
+    beside `output` and removed after: the table is then in memory once.
     """
     output = check_output_dir(output)
+    if table_dtype != "float32" or pca_dims is not None:
+        from .shrink import check_shrink_options, shrink_model_folder
+
+        check_shrink_options(None, pca_dims, table_dtype)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}-float32-") as full:
+            arguments = {"lowercase": lowercase, "max_vocab": max_vocab, "split_punctuation": split_punctuation}
+            report = convert_vector_file(path, file_format, Path(full) / output.name, **arguments)
+            shrink_model_folder(Path(full) / output.name, output, table_dtype, pca_dims=pca_dims, language=language)
+        return report
     report = ConversionReport(0, 0, 0, 0)
     with open_vector_file(path, file_format, limit=max_vocab) as vectors:
         if vectors.count is not None:

@@ -28,3 +28,10 @@ VECTOR_FORMATS = {
 }
 FORMATS = tuple(VECTOR_FORMATS)
 EXPORT_FORMATS = tuple(name for name, layout in VECTOR_FORMATS.items() if layout.written)
+
+# The dtypes a model folder may store its tables in: modeling_word2vec.TABLE_DTYPES, repeated here because the model
+# code may import nothing of ours and the command line must not import torch (tests/test_shrink.py checks they agree).
+TABLE_DTYPES = ("float32", "float16", "bfloat16", "int8")
+# `word2vec convert MODEL --to folder`: a model folder out of a model folder (smaller with --dtype, --max-vocab and
+# --pca-dims).
+FOLDER_TARGET = "folder"

@@ -230,11 +230,12 @@ def build_model_card(
         if converted
         else f"Word2vec word vectors: {describe_architecture(config)}, {shape}, trained on {training}."
     )
-    head = (
-        "the skip-gram head (`context`) and the word counts"
-        if config.has_context_vectors
-        else "the word counts (this model has no skip-gram head: it was converted from a vector file)"
-    )
+    if config.has_context_vectors:
+        head = "the skip-gram head (`context`) and the word counts"
+    elif converted:
+        head = "the word counts (this model has no skip-gram head: it was converted from a vector file)"
+    else:
+        head = "the word counts (the skip-gram head was left out when the folder was made smaller)"
     card = ModelCard.from_template(
         data,
         template_path=str(CARD_TEMPLATE),
@@ -254,9 +255,44 @@ def build_model_card(
         architecture=describe_architecture(config),
         hyperparameters=[(name, getattr(config, name)) for name in Word2VecConfig.training_hyperparameters],
         evaluation=evaluation,
+        size=describe_size(config),
     )
     # The template's optional sections leave runs of blank lines where they are empty.
     return ModelCard(re.sub(r"\n{3,}", "\n\n", str(card)).rstrip("\n") + "\n")
+
+
+# What each dtype costs and which loaders read it (tests/test_shrink.py checks each loader on each dtype).
+TABLE_DTYPE_NOTES = {
+    "float16": "float16 (half the size of float32; about 3 significant digits a value)",
+    "bfloat16": "bfloat16 (half the size of float32; about 2 significant digits a value, float32's range). model2vec "
+    "cannot read it (numpy has no bfloat16): use float16 or int8 for model2vec",
+    "int8": "int8 with a float32 scale a row (`weights`, which model2vec and sentence-transformers multiply in as "
+    "per-token weights): a quarter of the size of float32, each value within half its row's scale",
+}
+
+
+def describe_size(config: Word2VecConfig) -> str | None:
+    """The card's paragraph on how the folder was made smaller (dtype, pruning, PCA); None for a full float32
+    folder."""
+    sentences = []
+    if config.table_dtype not in (None, "float32"):
+        sentences.append(
+            f"The vectors are stored as {TABLE_DTYPE_NOTES[config.table_dtype]}; `from_pretrained` returns them in "
+            "float32, or in the `dtype` you pass."
+        )
+    shrink = config.shrink or {}
+    if "max_vocab" in shrink and shrink["vocab_size_before"] != config.vocab_size:
+        sentences.append(
+            f"Only the {config.vocab_size - 2:,} most frequent words of the {shrink['vocab_size_before'] - 2:,} of the "
+            "model it was made from are kept (`max_vocab`)."
+        )
+    if "pca_dims" in shrink:
+        sentences.append(
+            f"The vectors were projected from {shrink['hidden_size_before']} to {shrink['pca_dims']} dimensions on "
+            f"their principal components (centred, as model2vec's `pca_dims`), keeping "
+            f"{shrink['pca_variance_kept']:.1%} of their variance."
+        )
+    return " ".join(sentences) or None
 
 
 def is_converted(config: Word2VecConfig) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.modeling.modeling_word2vec import TABLE_MODULE_KEY
 from word2vec_hub.modeling.tokenization_word2vec import Word2VecSubwordTokenizer
 from word2vec_hub.resources import readable_size
 from word2vec_hub.tokenization.word_level import wrap_tokenizer
@@ -29,21 +30,34 @@ def save_model_folder(
     language: str | None = None,
     extra_files: dict[str, str] | None = None,
     card: bool = True,
+    table_dtype: str = "float32",
 ) -> Path:
     """Save model, tokenizer and model card into `output`: it is either the complete new folder or left as it was,
-    even if the machine stops halfway (see `folders.atomic`)."""
+    even if the machine stops halfway (see `folders.atomic`). `table_dtype` ("float32", "float16", "bfloat16",
+    "int8") is the dtype the tables are stored in (`Word2VecModel.save_pretrained`)."""
     output = check_output_dir(output)
 
     def fill(staging: Path) -> None:
-        model.save_pretrained(staging)
+        model.save_pretrained(staging, table_dtype=table_dtype)
         write_companion_files(model, tokenizer, staging, output.name, language, extra_files, card)
 
-    return replace_or_refuse(output, fill, lambda: f"the weights alone take {readable_size(weights_bytes(model))}")
+    return replace_or_refuse(
+        output, fill, lambda: f"the weights alone take {readable_size(weights_bytes(model, table_dtype))}"
+    )
 
 
-def weights_bytes(model: Word2VecModel) -> int:
-    """The bytes of the model's tensors as saved."""
-    return sum(tensor.numel() * tensor.element_size() for tensor in model.state_dict().values())
+# Bytes a value of the tables takes in model.safetensors, by `table_dtype`.
+TABLE_VALUE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+STORED_TABLES = (TABLE_MODULE_KEY, "context")
+
+
+def weights_bytes(model: Word2VecModel, table_dtype: str = "float32") -> int:
+    """The bytes of the model's tensors as saved with the tables in `table_dtype` (int8's row scales included)."""
+    total = sum(
+        tensor.numel() * (TABLE_VALUE_BYTES[table_dtype] if name in STORED_TABLES else tensor.element_size())
+        for name, tensor in model.state_dict().items()
+    )
+    return total + (model.config.vocab_size * 4 if table_dtype == "int8" else 0)
 
 
 def write_companion_files(

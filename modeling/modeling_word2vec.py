@@ -37,6 +37,13 @@ TABLE_MODULE_KEY = "word_embeddings.weight"
 NON_FINITE_ROWS_SHOWN = 5
 # Scores computed by one matrix product of a batch of queries (1 GiB in float32): the queries beyond go to the next.
 SCORES_PER_PRODUCT = 2**28
+# The dtypes model.safetensors may store the tables in (`Word2VecConfig.table_dtype`). int8 keeps one float32 scale a
+# row beside the table, under the name model2vec gives per-token weights (`weights`): model2vec and
+# sentence-transformers' StaticEmbedding multiply each row by it, so they read the int8 table's true vectors.
+TABLE_DTYPES = ("float32", "float16", "bfloat16", "int8")
+ROW_SCALES_KEY = "weights"
+# Rows quantised or dequantised at a time, so that no float32 copy of a whole large table is made.
+ROWS_PER_BLOCK = 65536
 
 
 class CheckpointMismatchError(RuntimeError, OSError):
@@ -184,6 +191,11 @@ class Word2VecConfig(PreTrainedConfig):
         corpus_word_count (`int`): words in the training corpus, out-of-vocabulary words included.
         training_history (`list[dict]`, *optional*): every stage of training, oldest first, each {"corpus",
             "corpus_word_count", "epochs"}; `corpus` and `corpus_word_count` are the last stage's.
+        table_dtype (`str`, *optional*): the dtype model.safetensors stores the tables in: `"float16"`,
+            `"bfloat16"` or `"int8"` (with a float32 scale a row, `weights`); None for float32. `from_pretrained`
+            gives vectors in the dtype asked for (`dtype=`, float32 by default) whatever the folder stores.
+        shrink (`dict`, *optional*): how the folder was made smaller than the model it came from (`shrink_model`):
+            {"vocab_size_before", "hidden_size_before", "max_vocab", "pca_dims", "pca_variance_kept"}.
 
     Example:
 
@@ -225,6 +237,8 @@ class Word2VecConfig(PreTrainedConfig):
     corpus: str | None = None
     corpus_word_count: int = 0
     training_history: list[dict] | None = None
+    table_dtype: str | None = None
+    shrink: dict | None = None
 
     def __post_init__(self, **kwargs):
         if self.vocab_size < 1 or self.hidden_size < 1:
@@ -235,6 +249,8 @@ class Word2VecConfig(PreTrainedConfig):
             token_id = getattr(self, name)
             if token_id is not None and not 0 <= token_id < self.vocab_size:
                 raise ValueError(f"{name}={token_id} is outside the vocabulary of {self.vocab_size} rows")
+        if self.table_dtype is not None and self.table_dtype not in TABLE_DTYPES:
+            raise ValueError(f"table_dtype must be one of {', '.join(TABLE_DTYPES)}, got {self.table_dtype!r}")
         super().__post_init__(**kwargs)
 
 
@@ -245,6 +261,9 @@ class Word2VecPreTrainedModel(PreTrainedModel):
     # A classifier's folder (Word2VecForSequenceClassification) holds its head beside the vectors: loading the
     # vectors alone leaves it out without a warning.
     _keys_to_ignore_on_load_unexpected = (r"^classifier\.", r"^hidden\.", r"^word_bigrams\.")
+    # An int8 table's row scales load in float32 whatever dtype the table is asked in: rounded to float16 first,
+    # they would add a second rounding to every value.
+    _keep_in_fp32_modules_strict = (ROW_SCALES_KEY,)
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -314,6 +333,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
         else:
             self.register_parameter("ngrams", None)
         self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
+        if config.table_dtype == "int8":
+            # The int8 table's row scales, read with it and multiplied into it by `from_pretrained`, then dropped.
+            self.register_buffer(ROW_SCALES_KEY, torch.ones(vocab_size, dtype=torch.float32), persistent=True)
         self.tokenizer: PreTrainedTokenizerFast | None = None
         self._key_to_index: dict[str, int] | None = None
         # The input vectors' row norms as `row_norms` last computed them, with the key of the table they belong to.
@@ -399,6 +421,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
             )
             if tokenizer_file is not None:
                 model._attach_saved_tokenizer(tokenizer_file, ignore_mismatched_sizes)
+        model._dequantize_int8_table()
         model._warn_about_non_finite_rows(source)
         model._apply_freeze_flag()
         return (model, loading_info) if output_loading_info else model
@@ -529,6 +552,55 @@ class Word2VecModel(Word2VecPreTrainedModel):
         if self._key_to_index is None:
             self._key_to_index = self.tokenizer.get_vocab()
         return self._key_to_index
+
+    # ------------------------------------------------------------------ smaller folders: float16, bfloat16, int8
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, table_dtype: str | None = None, **kwargs):
+        """`PreTrainedModel.save_pretrained`, with the tables stored in `table_dtype` (default float32, whatever the
+        folder the model came from stored, so that a checkpoint never loses precision): `"float16"` and
+        `"bfloat16"` halve the file; `"int8"` quarters it, each row `r` stored as `round(r / s)` with
+        `s = max|r| / 127` (error at most `s / 2` a value) and `s` kept in `weights`. int8 stores the word vectors
+        only: a model with the skip-gram head (`context`) must drop it first (`model.drop_context_vectors()`), as
+        `shrink_model` does."""
+        table_dtype = table_dtype or "float32"
+        if table_dtype not in TABLE_DTYPES:
+            raise ValueError(f"table_dtype must be one of {', '.join(TABLE_DTYPES)}, got {table_dtype!r}")
+        if table_dtype == "float32":
+            self.config.table_dtype = None
+            return super().save_pretrained(save_directory, *args, **kwargs)
+        if kwargs.get("state_dict") is not None:
+            raise ValueError("pass state_dict or table_dtype, not both: a state_dict's tables are saved as they are")
+        state = {name: tensor for name, tensor in self.state_dict().items() if name != ROW_SCALES_KEY}
+        if table_dtype == "int8":
+            if self.context is not None:
+                raise ValueError(
+                    "int8 stores the word vectors only, and this model has the skip-gram head (context vectors); "
+                    "call model.drop_context_vectors() first (the full-precision folder is the one to continue "
+                    "training from), or save as float16 or bfloat16, which keep it"
+                )
+            state[TABLE_MODULE_KEY], state[ROW_SCALES_KEY] = quantize_rows(self.embeddings.detach())
+        else:
+            for name in (TABLE_MODULE_KEY, "context"):
+                if name in state:
+                    state[name] = state[name].to(getattr(torch, table_dtype))
+        self.config.table_dtype = table_dtype
+        return super().save_pretrained(save_directory, *args, state_dict=state, **kwargs)
+
+    def drop_context_vectors(self) -> None:
+        """Remove the skip-gram head (`context`): the folder saved then holds the word vectors and counts only, and
+        training cannot continue from it."""
+        self.context = None
+        self.config.has_context_vectors = False
+
+    @torch.no_grad()
+    def _dequantize_int8_table(self) -> None:
+        """Multiply the rows of an int8 table, loaded as whole numbers in the dtype asked for, by their scales."""
+        if ROW_SCALES_KEY not in self._buffers:
+            return
+        table, scales = self.embeddings.data, self._buffers.pop(ROW_SCALES_KEY).to(self.embeddings.device)
+        for start in range(0, table.shape[0], ROWS_PER_BLOCK):
+            rows = slice(start, start + ROWS_PER_BLOCK)
+            table[rows] = (table[rows].float() * scales[rows, None]).to(table.dtype)
 
     # ------------------------------------------------------------------ embeddings as layers
 
@@ -1296,6 +1368,24 @@ class Word2VecModel(Word2VecPreTrainedModel):
         for row in reversed(self.word_ids()[:restrict_vocab]):
             vocabulary[self.index_to_key[row].upper()] = row
         return vocabulary
+
+
+@torch.no_grad()
+def quantize_rows(table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 quantisation a row: `table` `[rows, dim]` (finite) to int8 `[rows, dim]` and float32 scales
+    `[rows]`, `table[i] ≈ quantized[i] * scales[i]` within `scales[i] / 2`. A zero row gets scale 0."""
+    quantized = torch.empty(table.shape, dtype=torch.int8, device=table.device)
+    scales = torch.empty(table.shape[0], dtype=torch.float32, device=table.device)
+    for start in range(0, table.shape[0], ROWS_PER_BLOCK):
+        rows = table[start : start + ROWS_PER_BLOCK].float()
+        if not torch.isfinite(rows).all():
+            bad = start + int(torch.nonzero(~torch.isfinite(rows).all(1))[0])
+            raise ValueError(f"row {bad} of the table holds NaN or inf, which int8 cannot store; repair or retrain")
+        block_scales = rows.abs().amax(1) / 127
+        divisors = torch.where(block_scales > 0, block_scales, torch.ones_like(block_scales))
+        quantized[start : start + ROWS_PER_BLOCK] = torch.round(rows / divisors[:, None]).clamp_(-127, 127)
+        scales[start : start + ROWS_PER_BLOCK] = block_scales
+    return quantized, scales
 
 
 def file_key(name: str) -> str:

@@ -18,6 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from word2vec_hub.argument_checks import UsageError, check_folder, check_model, check_parent, looks_like_path
+from word2vec_hub.conversion.formats import TABLE_DTYPES
 from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOVERIES
 from word2vec_hub.training.arguments import (
     BACKENDS,
@@ -138,6 +139,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="words whose neighbours to print (default: a few for the PTB, frequent words of the vocabulary for "
         "your own corpus)",
     )  # fmt: skip
+    parser.add_argument(
+        "--dtype",
+        choices=TABLE_DTYPES,
+        default="float32",
+        help="dtype the saved folder stores the vectors in (training runs in float32; checkpoints stay float32). "
+        "int8 is for sharing a finished model: word2vec convert MODEL --to folder --dtype int8",
+    )
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
 
 
@@ -200,6 +208,12 @@ def check_arguments(options: argparse.Namespace) -> None:
 
     if options.sync_every < 1:
         raise ValueError(f"--sync-every must be at least 1 word, got {options.sync_every}")
+    if options.dtype == "int8":
+        raise UsageError(
+            "--dtype int8 is for sharing a finished model, not for a model being trained (int8 keeps no skip-gram "
+            "head to continue from); train with float32, float16 or bfloat16, then shrink a copy with "
+            "`word2vec convert MODEL --to folder --output SMALL --dtype int8`"
+        )
     training_arguments(options)
     if options.dataset and looks_like_path(options.dataset) and not Path(options.dataset).expanduser().exists():
         raise UsageError(f"--dataset {options.dataset}: no such file or folder")
@@ -293,7 +307,13 @@ def run(options: argparse.Namespace) -> int:
         saving = True
         # Seconds: the weights, the tokenizer, and the model card's word map (matplotlib).
         with tqdm(desc=f"saving {output}", bar_format="{desc} [{elapsed}]", disable=not options.progress):
-            save_model_folder(result.model, result.tokenizer, output, language=options.language or result.language)
+            save_model_folder(
+                result.model,
+                result.tokenizer,
+                output,
+                language=options.language or result.language,
+                table_dtype=options.dtype,
+            )
     except TrainingInterrupted as interruption:
         print(
             f"interrupted: checkpoint saved to {interruption.checkpoint}; continue with the same command and "
