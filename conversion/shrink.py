@@ -65,6 +65,11 @@ def shrink_model(model: Word2VecModel, max_vocab: int | None = None, pca_dims: i
         )
     if pca_dims is not None and pca_dims > min(words, max_vocab or words):
         raise ValueError(f"--pca-dims {pca_dims} is more than the {min(words, max_vocab or words)} words kept")
+    if pca_dims is not None and model.ngrams is not None:
+        raise ValueError(
+            "--pca-dims is not available for a model with subword vectors (the n-gram table would need the same "
+            "projection); shrink it with --dtype float16 or --max-vocab"
+        )
     broken_rows = model.non_finite_rows()
     if broken_rows:
         raise ValueError(f"{len(broken_rows)} rows of the table hold NaN or inf; repair or retrain the model first")
@@ -90,6 +95,9 @@ def shrink_model(model: Word2VecModel, max_vocab: int | None = None, pca_dims: i
         shrunk = Word2VecModel(shrunk_config)
     shrunk.embeddings = torch.nn.Parameter(table, requires_grad=not config.freeze_embeddings)
     shrunk.counts = model.counts.detach()[rows.to(model.counts.device)].cpu()
+    if model.ngrams is not None:
+        # The n-gram rows belong to no word: pruning keeps them all.
+        shrunk.ngrams = torch.nn.Parameter(model.ngrams.detach().float(), requires_grad=False)
     shrunk.set_tokenizer(model.tokenizer if len(rows) == config.vocab_size else renumbered_tokenizer(model, rows))
     return shrunk
 

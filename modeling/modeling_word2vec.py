@@ -578,9 +578,14 @@ class Word2VecModel(Word2VecPreTrainedModel):
                     "call model.drop_context_vectors() first (the full-precision folder is the one to continue "
                     "training from), or save as float16 or bfloat16, which keep it"
                 )
+            if self.ngrams is not None:
+                raise ValueError(
+                    "int8 stores the word vectors only, and this model has subword vectors (the n-gram table); save "
+                    "it as float16 or bfloat16, which keep them"
+                )
             state[TABLE_MODULE_KEY], state[ROW_SCALES_KEY] = quantize_rows(self.embeddings.detach())
         else:
-            for name in (TABLE_MODULE_KEY, "context"):
+            for name in (TABLE_MODULE_KEY, "context", "ngrams"):
                 if name in state:
                     state[name] = state[name].to(getattr(torch, table_dtype))
         self.config.table_dtype = table_dtype

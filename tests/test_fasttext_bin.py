@@ -218,3 +218,22 @@ def test_subword_ids_beyond_the_ngram_table_are_refused(gensim_bin, tmp_path):
     ids = torch.tensor([[model.config.unk_token_id]])
     with pytest.raises(ValueError, match="beyond the n-gram table's 500 rows"):
         model(ids, subword_ids=torch.tensor([[[3, 500]]]))
+
+
+def test_a_shrunk_model_with_subwords_keeps_the_vectors_of_unknown_words(gensim_bin, tmp_path):
+    import fasttext
+
+    from word2vec_hub.conversion.shrink import shrink_model_folder
+
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    shrink_model_folder(tmp_path / "model", tmp_path / "small", table_dtype="float16", max_vocab=5)
+    small = Word2VecModel.from_pretrained(tmp_path / "small")
+    peer = fasttext.load_model(str(gensim_bin))
+    assert small.config.vocab_size == 7 and small.config.table_dtype == "float16"
+    for word in ["runners", WORDS[-1]]:
+        np.testing.assert_allclose(small[word].numpy(), peer.get_word_vector(word), rtol=1e-2, atol=1e-3)
+    with pytest.raises(ValueError, match="subword vectors"):
+        shrink_model_folder(tmp_path / "model", tmp_path / "int8", table_dtype="int8")
+    with pytest.raises(ValueError, match="--pca-dims is not available for a model with subword vectors"):
+        shrink_model_folder(tmp_path / "model", tmp_path / "pca", pca_dims=3)
+    assert not (tmp_path / "int8").exists() and not (tmp_path / "pca").exists()
