@@ -257,8 +257,8 @@ def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
     assert result.final_loss < 2.5
     assert planted_partner_hits(result.model) >= 18
     # The fixture diverges with the plain summed step, as the engine did before the bound.
-    unbounded = functools.partial(torch_engine.sgns_step, bound_steps=False)
-    monkeypatch.setattr("word2vec_hub.training.torch_engine.sgns_step", unbounded)
+    unbounded = functools.partial(torch_engine.train_step, bound_steps=False)
+    monkeypatch.setattr("word2vec_hub.training.torch_engine.train_step", unbounded)
     diverged = train_word2vec(corpus, replace(args, epochs=1))
     assert not diverged.final_loss < 10, diverged.final_loss
 
