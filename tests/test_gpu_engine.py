@@ -289,6 +289,39 @@ def test_a_frequent_rows_summed_step_is_bounded_and_a_single_update_is_word2vecs
     assert not torch.equal(summed[1][6], context[6]), "the single pair moved its rows"
 
 
+def test_a_frequent_window_rows_summed_step_is_bounded_and_a_single_windows_update_is_word2vecs():
+    embeddings = torch.zeros(10, 4)
+    context = torch.zeros(10, 4)
+    embeddings[2] = torch.tensor([1.0, 0, 0, 0])
+    embeddings[5] = torch.tensor([0, 0.5, 0, 0])
+    embeddings[6] = torch.tensor([0, 0, 0.5, 0])
+    embeddings[8] = torch.tensor([0, 0.5, 0.5, 0])
+    context[3] = torch.tensor([1.0, 0, 0, 0])  # |u|^2 = 1
+    context[7] = torch.tensor([0, 0, 0, 1.0])
+    context[9] = torch.tensor([0, 0, 0, 0.3])
+    # 2,000 windows (2, 5) predict word 3, 1,000 windows (6, 6) word 7, and one window (8, 8) word 9.
+    inputs = torch.tensor([[2, 5]] * 2000 + [[6, 6]] * 1000 + [[8, 8]])
+    used = torch.ones_like(inputs, dtype=torch.bool)
+    outputs = torch.tensor([3] * 2000 + [7] * 1000 + [9])
+    no_negatives = torch.zeros(inputs.shape[0], 0, dtype=torch.long)
+    rate = 0.025
+    steps = {}
+    for bound in (False, True):
+        tables = embeddings.clone(), context.clone()
+        terms = [torch_engine.negative_sampling_terms(tables[1], outputs, no_negatives)]
+        torch_engine.train_step(tables[0], inputs, used, terms, rate, mean=True, bound_steps=bound)
+        steps[bound] = tables[0] - embeddings
+    # Under cbow_mean a window's rows move by the whole error, the gradient of the window's loss times its size 2.
+    # Along u that weighted loss curves by at most L = 2000 * (1/4) * (1/2) * |u|^2 for row 2; for row 6, which
+    # enters h twice, by 1000 * (1/4) * 2^2 * (1/2) * |u|^2.
+    torch.testing.assert_close(steps[True][2], steps[False][2] * 8 / (rate * 2000), rtol=1e-4, atol=0)
+    torch.testing.assert_close(steps[True][6], steps[False][6] * 2 / (rate * 1000), rtol=1e-4, atol=0)
+    # A word twice in a single window moves twice, as word2vec moves it, and so little that the bound leaves it.
+    error = (1 - torch.sigmoid(embeddings[8] @ context[9])) * rate * context[9]
+    torch.testing.assert_close(steps[True][8], 2 * error)
+    torch.testing.assert_close(steps[False][8], 2 * error)
+
+
 def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
     # At four times the default rate, so that a batch of 16,384 pairs on this small vocabulary overshoots at once.
     corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
