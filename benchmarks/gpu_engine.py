@@ -3,12 +3,16 @@ setting trains to on bench-en against the CPU kernel. This is how the engine's d
 (benchmarks/train_speed.py --device cuda measures the chosen engine end to end).
 
     python benchmarks/gpu_engine.py speed                # dims 100 and 300, a grid of settings, synthetic blocks
+    python benchmarks/gpu_engine.py modes                # dims 100 and 300, skip-gram and CBOW, NS and HS
     python benchmarks/gpu_engine.py quality              # bench-en, 3 epochs: the engine's settings and the CPU kernel
     python benchmarks/gpu_engine.py quality --corpus ../shared/data/ptb/ptb.train.txt --engines numba triton torch
 
 `speed` times `train_pairs` alone and building a block's pairs, on blocks of 1M synthetic tokens (Zipf-distributed
 ids over --vocab words, sentences of 20, subsampled at 1e-4 as the trainer does). Words/s counts the block's tokens
-before subsampling, as the trainer counts. `quality` reads and encodes the corpus once, then trains a fresh model
+before subsampling, as the trainer counts. `modes` times, on the same blocks and at the engine's settings, each
+model's two phases: building the block's examples (pairs, or CBOW windows) and the kernel (`train_pairs`, or
+`train_windows`), with negative sampling (--negative) or hierarchical softmax over the counts' Huffman tree.
+`quality` reads and encodes the corpus once, then trains a fresh model
 per setting (and one with the CPU kernel on every core) and prints WordSim-353 and Google-analogy (top 30,000).
 """
 
@@ -41,6 +45,21 @@ def synthetic_block(vocab: int, tokens: int, seed: int = 0):
     return ids, np.bincount(ids, minlength=vocab + 2)
 
 
+def seconds_of(step, device, repeats: int = 5) -> float:
+    """Seconds a call of `step` takes on `device`, the mean of `repeats` after one to warm up (and compile)."""
+    import torch
+
+    step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - started) / repeats
+
+
 def measure_speed(options: argparse.Namespace) -> None:
     import torch
 
@@ -50,10 +69,6 @@ def measure_speed(options: argparse.Namespace) -> None:
     device = torch.device(options.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (Triton's interpreter)"
     print(f"{name}, torch {torch.__version__}, triton {triton_engine.triton.__version__}")
-
-    def synchronize() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
 
     tokens_np, counts_np = synthetic_block(options.vocab, options.tokens)
     counts = torch.from_numpy(counts_np)
@@ -67,16 +82,7 @@ def measure_speed(options: argparse.Namespace) -> None:
     def build_pairs():
         return shuffled_pairs(tokens, sentence_ids, keep, options.window, generator)
 
-    def seconds_of(step, repeats: int = 5) -> float:
-        step()
-        synchronize()
-        started = time.perf_counter()
-        for _ in range(repeats):
-            step()
-        synchronize()
-        return (time.perf_counter() - started) / repeats
-
-    pairs_seconds = seconds_of(build_pairs)
+    pairs_seconds = seconds_of(build_pairs, device)
     centers, contexts = build_pairs()
     words = tokens.shape[0]
     print(
@@ -98,10 +104,80 @@ def measure_speed(options: argparse.Namespace) -> None:
                 triton_engine.train_pairs, embeddings, context, centers, contexts, noise, options.negative,
                 0.025, 0.0001, 1, pairs_per_program=pairs, warps=warps, atomic=atomic,
             )  # fmt: skip
-            seconds = seconds_of(step)
+            seconds = seconds_of(step, device)
             print(
                 f"{dim:>4} {pairs:>5} {warps:>5} {'atomic' if atomic else 'store':<7} {seconds * 1e3:>7.2f} "
                 f"{centers.shape[0] / seconds:>14,.0f} {words / seconds:>14,.0f}"
+            )
+
+
+# The models `modes` times: (name, cbow, hierarchical softmax).
+MODES = (
+    ("skip-gram ns", False, False),
+    ("cbow ns", True, False),
+    ("skip-gram hs", False, True),
+    ("cbow hs", True, True),
+)
+
+
+def measure_modes(options: argparse.Namespace) -> None:
+    import torch
+
+    from word2vec_hub.modeling.modeling_word2vec import huffman_tree
+    from word2vec_hub.training import triton_engine
+    from word2vec_hub.training.sampling import (
+        alias_table,
+        keep_probabilities,
+        noise_distribution,
+        shuffled_pairs,
+        shuffled_windows,
+    )
+
+    device = torch.device(options.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (Triton's interpreter)"
+    print(f"{name}, torch {torch.__version__}, triton {triton_engine.triton.__version__}")
+    tokens_np, counts_np = synthetic_block(options.vocab, options.tokens)
+    counts = torch.from_numpy(counts_np)
+    counts[:2] = 0
+    keep = keep_probabilities(counts, options.sample).float().to(device)
+    noise = triton_engine.NoiseTable(*alias_table(noise_distribution(counts).numpy()), device)
+    tree = huffman_tree(counts)
+    tokens = torch.from_numpy(tokens_np).to(device)
+    sentence_ids = torch.arange(tokens.shape[0], device=device) // 20
+    generator = torch.Generator(device=device).manual_seed(0)
+    words = tokens.shape[0]
+    print(f"block: {words:,} tokens, vocabulary {options.vocab:,}, window {options.window}, sample {options.sample}")
+    print(f"\n{'dim':>4} {'model':<13} {'examples':>10} {'build ms':>9} {'kernel ms':>10} {'kernel words/s':>15} "
+          f"{'words/s':>14}")  # fmt: skip
+    for dim in options.dims:
+        rows = options.vocab + 2
+        embeddings = ((torch.rand(rows, dim, device=device) - 0.5) / dim).contiguous()
+        context = ((torch.rand(rows, dim, device=device) - 0.5) / dim).contiguous()
+        softmax = triton_engine.SoftmaxTree(tree, ((torch.rand(rows - 1, dim, device=device) - 0.5) / dim).contiguous())
+        for model, cbow, hs in MODES:
+            negative = 0 if hs else options.negative
+            output_layer = {"softmax": softmax if hs else None}
+            if cbow:
+                build = functools.partial(shuffled_windows, tokens, sentence_ids, keep, options.window, generator)
+                windows = build()
+                examples = len(windows)
+                step = functools.partial(
+                    triton_engine.train_windows, embeddings, context, windows, noise, negative, 0.025, 0.0001, 1,
+                    options.window, **output_layer,
+                )  # fmt: skip
+            else:
+                build = functools.partial(shuffled_pairs, tokens, sentence_ids, keep, options.window, generator)
+                centers, contexts = build()
+                examples = centers.shape[0]
+                step = functools.partial(
+                    triton_engine.train_pairs, embeddings, context, centers, contexts, noise, negative, 0.025,
+                    0.0001, 1, **output_layer,
+                )  # fmt: skip
+            build_seconds, kernel_seconds = seconds_of(build, device), seconds_of(step, device)
+            print(
+                f"{dim:>4} {model:<13} {examples:>10,} {build_seconds * 1e3:>9.2f} {kernel_seconds * 1e3:>10.2f} "
+                f"{words / kernel_seconds:>15,.0f} {words / (build_seconds + kernel_seconds):>14,.0f}",
+                flush=True,
             )
 
 
@@ -174,7 +250,7 @@ def measure_quality(options: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("measure", choices=["speed", "quality"])
+    parser.add_argument("measure", choices=["speed", "modes", "quality"])
     add_skipgram_arguments(parser, workers=0, workers_help="CPU threads of the CPU kernel (0: all cores)")
     parser.add_argument("--dims", type=int, nargs="+", default=[100, 300])
     parser.add_argument(
@@ -196,7 +272,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="quality: train on the corpus repeated")
     options = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    (measure_speed if options.measure == "speed" else measure_quality)(options)
+    {"speed": measure_speed, "modes": measure_modes, "quality": measure_quality}[options.measure](options)
 
 
 if __name__ == "__main__":
