@@ -4,6 +4,7 @@ setting trains to on bench-en against the CPU kernel. This is how the engine's d
 
     python benchmarks/gpu_engine.py speed                # dims 100 and 300, a grid of settings, synthetic blocks
     python benchmarks/gpu_engine.py modes                # dims 100 and 300, skip-gram and CBOW, NS and HS
+    TRITON_INTERPRET=0 python benchmarks/gpu_engine.py registers   # no GPU needed: each kernel compiled for sm_90
     python benchmarks/gpu_engine.py quality              # bench-en, 3 epochs: the engine's settings and the CPU kernel
     python benchmarks/gpu_engine.py quality --corpus ../shared/data/ptb/ptb.train.txt --engines numba triton torch
 
@@ -12,6 +13,8 @@ ids over --vocab words, sentences of 20, subsampled at 1e-4 as the trainer does)
 before subsampling, as the trainer counts. `modes` times, on the same blocks and at the engine's settings, each
 model's two phases: building the block's examples (pairs, or CBOW windows) and the kernel (`train_pairs`, or
 `train_windows`), with negative sampling (--negative) or hierarchical softmax over the counts' Huffman tree.
+`registers` compiles each model's kernel for sm_90 with Triton's own ptxas (no GPU needed) and prints its
+registers per thread (which set how many programs a multiprocessor holds) and its count of SASS instructions.
 `quality` reads and encodes the corpus once, then trains a fresh model
 per setting (and one with the CPU kernel on every core) and prints WordSim-353 and Google-analogy (top 30,000).
 """
@@ -181,6 +184,51 @@ def measure_modes(options: argparse.Namespace) -> None:
             )
 
 
+def measure_registers(options: argparse.Namespace) -> None:
+    import subprocess
+
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    from word2vec_hub.training import triton_engine
+
+    tools = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
+    types = {"num_pairs": "i32", "num_windows": "i32", "chunks_per_program": "i32", "vocab_size": "i32", "seed": "i32",
+             "first_rate": "fp32", "rate_step": "fp32", "noise_alias": "*i32", "codes": "*i8", "points": "*i32",
+             "lengths": "*i32", "inputs": "*i64", "outputs": "*i64", "tokens": "*i64", "centers": "*i64",
+             "starts": "*i64", "ends": "*i64"}  # fmt: skip
+    print(f"triton {triton.__version__}, sm_90, {triton_engine.WARPS} warps; depth 30 for hierarchical softmax")
+    print(f"\n{'dim':>4} {'model':<13} {'registers':>9} {'instructions':>12}")
+    for dim in options.dims:
+        tile = triton.next_power_of_2(dim)
+        for model, cbow, hs in MODES:
+            negative = 0 if hs else options.negative
+            constants = {"DIM": dim, "DIM_TILE": tile, "NEGATIVE": negative, "HS": hs, "DEPTH": 30, "ATOMIC": True,
+                         "NEGATIVE_TILE": triton.next_power_of_2(negative)}  # fmt: skip
+            items = triton_engine.default_pairs_per_program(dim)
+            if cbow:
+                kernel = triton_engine._train_windows_kernel
+                constants.update(WINDOWS=items, WINDOW=options.window, MEAN=True)
+            else:
+                kernel = triton_engine._train_pairs_kernel
+                constants.update(PAIRS=items)
+            names = kernel.arg_names
+            signature = {name: "constexpr" if name in constants else types.get(name, "*fp32") for name in names}
+            source = ASTSource(kernel, signature, {(names.index(name),): value for name, value in constants.items()})
+            compiled = triton.compile(
+                source, target=GPUTarget("cuda", 90, 32), options={"num_warps": triton_engine.WARPS}
+            )
+            with tempfile.NamedTemporaryFile(suffix=".cubin") as cubin:
+                cubin.write(compiled.asm["cubin"])
+                cubin.flush()
+                usage = subprocess.run([tools / "cuobjdump", "-res-usage", cubin.name], capture_output=True, text=True)
+                sass = subprocess.run([tools / "cuobjdump", "-sass", cubin.name], capture_output=True, text=True)
+            registers = usage.stdout.split("REG:")[1].split()[0]
+            instructions = sum(line.strip().startswith("/*") and ";" in line for line in sass.stdout.splitlines())
+            print(f"{dim:>4} {model:<13} {registers:>9} {instructions:>12}", flush=True)
+
+
 def measure_quality(options: argparse.Namespace) -> None:
     import torch
 
@@ -250,7 +298,7 @@ def measure_quality(options: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("measure", choices=["speed", "modes", "quality"])
+    parser.add_argument("measure", choices=["speed", "modes", "registers", "quality"])
     add_skipgram_arguments(parser, workers=0, workers_help="CPU threads of the CPU kernel (0: all cores)")
     parser.add_argument("--dims", type=int, nargs="+", default=[100, 300])
     parser.add_argument(
@@ -272,7 +320,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="quality: train on the corpus repeated")
     options = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    {"speed": measure_speed, "modes": measure_modes, "quality": measure_quality}[options.measure](options)
+    measures = {"speed": measure_speed, "modes": measure_modes, "registers": measure_registers}
+    measures.get(options.measure, measure_quality)(options)
 
 
 if __name__ == "__main__":

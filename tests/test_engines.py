@@ -127,3 +127,11 @@ def test_every_mode_learns_the_planted_pairs(name, mode, monkeypatch):
     assert partners >= topics - 1, f"{partners} of {topics} aN have bN closest"
     for table in (embeddings, context, nodes):
         assert table is None or (torch.isfinite(table).all() and table[2:].abs().sum() > 0)
+
+
+@pytest.mark.parametrize(("hs", "negative", "missing"), [(True, 0, "nodes"), (False, 5, "context")])
+def test_a_model_without_the_table_its_output_layer_trains_is_refused(hs, negative, missing):
+    args = TrainingArguments(hs=hs, negative=negative)
+    sampling = SamplingTables.from_counts(torch.tensor([0, 0, 5, 3]), [0, 1], 0.0, 0.75)
+    with pytest.raises(ValueError, match=f"EngineInputs.{missing}"):
+        EngineInputs(torch.zeros(4, 2), None, sampling, args, torch.device("cpu"), torch.Generator())

@@ -80,7 +80,7 @@ def _update_rows(rows, row, change, mask, ATOMIC: tl.constexpr):
 
 @triton.jit
 def _output_layer(
-    vector, output_ids, live, rate, items, seed, context, noise_threshold, noise_alias, vocab_size, nodes, codes,
+    vector, loss, output_ids, live, rate, items, seed, context, noise_threshold, noise_alias, vocab_size, nodes, codes,
     points, lengths, columns, in_dim,
     DIM: tl.constexpr, DEPTH: tl.constexpr, NEGATIVE: tl.constexpr, NEGATIVE_TILE: tl.constexpr, HS: tl.constexpr,
     ATOMIC: tl.constexpr,
@@ -88,9 +88,9 @@ def _output_layer(
     """word2vec's output layer for a tile of items (`[ITEMS, DIM_TILE]` input vectors, the items' output words):
     with HS the inner nodes on the output word's path, then with NEGATIVE the output word and its negatives, each
     row scored against the input vector, moved at once by gain * vector, gain = (label - sigmoid(score)) * rate.
-    Returns the sum of gain * row over the rows (the input vector's change) and each item's loss."""
+    Returns the sum of gain * row over the rows (the input vector's change) and `loss` (`[ITEMS]`) plus each item's
+    loss."""
     vector_change = tl.zeros_like(vector)
-    loss = tl.zeros_like(rate)
     if HS:
         path_lengths = tl.load(lengths + output_ids, mask=live, other=0)
         # The program's longest path: a while loop, as the paths' lengths are known only here.
@@ -166,11 +166,10 @@ def _train_pairs_kernel(
         # The learning rate falls linearly over the block's pairs, which are shuffled, as word2vec's falls over
         # words.
         rate = first_rate + rate_step * pairs.to(tl.float32)
-        vector_change, pair_loss = _output_layer(
-            vector, output_ids, live, rate, pairs, seed, context, noise_threshold, noise_alias, vocab_size, nodes,
+        vector_change, loss = _output_layer(
+            vector, loss, output_ids, live, rate, pairs, seed, context, noise_threshold, noise_alias, vocab_size, nodes,
             codes, points, lengths, columns, in_dim, DIM, DEPTH, NEGATIVE, NEGATIVE_TILE, HS, ATOMIC,
         )  # fmt: skip
-        loss += pair_loss
         _update_rows(input_rows, vector, vector_change, input_tile, ATOMIC)
         step += 1
     tl.store(program_loss + program, tl.sum(loss, axis=0))
@@ -209,11 +208,10 @@ def _train_windows_kernel(
         if MEAN:
             vector = vector / tl.maximum(end - start - 1, 1).to(tl.float32)[:, None]
         rate = first_rate + rate_step * windows.to(tl.float32)
-        vector_change, window_loss = _output_layer(
-            vector, output_ids, live, rate, windows, seed, context, noise_threshold, noise_alias, vocab_size, nodes,
+        vector_change, loss = _output_layer(
+            vector, loss, output_ids, live, rate, windows, seed, context, noise_threshold, noise_alias, vocab_size, nodes,
             codes, points, lengths, columns, in_dim, DIM, DEPTH, NEGATIVE, NEGATIVE_TILE, HS, ATOMIC,
         )  # fmt: skip
-        loss += window_loss
         # Every row of the window moves by the whole change, also under MEAN (word2vec's and gensim's update).
         for slot in tl.static_range(2 * WINDOW + 1):
             if slot != WINDOW:
