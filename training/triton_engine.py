@@ -22,6 +22,12 @@ engine bounds such summed steps (`torch_engine.sgns_step`); here the number of p
 size of the vocabulary, which on real vocabularies still leaves the whole GPU busy, and the kernel trains to the
 numba engine's quality (benchmarks/README.md, "The GPU engine").
 
+The other models take the same steps (docs/gpu-kernel.md, "CBOW and hierarchical softmax"): `_output_layer` is the
+output layer of both kernels, hierarchical softmax's walk down the output word's path (`SoftmaxTree`) and then
+the negatives, each switched on by a constexpr; `_train_windows_kernel` trains CBOW with one item per window
+(`sampling.block_windows`), whose input vector is the mean or sum of the window's rows and whose change every row
+of the window takes whole.
+
 Triton compiles the kernel for CUDA on first use. With TRITON_INTERPRET=1 it runs on CPU tensors instead, one
 program after another, which is how the tests check it on a machine without a GPU.
 """
@@ -209,8 +215,8 @@ def _train_windows_kernel(
             vector = vector / tl.maximum(end - start - 1, 1).to(tl.float32)[:, None]
         rate = first_rate + rate_step * windows.to(tl.float32)
         vector_change, loss = _output_layer(
-            vector, loss, output_ids, live, rate, windows, seed, context, noise_threshold, noise_alias, vocab_size, nodes,
-            codes, points, lengths, columns, in_dim, DIM, DEPTH, NEGATIVE, NEGATIVE_TILE, HS, ATOMIC,
+            vector, loss, output_ids, live, rate, windows, seed, context, noise_threshold, noise_alias, vocab_size,
+            nodes, codes, points, lengths, columns, in_dim, DIM, DEPTH, NEGATIVE, NEGATIVE_TILE, HS, ATOMIC,
         )  # fmt: skip
         # Every row of the window moves by the whole change, also under MEAN (word2vec's and gensim's update).
         for slot in tl.static_range(2 * WINDOW + 1):
