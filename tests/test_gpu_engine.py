@@ -219,6 +219,11 @@ def test_pairs_in_flight_are_bounded_by_the_vocabulary():
     # and 2 of the dim-100 kernel, whose threads hold 195 registers).
     assert triton_engine.launch_grid(15_000, 4, 60) == (15, 250)
     assert triton_engine.launch_grid(3_000_000, 4, 70_000)[0] > 5 * 132 * 16
+    # A CBOW window writes window + 1 input rows on average: window + 1 times fewer windows are in flight, which on
+    # bench-en is still more programs than an H200 holds at once.
+    programs, _ = triton_engine.launch_grid(1_000_000, 4, 70_000, rows_per_item=6)
+    assert programs * 4 * 6 <= 70_000 and programs > 132 * 16
+    assert triton_engine.launch_grid(1_000_000, 4, 70_000)[0] > 5 * programs
 
 
 def test_kernel_negatives_follow_the_noise_distribution():
