@@ -207,10 +207,6 @@ class BlockWindows:
     def __len__(self) -> int:
         return self.centers.shape[0]
 
-    def __getitem__(self, examples: slice) -> BlockWindows:
-        """The windows `examples` (a slice), over the same tokens."""
-        return BlockWindows(self.tokens, self.centers[examples], self.starts[examples], self.ends[examples])
-
 
 def shuffled_windows(
     tokens: torch.Tensor,
