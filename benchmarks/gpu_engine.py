@@ -3,12 +3,19 @@ setting trains to on bench-en against the CPU kernel. This is how the engine's d
 (benchmarks/train_speed.py --device cuda measures the chosen engine end to end).
 
     python benchmarks/gpu_engine.py speed                # dims 100 and 300, a grid of settings, synthetic blocks
+    python benchmarks/gpu_engine.py modes                # dims 100 and 300, skip-gram and CBOW, NS and HS
+    TRITON_INTERPRET=0 python benchmarks/gpu_engine.py registers   # no GPU needed: each kernel compiled for sm_90
     python benchmarks/gpu_engine.py quality              # bench-en, 3 epochs: the engine's settings and the CPU kernel
     python benchmarks/gpu_engine.py quality --corpus ../shared/data/ptb/ptb.train.txt --engines numba triton torch
 
 `speed` times `train_pairs` alone and building a block's pairs, on blocks of 1M synthetic tokens (Zipf-distributed
 ids over --vocab words, sentences of 20, subsampled at 1e-4 as the trainer does). Words/s counts the block's tokens
-before subsampling, as the trainer counts. `quality` reads and encodes the corpus once, then trains a fresh model
+before subsampling, as the trainer counts. `modes` times, on the same blocks and at the engine's settings, each
+model's two phases: building the block's examples (pairs, or CBOW windows) and the kernel (`train_pairs`, or
+`train_windows`), with negative sampling (--negative) or hierarchical softmax over the counts' Huffman tree.
+`registers` compiles each model's kernel for sm_90 with Triton's own ptxas (no GPU needed) and prints its
+registers per thread (which set how many programs a multiprocessor holds) and its count of SASS instructions.
+`quality` reads and encodes the corpus once, then trains a fresh model
 per setting (and one with the CPU kernel on every core) and prints WordSim-353 and Google-analogy (top 30,000).
 """
 
@@ -41,6 +48,21 @@ def synthetic_block(vocab: int, tokens: int, seed: int = 0):
     return ids, np.bincount(ids, minlength=vocab + 2)
 
 
+def seconds_of(step, device, repeats: int = 5) -> float:
+    """Seconds a call of `step` takes on `device`, the mean of `repeats` after one to warm up (and compile)."""
+    import torch
+
+    step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - started) / repeats
+
+
 def measure_speed(options: argparse.Namespace) -> None:
     import torch
 
@@ -50,10 +72,6 @@ def measure_speed(options: argparse.Namespace) -> None:
     device = torch.device(options.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (Triton's interpreter)"
     print(f"{name}, torch {torch.__version__}, triton {triton_engine.triton.__version__}")
-
-    def synchronize() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
 
     tokens_np, counts_np = synthetic_block(options.vocab, options.tokens)
     counts = torch.from_numpy(counts_np)
@@ -67,16 +85,7 @@ def measure_speed(options: argparse.Namespace) -> None:
     def build_pairs():
         return shuffled_pairs(tokens, sentence_ids, keep, options.window, generator)
 
-    def seconds_of(step, repeats: int = 5) -> float:
-        step()
-        synchronize()
-        started = time.perf_counter()
-        for _ in range(repeats):
-            step()
-        synchronize()
-        return (time.perf_counter() - started) / repeats
-
-    pairs_seconds = seconds_of(build_pairs)
+    pairs_seconds = seconds_of(build_pairs, device)
     centers, contexts = build_pairs()
     words = tokens.shape[0]
     print(
@@ -98,11 +107,126 @@ def measure_speed(options: argparse.Namespace) -> None:
                 triton_engine.train_pairs, embeddings, context, centers, contexts, noise, options.negative,
                 0.025, 0.0001, 1, pairs_per_program=pairs, warps=warps, atomic=atomic,
             )  # fmt: skip
-            seconds = seconds_of(step)
+            seconds = seconds_of(step, device)
             print(
                 f"{dim:>4} {pairs:>5} {warps:>5} {'atomic' if atomic else 'store':<7} {seconds * 1e3:>7.2f} "
                 f"{centers.shape[0] / seconds:>14,.0f} {words / seconds:>14,.0f}"
             )
+
+
+# The models `modes` times: (name, cbow, hierarchical softmax).
+MODES = (
+    ("skip-gram ns", False, False),
+    ("cbow ns", True, False),
+    ("skip-gram hs", False, True),
+    ("cbow hs", True, True),
+)
+
+
+def measure_modes(options: argparse.Namespace) -> None:
+    import torch
+
+    from word2vec_hub.modeling.modeling_word2vec import huffman_tree
+    from word2vec_hub.training import triton_engine
+    from word2vec_hub.training.sampling import (
+        alias_table,
+        keep_probabilities,
+        noise_distribution,
+        shuffled_pairs,
+        shuffled_windows,
+    )
+
+    device = torch.device(options.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (Triton's interpreter)"
+    print(f"{name}, torch {torch.__version__}, triton {triton_engine.triton.__version__}")
+    tokens_np, counts_np = synthetic_block(options.vocab, options.tokens)
+    counts = torch.from_numpy(counts_np)
+    counts[:2] = 0
+    keep = keep_probabilities(counts, options.sample).float().to(device)
+    noise = triton_engine.NoiseTable(*alias_table(noise_distribution(counts).numpy()), device)
+    tree = huffman_tree(counts)
+    tokens = torch.from_numpy(tokens_np).to(device)
+    sentence_ids = torch.arange(tokens.shape[0], device=device) // 20
+    generator = torch.Generator(device=device).manual_seed(0)
+    words = tokens.shape[0]
+    print(f"block: {words:,} tokens, vocabulary {options.vocab:,}, window {options.window}, sample {options.sample}")
+    print(f"\n{'dim':>4} {'model':<13} {'examples':>10} {'build ms':>9} {'kernel ms':>10} {'kernel words/s':>15} "
+          f"{'words/s':>14}")  # fmt: skip
+    for dim in options.dims:
+        rows = options.vocab + 2
+        embeddings = ((torch.rand(rows, dim, device=device) - 0.5) / dim).contiguous()
+        context = ((torch.rand(rows, dim, device=device) - 0.5) / dim).contiguous()
+        softmax = triton_engine.SoftmaxTree(tree, ((torch.rand(rows - 1, dim, device=device) - 0.5) / dim).contiguous())
+        for model, cbow, hs in MODES:
+            negative = 0 if hs else options.negative
+            output_layer = {"softmax": softmax if hs else None}
+            if cbow:
+                build = functools.partial(shuffled_windows, tokens, sentence_ids, keep, options.window, generator)
+                windows = build()
+                examples = len(windows)
+                step = functools.partial(
+                    triton_engine.train_windows, embeddings, context, windows, noise, negative, 0.025, 0.0001, 1,
+                    options.window, **output_layer,
+                )  # fmt: skip
+            else:
+                build = functools.partial(shuffled_pairs, tokens, sentence_ids, keep, options.window, generator)
+                centers, contexts = build()
+                examples = centers.shape[0]
+                step = functools.partial(
+                    triton_engine.train_pairs, embeddings, context, centers, contexts, noise, negative, 0.025,
+                    0.0001, 1, **output_layer,
+                )  # fmt: skip
+            build_seconds, kernel_seconds = seconds_of(build, device), seconds_of(step, device)
+            print(
+                f"{dim:>4} {model:<13} {examples:>10,} {build_seconds * 1e3:>9.2f} {kernel_seconds * 1e3:>10.2f} "
+                f"{words / kernel_seconds:>15,.0f} {words / (build_seconds + kernel_seconds):>14,.0f}",
+                flush=True,
+            )
+
+
+def measure_registers(options: argparse.Namespace) -> None:
+    import subprocess
+
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    from word2vec_hub.training import triton_engine
+
+    tools = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
+    types = {"num_pairs": "i32", "num_windows": "i32", "chunks_per_program": "i32", "vocab_size": "i32", "seed": "i32",
+             "first_rate": "fp32", "rate_step": "fp32", "noise_alias": "*i32", "codes": "*i8", "points": "*i32",
+             "lengths": "*i32", "inputs": "*i64", "outputs": "*i64", "tokens": "*i64", "centers": "*i64",
+             "starts": "*i64", "ends": "*i64"}  # fmt: skip
+    print(f"triton {triton.__version__}, sm_90, {triton_engine.WARPS} warps; depth 30 for hierarchical softmax")
+    print(f"\n{'dim':>4} {'model':<13} {'registers':>9} {'instructions':>12}")
+    for dim in options.dims:
+        tile = triton.next_power_of_2(dim)
+        for model, cbow, hs in MODES:
+            negative = 0 if hs else options.negative
+            constants = {"DIM": dim, "DIM_TILE": tile, "NEGATIVE": negative, "HS": hs, "DEPTH": 30, "ATOMIC": True,
+                         "NEGATIVE_TILE": triton.next_power_of_2(negative)}  # fmt: skip
+            items = triton_engine.default_pairs_per_program(dim)
+            if cbow:
+                kernel = triton_engine._train_windows_kernel
+                constants.update(WINDOWS=items, WINDOW=options.window, MEAN=True)
+            else:
+                kernel = triton_engine._train_pairs_kernel
+                constants.update(PAIRS=items)
+            names = kernel.arg_names
+            signature = {name: "constexpr" if name in constants else types.get(name, "*fp32") for name in names}
+            source = ASTSource(kernel, signature, {(names.index(name),): value for name, value in constants.items()})
+            compiled = triton.compile(
+                source, target=GPUTarget("cuda", 90, 32), options={"num_warps": triton_engine.WARPS}
+            )
+            with tempfile.NamedTemporaryFile(suffix=".cubin") as cubin:
+                cubin.write(compiled.asm["cubin"])
+                cubin.flush()
+                usage = subprocess.run([tools / "cuobjdump", "-res-usage", cubin.name], capture_output=True, text=True)
+                sass = subprocess.run([tools / "cuobjdump", "-sass", cubin.name], capture_output=True, text=True)
+            registers = usage.stdout.split("REG:")[1].split()[0]
+            instructions = sum(line.strip().startswith("/*") and ";" in line for line in sass.stdout.splitlines())
+            print(f"{dim:>4} {model:<13} {registers:>9} {instructions:>12}", flush=True)
 
 
 def measure_quality(options: argparse.Namespace) -> None:
@@ -174,7 +298,7 @@ def measure_quality(options: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("measure", choices=["speed", "quality"])
+    parser.add_argument("measure", choices=["speed", "modes", "registers", "quality"])
     add_skipgram_arguments(parser, workers=0, workers_help="CPU threads of the CPU kernel (0: all cores)")
     parser.add_argument("--dims", type=int, nargs="+", default=[100, 300])
     parser.add_argument(
@@ -196,7 +320,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="quality: train on the corpus repeated")
     options = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    (measure_speed if options.measure == "speed" else measure_quality)(options)
+    measures = {"speed": measure_speed, "modes": measure_modes, "registers": measure_registers}
+    measures.get(options.measure, measure_quality)(options)
 
 
 if __name__ == "__main__":

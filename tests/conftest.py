@@ -18,6 +18,7 @@ import random
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -136,3 +137,54 @@ def handmade_model(vectors: dict[str, list[float]], with_context: bool = True) -
         model.embeddings[:2] = 0
     model.set_tokenizer(tokenizer)
     return model
+
+
+def word2vec_reference(
+    embeddings, context, nodes, windows, outputs, negatives, tree, rates, mean=True, group=1
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, float]:
+    """word2vec.c's update (TrainModelThread), written plainly in float64 numpy, for examples taken `group` at a time.
+
+    Example i has the input rows `windows[i]` (a list of ids: the input word of a skip-gram pair, the words of a
+    CBOW window) and the output word `outputs[i]`. Its input vector h is their mean (`mean`) or sum. With `tree`
+    (`HuffmanTree`), for each inner node on the output word's path: score = h . node, g = (1 - code - sigmoid(score))
+    * rate, error += g * node, then node += g * h; then, with `negatives` (`[examples, negative]`), the same for the
+    output word (label 1) and each negative (label 0; one equal to the output word skipped) in `context`. Last,
+    every input row moves by the whole error (also under `mean`, as word2vec and gensim do).
+
+    With group 1 this is word2vec example by example. A larger group takes each of these steps for its examples
+    side by side (all read, then all write), as one program of the Triton kernels does. Returns the updated
+    embeddings, context and nodes (None where given None) and the summed loss, -log sigmoid(+-score) per term.
+    """
+    embeddings = embeddings.astype(np.float64)
+    context = None if context is None else context.astype(np.float64)
+    nodes = None if nodes is None else nodes.astype(np.float64)
+    loss = 0.0
+
+    def step(table, examples, rows, labels, used, hidden, error):
+        nonlocal loss
+        vectors = table[rows]
+        scores = (hidden * vectors).sum(1)
+        gains = np.where(used, (labels - 1 / (1 + np.exp(-scores))) * rates[examples], 0.0)
+        error += gains[:, None] * vectors
+        np.add.at(table, rows, gains[:, None] * hidden)
+        loss += np.where(used, np.log1p(np.exp(-(2 * labels - 1) * scores)), 0.0).sum()
+
+    for first in range(0, len(outputs), group):
+        examples = np.arange(first, min(first + group, len(outputs)))
+        hidden = np.stack([embeddings[windows[i]].sum(0) / (len(windows[i]) if mean else 1) for i in examples])
+        error = np.zeros_like(hidden)
+        targets = np.asarray(outputs)[examples]
+        if tree is not None:
+            lengths = tree.lengths.numpy()[targets]
+            for depth in range(lengths.max()):
+                points = tree.points.numpy()[targets, depth]
+                labels = 1.0 - tree.codes.numpy()[targets, depth]
+                step(nodes, examples, points, labels, depth < lengths, hidden, error)
+        if negatives is not None:
+            for sample in range(negatives.shape[1] + 1):
+                rows = targets if sample == 0 else negatives[examples, sample - 1]
+                used = np.ones(len(examples), bool) if sample == 0 else rows != targets
+                step(context, examples, rows, np.full(len(examples), float(sample == 0)), used, hidden, error)
+        for row, example in enumerate(examples):
+            np.add.at(embeddings, windows[example], error[row])
+    return embeddings, context, nodes, loss

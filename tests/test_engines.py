@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -14,16 +15,27 @@ from word2vec_hub.training.engine import BlockResult, EngineInputs, build_engine
 from word2vec_hub.training.sampling import SamplingTables
 from word2vec_hub.training.schedule import Schedule
 
-ENGINES_ON_CPU = [
-    "numba",
-    "torch",
-    pytest.param(
-        "triton",
-        marks=pytest.mark.skipif(
-            not (triton_available() and triton_interpreted()), reason="needs Triton under TRITON_INTERPRET=1"
-        ),
+from .conftest import planted_corpus
+
+TRITON_ON_CPU = pytest.param(
+    "triton",
+    marks=pytest.mark.skipif(
+        not (triton_available() and triton_interpreted()), reason="needs Triton under TRITON_INTERPRET=1"
     ),
-]
+)
+ENGINES_ON_CPU = ["numba", "torch", TRITON_ON_CPU]
+# The engines that train every mode below.
+TENSOR_ENGINES = ["torch", TRITON_ON_CPU]
+# word2vec's models besides skip-gram with negative sampling (tests/test_gpu_engine.py and tests/test_training.py
+# train that one on the planted corpus): (cbow, cbow_mean, hs, negative).
+MODES = {
+    "skipgram-hs": (False, True, True, 0),
+    "skipgram-hs-ns": (False, True, True, 5),
+    "cbow-mean-ns": (True, True, False, 5),
+    "cbow-sum-ns": (True, False, False, 5),
+    "cbow-mean-hs": (True, True, True, 0),
+    "cbow-mean-hs-ns": (True, True, True, 5),
+}
 
 
 @pytest.mark.parametrize("name", ENGINES_ON_CPU)
@@ -67,3 +79,59 @@ def test_an_unknown_engine_is_refused():
     )  # fmt: skip
     with pytest.raises(ValueError, match="no engine is called 'cbow'"):
         build_engine("cbow", inputs)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", TENSOR_ENGINES)
+def test_every_mode_learns_the_planted_pairs(name, mode, monkeypatch):
+    cbow, cbow_mean, hs, negative = MODES[mode]
+    if name == "triton":
+        # Programs of 256 examples side by side, as the interpreter pays per operation, not per example; they read
+        # the rows as they were before the chunk, as that many examples in flight on a GPU would (1,024 diverge).
+        monkeypatch.setattr("word2vec_hub.training.triton_engine.TILE_ELEMENTS", 1 << 12)
+    # About 5,000 words over 8 topics (60 words), so that the interpreter takes seconds.
+    topics, epochs = 8, 3
+    lines = [line.split() for line in planted_corpus(num_pairs=topics, num_fillers=10, sentences=500)]
+    counts = Counter(word for line in lines for word in line)
+    words = ["[PAD]", "[UNK]", *sorted(counts, key=lambda word: (-counts[word], word))]
+    word_id = {word: index for index, word in enumerate(words)}
+    block = np.array([word_id[word] for line in lines for word in line], dtype=np.int32)
+    sentence_starts = np.cumsum([0] + [len(line) for line in lines[:-1]])
+    args = TrainingArguments(dim=16, window=3, cbow=cbow, cbow_mean=cbow_mean, hs=hs, negative=negative, sample=0,
+                             alpha=0.05, batch_size=256, workers=1)  # fmt: skip
+    generator = torch.Generator().manual_seed(0)
+    vocab_size = len(words)
+    # word2vec's start: input vectors uniform in +-0.5 / dim, output tables at zero.
+    embeddings = (torch.rand(vocab_size, args.dim, generator=generator) - 0.5) / args.dim
+    context = torch.zeros(vocab_size, args.dim) if negative else None
+    nodes = torch.zeros(vocab_size - 1, args.dim) if hs else None
+    sampling = SamplingTables.from_counts(torch.tensor([0, 0] + [counts[word] for word in words[2:]]), [0, 1],
+                                          args.sample, args.ns_exponent)  # fmt: skip
+    engine = build_engine(name, EngineInputs(embeddings, context, sampling, args, torch.device("cpu"), generator,
+                                             nodes=nodes))  # fmt: skip
+    schedule = Schedule(args.alpha, args.min_alpha, epochs, epoch_words=block.shape[0], writers=engine.threads)
+
+    losses = []
+    for epoch in range(epochs):
+        result = engine.train_block(block, sentence_starts, epoch * block.shape[0], schedule)
+        losses.append(result.loss / result.loss_pairs)
+    # CBOW trains one example a word; skip-gram a pair per word and neighbour, 2 * E[b] = window + 1 a word.
+    examples_per_word = 1 if cbow else args.window + 1
+    assert 0.8 * examples_per_word * block.shape[0] < result.pairs <= examples_per_word * block.shape[0]
+    assert losses == sorted(losses, reverse=True), losses
+    unit = torch.nn.functional.normalize(embeddings, dim=1)
+    partners = sum(
+        int(torch.argmax(unit[[word_id[f"b{other}"] for other in range(topics)]] @ unit[word_id[f"a{topic}"]])) == topic
+        for topic in range(topics)
+    )
+    assert partners >= topics - 1, f"{partners} of {topics} aN have bN closest"
+    for table in (embeddings, context, nodes):
+        assert table is None or (torch.isfinite(table).all() and table[2:].abs().sum() > 0)
+
+
+@pytest.mark.parametrize(("hs", "negative", "missing"), [(True, 0, "nodes"), (False, 5, "context")])
+def test_a_model_without_the_table_its_output_layer_trains_is_refused(hs, negative, missing):
+    args = TrainingArguments(hs=hs, negative=negative)
+    sampling = SamplingTables.from_counts(torch.tensor([0, 0, 5, 3]), [0, 1], 0.0, 0.75)
+    with pytest.raises(ValueError, match=f"EngineInputs.{missing}"):
+        EngineInputs(torch.zeros(4, 2), None, sampling, args, torch.device("cpu"), torch.Generator())

@@ -1,8 +1,8 @@
 """The GPU engines without a GPU: the fused Triton kernel under Triton's interpreter, the torch engine's batches.
 
 conftest sets TRITON_INTERPRET=1 unless it is set: the Triton kernel then runs on CPU tensors, one program after
-another, and its arithmetic is checked against word2vec's update written out here in numpy. On a CUDA machine,
-TRITON_INTERPRET=0 runs the same tests on the compiled kernel.
+another, and its arithmetic is checked against word2vec's update written out in numpy
+(conftest.word2vec_reference). On a CUDA machine, TRITON_INTERPRET=0 runs the same tests on the compiled kernel.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as multiprocessing
 
+from word2vec_hub.modeling.modeling_word2vec import huffman_tree
 from word2vec_hub.training import sampling, torch_engine
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
@@ -25,7 +26,7 @@ from word2vec_hub.training.devices import choose_backend, triton_interpreted
 from word2vec_hub.training.distributed import Distributed
 from word2vec_hub.training.trainer import train_word2vec
 
-from .conftest import planted_corpus, planted_partner_hits
+from .conftest import planted_corpus, planted_partner_hits, word2vec_reference
 
 triton = pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")
 tl = pytest.importorskip("triton.language")
@@ -61,35 +62,6 @@ def noise_table(counts: list[int]) -> tuple[np.ndarray, triton_engine.NoiseTable
     return probabilities, triton_engine.NoiseTable(*sampling.alias_table(probabilities), DEVICE)
 
 
-def reference_update(embeddings, context, inputs, outputs, negatives, rates, group):
-    """word2vec's skip-gram update, in float64, for pairs taken `group` at a time.
-
-    With group 1 this is word2vec pair by pair: for the context word and then each negative (one equal to the
-    context word skipped), score the input row against it, move that row at once, and move the input row by the
-    summed changes at the end. A larger group takes each of these steps for its pairs side by side, as one
-    program of the kernel does.
-    """
-    embeddings, context = embeddings.astype(np.float64), context.astype(np.float64)
-    loss = 0.0
-    for first in range(0, len(inputs), group):
-        pairs = np.arange(first, min(first + group, len(inputs)))
-        vectors = embeddings[inputs[pairs]].copy()
-        change = np.zeros_like(vectors)
-        for sample in range(negatives.shape[1] + 1):
-            targets = outputs[pairs] if sample == 0 else negatives[pairs, sample - 1]
-            used = np.ones(len(pairs), bool) if sample == 0 else targets != outputs[pairs]
-            label = 1.0 if sample == 0 else 0.0
-            rows = context[targets]
-            scores = (vectors * rows).sum(1)
-            gains = np.where(used, (label - 1 / (1 + np.exp(-scores))) * rates[pairs], 0.0)
-            change += gains[:, None] * rows
-            np.add.at(context, targets, gains[:, None] * vectors)
-            margins = scores if sample == 0 else -scores
-            loss += np.where(used, np.log1p(np.exp(-margins)), 0.0).sum()
-        np.add.at(embeddings, inputs[pairs], change)
-    return embeddings, context, loss
-
-
 @pytest.mark.skipif(
     DEVICE.type == "cuda",
     reason="pairs here share rows, and on a GPU the programs run concurrently: their order is the interpreter's only",
@@ -109,8 +81,8 @@ def test_kernel_applies_word2vec_updates(group):
     negatives = noise_draws(noise, num_pairs * negative, seed).reshape(num_pairs, negative)
     assert (negatives == outputs[:, None]).any(), "the fixture must hold a negative equal to its context word"
     rates = np.linspace(first_rate, last_rate, num_pairs, dtype=np.float32).astype(np.float64)
-    expected_embeddings, expected_context, expected_loss = reference_update(
-        embeddings, context, inputs, outputs, negatives, rates, group
+    expected_embeddings, expected_context, _, expected_loss = word2vec_reference(
+        embeddings, context, None, inputs[:, None], outputs, negatives, None, rates, group=group
     )
 
     embeddings_tensor = torch.tensor(embeddings, device=DEVICE)
@@ -123,6 +95,78 @@ def test_kernel_applies_word2vec_updates(group):
     np.testing.assert_allclose(context_tensor.cpu().numpy(), expected_context, rtol=1e-5, atol=1e-6)
     assert loss.item() == pytest.approx(expected_loss, rel=1e-5)
     assert not np.allclose(embeddings_tensor.cpu().numpy(), embeddings), "the input rows moved"
+
+
+# The models besides skip-gram with negative sampling: (cbow, cbow_mean, hs, negative).
+MODES = {
+    "skipgram-hs": (False, False, True, 0),
+    "skipgram-hs-ns": (False, False, True, 3),
+    "cbow-mean-ns": (True, True, False, 3),
+    "cbow-sum-ns": (True, False, False, 3),
+    "cbow-mean-hs": (True, True, True, 0),
+    "cbow-sum-hs-ns": (True, False, True, 3),
+}
+
+
+@pytest.mark.skipif(
+    DEVICE.type == "cuda",
+    reason="examples share rows, and on a GPU the programs run concurrently: their order is the interpreter's only",
+)
+@pytest.mark.parametrize("group", [1, 4])
+@pytest.mark.parametrize("mode", MODES)
+def test_kernels_apply_word2vec_updates_in_every_mode(mode, group):
+    cbow, mean, hs, negative = MODES[mode]
+    rng = np.random.default_rng(0)
+    # Eight words (six in the tree, whose paths are 1 to 5 nodes long), so that examples share rows and negatives
+    # often equal the output word; dim 5 is not a power of two, so padded columns must stay out of the tables.
+    counts = [0, 0, 40, 3, 9, 1, 25, 7]
+    vocab_size, dim, window, seed, first_rate, last_rate = len(counts), 5, 2, 12345, 0.05, 0.01
+    tree = huffman_tree(torch.tensor(counts))
+    assert sorted(set(tree.lengths[2:].tolist())) == [1, 2, 3, 4, 5]
+    embeddings = rng.normal(0, 0.5, (vocab_size, dim)).astype(np.float32)
+    context = rng.normal(0, 0.5, (vocab_size, dim)).astype(np.float32) if negative else None
+    nodes = rng.normal(0, 0.5, (vocab_size - 1, dim)).astype(np.float32) if hs else None
+    _, noise = noise_table(counts)
+    if cbow:
+        # Sentences of 1 to 6 words: windows cut at their ends hold 1 to 2 * window words.
+        tokens = torch.tensor(rng.integers(2, vocab_size, 40), device=DEVICE)
+        sentence_ids = torch.tensor(np.repeat(np.arange(12), rng.integers(1, 7, 12))[:40], device=DEVICE)
+        keep = torch.ones(vocab_size, device=DEVICE)
+        windows = sampling.shuffled_windows(tokens, sentence_ids, keep, window, torch.Generator(DEVICE).manual_seed(0))
+        spans = zip(windows.centers.tolist(), windows.starts.tolist(), windows.ends.tolist(), strict=True)
+        inputs = [[tokens[at].item() for at in range(start, end) if at != center] for center, start, end in spans]
+        assert len({len(words) for words in inputs}) >= 3, "windows of several sizes, so that mean and sum differ"
+        outputs = tokens[windows.centers].cpu().numpy()
+    else:
+        inputs = rng.integers(2, vocab_size, (37, 1))
+        outputs = rng.integers(2, vocab_size, 37)
+    examples = len(outputs)
+    negatives = noise_draws(noise, examples * negative, seed).reshape(examples, negative) if negative else None
+    if negative:
+        assert (negatives == outputs[:, None]).any(), "the fixture must hold a negative equal to its output word"
+    rates = np.linspace(first_rate, last_rate, examples, dtype=np.float32).astype(np.float64)
+    expected = word2vec_reference(
+        embeddings, context, nodes, inputs, outputs, negatives, tree if hs else None, rates, mean, group
+    )
+
+    tables = [None if table is None else torch.tensor(table, device=DEVICE) for table in (embeddings, context, nodes)]
+    softmax = triton_engine.SoftmaxTree(tree, tables[2]) if hs else None
+    noise_or_none = noise if negative else None
+    if cbow:
+        loss = triton_engine.train_windows(
+            tables[0], tables[1], windows, noise_or_none, negative, first_rate, last_rate, seed, window, mean,
+            softmax=softmax, windows_per_program=group,
+        )  # fmt: skip
+    else:
+        loss = triton_engine.train_pairs(
+            tables[0], tables[1], torch.tensor(inputs[:, 0], device=DEVICE), torch.tensor(outputs, device=DEVICE),
+            noise_or_none, negative, first_rate, last_rate, seed, pairs_per_program=group, softmax=softmax,
+        )  # fmt: skip
+    for name, table, reference in zip(("embeddings", "context", "nodes"), tables, expected[:3], strict=True):
+        if reference is not None:
+            np.testing.assert_allclose(table.cpu().numpy(), reference, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert loss.item() == pytest.approx(expected[3], rel=1e-5)
+    assert not np.allclose(tables[0].cpu().numpy(), embeddings), "the input rows moved"
 
 
 @pytest.mark.parametrize(
@@ -149,7 +193,7 @@ def test_kernel_applies_word2vec_updates_to_pairs_sharing_no_row(group, one_prog
     embeddings = rng.normal(0, 0.5, (vocab_size, dim)).astype(np.float32)
     context = rng.normal(0, 0.5, (vocab_size, dim)).astype(np.float32)
     rates = np.linspace(first_rate, last_rate, num_pairs, dtype=np.float32).astype(np.float64)
-    expected = reference_update(embeddings, context, inputs, outputs, negatives, rates, group=1)
+    expected = word2vec_reference(embeddings, context, None, inputs[:, None], outputs, negatives, None, rates)
 
     tables = torch.tensor(embeddings, device=DEVICE), torch.tensor(context, device=DEVICE)
     loss = triton_engine.train_pairs(
@@ -160,7 +204,7 @@ def test_kernel_applies_word2vec_updates_to_pairs_sharing_no_row(group, one_prog
         assert triton_engine.launch_grid(num_pairs, group, vocab_size) == (1, 5)
     np.testing.assert_allclose(tables[0].cpu().numpy(), expected[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(tables[1].cpu().numpy(), expected[1], rtol=1e-5, atol=1e-6)
-    assert loss.item() == pytest.approx(expected[2], rel=1e-5)
+    assert loss.item() == pytest.approx(expected[3], rel=1e-5)
 
 
 def test_pairs_in_flight_are_bounded_by_the_vocabulary():
@@ -175,6 +219,11 @@ def test_pairs_in_flight_are_bounded_by_the_vocabulary():
     # and 2 of the dim-100 kernel, whose threads hold 195 registers).
     assert triton_engine.launch_grid(15_000, 4, 60) == (15, 250)
     assert triton_engine.launch_grid(3_000_000, 4, 70_000)[0] > 5 * 132 * 16
+    # A CBOW window writes window + 1 input rows on average: window + 1 times fewer windows are in flight, which on
+    # bench-en is still more programs than an H200 holds at once.
+    programs, _ = triton_engine.launch_grid(1_000_000, 4, 70_000, rows_per_item=6)
+    assert programs * 4 * 6 <= 70_000 and programs > 132 * 16
+    assert triton_engine.launch_grid(1_000_000, 4, 70_000)[0] > 5 * programs
 
 
 def test_kernel_negatives_follow_the_noise_distribution():
@@ -245,6 +294,39 @@ def test_a_frequent_rows_summed_step_is_bounded_and_a_single_update_is_word2vecs
     assert not torch.equal(summed[1][6], context[6]), "the single pair moved its rows"
 
 
+def test_a_frequent_window_rows_summed_step_is_bounded_and_a_single_windows_update_is_word2vecs():
+    embeddings = torch.zeros(10, 4)
+    context = torch.zeros(10, 4)
+    embeddings[2] = torch.tensor([1.0, 0, 0, 0])
+    embeddings[5] = torch.tensor([0, 0.5, 0, 0])
+    embeddings[6] = torch.tensor([0, 0, 0.5, 0])
+    embeddings[8] = torch.tensor([0, 0.5, 0.5, 0])
+    context[3] = torch.tensor([1.0, 0, 0, 0])  # |u|^2 = 1
+    context[7] = torch.tensor([0, 0, 0, 1.0])
+    context[9] = torch.tensor([0, 0, 0, 0.3])
+    # 2,000 windows (2, 5) predict word 3, 1,000 windows (6, 6) word 7, and one window (8, 8) word 9.
+    inputs = torch.tensor([[2, 5]] * 2000 + [[6, 6]] * 1000 + [[8, 8]])
+    used = torch.ones_like(inputs, dtype=torch.bool)
+    outputs = torch.tensor([3] * 2000 + [7] * 1000 + [9])
+    no_negatives = torch.zeros(inputs.shape[0], 0, dtype=torch.long)
+    rate = 0.025
+    steps = {}
+    for bound in (False, True):
+        tables = embeddings.clone(), context.clone()
+        terms = [torch_engine.negative_sampling_terms(tables[1], outputs, no_negatives)]
+        torch_engine.train_step(tables[0], inputs, used, terms, rate, mean=True, bound_steps=bound)
+        steps[bound] = tables[0] - embeddings
+    # Under cbow_mean a window's rows move by the whole error, the gradient of the window's loss times its size 2.
+    # Along u that weighted loss curves by at most L = 2000 * (1/4) * (1/2) * |u|^2 for row 2; for row 6, which
+    # enters h twice, by 1000 * (1/4) * 2^2 * (1/2) * |u|^2.
+    torch.testing.assert_close(steps[True][2], steps[False][2] * 8 / (rate * 2000), rtol=1e-4, atol=0)
+    torch.testing.assert_close(steps[True][6], steps[False][6] * 2 / (rate * 1000), rtol=1e-4, atol=0)
+    # A word twice in a single window moves twice, as word2vec moves it, and so little that the bound leaves it.
+    error = (1 - torch.sigmoid(embeddings[8] @ context[9])) * rate * context[9]
+    torch.testing.assert_close(steps[True][8], 2 * error)
+    torch.testing.assert_close(steps[False][8], 2 * error)
+
+
 def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
     # At four times the default rate, so that a batch of 16,384 pairs on this small vocabulary overshoots at once.
     corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
@@ -257,8 +339,8 @@ def test_large_torch_batches_no_longer_diverge(planted_lines, monkeypatch):
     assert result.final_loss < 2.5
     assert planted_partner_hits(result.model) >= 18
     # The fixture diverges with the plain summed step, as the engine did before the bound.
-    unbounded = functools.partial(torch_engine.sgns_step, bound_steps=False)
-    monkeypatch.setattr("word2vec_hub.training.torch_engine.sgns_step", unbounded)
+    unbounded = functools.partial(torch_engine.train_step, bound_steps=False)
+    monkeypatch.setattr("word2vec_hub.training.torch_engine.train_step", unbounded)
     diverged = train_word2vec(corpus, replace(args, epochs=1))
     assert not diverged.final_loss < 10, diverged.final_loss
 

@@ -7,17 +7,29 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch.nn import functional as F
 
 from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.modeling.modeling_word2vec import huffman_tree
 from word2vec_hub.training import numba_engine
 from word2vec_hub.training.sampling import (
     NoiseSampler,
     alias_table,
+    block_windows,
     keep_probabilities,
     noise_distribution,
+    shuffled_windows,
     skipgram_pairs,
 )
-from word2vec_hub.training.torch_engine import sgns_step
+from word2vec_hub.training.torch_engine import (
+    SoftmaxPaths,
+    negative_sampling_terms,
+    sgns_step,
+    train_step,
+    window_inputs,
+)
+
+from .conftest import word2vec_reference
 
 
 def test_keep_probabilities_follow_word2vec_formula():
@@ -101,6 +113,152 @@ def test_pairs_stay_inside_sentences(keep_share):
         assert (left, right) in made and (right, left) in made
     alone = torch.bincount(sentence_ids, minlength=int(sentence_ids.max()) + 1)[sentence_ids] == 1
     assert not torch.isin(centers, tokens[alone]).any(), "a one-word sentence has no pairs"
+
+
+def test_windows_are_dynamic_and_each_kept_word_has_one():
+    window, n = 5, 200_000
+    tokens = torch.arange(n) + 2
+    windows = shuffled_windows(tokens, torch.zeros(n, dtype=torch.long), torch.ones(n + 2), window,
+                               torch.Generator().manual_seed(2))  # fmt: skip
+    assert torch.equal(windows.tokens, tokens)
+    assert torch.equal(windows.centers.sort().values, torch.arange(n)), "every word of a long sentence, once"
+    assert not torch.equal(windows.centers, torch.arange(n)), "in random order"
+    inner = (windows.centers >= window) & (windows.centers < n - window)
+    before, after = windows.centers - windows.starts, windows.ends - 1 - windows.centers
+    assert torch.equal(before[inner], after[inner]), "a window reaches as far on either side"
+    # Word2vec's dynamic window: the reach b is uniform on 1..window.
+    shares = torch.bincount(before[inner], minlength=window + 1)[1:].double() / inner.sum()
+    torch.testing.assert_close(shares, torch.full((window,), 1 / window, dtype=torch.float64), atol=0.005, rtol=0)
+
+
+@pytest.mark.parametrize("keep_share", [1.0, 0.5], ids=["all-words", "subsampled"])
+def test_windows_stay_inside_sentences(keep_share):
+    ids, sentence_of = sentences_of_their_own_words()
+    sentence_starts = np.flatnonzero(np.diff(sentence_of, prepend=-1))
+    keep = torch.full((ids.shape[0] + 2,), keep_share)
+    windows = block_windows(ids, sentence_starts, keep, 3, torch.Generator().manual_seed(0))
+    sentence_of_word = torch.from_numpy(np.append([-1, -1], sentence_of))
+    kept_sentences = sentence_of_word[windows.tokens]
+    if keep_share < 1:
+        assert 0.4 < windows.tokens.shape[0] / ids.shape[0] < 0.6, "subsampling keeps its share of the words"
+    for bound in (windows.starts, windows.ends - 1):
+        assert torch.equal(kept_sentences[bound], kept_sentences[windows.centers]), "a window crosses a sentence"
+    assert (windows.starts <= windows.centers).all() and (windows.centers < windows.ends).all()
+    # Only a word alone among its sentence's kept words has no window; and a window reaches at least its neighbours.
+    alone = torch.bincount(kept_sentences)[kept_sentences] == 1
+    assert torch.equal(windows.centers.sort().values, torch.nonzero(~alone).flatten())
+    first = (windows.centers == 0) | (kept_sentences[windows.centers] != kept_sentences[windows.centers - 1])
+    assert (windows.starts[~first] < windows.centers[~first]).all()
+    ids_tile, used = window_inputs(windows, 3)
+    for row in range(0, len(windows), 97):
+        center, start, end = windows.centers[row], windows.starts[row], windows.ends[row]
+        expected = [windows.tokens[at].item() for at in range(start, end) if at != center]
+        assert ids_tile[row][used[row]].tolist() == expected, "window_inputs holds the window's words in order"
+
+
+# The models besides skip-gram with negative sampling: (cbow, cbow_mean, hs, negative).
+MODES = {
+    "skipgram-hs": (False, False, True, 0),
+    "skipgram-hs-ns": (False, False, True, 2),
+    "cbow-mean-ns": (True, True, False, 2),
+    "cbow-sum-ns": (True, False, False, 2),
+    "cbow-mean-hs": (True, True, True, 0),
+    "cbow-sum-hs-ns": (True, False, True, 2),
+}
+COUNTS = [0, 0, 40, 3, 9, 1, 25, 7, 12, 2]
+
+
+def mode_examples(cbow: bool, rng: np.random.Generator, examples: int) -> tuple[list[list[int]], np.ndarray]:
+    """Input rows and output words of `examples` examples over COUNTS' words: one input word (skip-gram), or 1 to 4
+    (CBOW, with repeats, as a window may hold a word twice)."""
+    sizes = rng.integers(1, 5, examples) if cbow else np.ones(examples, int)
+    inputs = [rng.integers(2, len(COUNTS), size).tolist() for size in sizes]
+    return inputs, rng.integers(2, len(COUNTS), examples)
+
+
+def padded(inputs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(words) for words in inputs)
+    ids = torch.tensor([words + [0] * (width - len(words)) for words in inputs])
+    return ids, torch.tensor([[True] * len(words) + [False] * (width - len(words)) for words in inputs])
+
+
+def mode_terms(hs, negative, tables, outputs, negatives):
+    terms = [SoftmaxPaths(huffman_tree(torch.tensor(COUNTS)), tables[2]).terms(outputs)] if hs else []
+    if negative:
+        terms.append(negative_sampling_terms(tables[1], outputs, negatives))
+    return terms
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_train_step_applies_word2vec_updates_example_by_example(mode):
+    cbow, mean, hs, negative = MODES[mode]
+    rng = np.random.default_rng(0)
+    vocab_size, dim, examples = len(COUNTS), 6, 30
+    tables = [rng.normal(0, 0.5, (rows, dim)).astype(np.float32) for rows in (vocab_size, vocab_size, vocab_size - 1)]
+    inputs, outputs = mode_examples(cbow, rng, examples)
+    # Distinct negatives within an example (a batch reads them all from the same starting row, word2vec one after
+    # the other), one of them the output word, which must be skipped.
+    negatives = np.stack([rng.choice(np.arange(2, vocab_size), negative, replace=False) for _ in range(examples)])
+    if negative:
+        negatives[0, 0] = outputs[0]
+    rates = np.linspace(0.05, 0.01, examples)
+    tree = huffman_tree(torch.tensor(COUNTS)) if hs else None
+    expected = word2vec_reference(tables[0], tables[1] if negative else None, tables[2] if hs else None, inputs,
+                                  outputs, negatives if negative else None, tree, rates, mean)  # fmt: skip
+
+    tensors = [torch.tensor(table) for table in tables]
+    loss = 0.0
+    for example in range(examples):
+        ids, used = padded(inputs[example : example + 1])
+        terms = mode_terms(hs, negative, tensors, torch.tensor(outputs[example : example + 1]),
+                           torch.tensor(negatives[example : example + 1]))  # fmt: skip
+        loss += train_step(tensors[0], ids, used, terms, rates[example], mean).item()
+    for name, table, reference in zip(("embeddings", "context", "nodes"), tensors, expected[:3], strict=True):
+        if reference is not None:
+            np.testing.assert_allclose(table.numpy(), reference, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert loss == pytest.approx(expected[3], rel=1e-5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_train_step_is_a_gradient_step_on_the_loss(mode):
+    """A batch's step is the gradient step of its summed loss, for the output tables and (sum, or one input row)
+    the input rows; under cbow_mean each window's rows move by its size times its loss's gradient."""
+    cbow, mean, hs, negative = MODES[mode]
+    generator = torch.Generator().manual_seed(0)
+    vocab_size, dim, examples, learning_rate = len(COUNTS), 6, 40, 0.05
+    tables = [(torch.randn(rows, dim, generator=generator) * 0.5).requires_grad_()
+              for rows in (vocab_size, vocab_size, vocab_size - 1)]  # fmt: skip
+    inputs, outputs = mode_examples(cbow, np.random.default_rng(1), examples)
+    ids, used = padded(inputs)
+    outputs = torch.tensor(outputs)
+    negatives = torch.randint(2, vocab_size, (examples, negative), generator=generator)
+    assert not negative or (negatives == outputs.unsqueeze(1)).any(), "a negative equal to its output word is skipped"
+    tree = huffman_tree(torch.tensor(COUNTS))
+
+    weights = used.float()
+    counts = weights.sum(1)
+    hidden = (tables[0][ids] * weights.unsqueeze(2)).sum(1) / (counts.unsqueeze(1) if mean else 1)
+    losses = torch.zeros(examples)
+    if hs:
+        path = torch.arange(tree.codes.shape[1]) < tree.lengths[outputs].unsqueeze(1)
+        scores = (tables[2][tree.points[outputs]] * hidden.unsqueeze(1)).sum(2)
+        signs = 1 - 2 * tree.codes[outputs].float()
+        losses = losses - (F.logsigmoid(signs * scores) * path).sum(1)
+    if negative:
+        losses = losses - F.logsigmoid((hidden * tables[1][outputs]).sum(1))
+        scores = (tables[1][negatives] * hidden.unsqueeze(1)).sum(2)
+        losses = losses - (F.logsigmoid(-scores) * (negatives != outputs.unsqueeze(1))).sum(1)
+    output_gradients = torch.autograd.grad(losses.sum(), tables[1:], allow_unused=True, retain_graph=True)
+    input_gradient = torch.autograd.grad((losses * (counts if mean else 1)).sum(), tables[0])[0]
+    expected = [table.detach() - learning_rate * gradient if gradient is not None else table.detach()
+                for table, gradient in zip(tables, [input_gradient, *output_gradients], strict=True)]  # fmt: skip
+
+    steps = [table.detach().clone() for table in tables]
+    terms = mode_terms(hs, negative, steps, outputs, negatives)
+    loss = train_step(steps[0], ids, used, terms, learning_rate, mean, bound_steps=False)
+    torch.testing.assert_close(loss, losses.sum().detach())
+    for name, table, reference in zip(("embeddings", "context", "nodes"), steps, expected, strict=True):
+        torch.testing.assert_close(table, reference, msg=name)
 
 
 def test_sgns_step_is_a_gradient_step_on_the_skipgram_loss():

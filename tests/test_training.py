@@ -104,7 +104,7 @@ ENGINE_SETTINGS = {"dim": 32, "seed": 3, "batch_size": 4096, "workers": 2, "prog
 
 
 def train_counting_engine_steps(lines: list[str], device: str, backend: str) -> tuple[TrainingResult, Counter]:
-    """Train on `lines`, counting the calls of each engine's step: `sgns_step` (torch), `train_block` (numba)."""
+    """Train on `lines`, counting the calls of each engine's step: `train_step` (torch), `train_block` (numba)."""
     calls = Counter()
 
     def counted(name: str, step):
@@ -115,7 +115,7 @@ def train_counting_engine_steps(lines: list[str], device: str, backend: str) -> 
         return step_and_count
 
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(torch_engine, "sgns_step", counted("torch", torch_engine.sgns_step))
+        monkeypatch.setattr(torch_engine, "train_step", counted("torch", torch_engine.train_step))
         monkeypatch.setattr(numba_engine, "train_block", counted("numba", numba_engine.train_block))
         corpus = TextCorpus.from_text("\n".join(lines), name="planted")
         result = train_word2vec(corpus, TrainingArguments(device=device, backend=backend, **ENGINE_SETTINGS))

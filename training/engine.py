@@ -62,6 +62,12 @@ class EngineInputs:
     world_size: int = 1
     local_world_size: int = 1
 
+    def __post_init__(self):
+        if self.args.hs and self.nodes is None:
+            raise ValueError("hierarchical softmax (args.hs) needs the inner nodes' table: give EngineInputs.nodes")
+        if self.args.negative and self.context is None:
+            raise ValueError("negative sampling (args.negative > 0) needs the context table: give EngineInputs.context")
+
 
 def build_engine(name: str, inputs: EngineInputs) -> Engine:
     """The engine `name` (as `devices.choose_backend` returned it), importing only its own kernels."""

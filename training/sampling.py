@@ -1,9 +1,10 @@
 """What the engines sample from, built once for all of them: which occurrences subsampling keeps, the noise
 distribution of negative sampling (as an inverse CDF for the torch engine, as Walker's alias table for the numba
-and triton kernels), and the (center, context) pairs of a block as the torch and triton engines train them.
+and triton kernels), the Huffman tree of hierarchical softmax, and a block's training examples as the torch and
+triton engines train them: (center, context) pairs for skip-gram, each kept word's window for CBOW.
 
-The tables are built on the CPU, once a run; each engine moves what it uses to its device. The pairs are built
-with tensors on the training device: no Python loop runs per word or per pair.
+The tables are built on the CPU, once a run; each engine moves what it uses to its device. The examples are built
+with tensors on the training device: no Python loop runs per word, pair or window.
 """
 
 from __future__ import annotations
@@ -183,9 +184,74 @@ def block_pairs(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`shuffled_pairs` of a block of the encoded corpus (ids, and the offsets where its sentences start), on the
     device of `keep_probability`."""
-    device = keep_probability.device
+    tokens, sentence_ids = block_tokens(block, sentence_starts, keep_probability.device)
+    return shuffled_pairs(tokens, sentence_ids, keep_probability, window, generator)
+
+
+@dataclass
+class BlockWindows:
+    """A block's CBOW examples: the words subsampling kept, and per example the position of its center word among
+    them and the span of its dynamic window, cut at the sentence's ends: positions start..end-1 less the center's.
+
+    Attributes:
+        tokens (`[n]`): the kept word ids, in corpus order.
+        centers, starts, ends (`[windows]`): positions in `tokens`; start <= center < end, and end - start >= 2
+            (a word alone in its sentence has no window and is no example).
+    """
+
+    tokens: torch.Tensor
+    centers: torch.Tensor
+    starts: torch.Tensor
+    ends: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.centers.shape[0]
+
+
+def shuffled_windows(
+    tokens: torch.Tensor,
+    sentence_ids: torch.Tensor,
+    keep_probability: torch.Tensor,
+    window: int,
+    generator: torch.Generator,
+) -> BlockWindows:
+    """A block's CBOW windows as the GPU engines train them: frequent words subsampled with `keep_probability` (per
+    id), each kept word's window of word2vec's dynamic reach b (uniform on 1..`window`, b words on either side)
+    within its sentence, in random order. The random numbers are drawn in `shuffled_pairs`' order."""
+    draws = torch.rand(tokens.shape[0], generator=generator, device=tokens.device)
+    kept = draws < keep_probability[tokens]
+    tokens, sentence_ids = tokens[kept], sentence_ids[kept]
+    reach = torch.randint(1, window + 1, tokens.shape, generator=generator, device=tokens.device)
+    positions = torch.arange(tokens.shape[0], device=tokens.device)
+    # sentence_ids rises along the block: a sentence's kept words are one run, found by binary search.
+    sentence_start = torch.searchsorted(sentence_ids, sentence_ids)
+    sentence_end = torch.searchsorted(sentence_ids, sentence_ids, right=True)
+    starts = torch.maximum(positions - reach, sentence_start)
+    ends = torch.minimum(positions + reach + 1, sentence_end)
+    has_context = ends - starts > 1
+    centers, starts, ends = positions[has_context], starts[has_context], ends[has_context]
+    order = torch.randperm(centers.shape[0], generator=generator, device=tokens.device)
+    return BlockWindows(tokens, centers[order], starts[order], ends[order])
+
+
+def block_tokens(
+    block: np.ndarray, sentence_starts: np.ndarray, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A block of the encoded corpus (ids, and the offsets where its sentences start) as tensors on `device`: the
+    ids (`[n]` int64) and each one's sentence number (`[n]`, rising)."""
     tokens = torch.from_numpy(block.astype(np.int64)).to(device)
     sentence_marks = torch.zeros(tokens.shape[0], dtype=torch.int32, device=device)
     sentence_marks[torch.from_numpy(sentence_starts).to(device)] = 1
-    sentence_ids = torch.cumsum(sentence_marks, 0)
-    return shuffled_pairs(tokens, sentence_ids, keep_probability, window, generator)
+    return tokens, torch.cumsum(sentence_marks, 0)
+
+
+def block_windows(
+    block: np.ndarray,
+    sentence_starts: np.ndarray,
+    keep_probability: torch.Tensor,
+    window: int,
+    generator: torch.Generator,
+) -> BlockWindows:
+    """`shuffled_windows` of a block of the encoded corpus, on the device of `keep_probability`."""
+    tokens, sentence_ids = block_tokens(block, sentence_starts, keep_probability.device)
+    return shuffled_windows(tokens, sentence_ids, keep_probability, window, generator)

@@ -1,52 +1,217 @@
-"""The torch engine: skip-gram with negative sampling as word2vec and gensim define it, vectorised over batches of
-shuffled pairs, on any device torch runs on.
+"""The torch engine: word2vec's four models (skip-gram or CBOW, with negative sampling, hierarchical softmax or
+both) as word2vec and gensim define them, vectorised over batches of shuffled examples, on any device torch runs
+on.
 
-Everything here works on tensors on the training device: no Python loop runs per word or per pair.
+An example is a (center, context) pair for skip-gram and a word's window for CBOW. Each has an input vector h (the
+pair's input row; the mean or sum of the window's rows) and output terms, rows scored against h towards a label:
+the context word (1) and the negatives (0) in the `context` table, and the inner nodes on the word's path through
+the Huffman tree (1 - code) in the `nodes` table. `train_step` applies word2vec's update for a batch of examples
+with any input and output terms.
+
+Everything here works on tensors on the training device: no Python loop runs per word, pair or window.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from word2vec_hub.modeling.modeling_word2vec import HuffmanTree
+
 from .engine import BlockResult, EngineInputs
-from .sampling import NoiseSampler, block_pairs
+from .sampling import BlockWindows, NoiseSampler, block_pairs, block_windows
 from .schedule import Schedule
 
 
+@dataclass
+class OutputTerms:
+    """One output layer's part of a batch: per example, the rows of `table` scored against its input vector, their
+    labels, and which of them count (a negative equal to the context word, or a step past the end of a word's
+    path, does not).
+
+    Attributes:
+        table (`[rows, dim]`): `context` or `nodes`, float32, updated in place.
+        rows (`[batch, terms]`): ids in `table`.
+        labels, used (`[batch, terms]`): float32, 1 or 0.
+    """
+
+    table: torch.Tensor
+    rows: torch.Tensor
+    labels: torch.Tensor
+    used: torch.Tensor
+
+
+def negative_sampling_terms(context: torch.Tensor, outputs: torch.Tensor, negatives: torch.Tensor) -> OutputTerms:
+    """The context word (label 1) and its negatives (label 0; one equal to the context word skipped, as word2vec and
+    gensim do). `outputs` `[batch]`, `negatives` `[batch, negative]`."""
+    rows = torch.cat([outputs.unsqueeze(1), negatives], 1)
+    labels = torch.zeros(rows.shape, dtype=context.dtype, device=rows.device)
+    labels[:, 0] = 1
+    context_word = torch.ones_like(outputs, dtype=torch.bool).unsqueeze(1)
+    used = torch.cat([context_word, negatives != outputs.unsqueeze(1)], 1).to(context.dtype)
+    return OutputTerms(context, rows, labels, used)
+
+
+class SoftmaxPaths:
+    """The Huffman tree's paths on the training device, per word: its inner nodes (rows of `nodes`), their labels
+    1 - code (word2vec's `g = (1 - code - f) * alpha`), and which steps lie on the path (`[vocab_size, depth]`)."""
+
+    def __init__(self, tree: HuffmanTree, nodes: torch.Tensor):
+        depth = torch.arange(tree.codes.shape[1])
+        self.nodes = nodes
+        self.points = tree.points.to(nodes.device)
+        self.labels = (1 - tree.codes.to(nodes.dtype)).to(nodes.device)
+        self.used = (depth < tree.lengths.unsqueeze(1)).to(nodes.dtype).to(nodes.device)
+
+    def terms(self, outputs: torch.Tensor) -> OutputTerms:
+        """The path of each word of `outputs` (`[batch]`)."""
+        return OutputTerms(self.nodes, self.points[outputs], self.labels[outputs], self.used[outputs])
+
+
+def window_inputs(windows: BlockWindows, window: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The input rows of CBOW windows as a padded tile: ids and whether each slot is in the window
+    (`[windows, 2 * window]`; slot k at offset k - window from the center, or k - window + 1 past it)."""
+    offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)]).to(windows.centers.device)
+    positions = windows.centers.unsqueeze(1) + offsets
+    used = (positions >= windows.starts.unsqueeze(1)) & (positions < windows.ends.unsqueeze(1))
+    ids = torch.where(used, windows.tokens[positions.clamp(0, windows.tokens.shape[0] - 1)], 0)
+    return ids, used
+
+
 class TorchEngine:
-    """`train_block` as batches of `batch_size` pairs, each one `sgns_step` (see `engine.Engine`)."""
+    """`train_block` as batches of `batch_size` examples, each one `train_step` (see `engine.Engine`).
+
+    The constructor makes the one choice of model: skip-gram pairs or CBOW windows (`args.cbow`, `args.cbow_mean`),
+    and negative sampling (`args.negative`), hierarchical softmax (`args.hs`) or both as the output layer."""
 
     threads = 1
 
     def __init__(self, inputs: EngineInputs):
         self.embeddings, self.context = inputs.embeddings, inputs.context
         self.keep_probability = inputs.sampling.keep_probability.float().to(inputs.device)
-        self.noise = NoiseSampler(inputs.sampling.noise_probabilities, inputs.device)
         self.args, self.generator, self.device = inputs.args, inputs.generator, inputs.device
         self.world_size = inputs.world_size
+        self.noise = NoiseSampler(inputs.sampling.noise_probabilities, inputs.device) if self.args.negative else None
+        self.paths = SoftmaxPaths(inputs.sampling.huffman_tree, inputs.nodes) if self.args.hs else None
+        self.block_examples = self._windows if self.args.cbow else self._pairs
+        self.mean = self.args.cbow and self.args.cbow_mean
 
     def train_block(
         self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
     ) -> BlockResult:
-        centers, contexts = block_pairs(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+        inputs, input_used, outputs = self.block_examples(block, sentence_starts)
+        examples = outputs.shape[0]
         batch_size = self.args.batch_size
-        num_batches = max(1, math.ceil(centers.shape[0] / batch_size))
+        num_batches = max(1, math.ceil(examples / batch_size))
         # The rate falls between batches as if the block's words were spread evenly over them, on every rank.
         words_per_batch = block.shape[0] / num_batches
         loss = torch.zeros((), dtype=torch.float64, device=self.device)
         for index in range(num_batches):
             batch = slice(index * batch_size, (index + 1) * batch_size)
             learning_rate = schedule.learning_rate(words_done + index * words_per_batch * self.world_size)
-            negatives = self.noise.sample((centers[batch].shape[0], self.args.negative), self.generator)
-            loss += sgns_step(self.embeddings, self.context, centers[batch], contexts[batch], negatives, learning_rate)
-        return BlockResult(loss.item(), centers.shape[0], centers.shape[0])
+            terms = self.output_terms(outputs[batch])
+            loss += train_step(self.embeddings, inputs[batch], input_used[batch], terms, learning_rate, self.mean)
+        return BlockResult(loss.item(), examples, examples)
+
+    def _pairs(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        centers, contexts = block_pairs(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+        return centers.unsqueeze(1), torch.ones_like(centers, dtype=torch.bool).unsqueeze(1), contexts
+
+    def _windows(
+        self, block: np.ndarray, sentence_starts: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+        return *window_inputs(windows, self.args.window), windows.tokens[windows.centers]
+
+    def output_terms(self, outputs: torch.Tensor) -> list[OutputTerms]:
+        """The output terms of examples whose output words are `outputs` (`[batch]`): the path through the tree
+        first, then the negatives (word2vec's order; drawn here, in the run's stream)."""
+        terms = [self.paths.terms(outputs)] if self.paths is not None else []
+        if self.noise is not None:
+            negatives = self.noise.sample((outputs.shape[0], self.args.negative), self.generator)
+            terms.append(negative_sampling_terms(self.context, outputs, negatives))
+        return terms
 
 
 @torch.no_grad()
+def train_step(
+    embeddings: torch.Tensor,
+    inputs: torch.Tensor,
+    input_used: torch.Tensor,
+    outputs: list[OutputTerms],
+    learning_rate: float,
+    mean: bool = False,
+    bound_steps: bool = True,
+) -> torch.Tensor:
+    """One stochastic-gradient step of word2vec on a batch of examples, updating only the rows they touch, in place.
+
+    An example's input vector h is the sum of its input rows (the mean with `mean`, CBOW's `cbow_mean`); each
+    output term moves its row by g * h, g = (label - sigmoid(h . row)) * learning_rate, and every input row moves by
+    the sum of g * row over the example's terms: for a window's row the full sum even under `mean`, as word2vec and
+    gensim do, which is the window's size times the gradient of its loss. Without `mean` this is the gradient step
+    of the loss, the sum over terms of -log sigmoid(+-h . row); with one input row (skip-gram) the two agree. All
+    of it is computed for the whole batch from the same starting values and applied with `index_add_`.
+
+    word2vec applies a row's updates one after another, each from the row as the last one left it; a batch sums
+    them all from the same starting row. For a row touched many times (a frequent word in a large batch) that sum
+    overshoots and diverges. With `bound_steps` each row's summed step is shortened where need be to the step a
+    smooth function never overshoots with: length at most 1 / L times its gradient, with L the largest curvature
+    its loss in the batch can have along the step, L = (1/4) * sum over the row's terms of (vector . d)^2 for the
+    step's direction d (a sigmoid's slope is at most 1/4). The step then cannot increase the row's loss (for a
+    window's row, the loss of each window weighted by its size under `mean`, whose gradient the step follows). A row
+    touched once by a vector v keeps word2vec's update while learning_rate * |v|^2 / 4 <= 1 (|v| <= 12.6 at the
+    default rate), which word2vec's vectors are.
+
+    Args:
+        embeddings (`[vocab_size, dim]`): the input vectors, float32.
+        inputs, input_used (`[batch, slots]`): each example's input rows (skip-gram: 1 slot; CBOW: the padded window)
+            and which slots hold one (bool); every example has at least one.
+        outputs: the output terms of the batch (`negative_sampling_terms`, `SoftmaxPaths.terms`), over tables other
+            than `embeddings`.
+        bound_steps: shorten the steps that could overshoot, as above (False: the plain summed step).
+    Returns:
+        The summed loss of the batch before the update (a 0-d tensor; reading it synchronises the device).
+    """
+    used = input_used.to(embeddings.dtype)
+    counts = used.sum(1)
+    scale = 1 / counts if mean else torch.ones_like(counts)
+    hidden = torch.bmm(used.unsqueeze(1), embeddings[inputs]).squeeze(1) * scale.unsqueeze(1)
+    error = torch.zeros_like(hidden)
+    loss = torch.zeros((), dtype=embeddings.dtype, device=embeddings.device)
+    output_vectors, output_slopes = [], []
+    for terms in outputs:
+        vectors = terms.table[terms.rows]
+        scores = torch.bmm(vectors, hidden.unsqueeze(2)).squeeze(2)
+        gains = (terms.labels - torch.sigmoid(scores)) * terms.used * learning_rate
+        error += torch.bmm(gains.unsqueeze(1), vectors).squeeze(1)
+        updates = gains.unsqueeze(2) * hidden.unsqueeze(1)
+        # The loss's second derivative along a vector is sigmoid'(score) <= 1/4: its bound, not its value, as a
+        # saturated sigmoid has none and yet a large gradient.
+        slopes = terms.used / 4
+        if bound_steps:
+            updates *= _step_bound(terms.rows, updates, hidden.unsqueeze(1), slopes.unsqueeze(1), terms.table.shape,
+                                   learning_rate)  # fmt: skip
+        terms.table.index_add_(0, terms.rows.flatten(), updates.flatten(0, 1))
+        loss += (F.softplus((1 - 2 * terms.labels) * scores) * terms.used).sum()
+        output_vectors.append(vectors)
+        output_slopes.append(slopes)
+    input_updates = error.unsqueeze(1) * used.unsqueeze(2)
+    if bound_steps:
+        # A window's row r enters h scale * m times (m: its slots in the window), so its loss weighted by 1 / scale,
+        # whose gradient the update follows, curves along d by scale * m^2 * (row . d)^2 per term: scale * m per slot.
+        same_word = (inputs.unsqueeze(2) == inputs.unsqueeze(1)) & input_used.unsqueeze(1)
+        weights = scale.unsqueeze(1) * same_word.sum(2).to(embeddings.dtype) * used
+        slopes = torch.cat(output_slopes, 1).unsqueeze(2) * weights.unsqueeze(1)
+        input_updates *= _step_bound(inputs, input_updates, torch.cat(output_vectors, 1), slopes, embeddings.shape,
+                                     learning_rate)  # fmt: skip
+    embeddings.index_add_(0, inputs.flatten(), input_updates.flatten(0, 1))
+    return loss
+
+
 def sgns_step(
     embeddings: torch.Tensor,
     context: torch.Tensor,
@@ -56,57 +221,13 @@ def sgns_step(
     learning_rate: float,
     bound_steps: bool = True,
 ) -> torch.Tensor:
-    """One stochastic-gradient step on a batch of pairs, updating only the rows they touch, in place.
-
-    This is word2vec's update computed for the whole batch from the same starting values: the gradient of
-    `Word2VecModel.skipgram_loss(..., reduction="sum")`, applied with `index_add_`. A negative that equals the
-    pair's context word is skipped, as word2vec and gensim do.
-
-    word2vec applies a row's updates one after another, each from the row as the last one left it; a batch sums
-    them all from the same starting row. For a row touched many times (a frequent word in a large batch) that sum
-    overshoots and diverges. With `bound_steps` each row's summed step is shortened where need be to the step a
-    smooth function never overshoots with: length at most 1 / L times its gradient, with L the largest curvature
-    its loss in the batch can have along the step, L = (1/4) * sum over the row's pairs of (vector . d)^2 for the
-    step's direction d (a sigmoid's slope is at most 1/4). The step then cannot increase the row's loss. A row
-    touched once by a vector v keeps word2vec's update while learning_rate * |v|^2 / 4 <= 1 (|v| <= 12.6 at the
-    default rate), which word2vec's vectors are.
-
-    Args:
-        embeddings, context (`[vocab_size, dim]`): the input and context vectors, float32.
-        centers, contexts (`[batch]`), negatives (`[batch, negative]`): ids.
-        bound_steps: shorten the steps that could overshoot, as above (False: the plain summed step).
-    Returns:
-        The summed loss of the batch before the update (a 0-d tensor; reading it synchronises the device).
-    """
-    center_vectors = embeddings[centers]
-    context_vectors = context[contexts]
-    negative_vectors = context[negatives]
-    positive_score = (center_vectors * context_vectors).sum(1)
-    negative_score = torch.bmm(negative_vectors, center_vectors.unsqueeze(2)).squeeze(2)
-    valid_negative = (negatives != contexts.unsqueeze(1)).to(negative_score.dtype)
-    positive_gain = (1 - torch.sigmoid(positive_score)) * learning_rate
-    negative_gain = -torch.sigmoid(negative_score) * valid_negative * learning_rate
-    # Every (row, vector it moves along, gain) of the batch: the pair's context word and its negatives against the
-    # input row, and the input row against them.
-    context_rows = torch.cat([contexts, negatives.flatten()])
-    input_vectors = torch.cat([center_vectors, center_vectors.repeat_interleave(negatives.shape[1], 0)])
-    context_gains = torch.cat([positive_gain, negative_gain.flatten()])
-    output_vectors = torch.cat([context_vectors.unsqueeze(1), negative_vectors], 1)
-    center_gains = torch.cat([positive_gain.unsqueeze(1), negative_gain], 1)
-    context_update = context_gains.unsqueeze(1) * input_vectors
-    center_update = torch.bmm(center_gains.unsqueeze(1), output_vectors).squeeze(1)
-    if bound_steps:
-        # The loss's second derivative along a vector is sigmoid'(score) <= 1/4: its bound, not its value, as a
-        # saturated sigmoid has none and yet a large gradient.
-        context_slopes = torch.cat([torch.ones_like(positive_score), valid_negative.flatten()]).unsqueeze(1) / 4
-        center_slopes = torch.cat([torch.ones_like(positive_score).unsqueeze(1), valid_negative], 1) / 4
-        context_update *= _step_bound(context_rows, context_update, input_vectors.unsqueeze(1), context_slopes,
-                                      context.shape, learning_rate)  # fmt: skip
-        center_update *= _step_bound(centers, center_update, output_vectors, center_slopes, embeddings.shape,
-                                     learning_rate)  # fmt: skip
-    context.index_add_(0, context_rows, context_update)
-    embeddings.index_add_(0, centers, center_update)
-    return F.softplus(-positive_score).sum() + (F.softplus(negative_score) * valid_negative).sum()
+    """`train_step` for skip-gram pairs with negative sampling: the gradient step of
+    `Word2VecModel.skipgram_loss(..., reduction="sum")`. `centers`, `contexts` `[batch]`, `negatives`
+    `[batch, negative]`; returns the batch's summed loss before the update."""
+    return train_step(
+        embeddings, centers.unsqueeze(1), torch.ones_like(centers, dtype=torch.bool).unsqueeze(1),
+        [negative_sampling_terms(context, contexts, negatives)], learning_rate, bound_steps=bound_steps,
+    )  # fmt: skip
 
 
 def _step_bound(
@@ -117,16 +238,19 @@ def _step_bound(
     table_shape: torch.Size,
     learning_rate: float,
 ) -> torch.Tensor:
-    """Per entry of `rows` (`[n]`, with `updates` `[n, dim]`): min(1, 1 / (learning_rate * L)) of its row, with
-    L = sum over the row's entries and their `vectors` (`[n, k, dim]`, weights `slopes` `[n, k]`) of
-    slope * (vector . d)^2, for d the direction of the row's summed update."""
+    """Per entry of `rows` (`[batch, entries]`, with `updates` `[batch, entries, dim]`): min(1, 1 / (learning_rate *
+    L)) of its row, with L = sum over the row's entries and their example's `vectors` (`[batch, k, dim]`, weights
+    `slopes` `[batch, k, entries]`) of slope * (vector . d)^2, for d the direction of the row's summed update.
+    Returns `[batch, entries, 1]`."""
     # Dense scratch tables rather than torch.unique, which waits for the device.
-    steps = torch.zeros(table_shape, dtype=updates.dtype, device=updates.device).index_add_(0, rows, updates)
+    flat_rows = rows.flatten()
+    steps = torch.zeros(table_shape, dtype=updates.dtype, device=updates.device)
+    steps.index_add_(0, flat_rows, updates.flatten(0, 1))
     row_steps = steps[rows]
-    projections = torch.bmm(vectors, row_steps.unsqueeze(2)).squeeze(2)
+    projections = torch.bmm(vectors, row_steps.transpose(1, 2))
     curvature = torch.zeros(table_shape[0], dtype=updates.dtype, device=updates.device)
-    curvature.index_add_(0, rows, (slopes * projections.square()).sum(1))
+    curvature.index_add_(0, flat_rows, (slopes * projections.square()).sum(1).flatten())
     # Both sides times |step|^2: learning_rate * L * |step|^2 against |step|^2.
-    squared_lengths = row_steps.square().sum(1)
+    squared_lengths = row_steps.square().sum(2)
     scale = squared_lengths / (learning_rate * curvature[rows]).clamp(min=1e-30)
-    return scale.clamp_(max=1.0).unsqueeze(1)
+    return scale.clamp_(max=1.0).unsqueeze(2)

@@ -22,6 +22,12 @@ engine bounds such summed steps (`torch_engine.sgns_step`); here the number of p
 size of the vocabulary, which on real vocabularies still leaves the whole GPU busy, and the kernel trains to the
 numba engine's quality (benchmarks/README.md, "The GPU engine").
 
+The other models take the same steps (docs/gpu-kernel.md, "CBOW and hierarchical softmax"): `_output_layer` is the
+output layer of both kernels, hierarchical softmax's walk down the output word's path (`SoftmaxTree`) and then
+the negatives, each switched on by a constexpr; `_train_windows_kernel` trains CBOW with one item per window
+(`sampling.block_windows`), whose input vector is the mean or sum of the window's rows and whose change every row
+of the window takes whole.
+
 Triton compiles the kernel for CUDA on first use. With TRITON_INTERPRET=1 it runs on CPU tensors instead, one
 program after another, which is how the tests check it on a machine without a GPU.
 """
@@ -33,8 +39,10 @@ import torch
 import triton
 import triton.language as tl
 
+from word2vec_hub.modeling.modeling_word2vec import HuffmanTree
+
 from .engine import BlockResult, EngineInputs
-from .sampling import block_pairs
+from .sampling import BlockWindows, block_pairs, block_windows
 from .schedule import Schedule
 
 # A program trains pairs_per_program pairs side by side, holding for each a row of dim rounded up to a power of
@@ -67,19 +75,87 @@ def _softplus(x):
     return tl.maximum(x, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(x)))
 
 
+@triton.jit
+def _update_rows(rows, row, change, mask, ATOMIC: tl.constexpr):
+    """Adds `change` to the rows at `rows` (last read as `row`): atomically, or as a plain store of row + change."""
+    if ATOMIC:
+        tl.atomic_add(rows, change, mask=mask)
+    else:
+        tl.store(rows, row + change, mask=mask)
+
+
+@triton.jit
+def _output_layer(
+    vector, loss, output_ids, live, rate, items, seed, context, noise_threshold, noise_alias, vocab_size, nodes, codes,
+    points, lengths, columns, in_dim,
+    DIM: tl.constexpr, DEPTH: tl.constexpr, NEGATIVE: tl.constexpr, NEGATIVE_TILE: tl.constexpr, HS: tl.constexpr,
+    ATOMIC: tl.constexpr,
+):  # fmt: skip
+    """word2vec's output layer for a tile of items (`[ITEMS, DIM_TILE]` input vectors, the items' output words):
+    with HS the inner nodes on the output word's path, then with NEGATIVE the output word and its negatives, each
+    row scored against the input vector, moved at once by gain * vector, gain = (label - sigmoid(score)) * rate.
+    Returns the sum of gain * row over the rows (the input vector's change) and `loss` (`[ITEMS]`) plus each item's
+    loss."""
+    vector_change = tl.zeros_like(vector)
+    if HS:
+        path_lengths = tl.load(lengths + output_ids, mask=live, other=0)
+        # The program's longest path: a while loop, as the paths' lengths are known only here.
+        longest = tl.max(path_lengths, axis=0)
+        step = 0
+        while step < longest:
+            on_path = live & (step < path_lengths)
+            node_ids = tl.load(points + output_ids * DEPTH + step, mask=on_path, other=0).to(tl.int64)
+            label = 1.0 - tl.load(codes + output_ids * DEPTH + step, mask=on_path, other=0).to(tl.float32)
+            row_tile = on_path[:, None] & in_dim[None, :]
+            rows = nodes + node_ids[:, None] * DIM + columns[None, :]
+            row = tl.load(rows, mask=row_tile, other=0.0)
+            score = tl.sum(vector * row, axis=1)
+            gain = tl.where(on_path, (label - tl.sigmoid(score)) * rate, 0.0)
+            vector_change += gain[:, None] * row
+            _update_rows(rows, row, gain[:, None] * vector, row_tile, ATOMIC)
+            loss += tl.where(on_path, _softplus(score * (1.0 - 2.0 * label)), 0.0)
+            step += 1
+    if NEGATIVE > 0:
+        slots = tl.arange(0, NEGATIVE_TILE)
+        # All the items' negatives in one draw (a [ITEMS, NEGATIVE_TILE] tile): negative k of item p is draw
+        # p * NEGATIVE + k, whatever the grouping of items into programs.
+        negatives = draw_noise(
+            seed, items[:, None] * NEGATIVE + slots[None, :], vocab_size, noise_threshold, noise_alias,
+            live[:, None] & (slots < NEGATIVE)[None, :],
+        )  # fmt: skip
+        for sample in tl.static_range(NEGATIVE + 1):
+            if sample == 0:
+                targets = output_ids
+                used = live
+                label = 1.0
+            else:
+                targets = tl.sum(tl.where(slots[None, :] == sample - 1, negatives, 0), axis=1)
+                used = live & (targets != output_ids)
+                label = 0.0
+            row_tile = used[:, None] & in_dim[None, :]
+            rows = context + targets[:, None] * DIM + columns[None, :]
+            row = tl.load(rows, mask=row_tile, other=0.0)
+            score = tl.sum(vector * row, axis=1)
+            gain = tl.where(used, (label - tl.sigmoid(score)) * rate, 0.0)
+            vector_change += gain[:, None] * row
+            _update_rows(rows, row, gain[:, None] * vector, row_tile, ATOMIC)
+            # -log sigmoid(score) for the context word, -log sigmoid(-score) for a negative.
+            loss += tl.where(used, _softplus(score * (1.0 - 2.0 * label)), 0.0)
+    return vector_change, loss
+
+
 # Triton compiles a variant per property of an integer argument (equal to 1, divisible by 16): these change every
 # block or every corpus, and compiling anew for them would cost more than the block's training.
 @triton.jit(do_not_specialize=["num_pairs", "chunks_per_program", "vocab_size", "seed"])
 def _train_pairs_kernel(
-    embeddings, context, inputs, outputs, noise_threshold, noise_alias, program_loss,
+    embeddings, context, nodes, inputs, outputs, noise_threshold, noise_alias, codes, points, lengths, program_loss,
     num_pairs, chunks_per_program, vocab_size, first_rate, rate_step, seed,
     DIM: tl.constexpr, DIM_TILE: tl.constexpr, PAIRS: tl.constexpr, NEGATIVE: tl.constexpr,
-    NEGATIVE_TILE: tl.constexpr, ATOMIC: tl.constexpr,
+    NEGATIVE_TILE: tl.constexpr, HS: tl.constexpr, DEPTH: tl.constexpr, ATOMIC: tl.constexpr,
 ):  # fmt: skip
     program = tl.program_id(0)
     columns = tl.arange(0, DIM_TILE)
     in_dim = columns < DIM
-    slots = tl.arange(0, NEGATIVE_TILE)
     loss = tl.zeros((PAIRS,), dtype=tl.float32)
     # The program's chunks of pairs are consecutive, so that under the interpreter, which runs the programs one
     # after another, the pairs train in their order. A while loop: Triton 3.6's interpreter holds a scalar
@@ -96,38 +172,64 @@ def _train_pairs_kernel(
         # The learning rate falls linearly over the block's pairs, which are shuffled, as word2vec's falls over
         # words.
         rate = first_rate + rate_step * pairs.to(tl.float32)
-        # All the pairs' negatives in one draw (a [PAIRS, NEGATIVE_TILE] tile): negative k of pair p is draw
-        # p * NEGATIVE + k, whatever the grouping of pairs into programs.
-        negatives = draw_noise(
-            seed, pairs[:, None] * NEGATIVE + slots[None, :], vocab_size, noise_threshold, noise_alias,
-            live[:, None] & (slots < NEGATIVE)[None, :],
+        vector_change, loss = _output_layer(
+            vector, loss, output_ids, live, rate, pairs, seed, context, noise_threshold, noise_alias, vocab_size, nodes,
+            codes, points, lengths, columns, in_dim, DIM, DEPTH, NEGATIVE, NEGATIVE_TILE, HS, ATOMIC,
         )  # fmt: skip
-        vector_change = tl.zeros((PAIRS, DIM_TILE), dtype=tl.float32)
-        for sample in tl.static_range(NEGATIVE + 1):
-            if sample == 0:
-                targets = output_ids
-                used = live
-                label = 1.0
-            else:
-                targets = tl.sum(tl.where(slots[None, :] == sample - 1, negatives, 0), axis=1)
-                used = live & (targets != output_ids)
-                label = 0.0
-            row_tile = used[:, None] & in_dim[None, :]
-            rows = context + targets[:, None] * DIM + columns[None, :]
-            row = tl.load(rows, mask=row_tile, other=0.0)
-            score = tl.sum(vector * row, axis=1)
-            gain = tl.where(used, (label - tl.sigmoid(score)) * rate, 0.0)
-            vector_change += gain[:, None] * row
-            if ATOMIC:
-                tl.atomic_add(rows, gain[:, None] * vector, mask=row_tile)
-            else:
-                tl.store(rows, row + gain[:, None] * vector, mask=row_tile)
-            # -log sigmoid(score) for the context word, -log sigmoid(-score) for a negative.
-            loss += tl.where(used, _softplus(score * (1.0 - 2.0 * label)), 0.0)
-        if ATOMIC:
-            tl.atomic_add(input_rows, vector_change, mask=input_tile)
-        else:
-            tl.store(input_rows, vector + vector_change, mask=input_tile)
+        _update_rows(input_rows, vector, vector_change, input_tile, ATOMIC)
+        step += 1
+    tl.store(program_loss + program, tl.sum(loss, axis=0))
+
+
+@triton.jit(do_not_specialize=["num_windows", "chunks_per_program", "vocab_size", "seed"])
+def _train_windows_kernel(
+    embeddings, context, nodes, tokens, centers, starts, ends, noise_threshold, noise_alias, codes, points, lengths,
+    program_loss, num_windows, chunks_per_program, vocab_size, first_rate, rate_step, seed,
+    DIM: tl.constexpr, DIM_TILE: tl.constexpr, WINDOWS: tl.constexpr, WINDOW: tl.constexpr, MEAN: tl.constexpr,
+    NEGATIVE: tl.constexpr, NEGATIVE_TILE: tl.constexpr, HS: tl.constexpr, DEPTH: tl.constexpr,
+    ATOMIC: tl.constexpr,
+):  # fmt: skip
+    program = tl.program_id(0)
+    columns = tl.arange(0, DIM_TILE)
+    in_dim = columns < DIM
+    loss = tl.zeros((WINDOWS,), dtype=tl.float32)
+    step = 0
+    while step < chunks_per_program:
+        windows = (program * chunks_per_program + step) * WINDOWS + tl.arange(0, WINDOWS)
+        live = windows < num_windows
+        center = tl.load(centers + windows, mask=live, other=0)
+        start = tl.load(starts + windows, mask=live, other=0)
+        end = tl.load(ends + windows, mask=live, other=0)
+        output_ids = tl.load(tokens + center, mask=live, other=0).to(tl.int64)
+        # The window's rows are summed one offset after another (2 * WINDOW of them, those outside start..end-1
+        # masked), so that a window's tile stays [WINDOWS, DIM_TILE] as a pair's does.
+        vector = tl.zeros((WINDOWS, DIM_TILE), dtype=tl.float32)
+        for slot in tl.static_range(2 * WINDOW + 1):
+            if slot != WINDOW:
+                position = center + (slot - WINDOW)
+                inside = live & (position >= start) & (position < end)
+                ids = tl.load(tokens + position, mask=inside, other=0).to(tl.int64)
+                rows = embeddings + ids[:, None] * DIM + columns[None, :]
+                vector += tl.load(rows, mask=inside[:, None] & in_dim[None, :], other=0.0)
+        if MEAN:
+            vector = vector / tl.maximum(end - start - 1, 1).to(tl.float32)[:, None]
+        rate = first_rate + rate_step * windows.to(tl.float32)
+        vector_change, loss = _output_layer(
+            vector, loss, output_ids, live, rate, windows, seed, context, noise_threshold, noise_alias, vocab_size,
+            nodes, codes, points, lengths, columns, in_dim, DIM, DEPTH, NEGATIVE, NEGATIVE_TILE, HS, ATOMIC,
+        )  # fmt: skip
+        # Every row of the window moves by the whole change, also under MEAN (word2vec's and gensim's update).
+        for slot in tl.static_range(2 * WINDOW + 1):
+            if slot != WINDOW:
+                position = center + (slot - WINDOW)
+                inside = live & (position >= start) & (position < end)
+                ids = tl.load(tokens + position, mask=inside, other=0).to(tl.int64)
+                row_tile = inside[:, None] & in_dim[None, :]
+                rows = embeddings + ids[:, None] * DIM + columns[None, :]
+                if ATOMIC:
+                    tl.atomic_add(rows, vector_change, mask=row_tile)
+                else:
+                    tl.store(rows, tl.load(rows, mask=row_tile, other=0.0) + vector_change, mask=row_tile)
         step += 1
     tl.store(program_loss + program, tl.sum(loss, axis=0))
 
@@ -144,25 +246,65 @@ class NoiseTable:
         return self.threshold.shape[0]
 
 
+class SoftmaxTree:
+    """Hierarchical softmax on the training device: the inner nodes' table (`[vocab_size - 1, dim]`, trained in
+    place) and the Huffman tree's paths (`modeling_word2vec.HuffmanTree`: codes int8, points int32 and lengths
+    int32, `[vocab_size, depth]` row-major)."""
+
+    def __init__(self, tree: HuffmanTree, nodes: torch.Tensor):
+        if nodes.dtype != torch.float32 or not nodes.is_contiguous():
+            raise ValueError("the nodes table must be a contiguous float32 tensor")
+        self.nodes = nodes
+        self.codes = tree.codes.to(torch.int8).contiguous().to(nodes.device)
+        self.points = tree.points.to(torch.int32).contiguous().to(nodes.device)
+        self.lengths = tree.lengths.to(torch.int32).to(nodes.device)
+
+    @property
+    def depth(self) -> int:
+        return self.codes.shape[1]
+
+
 def default_pairs_per_program(dim: int) -> int:
     return max(1, TILE_ELEMENTS // triton.next_power_of_2(dim))
 
 
-def launch_grid(num_pairs: int, pairs_per_program: int, vocab_size: int) -> tuple[int, int]:
-    """How many programs train `num_pairs` pairs, and how many consecutive chunks of `pairs_per_program` pairs
-    each trains: at most about `PAIRS_IN_FLIGHT_PER_WORD * vocab_size` pairs at once (at least one program)."""
+def launch_grid(num_pairs: int, pairs_per_program: int, vocab_size: int, rows_per_item: int = 1) -> tuple[int, int]:
+    """How many programs train `num_pairs` items (pairs, or windows), and how many consecutive chunks of
+    `pairs_per_program` items each trains: at most about `PAIRS_IN_FLIGHT_PER_WORD * vocab_size / rows_per_item`
+    items at once (at least one program), for items that each write `rows_per_item` input rows."""
     chunks = triton.cdiv(num_pairs, pairs_per_program)
-    programs = min(chunks, max(1, vocab_size * PAIRS_IN_FLIGHT_PER_WORD // pairs_per_program))
+    programs = min(chunks, max(1, vocab_size * PAIRS_IN_FLIGHT_PER_WORD // rows_per_item // pairs_per_program))
     chunks_per_program = triton.cdiv(chunks, programs)
     return triton.cdiv(chunks, chunks_per_program), chunks_per_program
 
 
+def _output_arguments(
+    embeddings: torch.Tensor, context: torch.Tensor | None, noise: NoiseTable | None, softmax: SoftmaxTree | None
+) -> tuple:
+    """The kernels' arguments for the output layer: context, nodes, the noise table, the tree's codes, points and
+    lengths. A layer not trained gets `embeddings` in its place, which its constexpr switch leaves unread."""
+    for table in (embeddings, context):
+        if table is not None and (table.dtype != torch.float32 or not table.is_contiguous()):
+            raise ValueError("the tables must be contiguous float32 tensors")
+    unused = embeddings
+    noise_tables = (noise.threshold, noise.alias) if noise is not None else (unused, unused)
+    tree = (softmax.codes, softmax.points, softmax.lengths) if softmax is not None else (unused, unused, unused)
+    nodes = softmax.nodes if softmax is not None else unused
+    return (context if context is not None else unused, nodes, *noise_tables, *tree)
+
+
+def _check_item_numbers(items: int, programs: int, chunks_per_program: int, per_program: int, negative: int) -> None:
+    # The last program runs all its chunks, past the last item; item numbers and random streams are 32-bit.
+    if programs * chunks_per_program * per_program * max(negative, 1) >= 2**31:
+        raise ValueError(f"{items:,} examples x {negative} negatives overflow the kernel's 32-bit example numbers")
+
+
 def train_pairs(
     embeddings: torch.Tensor,
-    context: torch.Tensor,
+    context: torch.Tensor | None,
     inputs: torch.Tensor,
     outputs: torch.Tensor,
-    noise: NoiseTable,
+    noise: NoiseTable | None,
     negative: int,
     first_rate: float,
     last_rate: float,
@@ -170,73 +312,139 @@ def train_pairs(
     pairs_per_program: int | None = None,
     warps: int = WARPS,
     atomic: bool = True,
+    softmax: SoftmaxTree | None = None,
 ) -> torch.Tensor:
-    """Train the pairs (inputs[i], outputs[i]) in place, Hogwild; returns their summed loss (a 0-d float64 tensor,
-    measured as each pair is trained; summed in float32 within a program).
+    """Train the skip-gram pairs (inputs[i], outputs[i]) in place, Hogwild; returns their summed loss (a 0-d float64
+    tensor, measured as each pair is trained; summed in float32 within a program).
 
     Args:
-        embeddings, context (`[vocab_size, dim]`): the input and context vectors, float32, contiguous.
+        embeddings, context (`[vocab_size, dim]`): the input and context vectors, float32, contiguous (context None
+            without negatives).
         inputs, outputs (`[num_pairs]`): the pairs' input and context word ids.
-        negative: noise words drawn per pair, from `noise` with Philox numbers of `seed`.
+        noise, negative: noise words drawn per pair, from `noise` with Philox numbers of `seed` (0: no negative
+            sampling, and `noise` may be None).
         first_rate, last_rate: the learning rate of the first and the last pair, linear in between.
         pairs_per_program: pairs each program trains side by side (default: `default_pairs_per_program(dim)`);
             with 1 each program's update is exactly word2vec's for one pair.
         warps: warps per program.
         atomic: add each update atomically, so that none is lost; else store the updated row, as word2vec's
             threads do (an update made meanwhile by another program is then overwritten).
+        softmax: hierarchical softmax along the context word's path, before the negatives (None: none).
     """
     num_pairs = inputs.shape[0]
     if num_pairs == 0:
         return torch.zeros((), dtype=torch.float64, device=embeddings.device)
-    for table in (embeddings, context):
-        if table.dtype != torch.float32 or not table.is_contiguous():
-            raise ValueError("the tables must be contiguous float32 tensors")
-    dim = embeddings.shape[1]
+    output_arguments = _output_arguments(embeddings, context, noise, softmax)
+    vocab_size, dim = embeddings.shape
     pairs = pairs_per_program or default_pairs_per_program(dim)
-    programs, chunks_per_program = launch_grid(num_pairs, pairs, noise.vocab_size)
-    # The last program runs all its chunks, past num_pairs; pair numbers and random streams are 32-bit.
-    if programs * chunks_per_program * pairs * max(negative, 1) >= 2**31:
-        raise ValueError(f"{num_pairs:,} pairs x {negative} negatives overflow the kernel's 32-bit pair numbers")
+    programs, chunks_per_program = launch_grid(num_pairs, pairs, vocab_size)
+    _check_item_numbers(num_pairs, programs, chunks_per_program, pairs, negative)
     program_loss = torch.empty(programs, dtype=torch.float32, device=embeddings.device)
     rate_step = (last_rate - first_rate) / max(num_pairs - 1, 1)
+    context, nodes, threshold, alias, codes, points, lengths = output_arguments
     _train_pairs_kernel[(programs,)](
-        embeddings, context, inputs, outputs, noise.threshold, noise.alias, program_loss,
-        num_pairs, chunks_per_program, noise.vocab_size, first_rate, rate_step, seed,
+        embeddings, context, nodes, inputs, outputs, threshold, alias, codes, points, lengths, program_loss,
+        num_pairs, chunks_per_program, vocab_size, first_rate, rate_step, seed,
         DIM=dim, DIM_TILE=triton.next_power_of_2(dim), PAIRS=pairs, NEGATIVE=negative,
-        NEGATIVE_TILE=triton.next_power_of_2(negative), ATOMIC=atomic, num_warps=warps,
+        NEGATIVE_TILE=triton.next_power_of_2(negative), HS=softmax is not None,
+        DEPTH=softmax.depth if softmax is not None else 1, ATOMIC=atomic, num_warps=warps,
+    )  # fmt: skip
+    return program_loss.sum(dtype=torch.float64)
+
+
+def train_windows(
+    embeddings: torch.Tensor,
+    context: torch.Tensor | None,
+    windows: BlockWindows,
+    noise: NoiseTable | None,
+    negative: int,
+    first_rate: float,
+    last_rate: float,
+    seed: int,
+    window: int,
+    mean: bool = True,
+    softmax: SoftmaxTree | None = None,
+    windows_per_program: int | None = None,
+    warps: int = WARPS,
+    atomic: bool = True,
+) -> torch.Tensor:
+    """Train the CBOW windows in place, Hogwild, one item per window; returns their summed loss (as `train_pairs`).
+
+    A window's input vector is the mean (`mean`, gensim's cbow_mean) or sum of the rows of its words, its output
+    word the center; after the output layer every row of the window moves by the input vector's whole change, as
+    word2vec and gensim do. The random numbers, rates, output layer and launch are `train_pairs`', item for item,
+    with at most a (window + 1)-th as many windows in flight (each writes window + 1 input rows on average).
+
+    Args:
+        windows: the block's windows (`sampling.block_windows`), on the tables' device.
+        window: the largest reach, `args.window` (the kernel's tile of offsets around the center).
+        windows_per_program: windows each program trains side by side (default: `default_pairs_per_program(dim)`).
+        The others: as `train_pairs`.
+    """
+    num_windows = len(windows)
+    if num_windows == 0:
+        return torch.zeros((), dtype=torch.float64, device=embeddings.device)
+    output_arguments = _output_arguments(embeddings, context, noise, softmax)
+    vocab_size, dim = embeddings.shape
+    per_program = windows_per_program or default_pairs_per_program(dim)
+    programs, chunks_per_program = launch_grid(num_windows, per_program, vocab_size, rows_per_item=window + 1)
+    _check_item_numbers(num_windows, programs, chunks_per_program, per_program, negative)
+    program_loss = torch.empty(programs, dtype=torch.float32, device=embeddings.device)
+    rate_step = (last_rate - first_rate) / max(num_windows - 1, 1)
+    context, nodes, threshold, alias, codes, points, lengths = output_arguments
+    _train_windows_kernel[(programs,)](
+        embeddings, context, nodes, windows.tokens, windows.centers, windows.starts, windows.ends, threshold, alias,
+        codes, points, lengths, program_loss, num_windows, chunks_per_program, vocab_size, first_rate, rate_step,
+        seed, DIM=dim, DIM_TILE=triton.next_power_of_2(dim), WINDOWS=per_program, WINDOW=window, MEAN=mean,
+        NEGATIVE=negative, NEGATIVE_TILE=triton.next_power_of_2(negative), HS=softmax is not None,
+        DEPTH=softmax.depth if softmax is not None else 1, ATOMIC=atomic, num_warps=warps,
     )  # fmt: skip
     return program_loss.sum(dtype=torch.float64)
 
 
 class TritonEngine:
-    """`train_block` on CUDA (or under TRITON_INTERPRET=1 on the CPU): the block's pairs, built and shuffled on the
-    device, in one launch of the kernel (see `engine.Engine`)."""
+    """`train_block` on CUDA (or under TRITON_INTERPRET=1 on the CPU): the block's examples, built and shuffled on
+    the device, in one launch of a kernel (see `engine.Engine`).
+
+    The constructor makes the one choice of model: skip-gram pairs (`train_pairs`) or CBOW windows
+    (`train_windows`, `args.cbow`, `args.cbow_mean`), with negative sampling (`args.negative`), hierarchical
+    softmax (`args.hs`) or both."""
 
     threads = 1
 
     def __init__(self, inputs: EngineInputs):
         self.embeddings, self.context = inputs.embeddings, inputs.context
         self.keep_probability = inputs.sampling.keep_probability.float().to(inputs.device)
-        self.noise_table = NoiseTable(*inputs.sampling.noise_alias_table, inputs.device)
         self.args, self.generator, self.device = inputs.args, inputs.generator, inputs.device
+        self.noise_table = NoiseTable(*inputs.sampling.noise_alias_table, inputs.device) if self.args.negative else None
+        self.softmax = SoftmaxTree(inputs.sampling.huffman_tree, inputs.nodes) if self.args.hs else None
         self.world_size = inputs.world_size
+        self.train_examples = self._train_windows if self.args.cbow else self._train_pairs
 
     def train_block(
         self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
     ) -> BlockResult:
-        centers, contexts = block_pairs(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
-        seed = int(torch.randint(0, 2**31 - 1, (), generator=self.generator, device=self.device))
         # Every rank trains its share of the block at the same time: the rate falls over all of theirs.
         block_words = block.shape[0] * self.world_size
+        rates = schedule.learning_rate(words_done), schedule.learning_rate(words_done + block_words)
+        return self.train_examples(block, sentence_starts, rates)
+
+    def _train_pairs(self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]) -> BlockResult:
+        centers, contexts = block_pairs(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
         loss = train_pairs(
-            self.embeddings,
-            self.context,
-            centers,
-            contexts,
-            self.noise_table,
-            self.args.negative,
-            schedule.learning_rate(words_done),
-            schedule.learning_rate(words_done + block_words),
-            seed,
-        )
+            self.embeddings, self.context, centers, contexts, self.noise_table, self.args.negative, *rates,
+            self._seed(), softmax=self.softmax,
+        )  # fmt: skip
         return BlockResult(loss.item(), centers.shape[0], centers.shape[0])
+
+    def _train_windows(self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]) -> BlockResult:
+        windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+        loss = train_windows(
+            self.embeddings, self.context, windows, self.noise_table, self.args.negative, *rates, self._seed(),
+            self.args.window, self.args.cbow_mean, softmax=self.softmax,
+        )  # fmt: skip
+        return BlockResult(loss.item(), len(windows), len(windows))
+
+    def _seed(self) -> int:
+        """The kernel's Philox seed, the next draw of the run's stream (after the block's examples)."""
+        return int(torch.randint(0, 2**31 - 1, (), generator=self.generator, device=self.device))
