@@ -86,10 +86,6 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
         self.hidden = nn.Linear(dim, hidden_size) if hidden_size else None
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.classifier = nn.Linear(hidden_size or dim, config.num_labels)
-        # Sparse gradients for the tables (only the rows a batch uses), for optimisers that take them (SparseAdam,
-        # SGD): a bigram table of 100k+ rows updated densely each step costs more than all the rest. Off by default,
-        # since transformers.Trainer's AdamW takes dense gradients only.
-        self.sparse_gradients = False
         self._register_load_state_dict_pre_hook(_rename_table_key)
         self.post_init()
         self.freeze(config.freeze_embeddings)
@@ -160,31 +156,37 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
         buckets = (input_ids[:, :-1] * BIGRAM_HASH_MULTIPLIER + input_ids[:, 1:]) % self.config.word_bigram_buckets
         return buckets, pairs
 
-    def pool(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The text vectors `[batch, hidden_size]`: the mean over the known words' vectors and their bigrams'.
-        Padding and unknown words are left out; a text without a known word gets zeros."""
+    def known_words(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Which tokens the text vector counts `[batch, length]` (bool): neither padding nor `[UNK]`, nor masked."""
         special = [i for i in (self.config.pad_token_id, self.config.unk_token_id) if i is not None]
         known = ~torch.isin(input_ids, torch.tensor(special, device=input_ids.device))
         if attention_mask is not None:
             known &= attention_mask.bool()
+        return known
+
+    def pool(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The text vectors `[batch, hidden_size]`: the mean over the known words' vectors and their bigrams'.
+        Padding and unknown words are left out; a text without a known word gets zeros."""
+        known = self.known_words(input_ids, attention_mask)
         # embedding_bag sums without the [batch, length, dim] tensor that a lookup and a masked sum would build.
         weights = known.to(self.word_embeddings.weight.dtype)
-        total = F.embedding_bag(
-            input_ids, self.word_embeddings.weight, mode="sum", per_sample_weights=weights, sparse=self.sparse_gradients
-        )
+        total = F.embedding_bag(input_ids, self.word_embeddings.weight, mode="sum", per_sample_weights=weights)
         count = weights.sum(1, keepdim=True)
         if self.word_bigrams is not None and input_ids.shape[1] > 1:
             buckets, pairs = self.word_bigram_ids(input_ids, known)
             pair_weights = pairs.to(weights.dtype)
             total = total + F.embedding_bag(
-                buckets,
-                self.word_bigrams.weight,
-                mode="sum",
-                per_sample_weights=pair_weights,
-                sparse=self.sparse_gradients,
+                buckets, self.word_bigrams.weight, mode="sum", per_sample_weights=pair_weights
             )
             count = count + pair_weights.sum(1, keepdim=True)
         return total / count.clamp(min=1)
+
+    def logits_from_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The labels' logits `[batch, num_labels]` of text vectors `[batch, hidden_size]` (those of `pool`)."""
+        hidden = self.dropout(pooled)
+        if self.hidden is not None:
+            hidden = self.dropout(F.relu(self.hidden(hidden)))
+        return self.classifier(hidden)
 
     def forward(
         self,
@@ -213,10 +215,7 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
                 f"a token id is outside the vocabulary of {self.config.vocab_size} words; encode the text with "
                 "this model's own tokenizer"
             )
-        hidden = self.dropout(self.pool(input_ids, attention_mask))
-        if self.hidden is not None:
-            hidden = self.dropout(F.relu(self.hidden(hidden)))
-        logits = self.classifier(hidden)
+        logits = self.logits_from_pooled(self.pool(input_ids, attention_mask))
         loss = None if labels is None else self.classification_loss(logits, labels)
         if not return_dict:
             return (logits,) if loss is None else (loss, logits)
