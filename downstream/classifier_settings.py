@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 class ClassifierSettings:
     """`epochs` passes over the training texts in batches of `batch_size` (more where that makes fewer than
     `min_steps` batches), Adagrad at `learning_rate` decaying linearly to zero; `word_bigram_buckets` rows of hashed
-    word-bigram vectors (0: words only) where there are at least `bigram_min_texts` training texts, a hidden layer of
+    word-bigram vectors (0: words only) where there are at least `bigram_min_texts` training texts, and a hashed
+    trainable vector for each word in the same table (`hashed_words`) beside its pretrained one, a hidden layer of
     `hidden_size` (0: none), the word vectors frozen or fine-tuned; texts cut to their first `max_length` tokens
     (None: whole)."""
 
@@ -26,6 +27,7 @@ class ClassifierSettings:
     batch_size: int = 32
     learning_rate: float = 0.5
     word_bigram_buckets: int = 2**17
+    hashed_words: bool = True
     bigram_min_texts: int = 1000
     hidden_size: int = 0
     freeze_embeddings: bool = True

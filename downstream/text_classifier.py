@@ -43,7 +43,8 @@ def describe_settings(settings: ClassifierSettings) -> str:
     """The settings in words, for the log and the model card."""
     features = "word vectors"
     if settings.word_bigram_buckets:
-        features += f" and {settings.word_bigram_buckets:,} hashed word-bigram buckets"
+        hashed = "words and word bigrams" if settings.hashed_words else "word bigrams"
+        features += f" and {settings.word_bigram_buckets:,} buckets of hashed {hashed}"
     head = f"a hidden layer of {settings.hidden_size}, " if settings.hidden_size else ""
     return (
         f"mean of {features} ({'frozen' if settings.freeze_embeddings else 'fine-tuned'}), {head}"
@@ -73,6 +74,7 @@ def classifier_config(label_names: Sequence[str], settings: ClassifierSettings) 
         "label2id": {name: index for index, name in enumerate(label_names)},
         "problem_type": "single_label_classification",
         "word_bigram_buckets": settings.word_bigram_buckets,
+        "hashed_words": settings.hashed_words,
         "classifier_hidden_size": settings.hidden_size,
         "freeze_embeddings": settings.freeze_embeddings,
     }
@@ -92,8 +94,8 @@ def new_classifier(
 
 @dataclass
 class Bags:
-    """Each text's distinct ids (words or bigram buckets) and how often it holds each, in compressed rows: text i
-    holds `ids[offsets[i]:offsets[i + 1]]`, `weights` times each."""
+    """Each text's distinct ids (words, or rows of the hashed table) and how often it holds each, in compressed
+    rows: text i holds `ids[offsets[i]:offsets[i + 1]]`, `weights` times each."""
 
     ids: torch.Tensor  # [entries] long
     weights: torch.Tensor  # [entries] float
@@ -132,27 +134,26 @@ class Bags:
 def text_bags(
     model: Word2VecForSequenceClassification, texts: TokenizedTexts, device: torch.device | str, chunk: int = 256
 ) -> tuple[Bags, Bags | None, torch.Tensor]:
-    """The known words and the hashed bigram buckets of each text, as the model pools them (`known_words`,
-    `word_bigram_ids`), and the number of both in each text `[texts]` (at least 1: the mean's divisor)."""
-    word_keys, bigram_keys = [], []
+    """The known words and the rows of the hashed table of each text, as the model pools them (`known_words`,
+    `hashed_ids`), and the number of both in each text `[texts]` (at least 1: the mean's divisor)."""
+    word_keys, hashed_keys = [], []
     buckets = model.config.word_bigram_buckets if model.word_bigrams is not None else 0
     for start in range(0, len(texts.ids), chunk):
         batch = texts.batch(range(start, min(start + chunk, len(texts.ids))), device)
         input_ids = batch["input_ids"]
         known = model.known_words(input_ids, batch["attention_mask"])
-        rows = torch.arange(start, start + len(input_ids), device=device).unsqueeze(1).expand_as(input_ids)
-        word_keys.append(rows[known] * model.config.vocab_size + input_ids[known])
-        if buckets and input_ids.shape[1] > 1:
-            bigram_ids, pairs = model.word_bigram_ids(input_ids, known)
-            bigram_keys.append(rows[:, 1:][pairs] * buckets + bigram_ids[pairs])
+        rows = torch.arange(start, start + len(input_ids), device=device).unsqueeze(1)
+        word_keys.append(rows.expand_as(input_ids)[known] * model.config.vocab_size + input_ids[known])
+        if buckets:
+            bucket_ids, present = model.hashed_ids(input_ids, known)
+            hashed_keys.append(rows.expand_as(bucket_ids)[present] * buckets + bucket_ids[present])
     words = Bags.from_keys(torch.cat(word_keys), model.config.vocab_size, len(texts.ids))
     sizes = words.sizes()
-    bigrams = None
+    hashed = None
     if buckets:
-        keys = torch.cat(bigram_keys) if bigram_keys else torch.zeros(0, dtype=torch.long, device=device)
-        bigrams = Bags.from_keys(keys, buckets, len(texts.ids))
-        sizes = sizes + bigrams.sizes()
-    return words, bigrams, sizes.clamp(min=1)
+        hashed = Bags.from_keys(torch.cat(hashed_keys), buckets, len(texts.ids))
+        sizes = sizes + hashed.sizes()
+    return words, hashed, sizes.clamp(min=1)
 
 
 @torch.no_grad()
@@ -191,8 +192,8 @@ def train_classifier(
     The head (a few thousand numbers) gets torch.optim.Adagrad."""
     model.to(device).train()
     generator = torch.Generator().manual_seed(settings.seed)
-    words, bigrams, sizes = text_bags(model, texts, device)
-    tables = [] if bigrams is None else [(model.word_bigrams.weight, bigrams)]
+    words, hashed, sizes = text_bags(model, texts, device)
+    tables = [] if hashed is None else [(model.word_bigrams.weight, hashed)]
     with torch.no_grad():
         if model.config.freeze_embeddings:
             frozen_sums = words.sums(model.embeddings)

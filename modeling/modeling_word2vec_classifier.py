@@ -36,6 +36,9 @@ from .modeling_word2vec import (
 CLASSIFIER_DEFAULTS = {
     # Rows of the hashed word-bigram table (fastText's -wordNgrams 2, -bucket); 0: words only.
     "word_bigram_buckets": 0,
+    # Whether each known word also gets a row of that table beside its pretrained vector: a trainable word vector,
+    # as fastText's, while the pretrained ones stay as they are.
+    "hashed_words": False,
     # Width of the hidden layer between the pooled vector and the labels; 0: a linear classifier (fastText's).
     "classifier_hidden_size": 0,
     "classifier_dropout": 0.0,
@@ -54,13 +57,15 @@ def is_classifier_config(config: PreTrainedConfig | dict) -> bool:
 class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
     r"""
     A text classifier over word2vec vectors: the mean of the vectors of a text's known words (and, with
-    `config.word_bigram_buckets`, of hashed word-bigram vectors), optionally through one hidden layer, into a
+    `config.word_bigram_buckets`, of hashed word-bigram vectors, and with `config.hashed_words` of a hashed
+    trainable vector for each word), optionally through one hidden layer, into a
     linear layer to the labels, as fastText's supervised model.
 
     Config (beside [`Word2VecConfig`]'s own): `num_labels`, `id2label`, `label2id`, `problem_type`
     (`"single_label_classification"`, softmax, or `"multi_label_classification"`, a sigmoid per label: inferred
-    from the labels' dtype when not set), `word_bigram_buckets`, `classifier_hidden_size`, `classifier_dropout`,
-    and `freeze_embeddings` (True unless asked: `from_pretrained(folder, freeze_embeddings=False)` fine-tunes).
+    from the labels' dtype when not set), `word_bigram_buckets`, `hashed_words`, `classifier_hidden_size`,
+    `classifier_dropout`, and `freeze_embeddings` (True unless asked: `from_pretrained(folder,
+    freeze_embeddings=False)` fine-tunes).
 
     Tensors: `embeddings`, `context`, `counts` (those of [`Word2VecModel`]; `context` and `counts` are carried,
     unused, so that the folder still continues word2vec training), `word_bigrams.weight`, `hidden.*`,
@@ -150,10 +155,16 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
         else:
             super()._init_weights(module)
 
-    def word_bigram_ids(self, input_ids: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The bucket of each pair of neighbouring known words `[batch, length - 1]`, and which pairs exist."""
+    def hashed_ids(self, input_ids: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows of the hashed table `word_bigrams` that the texts use `[batch, n]`, and which of them count
+        (bool, same shape): the bucket of each pair of neighbouring known words (`n = length - 1`) and, with
+        `config.hashed_words`, of each known word (`n = 2 * length - 1`), hashed as its pair with the id
+        `vocab_size`, which no word has."""
         pairs = known[:, :-1] & known[:, 1:]
         buckets = (input_ids[:, :-1] * BIGRAM_HASH_MULTIPLIER + input_ids[:, 1:]) % self.config.word_bigram_buckets
+        if self.config.hashed_words:
+            words = (input_ids * BIGRAM_HASH_MULTIPLIER + self.config.vocab_size) % self.config.word_bigram_buckets
+            buckets, pairs = torch.cat([buckets, words], 1), torch.cat([pairs, known], 1)
         return buckets, pairs
 
     def known_words(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -165,15 +176,16 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
         return known
 
     def pool(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The text vectors `[batch, hidden_size]`: the mean over the known words' vectors and their bigrams'.
-        Padding and unknown words are left out; a text without a known word gets zeros."""
+        """The text vectors `[batch, hidden_size]`: the mean over the known words' vectors and the rows of the hashed
+        table they use (`hashed_ids`). Padding and unknown words are left out; a text without a known word gets
+        zeros."""
         known = self.known_words(input_ids, attention_mask)
         # embedding_bag sums without the [batch, length, dim] tensor that a lookup and a masked sum would build.
         weights = known.to(self.word_embeddings.weight.dtype)
         total = F.embedding_bag(input_ids, self.word_embeddings.weight, mode="sum", per_sample_weights=weights)
         count = weights.sum(1, keepdim=True)
-        if self.word_bigrams is not None and input_ids.shape[1] > 1:
-            buckets, pairs = self.word_bigram_ids(input_ids, known)
+        buckets, pairs = self.hashed_ids(input_ids, known) if self.word_bigrams is not None else (None, None)
+        if buckets is not None and buckets.shape[1]:
             pair_weights = pairs.to(weights.dtype)
             total = total + F.embedding_bag(
                 buckets, self.word_bigrams.weight, mode="sum", per_sample_weights=pair_weights

@@ -133,7 +133,7 @@ def test_the_bags_pool_every_text_as_the_forward_does(trained_folder, frozen):
     from word2vec_hub.downstream.text_classifier import text_bags
 
     classifier = Word2VecForSequenceClassification.from_pretrained(
-        trained_folder, num_labels=3, word_bigram_buckets=16, freeze_embeddings=frozen
+        trained_folder, num_labels=3, word_bigram_buckets=16, hashed_words=True, freeze_embeddings=frozen
     )
     texts, _ = topic_texts(trained_folder, topic_lines(per_label=4, seed=4))
     words, bigrams, sizes = text_bags(classifier, texts, "cpu")
@@ -159,11 +159,11 @@ def test_a_training_step_is_rowwise_adagrad_on_the_forwards_own_gradients(traine
         freeze_embeddings=frozen,
     )  # fmt: skip
     classifier = Word2VecForSequenceClassification.from_pretrained(
-        trained_folder, num_labels=3, word_bigram_buckets=64, freeze_embeddings=frozen
+        trained_folder, num_labels=3, word_bigram_buckets=64, hashed_words=True, freeze_embeddings=frozen
     )
     classifier.classifier.weight.data.normal_(std=0.5)  # gradients reach the tables only through a non-zero head
     reference = Word2VecForSequenceClassification.from_pretrained(
-        trained_folder, num_labels=3, word_bigram_buckets=64, freeze_embeddings=False
+        trained_folder, num_labels=3, word_bigram_buckets=64, hashed_words=True, freeze_embeddings=False
     )
     reference.load_state_dict(classifier.state_dict())
     loss = reference(**texts.batch(range(len(labels)), "cpu"), labels=torch.tensor(labels)).loss
@@ -202,6 +202,21 @@ def test_the_same_seed_trains_the_same_classifier(trained_folder):
         runs.append(classifier.state_dict())
     assert all(torch.equal(runs[0][name], runs[1][name]) for name in runs[0])
     assert not torch.equal(runs[0]["word_bigrams.weight"], runs[2]["word_bigrams.weight"])
+
+
+def test_hashed_words_give_each_known_word_a_trainable_row_beside_its_vector(trained_folder):
+    classifier = Word2VecForSequenceClassification.from_pretrained(
+        trained_folder, num_labels=2, word_bigram_buckets=1024, hashed_words=True
+    )
+    words = Word2VecModel.from_pretrained(trained_folder)
+    one, two = words.word_id("t0_0"), words.word_id("t0_1")
+    buckets, counted = classifier.hashed_ids(torch.tensor([[one, 1, two]]), torch.tensor([[True, False, True]]))
+    assert counted.tolist() == [[False, False, True, False, True]]  # no pair across [UNK]; both words
+    row = classifier.word_bigrams.weight
+    assert torch.allclose(
+        classifier.pool(torch.tensor([[one]]))[0], (classifier.embeddings[one] + row[buckets[0, 2]]) / 2
+    )
+    assert buckets[0, 2] != buckets[0, 4]
 
 
 @pytest.fixture(scope="module")

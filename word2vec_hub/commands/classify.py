@@ -68,6 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{CLASSIFIER_DEFAULTS.bigram_min_texts} texts (0: words only)",
     )  # fmt: skip
     parser.add_argument(
+        "--hashed-words", action=argparse.BooleanOptionalAction, default=CLASSIFIER_DEFAULTS.hashed_words,
+        help="with the bigrams, also a trainable vector for each word, hashed into the same buckets, beside its "
+        "pretrained one (which stays as it is unless --fine-tune)",
+    )  # fmt: skip
+    parser.add_argument(
         "--hidden-size",
         type=int,
         default=CLASSIFIER_DEFAULTS.hidden_size,
@@ -122,6 +127,7 @@ def classifier_settings_from(options: argparse.Namespace) -> ClassifierSettings:
         batch_size=options.batch_size,
         learning_rate=options.learning_rate,
         word_bigram_buckets=options.word_bigrams,
+        hashed_words=options.hashed_words,
         hidden_size=options.hidden_size,
         freeze_embeddings=not options.fine_tune,
         max_length=options.max_length,
