@@ -5,9 +5,9 @@
   word2vec classify --model word2vec-ptb --learning-curve          # BBC News: 25 ... 1,700 labelled articles
 
 The default job trains one Word2VecForSequenceClassification (the mean of the text's word vectors, frozen unless
---fine-tune, and of hashed word bigrams where there are 1,000 training texts or more, into a linear layer;
-fastText's supervised model over pretrained vectors) on the {"label", "text"}
-lines of --train, prints its accuracy on --test and writes the folder: `pipeline("text-classification",
+--fine-tune, and, where there are 1,000 training texts or more, of trainable hashed vectors of its word bigrams and
+words, into a linear layer; fastText's supervised model over pretrained vectors) on the {"label", "text"} lines of
+--train, prints its accuracy on --test and writes the folder: `pipeline("text-classification",
 model=FOLDER, trust_remote_code=True)` serves it, `word2vec push` shares it. Without --train and --test it uses
 BBC News from the shared data.
 
