@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--model", default="/tmp/w2v-bench-en", help="word2vec model folder (the vectors)")
     parser.add_argument("--data", type=Path, help="folder with train.jsonl and test.jsonl (default: shared BBC News)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads and fastText threads")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of the full-data comparison")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of the full-data comparison (0: none)")
     parser.add_argument(
         "--few-labels", action=argparse.BooleanOptionalAction, default=True, help="run the 25/50/100-label part"
     )
@@ -326,9 +326,11 @@ def main() -> None:
         try:
             rounds = [full_data_round(number, context, fasttext_process, options.threads) for number in
                       range(1, options.repeats + 1)]  # fmt: skip
-            throughput = pipeline_throughput(rounds[-1]["model"], tokenizer, test.texts, Path(folder) / "classifier")
-            print(f"\npipeline throughput (batch 64, frozen model): {throughput:,.0f} texts/s")
-            summarise(rounds, context["logistic"]["accuracy"])
+            if rounds:
+                model = rounds[-1]["model"]
+                throughput = pipeline_throughput(model, tokenizer, test.texts, Path(folder) / "classifier")
+                print(f"\npipeline throughput (batch 64, frozen model): {throughput:,.0f} texts/s")
+                summarise(rounds, context["logistic"]["accuracy"])
             if options.few_labels:
                 few_labels(context, fasttext_process)
         finally:

@@ -191,6 +191,26 @@ def train_classifier(
     gradients into torch.optim.Adagrad, spent most of its time coalescing and masking those gradients.
     The head (a few thousand numbers) gets torch.optim.Adagrad."""
     model.to(device).train()
+    # A step's tensors are a batch's rows, too short for intra-op threads to pay: on the shared 2-core machine two
+    # threads made the same training 10 times slower in wall-clock time than one, waiting on each other.
+    threads = torch.get_num_threads()
+    if torch.device(device).type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        return train_in_steps(model, texts, labels, settings, device, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def train_in_steps(
+    model: Word2VecForSequenceClassification,
+    texts: TokenizedTexts,
+    labels: Sequence[int],
+    settings: ClassifierSettings,
+    device: torch.device | str,
+    log: Callable[[str], None] | None,
+) -> list[float]:
+    """`train_classifier`'s loop."""
     generator = torch.Generator().manual_seed(settings.seed)
     words, hashed, sizes = text_bags(model, texts, device)
     tables = [] if hashed is None else [(model.word_bigrams.weight, hashed)]
