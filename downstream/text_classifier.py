@@ -192,7 +192,7 @@ def train_classifier(
     The head (a few thousand numbers) gets torch.optim.Adagrad."""
     model.to(device).train()
     # A step's tensors are a batch's rows, too short for intra-op threads to pay: on the shared 2-core machine two
-    # threads made the same training 10 times slower in wall-clock time than one, waiting on each other.
+    # threads took 3 to 4 times the wall-clock time of one for the same training, waiting on each other.
     threads = torch.get_num_threads()
     if torch.device(device).type == "cpu":
         torch.set_num_threads(1)

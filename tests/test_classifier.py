@@ -187,19 +187,22 @@ def test_a_training_step_is_rowwise_adagrad_on_the_forwards_own_gradients(traine
         assert torch.allclose(trained[name], expected, atol=1e-5), name
 
 
-def test_the_same_seed_trains_the_same_classifier(trained_folder):
+def test_the_same_seed_trains_the_same_classifier_and_the_thread_count_is_given_back(trained_folder):
     from word2vec_hub.downstream.classifier_settings import ClassifierSettings
     from word2vec_hub.downstream.text_classifier import new_classifier, train_classifier
 
     texts, labels = topic_texts(trained_folder, topic_lines(per_label=6, seed=6))
     settings = ClassifierSettings(epochs=2, min_steps=4, batch_size=8, word_bigram_buckets=64, seed=3)
-    runs = []
+    runs, threads = [], torch.get_num_threads()
+    torch.set_num_threads(2)  # training steps on one thread, then gives the caller's count back
     for seed in (3, 3, 4):
         classifier = new_classifier(
             str(trained_folder), ["topic 0", "topic 1", "topic 2"], replace(settings, seed=seed)
         )
         train_classifier(classifier, texts, labels, replace(settings, seed=seed))
         runs.append(classifier.state_dict())
+        assert torch.get_num_threads() == 2
+    torch.set_num_threads(threads)
     assert all(torch.equal(runs[0][name], runs[1][name]) for name in runs[0])
     assert not torch.equal(runs[0]["word_bigrams.weight"], runs[2]["word_bigrams.weight"])
 
