@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch.nn import functional as F
 from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.downstream.classifier_settings import ClassifierSettings
@@ -33,22 +34,6 @@ class TokenizedTexts:
         return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
 
 
-# Texts shuffled together into a pool are sorted by length before they are cut into batches, so that a batch pads
-# its texts to a length close to theirs (BBC News articles run from 90 to 4,000 tokens).
-BATCHES_PER_POOL = 16
-
-
-def length_sorted_batches(texts: TokenizedTexts, batch_size: int, generator: torch.Generator) -> list[list[int]]:
-    """Every text once, in batches of `batch_size` texts of similar length, in an order drawn from `generator`."""
-    order = torch.randperm(len(texts.ids), generator=generator).tolist()
-    pool_size = batch_size * BATCHES_PER_POOL
-    batches = []
-    for start in range(0, len(order), pool_size):
-        pool = sorted(order[start : start + pool_size], key=lambda index: len(texts.ids[index]))
-        batches += [pool[position : position + batch_size] for position in range(0, len(pool), batch_size)]
-    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-
-
 def tokenize(tokenizer: PreTrainedTokenizerFast, texts: Sequence[str], max_length: int | None = None) -> TokenizedTexts:
     encoded = tokenizer(list(texts), add_special_tokens=False, truncation=max_length is not None, max_length=max_length)
     return TokenizedTexts(encoded["input_ids"], tokenizer.pad_token_id or 0)
@@ -58,7 +43,8 @@ def describe_settings(settings: ClassifierSettings) -> str:
     """The settings in words, for the log and the model card."""
     features = "word vectors"
     if settings.word_bigram_buckets:
-        features += f" and {settings.word_bigram_buckets:,} hashed word-bigram buckets"
+        hashed = "words and word bigrams" if settings.hashed_words else "word bigrams"
+        features += f" and {settings.word_bigram_buckets:,} buckets of hashed {hashed}"
     head = f"a hidden layer of {settings.hidden_size}, " if settings.hidden_size else ""
     return (
         f"mean of {features} ({'frozen' if settings.freeze_embeddings else 'fine-tuned'}), {head}"
@@ -88,6 +74,7 @@ def classifier_config(label_names: Sequence[str], settings: ClassifierSettings) 
         "label2id": {name: index for index, name in enumerate(label_names)},
         "problem_type": "single_label_classification",
         "word_bigram_buckets": settings.word_bigram_buckets,
+        "hashed_words": settings.hashed_words,
         "classifier_hidden_size": settings.hidden_size,
         "freeze_embeddings": settings.freeze_embeddings,
     }
@@ -97,10 +84,92 @@ def new_classifier(
     vectors_folder: str, label_names: Sequence[str], settings: ClassifierSettings
 ) -> Word2VecForSequenceClassification:
     """A classifier over the vectors of `vectors_folder` (a word2vec or a classifier folder: its head is replaced
-    when the labels differ), with the labels and settings given."""
-    return Word2VecForSequenceClassification.from_pretrained(
-        vectors_folder, ignore_mismatched_sizes=True, **classifier_config(label_names, settings)
-    )
+    when the labels differ), with the labels and settings given; its new rows drawn from `settings.seed`."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(settings.seed)
+        return Word2VecForSequenceClassification.from_pretrained(
+            vectors_folder, ignore_mismatched_sizes=True, **classifier_config(label_names, settings)
+        )
+
+
+@dataclass
+class Bags:
+    """Each text's distinct ids (words, or rows of the hashed table) and how often it holds each, in compressed
+    rows: text i holds `ids[offsets[i]:offsets[i + 1]]`, `weights` times each."""
+
+    ids: torch.Tensor  # [entries] long
+    weights: torch.Tensor  # [entries] float
+    offsets: torch.Tensor  # [texts + 1] long
+
+    @classmethod
+    def from_keys(cls, keys: torch.Tensor, id_count: int, text_count: int) -> Bags:
+        """The bags of `keys` `[occurrences]` = text * id_count + id."""
+        distinct, counts = torch.unique(keys, return_counts=True)
+        texts = distinct.div(id_count, rounding_mode="floor")
+        per_text = torch.bincount(texts, minlength=text_count)
+        offsets = torch.cat([per_text.new_zeros(1), per_text.cumsum(0)])
+        return cls(distinct % id_count, counts.float(), offsets)
+
+    def sizes(self) -> torch.Tensor:
+        """Each text's number of occurrences `[texts]`."""
+        return torch.zeros(len(self.offsets) - 1, device=self.ids.device).index_add_(0, self.texts(), self.weights)
+
+    def texts(self) -> torch.Tensor:
+        """The text of each entry `[entries]`."""
+        return torch.repeat_interleave(torch.arange(len(self.offsets) - 1, device=self.ids.device), self.offsets.diff())
+
+    def select(self, batch: torch.Tensor) -> Bags:
+        """The bags of the texts `batch` `[batch]`, in that order."""
+        starts, lengths = self.offsets[batch], self.offsets[batch + 1] - self.offsets[batch]
+        offsets = torch.cat([lengths.new_zeros(1), lengths.cumsum(0)])
+        within = torch.arange(int(offsets[-1]), device=batch.device) - offsets[:-1].repeat_interleave(lengths)
+        positions = starts.repeat_interleave(lengths) + within
+        return Bags(self.ids[positions], self.weights[positions], offsets)
+
+    def sums(self, table: torch.Tensor) -> torch.Tensor:
+        """The sum of each text's rows of `table` `[texts, dim]`."""
+        return F.embedding_bag(self.ids, table, self.offsets[:-1], mode="sum", per_sample_weights=self.weights)
+
+
+def text_bags(
+    model: Word2VecForSequenceClassification, texts: TokenizedTexts, device: torch.device | str, chunk: int = 256
+) -> tuple[Bags, Bags | None, torch.Tensor]:
+    """The known words and the rows of the hashed table of each text, as the model pools them (`known_words`,
+    `hashed_ids`), and the number of both in each text `[texts]` (at least 1: the mean's divisor)."""
+    word_keys, hashed_keys = [], []
+    buckets = model.config.word_bigram_buckets if model.word_bigrams is not None else 0
+    for start in range(0, len(texts.ids), chunk):
+        batch = texts.batch(range(start, min(start + chunk, len(texts.ids))), device)
+        input_ids = batch["input_ids"]
+        known = model.known_words(input_ids, batch["attention_mask"])
+        rows = torch.arange(start, start + len(input_ids), device=device).unsqueeze(1)
+        word_keys.append(rows.expand_as(input_ids)[known] * model.config.vocab_size + input_ids[known])
+        if buckets:
+            bucket_ids, present = model.hashed_ids(input_ids, known)
+            hashed_keys.append(rows.expand_as(bucket_ids)[present] * buckets + bucket_ids[present])
+    words = Bags.from_keys(torch.cat(word_keys), model.config.vocab_size, len(texts.ids))
+    sizes = words.sizes()
+    hashed = None
+    if buckets:
+        hashed = Bags.from_keys(torch.cat(hashed_keys), buckets, len(texts.ids))
+        sizes = sizes + hashed.sizes()
+    return words, hashed, sizes.clamp(min=1)
+
+
+@torch.no_grad()
+def rowwise_adagrad_step(
+    table: torch.Tensor, squares: torch.Tensor, bags: Bags, text_gradients: torch.Tensor, learning_rate: float
+) -> None:
+    """Row-wise Adagrad's step on the rows of `table` `[rows, dim]` that `bags` holds: a row's gradient is the sum of
+    its texts' `text_gradients` `[texts, dim]` (the loss's gradient over the text vector divided by the text's size)
+    times its count in each; `squares` `[rows]` sums the mean squared gradient of each row, which divides the row's
+    step as Adagrad's per-coordinate sums divide each coordinate's (eps 1e-10)."""
+    rows, inverse = torch.unique(bags.ids, return_inverse=True)
+    gradient = torch.zeros(len(rows), table.shape[1], device=table.device, dtype=table.dtype)
+    gradient.index_add_(0, inverse, text_gradients[bags.texts()] * bags.weights.unsqueeze(1))
+    sums = squares[rows] + gradient.square().mean(1)
+    squares[rows] = sums
+    table.index_add_(0, rows, gradient * (-learning_rate / (sums.sqrt() + 1e-10)).unsqueeze(1))
 
 
 def train_classifier(
@@ -111,39 +180,80 @@ def train_classifier(
     device: torch.device | str = "cpu",
     log: Callable[[str], None] | None = None,
 ) -> list[float]:
-    """Adagrad on the trainable parameters (the frozen vectors stay out of the optimiser), `settings.epochs` passes
-    in an order fixed by `settings.seed`, the learning rate decaying linearly to zero as fastText's does. Returns
-    each epoch's mean loss; `log` gets a line per epoch."""
+    """Adagrad on the trainable parameters (the frozen vectors stay out of it), `settings.epochs` passes in an order
+    fixed by `settings.seed`, the learning rate decaying linearly to zero as fastText's does. Returns each epoch's
+    mean loss; `log` gets a line per epoch.
+
+    The texts are bags of ids, made once (`text_bags`): a step pools the batch's bags (frozen vectors: their sums,
+    also made once), runs the head and the loss through autograd, and updates only the table rows the batch holds
+    (`rowwise_adagrad_step`, one sum of squares a row, as for the embedding tables of recommender models: the
+    per-coordinate sums would double the table's memory and the step's work). torch's own path, sparse embedding_bag
+    gradients into torch.optim.Adagrad, spent most of its time coalescing and masking those gradients.
+    The head (a few thousand numbers) gets torch.optim.Adagrad."""
     model.to(device).train()
-    model.sparse_gradients = True
+    # A step's tensors are a batch's rows, too short for intra-op threads to pay: on the shared 2-core machine two
+    # threads took 3 to 4 times the wall-clock time of one for the same training, waiting on each other.
+    threads = torch.get_num_threads()
+    if torch.device(device).type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        return train_in_steps(model, texts, labels, settings, device, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def train_in_steps(
+    model: Word2VecForSequenceClassification,
+    texts: TokenizedTexts,
+    labels: Sequence[int],
+    settings: ClassifierSettings,
+    device: torch.device | str,
+    log: Callable[[str], None] | None,
+) -> list[float]:
+    """`train_classifier`'s loop."""
     generator = torch.Generator().manual_seed(settings.seed)
-    # Adagrad takes the tables' sparse gradients (the rows a batch uses) and scales each coordinate by its own history,
-    # as Adam does; SparseAdam took 3 of the 4.7 s of training on BBC News, Adagrad a fraction of it.
-    optimizer = torch.optim.Adagrad(
-        [parameter for parameter in model.parameters() if parameter.requires_grad], lr=settings.learning_rate
-    )
+    words, hashed, sizes = text_bags(model, texts, device)
+    tables = [] if hashed is None else [(model.word_bigrams.weight, hashed)]
+    with torch.no_grad():
+        if model.config.freeze_embeddings:
+            frozen_sums = words.sums(model.embeddings)
+        else:
+            tables.append((model.embeddings, words))
+    squares = [table.new_zeros(len(table)) for table, _ in tables]
+    table_ids = {id(table) for table, _ in tables}
+    head = [parameter for parameter in model.parameters() if parameter.requires_grad and id(parameter) not in table_ids]
+    optimizer = torch.optim.Adagrad(head, lr=settings.learning_rate)
     steps_per_epoch = -(-len(labels) // settings.batch_size)
     # A few dozen labelled texts make one batch an epoch: they get more epochs, up to `min_steps` batches in all.
     epochs = max(settings.epochs, -(-settings.min_steps // steps_per_epoch))
     total_steps = epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / total_steps)
-    targets = torch.as_tensor(labels, dtype=torch.long)
+    targets = torch.as_tensor(labels, dtype=torch.long, device=device)
     losses = []
-    # Adagrad builds its sparse updates from valid indices: torch's invariant checks (off by default) would only warn.
-    with torch.sparse.check_sparse_tensor_invariants(enable=False):
-        for epoch in range(epochs):
-            started, total = time.perf_counter(), 0.0
-            for batch in length_sorted_batches(texts, settings.batch_size, generator):
-                loss = model(**texts.batch(batch, device), labels=targets[batch].to(device)).loss
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                total += loss.item() * len(batch)
-            losses.append(total / len(targets))
-            if log is not None:
-                log(f"epoch {epoch + 1}/{epochs}: loss {losses[-1]:.4f} ({time.perf_counter() - started:.1f} s)")
-    model.sparse_gradients = False
+    for epoch in range(epochs):
+        started, total = time.perf_counter(), torch.zeros((), device=device)
+        order = torch.randperm(len(labels), generator=generator).to(device)
+        for batch in order.split(settings.batch_size):
+            selected = [bags.select(batch) for _, bags in tables]
+            with torch.no_grad():
+                pooled = frozen_sums[batch] if model.config.freeze_embeddings else 0
+                for (table, _), bags in zip(tables, selected, strict=True):
+                    pooled = pooled + bags.sums(table)
+                pooled = pooled / sizes[batch].unsqueeze(1)
+            pooled.requires_grad_()
+            loss = model.classification_loss(model.logits_from_pooled(pooled), targets[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            learning_rate = optimizer.param_groups[0]["lr"]
+            optimizer.step()
+            schedule.step()
+            text_gradients = pooled.grad / sizes[batch].unsqueeze(1)
+            for (table, _), bags, sums in zip(tables, selected, squares, strict=True):
+                rowwise_adagrad_step(table.data, sums, bags, text_gradients, learning_rate)
+            total += loss.detach() * len(batch)
+        losses.append(total.item() / len(targets))
+        if log is not None:
+            log(f"epoch {epoch + 1}/{epochs}: loss {losses[-1]:.4f} ({time.perf_counter() - started:.1f} s)")
     model.eval()
     return losses
 

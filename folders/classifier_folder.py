@@ -58,10 +58,9 @@ def build_classifier_card(
         model_name=model_id,
         eval_results=eval_results,
     )
+    hashed = "words and word bigrams" if config.hashed_words else "word bigrams"
     bigrams = (
-        f" and of its hashed word bigrams ({config.word_bigram_buckets:,} buckets)"
-        if config.word_bigram_buckets
-        else ""
+        f" and of its hashed {hashed} ({config.word_bigram_buckets:,} buckets)" if config.word_bigram_buckets else ""
     )
     head = (
         f"through a hidden layer of {config.classifier_hidden_size} into a linear layer"

@@ -36,6 +36,9 @@ from .modeling_word2vec import (
 CLASSIFIER_DEFAULTS = {
     # Rows of the hashed word-bigram table (fastText's -wordNgrams 2, -bucket); 0: words only.
     "word_bigram_buckets": 0,
+    # Whether each known word also gets a row of that table beside its pretrained vector: a trainable word vector,
+    # as fastText's, while the pretrained ones stay as they are.
+    "hashed_words": False,
     # Width of the hidden layer between the pooled vector and the labels; 0: a linear classifier (fastText's).
     "classifier_hidden_size": 0,
     "classifier_dropout": 0.0,
@@ -54,13 +57,15 @@ def is_classifier_config(config: PreTrainedConfig | dict) -> bool:
 class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
     r"""
     A text classifier over word2vec vectors: the mean of the vectors of a text's known words (and, with
-    `config.word_bigram_buckets`, of hashed word-bigram vectors), optionally through one hidden layer, into a
+    `config.word_bigram_buckets`, of hashed word-bigram vectors, and with `config.hashed_words` of a hashed
+    trainable vector for each word), optionally through one hidden layer, into a
     linear layer to the labels, as fastText's supervised model.
 
     Config (beside [`Word2VecConfig`]'s own): `num_labels`, `id2label`, `label2id`, `problem_type`
     (`"single_label_classification"`, softmax, or `"multi_label_classification"`, a sigmoid per label: inferred
-    from the labels' dtype when not set), `word_bigram_buckets`, `classifier_hidden_size`, `classifier_dropout`,
-    and `freeze_embeddings` (True unless asked: `from_pretrained(folder, freeze_embeddings=False)` fine-tunes).
+    from the labels' dtype when not set), `word_bigram_buckets`, `hashed_words`, `classifier_hidden_size`,
+    `classifier_dropout`, and `freeze_embeddings` (True unless asked: `from_pretrained(folder,
+    freeze_embeddings=False)` fine-tunes).
 
     Tensors: `embeddings`, `context`, `counts` (those of [`Word2VecModel`]; `context` and `counts` are carried,
     unused, so that the folder still continues word2vec training), `word_bigrams.weight`, `hidden.*`,
@@ -86,10 +91,6 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
         self.hidden = nn.Linear(dim, hidden_size) if hidden_size else None
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.classifier = nn.Linear(hidden_size or dim, config.num_labels)
-        # Sparse gradients for the tables (only the rows a batch uses), for optimisers that take them (SparseAdam,
-        # SGD): a bigram table of 100k+ rows updated densely each step costs more than all the rest. Off by default,
-        # since transformers.Trainer's AdamW takes dense gradients only.
-        self.sparse_gradients = False
         self._register_load_state_dict_pre_hook(_rename_table_key)
         self.post_init()
         self.freeze(config.freeze_embeddings)
@@ -154,37 +155,50 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
         else:
             super()._init_weights(module)
 
-    def word_bigram_ids(self, input_ids: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The bucket of each pair of neighbouring known words `[batch, length - 1]`, and which pairs exist."""
+    def hashed_ids(self, input_ids: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows of the hashed table `word_bigrams` that the texts use `[batch, n]`, and which of them count
+        (bool, same shape): the bucket of each pair of neighbouring known words (`n = length - 1`) and, with
+        `config.hashed_words`, of each known word (`n = 2 * length - 1`), hashed as its pair with the id
+        `vocab_size`, which no word has."""
         pairs = known[:, :-1] & known[:, 1:]
         buckets = (input_ids[:, :-1] * BIGRAM_HASH_MULTIPLIER + input_ids[:, 1:]) % self.config.word_bigram_buckets
+        if self.config.hashed_words:
+            words = (input_ids * BIGRAM_HASH_MULTIPLIER + self.config.vocab_size) % self.config.word_bigram_buckets
+            buckets, pairs = torch.cat([buckets, words], 1), torch.cat([pairs, known], 1)
         return buckets, pairs
 
-    def pool(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The text vectors `[batch, hidden_size]`: the mean over the known words' vectors and their bigrams'.
-        Padding and unknown words are left out; a text without a known word gets zeros."""
+    def known_words(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Which tokens the text vector counts `[batch, length]` (bool): neither padding nor `[UNK]`, nor masked."""
         special = [i for i in (self.config.pad_token_id, self.config.unk_token_id) if i is not None]
         known = ~torch.isin(input_ids, torch.tensor(special, device=input_ids.device))
         if attention_mask is not None:
             known &= attention_mask.bool()
+        return known
+
+    def pool(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The text vectors `[batch, hidden_size]`: the mean over the known words' vectors and the rows of the hashed
+        table they use (`hashed_ids`). Padding and unknown words are left out; a text without a known word gets
+        zeros."""
+        known = self.known_words(input_ids, attention_mask)
         # embedding_bag sums without the [batch, length, dim] tensor that a lookup and a masked sum would build.
         weights = known.to(self.word_embeddings.weight.dtype)
-        total = F.embedding_bag(
-            input_ids, self.word_embeddings.weight, mode="sum", per_sample_weights=weights, sparse=self.sparse_gradients
-        )
+        total = F.embedding_bag(input_ids, self.word_embeddings.weight, mode="sum", per_sample_weights=weights)
         count = weights.sum(1, keepdim=True)
-        if self.word_bigrams is not None and input_ids.shape[1] > 1:
-            buckets, pairs = self.word_bigram_ids(input_ids, known)
+        buckets, pairs = self.hashed_ids(input_ids, known) if self.word_bigrams is not None else (None, None)
+        if buckets is not None and buckets.shape[1]:
             pair_weights = pairs.to(weights.dtype)
             total = total + F.embedding_bag(
-                buckets,
-                self.word_bigrams.weight,
-                mode="sum",
-                per_sample_weights=pair_weights,
-                sparse=self.sparse_gradients,
+                buckets, self.word_bigrams.weight, mode="sum", per_sample_weights=pair_weights
             )
             count = count + pair_weights.sum(1, keepdim=True)
         return total / count.clamp(min=1)
+
+    def logits_from_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The labels' logits `[batch, num_labels]` of text vectors `[batch, hidden_size]` (those of `pool`)."""
+        hidden = self.dropout(pooled)
+        if self.hidden is not None:
+            hidden = self.dropout(F.relu(self.hidden(hidden)))
+        return self.classifier(hidden)
 
     def forward(
         self,
@@ -213,10 +227,7 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
                 f"a token id is outside the vocabulary of {self.config.vocab_size} words; encode the text with "
                 "this model's own tokenizer"
             )
-        hidden = self.dropout(self.pool(input_ids, attention_mask))
-        if self.hidden is not None:
-            hidden = self.dropout(F.relu(self.hidden(hidden)))
-        logits = self.classifier(hidden)
+        logits = self.logits_from_pooled(self.pool(input_ids, attention_mask))
         loss = None if labels is None else self.classification_loss(logits, labels)
         if not return_dict:
             return (logits,) if loss is None else (loss, logits)

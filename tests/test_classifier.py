@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,111 @@ def test_bigram_features_change_the_text_vector_only_where_known_words_neighbour
     assert not torch.allclose(classifier.pool(pair), classifier.pool(apart))
     word_mean = classifier.embeddings[pair[0]].mean(0)
     assert torch.allclose(classifier.pool(apart)[0], word_mean)
+
+
+def topic_texts(folder: Path, records: list[dict]):
+    """The records' token ids (a few with an unknown word and padding-free bigrams across it) and label ids."""
+    from transformers import PreTrainedTokenizerFast
+
+    from word2vec_hub.downstream.text_classifier import tokenize
+
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
+    texts = [record["text"] + (" zzunknown t0_1" if index % 3 == 0 else "") for index, record in enumerate(records)]
+    return tokenize(tokenizer, texts), [TOPICS.index(int(record["label"].split()[1])) for record in records]
+
+
+@pytest.mark.parametrize("frozen", [True, False], ids=["frozen", "fine-tuned"])
+def test_the_bags_pool_every_text_as_the_forward_does(trained_folder, frozen):
+    from word2vec_hub.downstream.text_classifier import text_bags
+
+    classifier = Word2VecForSequenceClassification.from_pretrained(
+        trained_folder, num_labels=3, word_bigram_buckets=16, hashed_words=True, freeze_embeddings=frozen
+    )
+    texts, _ = topic_texts(trained_folder, topic_lines(per_label=4, seed=4))
+    words, bigrams, sizes = text_bags(classifier, texts, "cpu")
+    pooled = (words.sums(classifier.embeddings) + bigrams.sums(classifier.word_bigrams.weight)) / sizes.unsqueeze(1)
+    expected = classifier.pool(**texts.batch(range(len(texts.ids)), "cpu"))
+    assert torch.allclose(pooled, expected, atol=1e-6)
+    batch = torch.tensor([5, 0, 7])
+    assert torch.allclose(
+        bigrams.select(batch).sums(classifier.word_bigrams.weight), bigrams.sums(classifier.word_bigrams.weight)[batch]
+    )
+
+
+@pytest.mark.parametrize("frozen", [True, False], ids=["frozen", "fine-tuned"])
+def test_a_training_step_is_rowwise_adagrad_on_the_forwards_own_gradients(trained_folder, frozen):
+    """One step over every text at once: the head moves as torch.optim.Adagrad moves it, each table row that the
+    texts hold by learning rate x its gradient / the root of its mean squared gradient, and no other row."""
+    from word2vec_hub.downstream.classifier_settings import ClassifierSettings
+    from word2vec_hub.downstream.text_classifier import train_classifier
+
+    texts, labels = topic_texts(trained_folder, topic_lines(per_label=4, seed=5))
+    settings = ClassifierSettings(
+        epochs=1, min_steps=1, batch_size=len(labels), learning_rate=0.3, word_bigram_buckets=64,
+        freeze_embeddings=frozen,
+    )  # fmt: skip
+    classifier = Word2VecForSequenceClassification.from_pretrained(
+        trained_folder, num_labels=3, word_bigram_buckets=64, hashed_words=True, freeze_embeddings=frozen
+    )
+    classifier.classifier.weight.data.normal_(std=0.5)  # gradients reach the tables only through a non-zero head
+    reference = Word2VecForSequenceClassification.from_pretrained(
+        trained_folder, num_labels=3, word_bigram_buckets=64, hashed_words=True, freeze_embeddings=False
+    )
+    reference.load_state_dict(classifier.state_dict())
+    loss = reference(**texts.batch(range(len(labels)), "cpu"), labels=torch.tensor(labels)).loss
+    loss.backward()
+    train_classifier(classifier, texts, labels, settings)
+    tables = [("word_bigrams.weight", reference.word_bigrams.weight)]
+    if not frozen:
+        tables.append(("word_embeddings.weight", reference.embeddings))
+    trained = dict(classifier.named_parameters())
+    for name, table in tables:
+        gradient = table.grad
+        step = 0.3 * gradient / (gradient.square().mean(1, keepdim=True).sqrt() + 1e-10)
+        assert torch.allclose(trained[name], table.detach() - step, atol=1e-5), name
+        untouched = gradient.abs().sum(1) == 0
+        assert untouched.any() and torch.equal(trained[name][untouched], table.detach()[untouched])
+    if frozen:
+        assert torch.equal(classifier.embeddings, reference.embeddings)
+    for name in ("classifier.weight", "classifier.bias"):
+        parameter = dict(reference.named_parameters())[name]
+        expected = parameter.detach() - 0.3 * parameter.grad / (parameter.grad.abs() + 1e-10)
+        assert torch.allclose(trained[name], expected, atol=1e-5), name
+
+
+def test_the_same_seed_trains_the_same_classifier_and_the_thread_count_is_given_back(trained_folder):
+    from word2vec_hub.downstream.classifier_settings import ClassifierSettings
+    from word2vec_hub.downstream.text_classifier import new_classifier, train_classifier
+
+    texts, labels = topic_texts(trained_folder, topic_lines(per_label=6, seed=6))
+    settings = ClassifierSettings(epochs=2, min_steps=4, batch_size=8, word_bigram_buckets=64, seed=3)
+    runs, threads = [], torch.get_num_threads()
+    torch.set_num_threads(2)  # training steps on one thread, then gives the caller's count back
+    for seed in (3, 3, 4):
+        classifier = new_classifier(
+            str(trained_folder), ["topic 0", "topic 1", "topic 2"], replace(settings, seed=seed)
+        )
+        train_classifier(classifier, texts, labels, replace(settings, seed=seed))
+        runs.append(classifier.state_dict())
+        assert torch.get_num_threads() == 2
+    torch.set_num_threads(threads)
+    assert all(torch.equal(runs[0][name], runs[1][name]) for name in runs[0])
+    assert not torch.equal(runs[0]["word_bigrams.weight"], runs[2]["word_bigrams.weight"])
+
+
+def test_hashed_words_give_each_known_word_a_trainable_row_beside_its_vector(trained_folder):
+    classifier = Word2VecForSequenceClassification.from_pretrained(
+        trained_folder, num_labels=2, word_bigram_buckets=1024, hashed_words=True
+    )
+    words = Word2VecModel.from_pretrained(trained_folder)
+    one, two = words.word_id("t0_0"), words.word_id("t0_1")
+    buckets, counted = classifier.hashed_ids(torch.tensor([[one, 1, two]]), torch.tensor([[True, False, True]]))
+    assert counted.tolist() == [[False, False, True, False, True]]  # no pair across [UNK]; both words
+    row = classifier.word_bigrams.weight
+    assert torch.allclose(
+        classifier.pool(torch.tensor([[one]]))[0], (classifier.embeddings[one] + row[buckets[0, 2]]) / 2
+    )
+    assert buckets[0, 2] != buckets[0, 4]
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +365,36 @@ def test_the_card_names_a_data_file_with_its_folder_only_when_it_has_one():
 
     assert data_name(Path("test.jsonl")) == "test.jsonl"
     assert data_name(Path("data/bbc-news/test.jsonl")) == "bbc-news/test.jsonl"
+
+
+def test_classify_reads_each_data_file_once(trained_folder, classify_data, tmp_path, monkeypatch):
+    import word2vec_hub.downstream.labelled_texts as labelled_texts
+    from word2vec_hub.cli import run_command
+
+    reads = []
+    original = labelled_texts.read_labelled_jsonl
+    monkeypatch.setattr(
+        labelled_texts,
+        "read_labelled_jsonl",
+        lambda path, *arguments, **keywords: reads.append(Path(path).name) or original(path, *arguments, **keywords),
+    )
+    output = tmp_path / "topics"
+    arguments = ["--train", str(classify_data / "train.jsonl"), "--test", str(classify_data / "test.jsonl")]
+    status = run_command(
+        ["classify", "--device", "cpu", "--model", str(trained_folder), *arguments, "--output", str(output)]
+    )
+    assert status == 0 and (output / "model.safetensors").is_file()
+    assert sorted(reads) == ["test.jsonl", "train.jsonl"]
+
+
+def test_max_length_reaches_the_classifier_and_its_help_names_both_uses(capsys):
+    from word2vec_hub.cli import build_parser
+    from word2vec_hub.commands.classify import classifier_settings_from
+
+    options = build_parser().parse_args(["classify", "--train", "t.jsonl", "--max-length", "7"])
+    assert classifier_settings_from(options).max_length == 7
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["classify", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    entry = help_text[help_text.index("--max-length MAX_LENGTH") :].split(" --limit")[0]
+    assert "by the classifier (default: whole texts)" in entry and "--learning-curve" in entry

@@ -449,3 +449,26 @@ def test_a_hub_client_warning_prints_once_in_the_warning_form(trained_folder, tm
     assert completed.returncode == 0, completed.stderr
     retries = [line for line in completed.stderr.splitlines() if "Retrying" in line]
     assert retries == ["warning: Retrying in 1s [Retry 1/5]."]
+
+
+def test_evaluate_resolves_and_checks_its_benchmark_files_once(trained_folder, tmp_path, monkeypatch, capsys):
+    from word2vec_hub.commands import evaluate
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("t0_0\tt0_1\t9.0\nt0_0\tw5\t1.0\nt1_0\tt1_2\t8.0\n")
+    questions = tmp_path / "questions.txt"
+    questions.write_text(": planted\na1 b1 a2 b2\n")
+    resolved, checked = [], []
+    monkeypatch.setattr(
+        evaluate,
+        "benchmark_files",
+        lambda options, original=evaluate.benchmark_files: resolved.append(1) or original(options),
+    )
+    monkeypatch.setattr(
+        evaluate,
+        "check_file",
+        lambda path, option, original=evaluate.check_file: checked.append(path) or original(path, option),
+    )
+    assert run_command(["evaluate", str(trained_folder), "--wordsim", str(pairs), "--analogy", str(questions)]) == 0
+    assert len(resolved) == 1 and checked == [pairs, questions]
+    assert "pairs" in capsys.readouterr().out

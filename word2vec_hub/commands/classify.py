@@ -5,9 +5,9 @@
   word2vec classify --model word2vec-ptb --learning-curve          # BBC News: 25 ... 1,700 labelled articles
 
 The default job trains one Word2VecForSequenceClassification (the mean of the text's word vectors, frozen unless
---fine-tune, and of hashed word bigrams where there are 1,000 training texts or more, into a linear layer;
-fastText's supervised model over pretrained vectors) on the {"label", "text"}
-lines of --train, prints its accuracy on --test and writes the folder: `pipeline("text-classification",
+--fine-tune, and, where there are 1,000 training texts or more, of trainable hashed vectors of its word bigrams and
+words, into a linear layer; fastText's supervised model over pretrained vectors) on the {"label", "text"} lines of
+--train, prints its accuracy on --test and writes the folder: `pipeline("text-classification",
 model=FOLDER, trust_remote_code=True)` serves it, `word2vec push` shares it. Without --train and --test it uses
 BBC News from the shared data.
 
@@ -68,6 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{CLASSIFIER_DEFAULTS.bigram_min_texts} texts (0: words only)",
     )  # fmt: skip
     parser.add_argument(
+        "--hashed-words", action=argparse.BooleanOptionalAction, default=CLASSIFIER_DEFAULTS.hashed_words,
+        help="with the bigrams, also a trainable vector for each word, hashed into the same buckets, beside its "
+        "pretrained one (which stays as it is unless --fine-tune)",
+    )  # fmt: skip
+    parser.add_argument(
         "--hidden-size",
         type=int,
         default=CLASSIFIER_DEFAULTS.hidden_size,
@@ -98,7 +103,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-length", type=parse_positive,
-        help=f"tokens kept of each article by the transformer (default: {DEFAULTS.max_length})",
+        help="tokens kept of each text: by the classifier (default: whole texts) and, with --learning-curve, by "
+        f"the transformer arms (default: {DEFAULTS.max_length})",
     )  # fmt: skip
     parser.add_argument("--limit", type=parse_positive, help="use only the first N training and test articles")
     parser.add_argument(
@@ -121,6 +127,7 @@ def classifier_settings_from(options: argparse.Namespace) -> ClassifierSettings:
         batch_size=options.batch_size,
         learning_rate=options.learning_rate,
         word_bigram_buckets=options.word_bigrams,
+        hashed_words=options.hashed_words,
         hidden_size=options.hidden_size,
         freeze_embeddings=not options.fine_tune,
         max_length=options.max_length,
@@ -158,27 +165,33 @@ def check_arguments(options: argparse.Namespace) -> None:
         )
     if options.learning_curve:
         check_parent(options.plot, "--plot")
-        if options.data:
-            for name in ("train.jsonl", "test.jsonl"):
-                check_file(options.data / name, "--data")
+        # Resolved and checked here, once: the job reads what this keeps (options.data_dir).
+        from word2vec_hub.shared_data import shared_file
+
+        options.data_dir = options.data or shared_file(DEFAULT_DATA, options.shared)
+        for name in ("train.jsonl", "test.jsonl"):
+            check_file(options.data_dir / name, "--data" if options.data else "BBC News in the shared data:")
         return
     check_classifier_arguments(options)
 
 
 def check_classifier_arguments(options: argparse.Namespace) -> None:
-    """The data read and checked (labels, empty texts, --num-labels) and the output folder, before torch."""
+    """The data read and checked (labels, empty texts, --num-labels) and the output folder, before torch. The job
+    trains on what this keeps (options.train_data, options.test_data, options.output_dir): the files are read once."""
     from word2vec_hub.downstream.labelled_texts import read_classifier_data
     from word2vec_hub.folders.checks import check_output_dir
 
     for name in ("word_bigrams", "hidden_size"):
         if getattr(options, name) < 0:
             raise UsageError(f"--{name.replace('_', '-')} must be 0 (none) or more, got {getattr(options, name)}")
-    train, test = data_files(options)
-    check_file(train, "--train")
-    if test is not None:
-        check_file(test, "--test")
-    read_classifier_data(train, test, options.num_labels)
-    check_output_dir(options.output or default_output(options))
+    options.train_file, options.test_file = data_files(options)
+    check_file(options.train_file, "--train")
+    if options.test_file is not None:
+        check_file(options.test_file, "--test")
+    options.train_data, options.test_data = read_classifier_data(
+        options.train_file, options.test_file, options.num_labels
+    )
+    options.output_dir = check_output_dir(options.output or default_output(options))
 
 
 def run(options: argparse.Namespace) -> int:
@@ -190,7 +203,6 @@ def run(options: argparse.Namespace) -> int:
 def run_classifier_job(options: argparse.Namespace) -> int:
     from transformers import PreTrainedTokenizerFast
 
-    from word2vec_hub.downstream.labelled_texts import read_classifier_data
     from word2vec_hub.downstream.text_classifier import (
         classifier_accuracy,
         describe_settings,
@@ -202,11 +214,10 @@ def run_classifier_job(options: argparse.Namespace) -> int:
     from word2vec_hub.folders.classifier_folder import ClassifierTraining, save_classifier_folder
     from word2vec_hub.training.devices import resolve_device
 
-    train_file, test_file = data_files(options)
-    output = Path(options.output or default_output(options))
+    train_file, test_file, output = options.train_file, options.test_file, options.output_dir
+    train, test = options.train_data, options.test_data
     try:
         device = resolve_device(options.device)
-        train, test = read_classifier_data(train_file, test_file, options.num_labels)
         settings = classifier_settings_from(options).for_texts(len(train.texts))
         tokenizer = PreTrainedTokenizerFast.from_pretrained(options.model)
         model = new_classifier(options.model, train.label_names, settings)
@@ -246,20 +257,16 @@ def run_learning_curve_job(options: argparse.Namespace) -> int:
     from word2vec_hub.downstream.labelled_texts import read_labelled_jsonl
     from word2vec_hub.downstream.learning_curve import format_table, plot_learning_curve, run_learning_curve
     from word2vec_hub.modeling import Word2VecModel
-    from word2vec_hub.shared_data import SharedDataError, shared_file
 
     settings = settings_from(options)
+    data = options.data_dir
     try:
-        data = options.data or shared_file(DEFAULT_DATA, options.shared)
-        for name in ("train.jsonl", "test.jsonl"):
-            if not (data / name).is_file():
-                raise FileNotFoundError(f"{data / name} not found (BBC News is in the shared data, {DEFAULT_DATA})")
         train = read_labelled_jsonl(data / "train.jsonl", limit=options.limit)
         test = read_labelled_jsonl(data / "test.jsonl", train.label_names, limit=options.limit)
         vectors = Word2VecModel.from_pretrained(options.model)
         if vectors.tokenizer is None:
             raise FileNotFoundError(f"{options.model} has no tokenizer (tokenizer.json); save the model with it")
-    except (SharedDataError, OSError, ValueError) as error:
+    except (OSError, ValueError) as error:
         hint = (
             " (run `word2vec train` first)" if options.model == "word2vec-ptb" and "word2vec-ptb" in str(error) else ""
         )

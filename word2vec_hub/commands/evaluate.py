@@ -43,16 +43,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_arguments(options: argparse.Namespace) -> None:
+    """The model and the benchmark files, resolved and checked once: the job reads what this keeps
+    (options.benchmarks)."""
     check_model(options.model_dir, "the model")
-    for path in [*(options.wordsim or []), *(options.analogy or [])]:
+    options.benchmarks = benchmark_files(options)
+    for path in [path for paths in options.benchmarks for path in paths]:
         check_file(path, "benchmark file")
-    if Path(options.model_dir).is_dir():
-        benchmark_files(options)
 
 
 def benchmark_files(options: argparse.Namespace) -> tuple[list[Path], list[Path]]:
-    """The word-pair and analogy files: those given, else the defaults for the language of the model's card, from
-    the shared data (`SharedDataError` if missing there)."""
+    """The word-pair and analogy files: those given, else the defaults for the language of the model's card (a
+    local folder's; a Hub model gets the English ones), from the shared data (`SharedDataError` if missing there)."""
     from word2vec_hub.folders.checks import card_language
     from word2vec_hub.shared_data import shared_file
 
@@ -68,17 +69,13 @@ def run(options: argparse.Namespace) -> int:
     from word2vec_hub.evaluation.benchmarks import EvaluationFileError, evaluate_word_analogies, evaluate_word_pairs
     from word2vec_hub.folders.model_card import EVALUATION_FILE, write_evaluation
     from word2vec_hub.modeling import Word2VecModel
-    from word2vec_hub.shared_data import SharedDataError
 
+    wordsim, analogy = options.benchmarks
     try:
-        wordsim, analogy = benchmark_files(options)
-        for path in [*wordsim, *analogy]:
-            if not path.is_file():
-                raise EvaluationFileError(f"benchmark file not found: {path}")
         model = Word2VecModel.from_pretrained(options.model_dir).to(options.device)
         similarity = [evaluate_word_pairs(model, path, options.restrict_vocab) for path in wordsim]
         analogies = [evaluate_word_analogies(model, path, options.restrict_vocab) for path in analogy]
-    except (EvaluationFileError, SharedDataError, OSError, ValueError) as error:
+    except (EvaluationFileError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
