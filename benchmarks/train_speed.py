@@ -2,6 +2,8 @@
 
     python benchmarks/train_speed.py                 # ../shared/data/bench-en.txt.gz (12M words), 3 epochs
     python benchmarks/train_speed.py --quick         # the PTB training split, under a minute
+    python benchmarks/train_speed.py --modes skipgram-ns cbow-ns skipgram-hs cbow-hs
+                                                     # each of word2vec's four models against gensim's
     python benchmarks/train_speed.py --memory        # ours on bench-en and on bench-en x4: peak memory
     python benchmarks/train_speed.py --processes 1 2 # ours under torchrun with 1 and 2 processes (gloo)
     python benchmarks/train_speed.py --device cuda --repeat 4   # the GPU engine against the CPU kernel, dim 100
@@ -39,6 +41,15 @@ WORDSIM = SHARED / "eval" / "wordsim353.tsv"
 ANALOGIES = SHARED / "eval" / "questions-words.txt"
 RESTRICT_VOCAB = 30_000
 LR_NAMES = ("linear", "gensim")
+# word2vec's four models, as the settings both trainers get (hierarchical softmax alone trains no negatives).
+MODES = {
+    "skipgram-ns": {"cbow": False, "hs": False},
+    "cbow-ns": {"cbow": True, "hs": False},
+    "skipgram-hs": {"cbow": False, "hs": True, "negative": 0},
+    "cbow-hs": {"cbow": True, "hs": True, "negative": 0},
+}
+# The targets of issue 21, per mode: words/s against gensim's, and quality at most this far below gensim's.
+SPEED_TARGET, QUALITY_MARGIN = 1.5, 0.005
 
 
 def peak_rss_mb() -> float:
@@ -66,6 +77,7 @@ def run_ours(corpus: str, options: dict) -> dict:
         min_count=options["min_count"], epochs=options["epochs"], workers=options["workers"],
         device=options["device"], split_punctuation=False, progress=False,
         lr_schedule=options.get("lr_schedule", "linear"), backend=options.get("backend", "auto"),
+        cbow=options.get("cbow", False), hs=options.get("hs", False), cbow_mean=options.get("cbow_mean", True),
     )  # fmt: skip
     distributed = Distributed.from_environment(options.get("sync", "sum"))
     started = time.perf_counter()
@@ -110,7 +122,8 @@ def run_gensim(corpus: str, options: dict) -> dict:
 
     started = time.perf_counter()
     model = Word2Vec(
-        corpus_file=corpus, sg=1, hs=0, vector_size=options["dim"], window=options["window"],
+        corpus_file=corpus, sg=0 if options.get("cbow") else 1, hs=int(options.get("hs", False)),
+        cbow_mean=int(options.get("cbow_mean", True)), vector_size=options["dim"], window=options["window"],
         negative=options["negative"], sample=options["sample"], min_count=options["min_count"],
         epochs=options["epochs"], workers=options["workers"] or os.cpu_count(),
     )  # fmt: skip
@@ -148,8 +161,9 @@ def plain_text_copy(source: Path, folder: Path, repeat: int = 1) -> Path:
 
 
 def print_table(rows: list[dict], options: dict) -> None:
+    model = ("CBOW" if options.get("cbow") else "skip-gram") + (", hierarchical softmax" if options.get("hs") else "")
     print(
-        f"\nskip-gram, dim {options['dim']}, window {options['window']}, negative {options['negative']}, "
+        f"\n{model}, dim {options['dim']}, window {options['window']}, negative {options['negative']}, "
         f"sample {options['sample']}, min_count {options['min_count']}, {options['epochs']} epochs, "
         f"{options['workers'] or os.cpu_count()} CPU workers\n"
     )
@@ -222,6 +236,14 @@ def main() -> None:
         help="ours only, under torchrun with N processes on this machine (the cores shared out among them)",
     )  # fmt: skip
     parser.add_argument("--sync", nargs="+", default=["sum"], help="with --processes: sync schemes to run")
+    parser.add_argument(
+        "--modes", nargs="+", choices=MODES,
+        help="ours and gensim in each of these of word2vec's models, with the same settings (negative 0 for the "
+        "hs ones)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lr-schedule", default="linear", choices=LR_NAMES, help="with --modes: ours's learning-rate schedule"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -250,6 +272,23 @@ def main() -> None:
                     run = {**settings, "dim": dim, "device": device, "backend": backend, "save": True}
                     rows.append({**in_subprocess("ours", str(text), run), "dim": dim})
             print_device_comparison(rows, settings)
+        elif options.modes:
+            rows = []
+            for mode in options.modes:
+                mode_settings = {**settings, **MODES[mode], "lr_schedule": options.lr_schedule}
+                pair = [in_subprocess(trainer, str(text), mode_settings) for trainer in ("ours", "gensim")]
+                print_table(pair, mode_settings)
+                rows += [{**row, "mode": mode} for row in pair]
+            print()
+            for ours, gensim in zip(rows[::2], rows[1::2], strict=True):
+                speed = (ours["words"] / ours["seconds"]) / (gensim["words"] / gensim["seconds"])
+                wordsim, analogy = ours["wordsim"] - gensim["wordsim"], ours["analogy"] - gensim["analogy"]
+                quality_met = min(wordsim, analogy) >= -QUALITY_MARGIN
+                print(
+                    f"{ours['mode']:<12} ours / gensim: words/s x{speed:.2f} "
+                    f"({'met' if speed >= SPEED_TARGET else 'NOT MET'}: >= x{SPEED_TARGET}), WordSim {wordsim:+.3f}, "
+                    f"analogy {analogy:+.3f} ({'met' if quality_met else 'NOT MET'}: >= -{QUALITY_MARGIN})"
+                )
         elif options.processes:
             rows = []
             for processes in options.processes:

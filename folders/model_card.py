@@ -230,12 +230,20 @@ def build_model_card(
         if converted
         else f"Word2vec word vectors: {describe_architecture(config)}, {shape}, trained on {training}."
     )
-    if config.has_context_vectors:
-        head = "the skip-gram head (`context`) and the word counts"
+    output_layers = [
+        *(["negative sampling's output vectors (`context`)"] if config.has_context_vectors else []),
+        *(
+            ["hierarchical softmax's inner-node vectors (`nodes`, over the Huffman tree of the counts)"]
+            if config.hs
+            else []
+        ),
+    ]
+    if output_layers:
+        head = f"{', '.join(output_layers)} and the word counts"
     elif converted:
-        head = "the word counts (this model has no skip-gram head: it was converted from a vector file)"
+        head = "the word counts (this model has no output layer: it was converted from a vector file)"
     else:
-        head = "the word counts (the skip-gram head was left out when the folder was made smaller)"
+        head = "the word counts (the output layers were left out when the folder was made smaller)"
     card = ModelCard.from_template(
         data,
         template_path=str(CARD_TEMPLATE),
@@ -302,7 +310,17 @@ def is_converted(config: Word2VecConfig) -> bool:
 
 
 def describe_architecture(config: Word2VecConfig) -> str:
-    return f"{config.architecture} with negative sampling ({config.negative} noise words a pair)"
+    """The architecture and its output layers, as gensim's sg, cbow_mean, hs and negative set them."""
+    if config.architecture == "cbow":
+        architecture = f"CBOW (the {'mean' if config.cbow_mean else 'sum'} of each window's vectors)"
+        example = "window"
+    else:
+        architecture, example = config.architecture, "pair"
+    layers = [
+        *(["hierarchical softmax"] if config.hs else []),
+        *([f"negative sampling ({config.negative} noise words a {example})"] if config.negative > 0 else []),
+    ]
+    return f"{architecture} with {' and '.join(layers)}"
 
 
 def describe_training(config: Word2VecConfig) -> str:

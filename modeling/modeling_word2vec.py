@@ -1,4 +1,4 @@
-"""Word2vec (skip-gram with negative sampling) as a Hugging Face model.
+"""Word2vec (skip-gram or CBOW, with negative sampling or hierarchical softmax) as a Hugging Face model.
 
 This file goes to the Hub beside the weights and is loaded there with ``trust_remote_code=True``, so it imports
 only torch and transformers. The config and the model live in one file on purpose: remote code loads a separate
@@ -35,6 +35,8 @@ TABLE_FILE_KEY = "embeddings"
 TABLE_MODULE_KEY = "word_embeddings.weight"
 # Rows named in the warning about non-finite input vectors.
 NON_FINITE_ROWS_SHOWN = 5
+# The architectures a config records (None: vectors converted from a file, whose training is not recorded).
+ARCHITECTURES = ("skip-gram", "cbow")
 # Scores computed by one matrix product of a batch of queries (1 GiB in float32): the queries beyond go to the next.
 SCORES_PER_PRODUCT = 2**28
 # The dtypes model.safetensors may store the tables in (`Word2VecConfig.table_dtype`). int8 keeps one float32 scale a
@@ -175,10 +177,15 @@ class Word2VecConfig(PreTrainedConfig):
         hidden_size (`int`): vector dimension.
         pad_token_id (`int`, *optional*): row kept at zero, used for padding.
         unk_token_id (`int`, *optional*): row of the unknown-word token.
-        architecture (`str`, *optional*): how the vectors were trained: `"skip-gram"` (with negative sampling,
-            `negative` noise words a pair); None for vectors converted from a file, whose training is not recorded.
-        has_context_vectors (`bool`): whether the checkpoint holds the skip-gram head (`context`). Vectors converted
-            from word2vec, GloVe or fastText files have none.
+        architecture (`str`, *optional*): how the vectors were trained: `"skip-gram"` (each word predicts its
+            neighbours) or `"cbow"` (each word is predicted from its window, gensim's `sg=0`); None for vectors
+            converted from a file, whose training is not recorded.
+        has_context_vectors (`bool`): whether the checkpoint holds negative sampling's output vectors (`context`):
+            trained with `negative` > 0. Vectors converted from word2vec, GloVe or fastText files have none.
+        hs (`bool`): trained with hierarchical softmax (gensim's `hs=1`): the checkpoint holds its inner nodes'
+            vectors (`nodes`), over the Huffman tree of `counts` (`Word2VecModel.huffman_tree`).
+        cbow_mean (`bool`): CBOW's input is the mean of the window's vectors (else their sum), gensim's
+            `cbow_mean`.
         freeze_embeddings (`bool`): load the input vectors with `requires_grad=False`.
         bucket (`int`): rows of the character n-gram table (`ngrams`, fastText's subwords); 0: no subwords, and a word
             outside the vocabulary has no vector.
@@ -208,8 +215,8 @@ class Word2VecConfig(PreTrainedConfig):
     model_type = "word2vec"
     # The hyperparameters that trained the vectors, recorded for model cards and for continuing training.
     training_hyperparameters = (
-        "window", "negative", "sample", "min_count", "max_vocab", "epochs", "alpha", "min_alpha", "ns_exponent",
-        "phrases", "phrase_min_count", "phrase_threshold",
+        "window", "negative", "hs", "cbow_mean", "sample", "min_count", "max_vocab", "epochs", "alpha", "min_alpha",
+        "ns_exponent", "phrases", "phrase_min_count", "phrase_threshold",
     )  # fmt: skip
 
     vocab_size: int = 2
@@ -224,6 +231,8 @@ class Word2VecConfig(PreTrainedConfig):
     freeze_embeddings: bool = False
     window: int = 5
     negative: int = 5
+    hs: bool = False
+    cbow_mean: bool = True
     sample: float = 1e-3
     min_count: int = 5
     max_vocab: int | None = None
@@ -244,6 +253,10 @@ class Word2VecConfig(PreTrainedConfig):
         if self.vocab_size < 1 or self.hidden_size < 1:
             raise ValueError(
                 f"vocab_size and hidden_size must be positive, got {self.vocab_size} and {self.hidden_size}"
+            )
+        if self.architecture is not None and self.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"architecture must be one of {', '.join(ARCHITECTURES)} or None, got {self.architecture!r}"
             )
         for name in ("pad_token_id", "unk_token_id"):
             token_id = getattr(self, name)
@@ -280,8 +293,10 @@ class Word2VecPreTrainedModel(PreTrainedModel):
                     if special_id is not None and special_id < module.num_embeddings:
                         module.weight[special_id].zero_()
         if isinstance(module, Word2VecModel):
-            if module.context is not None:
-                init.zeros_(module.context)
+            # word2vec starts both output layers at zero.
+            for output_layer in (module.context, module.nodes):
+                if output_layer is not None:
+                    init.zeros_(output_layer)
             init.zeros_(module.counts)
             if module.ngrams is not None:
                 bound = 0.5 / module.config.hidden_size
@@ -301,18 +316,23 @@ GENSIM_ONLY_NAMES = frozenset({
 
 class Word2VecModel(Word2VecPreTrainedModel):
     r"""
-    A word2vec embedding table and its skip-gram head.
+    A word2vec embedding table and its output layers (the head that training continues from).
 
     Tensors (the keys of `model.safetensors`):
         embeddings (`[vocab_size, hidden_size]`): the input vectors, the word vectors people use: the weight of
             the `nn.Embedding` module `word_embeddings` (`get_input_embeddings()`), which `forward` calls.
-        context (`[vocab_size, hidden_size]`): the context vectors of skip-gram with negative sampling; absent when
-            `config.has_context_vectors` is false.
-        counts (`[vocab_size]`, int64): corpus frequency of each word; drives subsampling and the noise
-            distribution when training continues.
+        context (`[vocab_size, hidden_size]`): the output vectors of negative sampling, for skip-gram and CBOW
+            alike; absent when `config.has_context_vectors` is false.
+        nodes (`[vocab_size - 1, hidden_size]`): hierarchical softmax's vectors of the inner nodes of the Huffman
+            tree of `counts` (`huffman_tree()`); present when `config.hs`.
+        counts (`[vocab_size]`, int64): corpus frequency of each word; drives subsampling, the noise
+            distribution and the Huffman tree when training continues.
         ngrams (`[bucket, hidden_size]`): the character n-gram vectors (fastText's subwords), when `config.bucket`
             is positive: a word outside the vocabulary gets the mean of its n-grams' rows (`subword_vector`), and
             the queries take such words too. A known word's row in `embeddings` already holds its fastText vector.
+
+    The loss of each mode, whose gradient training applies: `skipgram_loss` and `cbow_loss` (negative sampling),
+    `skipgram_hs_loss` and `cbow_hs_loss` (hierarchical softmax).
 
     `forward` maps ids to their input vectors, which is what a feature-extraction pipeline and a frozen input layer
     need. The gensim-style queries (gensim's `KeyedVectors` query set: `most_similar`, `similarity`, `doesnt_match`,
@@ -328,6 +348,10 @@ class Word2VecModel(Word2VecPreTrainedModel):
             self.context = nn.Parameter(torch.empty(vocab_size, dim))
         else:
             self.register_parameter("context", None)
+        if config.hs:
+            self.nodes = nn.Parameter(torch.empty(max(vocab_size - 1, 0), dim))
+        else:
+            self.register_parameter("nodes", None)
         if config.bucket > 0:
             self.ngrams = nn.Parameter(torch.empty(config.bucket, dim))
         else:
@@ -342,6 +366,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
         self._norms: torch.Tensor | None = None
         self._norms_key: tuple | None = None
         self._norms_finite = False
+        self._huffman_cache: tuple[tuple, HuffmanTree] | None = None
         # `load_state_dict` of a state dict saved with the file's names (`embeddings`), as plain torch code does.
         self._register_load_state_dict_pre_hook(_rename_table_key)
         self.post_init()
@@ -629,6 +654,13 @@ class Word2VecModel(Word2VecPreTrainedModel):
                 )
                 self.context = None
                 self.config.has_context_vectors = False
+            if self.nodes is not None:
+                logger.warning(
+                    f"the new input embeddings have dimension {value.embedding_dim}, the hierarchical-softmax nodes "
+                    f"{self.config.hidden_size}: the nodes are dropped (hs=False)"
+                )
+                self.nodes = None
+                self.config.hs = False
             self.config.hidden_size = value.embedding_dim
         self._resize_rows(value.num_embeddings)
         self.word_embeddings = value
@@ -658,8 +690,8 @@ class Word2VecModel(Word2VecPreTrainedModel):
             )
 
     def _resize_rows(self, rows: int) -> None:
-        """Bring `context`, `counts`, the config and the attached tokenizer to `rows` rows (the input vectors are
-        the caller's)."""
+        """Bring `context`, `nodes`, `counts`, the config and the attached tokenizer to `rows` rows (the input
+        vectors are the caller's)."""
         self._check_row_count(rows)
         if self.context is not None and self.context.shape[0] != rows:
             context = self.context.new_zeros(rows, self.context.shape[1])
@@ -667,6 +699,14 @@ class Word2VecModel(Word2VecPreTrainedModel):
             with torch.no_grad():
                 context[:kept] = self.context[:kept]
             self.context = nn.Parameter(context, requires_grad=self.context.requires_grad)
+        if self.nodes is not None and self.nodes.shape[0] != rows - 1:
+            # The tree of the new counts numbers its nodes afresh: the old nodes' vectors start training where they
+            # are, as the context vectors do.
+            nodes = self.nodes.new_zeros(rows - 1, self.nodes.shape[1])
+            kept = min(rows - 1, self.nodes.shape[0])
+            with torch.no_grad():
+                nodes[:kept] = self.nodes[:kept]
+            self.nodes = nn.Parameter(nodes, requires_grad=self.nodes.requires_grad)
         if self.counts.shape[0] != rows:
             counts = self.counts.new_zeros(rows)
             kept = min(rows, self.counts.shape[0])
@@ -802,24 +842,127 @@ class Word2VecModel(Word2VecPreTrainedModel):
             negative_ids (`torch.LongTensor` of shape `(num_pairs, negative)`): noise words $k$ for each pair.
             reduction: `"mean"` or `"sum"` over pairs, or `"none"` for the loss of each pair `(num_pairs,)`.
         """
-        if self.context is None:
-            raise RuntimeError(
-                "this model has no context vectors (it was converted from a vector file), so it has no skip-gram "
-                "head; train a model with `word2vec train` to get one"
-            )
         for ids in (center_ids, context_ids, negative_ids):
             self._validate_ids(ids)
-        center = self.embeddings[center_ids]
-        positive_score = (center * self.context[context_ids]).sum(-1)
-        negative_score = torch.bmm(self.context[negative_ids], center.unsqueeze(-1)).squeeze(-1)
-        loss = -F.logsigmoid(positive_score) - F.logsigmoid(-negative_score).sum(-1)
-        if reduction == "none":
-            return loss
-        if reduction == "sum":
-            return loss.sum()
-        if reduction == "mean":
-            return loss.mean()
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        return _reduce(self._negative_sampling_loss(self.embeddings[center_ids], context_ids, negative_ids), reduction)
+
+    def cbow_loss(
+        self,
+        window_ids: torch.LongTensor,
+        center_ids: torch.LongTensor,
+        negative_ids: torch.LongTensor,
+        window_mask: torch.Tensor | None = None,
+        reduction: str = "mean",
+    ) -> torch.Tensor:
+        r"""
+        Negative-sampling loss of CBOW, $-\log\sigma(u_c \cdot h) - \sum_k \log\sigma(-u_k \cdot h)$, with $h$ the
+        mean (`config.cbow_mean`) or sum of the window's input vectors and $u$ the context vectors.
+
+        word2vec and gensim (and `word2vec train`) add the gradient with respect to $h$ to every input vector of the
+        window: with the mean that is the window's size times this loss's gradient for each of them.
+
+        Args:
+            window_ids (`torch.LongTensor` of shape `(num_windows, width)`): the words around each center.
+            center_ids (`torch.LongTensor` of shape `(num_windows,)`): the words $c$ to predict.
+            negative_ids (`torch.LongTensor` of shape `(num_windows, negative)`): noise words $k$ for each window.
+            window_mask (`torch.Tensor` of shape `(num_windows, width)`, *optional*): 1 for the words of a window,
+                0 for padding (default: every position is a word).
+            reduction: `"mean"` or `"sum"` over windows, or `"none"` for the loss of each window `(num_windows,)`.
+        """
+        for ids in (window_ids, center_ids, negative_ids):
+            self._validate_ids(ids)
+        hidden = self._window_input(window_ids, window_mask)
+        return _reduce(self._negative_sampling_loss(hidden, center_ids, negative_ids), reduction)
+
+    def skipgram_hs_loss(
+        self, center_ids: torch.LongTensor, context_ids: torch.LongTensor, reduction: str = "mean"
+    ) -> torch.Tensor:
+        r"""
+        Hierarchical-softmax loss of skip-gram, $-\sum_j \log\sigma(s_j\, n_j \cdot v_c)$ over the inner nodes $n_j$
+        on the Huffman path of the context word $o$ (`huffman_tree()`), with $s_j = 1 - 2\,\mathrm{code}_j$.
+
+        Args:
+            center_ids (`torch.LongTensor` of shape `(num_pairs,)`): center words $c$ (their input vectors).
+            context_ids (`torch.LongTensor` of shape `(num_pairs,)`): observed context words $o$ (their paths).
+            reduction: `"mean"` or `"sum"` over pairs, or `"none"` for the loss of each pair `(num_pairs,)`.
+        """
+        for ids in (center_ids, context_ids):
+            self._validate_ids(ids)
+        return _reduce(self._hierarchical_softmax_loss(self.embeddings[center_ids], context_ids), reduction)
+
+    def cbow_hs_loss(
+        self,
+        window_ids: torch.LongTensor,
+        center_ids: torch.LongTensor,
+        window_mask: torch.Tensor | None = None,
+        reduction: str = "mean",
+    ) -> torch.Tensor:
+        r"""
+        Hierarchical-softmax loss of CBOW: `skipgram_hs_loss`'s sum over the path of the center word $c$, with the
+        window's mean (`config.cbow_mean`) or summed input vector in place of $v_c$; the arguments are
+        `cbow_loss`'s, and training applies the gradient as `cbow_loss` says.
+        """
+        for ids in (window_ids, center_ids):
+            self._validate_ids(ids)
+        hidden = self._window_input(window_ids, window_mask)
+        return _reduce(self._hierarchical_softmax_loss(hidden, center_ids), reduction)
+
+    def huffman_tree(self) -> HuffmanTree:
+        """The Huffman tree of hierarchical softmax, rebuilt from `counts` (the special tokens left out) as training
+        built it: the same counts give the same tree, so a saved folder reloads to the tree it was trained on.
+        Cached until `counts` changes."""
+        key = (self.counts.data_ptr(), self.counts._version, self.counts.shape[0])
+        if self._huffman_cache is None or self._huffman_cache[0] != key:
+            counts = self.counts.detach().cpu().clone()
+            for special_id in self._special_ids():
+                counts[special_id] = 0
+            self._huffman_cache = (key, huffman_tree(counts))
+        return self._huffman_cache[1]
+
+    def _window_input(self, window_ids: torch.Tensor, window_mask: torch.Tensor | None) -> torch.Tensor:
+        """CBOW's input `[num_windows, hidden_size]`: the mean (`config.cbow_mean`) or sum of each window's rows."""
+        mask = torch.ones_like(window_ids) if window_mask is None else window_mask
+        mask = mask.to(self.embeddings.dtype).unsqueeze(-1)
+        summed = (self.embeddings[window_ids] * mask).sum(1)
+        if not self.config.cbow_mean:
+            return summed
+        sizes = mask.sum(1)
+        if (sizes == 0).any():
+            raise ValueError("a window of cbow_loss has no word (its window_mask is all 0): CBOW has no input there")
+        return summed / sizes
+
+    def _negative_sampling_loss(
+        self, hidden: torch.Tensor, output_ids: torch.Tensor, negative_ids: torch.Tensor
+    ) -> torch.Tensor:
+        """`[n]`: -log sigmoid(u_o . h) - sum_k log sigmoid(-u_k . h) for inputs `hidden` `[n, hidden_size]`."""
+        if self.context is None:
+            raise RuntimeError(
+                "this model has no context vectors (negative sampling's output layer): it was converted from a vector "
+                "file or trained with hierarchical softmax alone (negative=0); train a model with `word2vec train` "
+                "and --negative 1 or more to get them"
+            )
+        positive_score = (hidden * self.context[output_ids]).sum(-1)
+        negative_score = torch.bmm(self.context[negative_ids], hidden.unsqueeze(-1)).squeeze(-1)
+        return -F.logsigmoid(positive_score) - F.logsigmoid(-negative_score).sum(-1)
+
+    def _hierarchical_softmax_loss(self, hidden: torch.Tensor, output_ids: torch.Tensor) -> torch.Tensor:
+        """`[n]`: the sum over each output word's path of -log sigmoid(±node . h), for inputs `hidden`."""
+        if self.nodes is None:
+            raise RuntimeError(
+                "this model has no hierarchical-softmax nodes (config.hs is false); train a model with "
+                "`word2vec train --hs` to get them"
+            )
+        tree = self.huffman_tree()
+        device = hidden.device
+        lengths = tree.lengths.to(device)[output_ids]
+        if (lengths == 0).any():
+            word = int(output_ids[lengths == 0].flatten()[0])
+            raise ValueError(f"word id {word} has no count, so it has no path in the Huffman tree to predict")
+        points, codes = tree.points.to(device)[output_ids], tree.codes.to(device)[output_ids]
+        on_path = torch.arange(points.shape[-1], device=device) < lengths.unsqueeze(-1)
+        scores = torch.einsum("...jd,...d->...j", self.nodes[points], hidden)
+        signs = 1 - 2 * codes.to(scores.dtype)  # label 1 - code, as +1 / -1
+        return -(F.logsigmoid(signs * scores) * on_path).sum(-1)
 
     # ------------------------------------------------------------------ gensim-style queries
 
@@ -1391,6 +1534,16 @@ def quantize_rows(table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         quantized[start : start + ROWS_PER_BLOCK] = torch.round(rows / divisors[:, None]).clamp_(-127, 127)
         scales[start : start + ROWS_PER_BLOCK] = block_scales
     return quantized, scales
+
+
+def _reduce(loss: torch.Tensor, reduction: str) -> torch.Tensor:
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.mean()
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def file_key(name: str) -> str:

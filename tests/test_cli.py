@@ -341,6 +341,10 @@ def run_word2vec(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
         (("train", "--corpus", "notes.txt", "--init-from", "nosuch"), "--init-from nosuch: no local folder"),
         (("train", "--corpus", "notes.txt", "--resume", "nosuch"), "--resume nosuch: folder not found"),
         (("train", "--corpus", "notes.txt", "--epochs", "0"), "epochs must be at least 1, got 0"),
+        (
+            ("train", "--corpus", "notes.txt", "--negative", "0"),
+            "--negative 0 leaves no output layer to train: add --hs",
+        ),
         (("train", "--corpus", "notes.txt", "--output", "notes.txt"), "notes.txt exists and is a file"),
         (("train", "--corpus", "notes.txt", "--log-file", "no/log.jsonl"), "log.jsonl: the folder"),
         (("train", "--dataset", "./no-such-dataset"), "--dataset ./no-such-dataset: no such file or folder"),

@@ -68,35 +68,36 @@ def test_compressed_files_go_whole_and_unsplittable_sources_are_refused(tmp_path
         stdin_corpus.shard(0, 2)
 
 
-def train_rank(rank: int, world_size: int, rendezvous_file: str, corpus: str, output: str) -> None:
+def train_rank(rank: int, world_size: int, rendezvous_file: str, corpus: str, output: str, mode: dict) -> None:
     # A file rendezvous: no port to pick, so no other process can take it between picking and binding.
     dist.init_process_group("gloo", init_method=f"file://{rendezvous_file}", rank=rank, world_size=world_size)
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
     os.environ.update(LOCAL_WORLD_SIZE=str(world_size))
     distributed = Distributed.from_environment(sync_every=4096)
     try:
-        result = train_word2vec(TextCorpus.from_files([corpus]), TrainingArguments(**ARGS), distributed=distributed)
-        torch.save(
-            {"embeddings": result.model.embeddings.data, "context": result.model.context.data,
-             "counts": result.model.counts, "words": result.words_trained},
-            Path(output) / f"rank{rank}.pt",
-        )  # fmt: skip
+        args = TrainingArguments(**ARGS, **mode)
+        result = train_word2vec(TextCorpus.from_files([corpus]), args, distributed=distributed)
+        torch.save({**result.model.state_dict(), "words": result.words_trained}, Path(output) / f"rank{rank}.pt")
     finally:
         distributed.stop()
 
 
-def test_two_gloo_ranks_train_one_model_as_well_as_one_process(tmp_path, planted_lines):
+# CBOW with both output layers: every table a mode can have travels between the ranks.
+@pytest.mark.parametrize("mode", [{}, {"cbow": True, "hs": True}], ids=["skipgram-ns", "cbow-hs-ns"])
+def test_two_gloo_ranks_train_one_model_as_well_as_one_process(tmp_path, planted_lines, mode):
     corpus = write_corpus(tmp_path, planted_lines)
-    multiprocessing.spawn(train_rank, args=(2, str(tmp_path / "rendezvous"), str(corpus), str(tmp_path)), nprocs=2)
+    spawn_args = (2, str(tmp_path / "rendezvous"), str(corpus), str(tmp_path), mode)
+    multiprocessing.spawn(train_rank, args=spawn_args, nprocs=2)
     ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(2)]
-    for name in ("embeddings", "context", "counts"):
+    tables = ("word_embeddings.weight", "context", "counts", *(["nodes"] if mode else []))
+    for name in tables:
         assert torch.equal(ranks[0][name], ranks[1][name]), f"{name} differ between the ranks"
 
-    single = train_word2vec(TextCorpus.from_files([str(corpus)]), TrainingArguments(**ARGS))
+    single = train_word2vec(TextCorpus.from_files([str(corpus)]), TrainingArguments(**ARGS, **mode))
     assert torch.equal(single.model.counts, ranks[0]["counts"]), "merged counts equal one process's counts"
     assert ranks[0]["words"] == single.words_trained, "the ranks together trained the whole corpus each epoch"
     distributed_model = single.model.__class__(single.model.config)
-    distributed_model.load_state_dict({name: ranks[0][name] for name in ("embeddings", "context", "counts")})
+    distributed_model.load_state_dict({name: ranks[0][name] for name in tables})
     distributed_model.set_tokenizer(single.tokenizer)
     assert planted_partner_hits(distributed_model) >= planted_partner_hits(single.model) - 1 >= 17
 

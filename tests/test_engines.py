@@ -24,8 +24,6 @@ TRITON_ON_CPU = pytest.param(
     ),
 )
 ENGINES_ON_CPU = ["numba", "torch", TRITON_ON_CPU]
-# The engines that train every mode below.
-TENSOR_ENGINES = ["torch", TRITON_ON_CPU]
 # word2vec's models besides skip-gram with negative sampling (tests/test_gpu_engine.py and tests/test_training.py
 # train that one on the planted corpus): (cbow, cbow_mean, hs, negative).
 MODES = {
@@ -82,7 +80,7 @@ def test_an_unknown_engine_is_refused():
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", TENSOR_ENGINES)
+@pytest.mark.parametrize("name", ENGINES_ON_CPU)
 def test_every_mode_learns_the_planted_pairs(name, mode, monkeypatch):
     cbow, cbow_mean, hs, negative = MODES[mode]
     if name == "triton":

@@ -145,10 +145,12 @@ class Distributed:
         """Combine what each rank changed since the last call (see the module docstring); only the rows some rank
         changed travel."""
         started = time.perf_counter()
-        changed = torch.stack(
+        # One all-reduce of every table's changed rows (the tables may differ in rows: hierarchical softmax's nodes).
+        changed = torch.cat(
             [(table != snapshot).any(dim=1) for table, snapshot in zip(tables, self._snapshots, strict=True)]
         ).to(torch.int32)
         self.all_reduce(changed)
+        changed = changed.split([table.shape[0] for table in tables])
         for table, snapshot, ranks_changing in zip(tables, self._snapshots, changed, strict=True):
             rows = ranks_changing.nonzero().squeeze(1)
             change = self.all_reduce(table.index_select(0, rows) - snapshot.index_select(0, rows))

@@ -210,7 +210,8 @@ class EpochLoop:
             engine_name,
             EngineInputs(
                 embeddings=self.model.embeddings.data,
-                context=self.model.context.data,
+                context=None if args.negative == 0 else self.model.context.data,
+                nodes=self.model.nodes.data if args.hs else None,
                 sampling=sampling,
                 args=args,
                 device=device,
@@ -248,7 +249,9 @@ class EpochLoop:
 
     @property
     def tables(self) -> list[torch.Tensor]:
-        return [self.model.embeddings.data, self.model.context.data]
+        """The tables training changes: the input vectors and the output layers the run trains."""
+        output_layers = [self.model.context if self.args.negative else None, self.model.nodes if self.args.hs else None]
+        return [self.model.embeddings.data, *(layer.data for layer in output_layers if layer is not None)]
 
     def _resume(self, state: dict) -> None:
         self.words_trained = state["words_trained"]

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from numba import njit, prange
 
+from word2vec_hub.modeling.modeling_word2vec import HuffmanTree
+
 from .devices import cpu_workers
 from .engine import BlockResult, EngineInputs
 from .schedule import Schedule, rate_at_progress
@@ -167,34 +169,255 @@ def train_block(
     return results
 
 
+# word2vec's (and gensim's) hierarchical softmax leaves a node alone where |score| >= HS_MAX_EXP: its sigmoid is
+# then within 0.0025 of the label, and word2vec's table of the sigmoid ends there.
+HS_MAX_EXP = 6.0
+
+
+@njit(inline="always")
+def _kept_words(ids, start, end, keep_probability, state, buffer):
+    """The words of ids[start:end] that subsampling keeps, into `buffer`: (how many, the random state after)."""
+    length = 0
+    for position in range(start, end):
+        word = ids[position]
+        state = _next(state)
+        # The high bits: an LCG's low bits repeat with short periods.
+        if keep_probability[word] < 1.0 and (state >> np.uint64(32)) / 4294967296.0 >= keep_probability[word]:
+            continue
+        buffer[length] = word
+        length += 1
+    return length, state
+
+
+@njit(inline="always")
+def _softplus(margin):
+    # -log sigmoid(margin), without overflow.
+    return math.log1p(math.exp(-margin)) if margin > -30.0 else -margin
+
+
+@njit(inline="always")
+def _output_layers(
+    hidden, gradient, output_word, nodes, path_starts, path_nodes, path_labels, context, table, negative, rate32,
+    state, sample_loss,
+):  # fmt: skip
+    """word2vec's update of the output layers for one example whose input vector is `hidden` [dim]: the nodes
+    on `output_word`'s Huffman path (hierarchical softmax), then the word and `negative` noise words (negative
+    sampling). The output rows are updated at once; the input's gradient (times the rate) is added to `gradient`.
+    Returns the random state and the example's loss (0 unless `sample_loss`)."""
+    dim = hidden.shape[0]
+    loss = 0.0
+    for step_index in range(path_starts[output_word], path_starts[output_word + 1]):
+        row = nodes[path_nodes[step_index]]
+        label = path_labels[step_index]
+        score = np.float32(0.0)
+        for k in range(dim):
+            score += hidden[k] * row[k]
+        if sample_loss:
+            loss += _softplus(score if label > 0.5 else -score)
+        if score <= -HS_MAX_EXP or score >= HS_MAX_EXP:
+            continue
+        step = (label - np.float32(1.0 / (1.0 + math.exp(-score)))) * rate32
+        for k in range(dim):
+            gradient[k] += step * row[k]
+            row[k] += step * hidden[k]
+    if negative > 0:
+        threshold, alias = table
+        for d in range(negative + 1):
+            if d == 0:
+                target = output_word
+                label = np.float32(1.0)
+            else:
+                state = _next(state)
+                target = _draw(state, threshold, alias)
+                if target == output_word:
+                    continue
+                label = np.float32(0.0)
+            row = context[target]
+            score = np.float32(0.0)
+            for k in range(dim):
+                score += hidden[k] * row[k]
+            if score > 30.0:
+                sigmoid = np.float32(1.0)
+            elif score < -30.0:
+                sigmoid = np.float32(0.0)
+            else:
+                sigmoid = np.float32(1.0 / (1.0 + math.exp(-score)))
+            if sample_loss:
+                loss += _softplus(score if d == 0 else -score)
+            step = (label - sigmoid) * rate32
+            for k in range(dim):
+                gradient[k] += step * row[k]
+                row[k] += step * hidden[k]
+    return state, loss
+
+
+@njit(fastmath=True, nogil=True, cache=True)
+def _train_share_modes(
+    ids, sentence_starts, low, high, embeddings, context, nodes, path_starts, path_nodes, path_labels,
+    keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start, progress_rate,
+    seed, buffer, result,
+):  # fmt: skip
+    """`_train_share` for CBOW and for hierarchical softmax: one thread's share ids[low:high] of a block.
+
+    Skip-gram: each (center, context) pair trains the context word's input vector to predict the center word.
+    CBOW: each center word is predicted from its window's input vectors, their mean (`cbow_mean`) or sum, and
+    every one of them gets the whole gradient of that input (as word2vec and gensim do)."""
+    dim = embeddings.shape[1]
+    state = np.uint64(seed)
+    gradient = np.zeros(dim, dtype=np.float32)
+    hidden = np.zeros(dim, dtype=np.float32)
+    words_done = 0
+    loss = 0.0
+    loss_examples = 0
+    examples = 0
+    rate = alpha
+    sentence = np.searchsorted(sentence_starts, low, side="right") - 1
+    while sentence < sentence_starts.shape[0] - 1 and sentence_starts[sentence] < high:
+        start = max(sentence_starts[sentence], low)
+        end = min(sentence_starts[sentence + 1], high)
+        sentence += 1
+        length, state = _kept_words(ids, start, end, keep_probability, state, buffer)
+        words_done += end - start
+        rate = _rate_at_progress(progress_start + words_done * progress_rate, alpha, min_alpha)
+        rate32 = np.float32(rate)
+        for i in range(length):
+            state = _next(state)
+            reach = window - np.int64((state >> np.uint64(32)) % np.uint64(window))
+            first, last = max(0, i - reach), min(length, i + reach + 1)
+            output_word = buffer[i]
+            sample_loss = i % LOSS_SAMPLE_EVERY == 0
+            if cbow:
+                if last - first < 2:
+                    continue  # no word beside the center: nothing to predict it from
+                hidden[:] = 0.0
+                for j in range(first, last):
+                    if j != i:
+                        row = embeddings[buffer[j]]
+                        for k in range(dim):
+                            hidden[k] += row[k]
+                if cbow_mean:
+                    scale = np.float32(1.0 / (last - first - 1))
+                    for k in range(dim):
+                        hidden[k] *= scale
+                gradient[:] = 0.0
+                state, example_loss = _output_layers(
+                    hidden, gradient, output_word, nodes, path_starts, path_nodes, path_labels, context, table,
+                    negative, rate32, state, sample_loss,
+                )  # fmt: skip
+                for j in range(first, last):
+                    if j != i:
+                        row = embeddings[buffer[j]]
+                        for k in range(dim):
+                            row[k] += gradient[k]
+                examples += 1
+                loss += example_loss
+                loss_examples += 1 if sample_loss else 0
+                continue
+            for j in range(first, last):
+                if j == i:
+                    continue
+                vector = embeddings[buffer[j]]
+                gradient[:] = 0.0
+                state, example_loss = _output_layers(
+                    vector, gradient, output_word, nodes, path_starts, path_nodes, path_labels, context, table,
+                    negative, rate32, state, sample_loss,
+                )  # fmt: skip
+                for k in range(dim):
+                    vector[k] += gradient[k]
+                examples += 1
+                loss += example_loss
+                loss_examples += 1 if sample_loss else 0
+    result[0] = loss
+    result[1] = loss_examples
+    result[2] = examples
+    result[3] = rate
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def train_block_modes(
+    ids, sentence_starts, embeddings, context, nodes, path_starts, path_nodes, path_labels, keep_probability, table,
+    window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start, progress_rate, seeds, workers,
+):  # fmt: skip
+    """`train_block` for CBOW (`cbow`) and hierarchical softmax, with or without negative sampling.
+
+    The Huffman paths are flat: word w's steps are path_starts[w]..path_starts[w + 1] - 1 (`path_starts`
+    [vocab + 1] int64), each an inner node (`path_nodes`, int32, a row of `nodes` [vocab - 1, dim]) and its label
+    (`path_labels`, float32: 1 - the code). Without hierarchical softmax `path_starts` is all zeros; without
+    negative sampling `negative` is 0 and `context` may have no rows. Returns per worker: sampled loss sum, sampled
+    example count, examples trained (pairs for skip-gram, windows for CBOW), last learning rate.
+    """
+    num_tokens = ids.shape[0]
+    results = np.zeros((workers, 4), dtype=np.float64)
+    for worker in prange(workers):
+        low = num_tokens * worker // workers
+        high = num_tokens * (worker + 1) // workers
+        first = np.searchsorted(sentence_starts, low, side="right") - 1
+        last = np.searchsorted(sentence_starts, high, side="left")
+        longest = 1
+        for sentence in range(first, last):
+            span = min(sentence_starts[sentence + 1], high) - max(sentence_starts[sentence], low)
+            longest = max(longest, span)
+        buffer = np.empty(longest, dtype=np.int32)
+        _train_share_modes(
+            ids, sentence_starts, low, high, embeddings, context, nodes, path_starts, path_nodes, path_labels,
+            keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start,
+            progress_rate, seeds[worker], buffer, results[worker],
+        )  # fmt: skip
+    return results
+
+
+def flat_paths(tree: HuffmanTree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tree's paths as the kernel reads them: (path_starts [vocab + 1] int64, path_nodes int32, path_labels
+    float32), word after word, each root first."""
+    on_path = torch.arange(tree.codes.shape[1]) < tree.lengths.unsqueeze(1)
+    path_starts = np.zeros(tree.lengths.shape[0] + 1, dtype=np.int64)
+    np.cumsum(tree.lengths.numpy(), out=path_starts[1:])
+    path_nodes = tree.points[on_path].numpy().astype(np.int32)
+    path_labels = (1 - tree.codes[on_path].numpy()).astype(np.float32)
+    return path_starts, path_nodes, path_labels
+
+
 class NumbaEngine:
-    """`train_block` on the CPU: the block's tokens shared among `threads` workers (see `engine.Engine`)."""
+    """`train_block` on the CPU: the block's tokens shared among `threads` workers (see `engine.Engine`);
+    `train_block_modes` for CBOW and hierarchical softmax."""
 
     def __init__(self, inputs: EngineInputs):
         self.threads = cpu_workers(inputs.args.workers, inputs.local_world_size)
         numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
-        self.embeddings, self.context = inputs.embeddings.numpy(), inputs.context.numpy()
+        self.embeddings = inputs.embeddings.numpy()
+        # Without negative sampling, or without hierarchical softmax, the kernel gets a table of no rows.
+        no_rows = np.zeros((0, self.embeddings.shape[1]), dtype=np.float32)
+        self.context = no_rows if inputs.context is None else inputs.context.numpy()
+        self.nodes = no_rows if inputs.nodes is None else inputs.nodes.numpy()
         self.keep_probability = inputs.sampling.keep_probability.float().numpy()
         self.noise_table = inputs.sampling.noise_alias_table
         self.args, self.generator = inputs.args, inputs.generator
+        if self.args.hs:
+            self.paths = flat_paths(inputs.sampling.huffman_tree)
+        else:
+            self.paths = (
+                np.zeros(self.embeddings.shape[0] + 1, np.int64),
+                np.zeros(0, np.int32),
+                np.zeros(0, np.float32),
+            )
 
     def train_block(
         self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
     ) -> BlockResult:
         seeds = torch.randint(1, 2**62, (self.threads,), generator=self.generator).numpy().astype(np.uint64)
-        results = train_block(
-            np.ascontiguousarray(block, dtype=np.int32),
-            np.append(sentence_starts, block.shape[0]).astype(np.int64),
-            self.embeddings,
-            self.context,
-            self.keep_probability,
-            self.noise_table,
-            self.args.window,
-            self.args.negative,
-            schedule.alpha,
-            schedule.min_alpha,
-            *schedule.progress(words_done),
-            seeds,
-            self.threads,
-        )
+        ids = np.ascontiguousarray(block, dtype=np.int32)
+        starts = np.append(sentence_starts, block.shape[0]).astype(np.int64)
+        args = self.args
+        progress = schedule.progress(words_done)
+        if args.cbow or args.hs:
+            results = train_block_modes(
+                ids, starts, self.embeddings, self.context, self.nodes, *self.paths, self.keep_probability,
+                self.noise_table, args.window, args.negative, args.cbow, args.cbow_mean, schedule.alpha,
+                schedule.min_alpha, *progress, seeds, self.threads,
+            )  # fmt: skip
+        else:
+            results = train_block(
+                ids, starts, self.embeddings, self.context, self.keep_probability, self.noise_table, args.window,
+                args.negative, schedule.alpha, schedule.min_alpha, *progress, seeds, self.threads,
+            )  # fmt: skip
         return BlockResult(float(results[:, 0].sum()), int(results[:, 1].sum()), int(results[:, 2].sum()))

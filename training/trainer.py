@@ -73,18 +73,20 @@ def train_word2vec(
     callbacks: list[TrainerCallback] | None = None,
     grow_vocabulary: bool = False,
 ) -> TrainingResult:
-    """Build the vocabulary, encode the corpus once, and train skip-gram with negative sampling on it.
+    """Build the vocabulary, encode the corpus once, and train word2vec on it: skip-gram or CBOW (`args.cbow`), with
+    negative sampling (`args.negative` > 0), hierarchical softmax (`args.hs`) or both.
 
     Args:
-        init_from: a model folder to continue training: its vocabulary, vectors and counts are kept.
+        init_from: a model folder to continue training: its vocabulary, vectors and counts are kept. It must have
+            been trained with the architecture and output layers of `args` (or converted, then negative sampling only).
         grow_vocabulary: with `init_from`, add the corpus's words that the vocabulary lacks and that reach
             `min_count`, as gensim's `build_vocab(update=True)` does: every old word keeps its id and vectors, the new
             words get new rows (input vectors initialised as in a new model, context vectors zero), and the corpus's
             counts are added to the model's (so the noise distribution and subsampling cover both texts). A folder
             without context vectors (converted vectors) cannot grow.
         resume: a checkpoint folder written by an interrupted or checkpointing run; training continues where it
-            stopped, with the checkpoint's hyperparameters, on the same corpus. On the CPU with one worker (or the
-            torch engine) the result equals an uninterrupted run.
+            stopped, with the checkpoint's hyperparameters, on the same corpus; `args` must name its architecture and
+            output layers. On the CPU with one worker (or the torch engine) the result equals an uninterrupted run.
         checkpoint_dir, checkpoint_every: save a resumable checkpoint every `checkpoint_every` words (0: only when
             interrupted with Ctrl-C).
         log_file: append one JSON line per block of training (words, loss, learning rate, words/s).
@@ -102,7 +104,14 @@ def train_word2vec(
         state = json.loads((Path(resume) / TRAINER_STATE_FILE).read_text()) if _is_checkpoint(resume) else None
         if state is None:
             raise CorpusError(f"{resume} is not a checkpoint folder (no {TRAINER_STATE_FILE}); check --resume")
-        args = replace(TrainingArguments(**state["args"]), progress=args.progress)
+        checkpoint_args = TrainingArguments(**state["args"])
+        checkpoint_kind, asked = ModelKind.of(checkpoint_args), ModelKind.of(args)
+        if checkpoint_kind != asked:
+            raise CorpusError(
+                f"--resume {resume}: the checkpoint trains {checkpoint_kind}, but this run asks for {asked}; resume "
+                f"with {checkpoint_kind.flags()} (the checkpoint's), or start a new run without --resume"
+            )
+        args = replace(checkpoint_args, progress=args.progress)
         init_from = resume
     # Decided before anything records the arguments, so that a checkpoint names what was trained.
     args = corpus.decide_defaults(args)
@@ -158,7 +167,7 @@ def train_word2vec(
                 f"{state['corpus_tokens']:,}; resume with the same --corpus"
             )
         if init_from is None:
-            check_memory(backend.get_vocab_size(), args.dim, backend_name, device)
+            check_memory(backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs)
             tokenizer = wrap_tokenizer(backend)
             model = _new_model(tokenizer, encoded, args)
         elif grow_vocabulary:
@@ -218,15 +227,45 @@ def train_word2vec(
     )
 
 
-def training_memory_bytes(vocab_size: int, dim: int, backend: str) -> int:
-    """Memory training takes that grows with the vocabulary: two float32 tables of vocab_size x dim (input and
-    context vectors), a third for the torch engine's per-batch step bounds (`torch_engine._step_bound`), and
-    BYTES_PER_WORD of sampling tables a word."""
-    tables = 3 if backend == "torch" else 2
+@dataclass(frozen=True)
+class ModelKind:
+    """What a model's tables and their training are: the architecture and the output layers."""
+
+    cbow: bool
+    hs: bool
+    negative_sampling: bool
+
+    @classmethod
+    def of(cls, args: TrainingArguments) -> ModelKind:
+        return cls(args.cbow, args.hs, args.negative > 0)
+
+    def __str__(self) -> str:
+        layers = [
+            name
+            for name, used in (("hierarchical softmax", self.hs), ("negative sampling", self.negative_sampling))
+            if used
+        ]
+        return f"{'CBOW' if self.cbow else 'skip-gram'} with {' and '.join(layers)}"
+
+    def flags(self) -> str:
+        """The command-line flags that choose this kind."""
+        chosen = (("--cbow", self.cbow), ("--hs", self.hs), ("--negative 0", not self.negative_sampling))
+        flags = [flag for flag, used in chosen if used]
+        return " ".join(flags) if flags else "neither --cbow nor --hs"
+
+
+def training_memory_bytes(vocab_size: int, dim: int, backend: str, negative: int = 5, hs: bool = False) -> int:
+    """Memory training takes that grows with the vocabulary: the float32 tables of about vocab_size x dim (the
+    input vectors, the context vectors where `negative` > 0, the hierarchical-softmax nodes where `hs`), one more
+    for the torch engine's per-batch step bounds (`torch_engine._step_bound`), and BYTES_PER_WORD of sampling tables
+    a word (Huffman paths included)."""
+    tables = 1 + (negative > 0) + hs + (backend == "torch")
     return tables * vocab_size * dim * 4 + vocab_size * BYTES_PER_WORD
 
 
-def check_memory(vocab_size: int, dim: int, backend: str, device: torch.device) -> None:
+def check_memory(
+    vocab_size: int, dim: int, backend: str, device: torch.device, negative: int = 5, hs: bool = False
+) -> None:
     """Refuse, before allocating anything, tables that do not fit in the memory the device has free (the
     system's available memory for the CPU; unchecked where the device does not tell)."""
     if device.type == "cuda":
@@ -235,11 +274,11 @@ def check_memory(vocab_size: int, dim: int, backend: str, device: torch.device) 
         available = available_memory_bytes()
     else:
         available = None
-    needed = training_memory_bytes(vocab_size, dim, backend)
+    needed = training_memory_bytes(vocab_size, dim, backend, negative, hs)
     if available is not None and needed > available:
         raise NotEnoughMemory(
             f"{vocab_size:,} words x {dim:,} dimensions need about {readable_size(needed)} of memory to train "
-            f"(float32 input and context tables of {readable_size(vocab_size * dim * 4)} each) but {device} has "
+            f"(float32 input and output tables of {readable_size(vocab_size * dim * 4)} each) but {device} has "
             f"{readable_size(available)} available; lower --dim, or keep fewer words with --max-vocab or a higher "
             "--min-count"
         )
@@ -256,6 +295,7 @@ MISSING_TENSOR_ADVICE = {
     "counts": "they drive subsampling and negative sampling: train a new model from the corpus",
     "context": 'set "has_context_vectors": false in its config.json to start the context vectors at zero, as for '
     "converted vectors",
+    "nodes": "the hierarchical-softmax nodes cannot be rebuilt: train a new model",
 }
 
 
@@ -303,13 +343,30 @@ def _load_for_training(
         )
     if model.tokenizer is None:
         raise CorpusError(f"{folder} has no tokenizer.json, so its vocabulary is unknown")
-    if growing and model.context is None:
+    if growing and model.context is None and model.nodes is None:
         raise CorpusError(cannot_grow_converted(folder))
-    if model.context is None:
-        model.config.has_context_vectors = True
-        model.context = torch.nn.Parameter(torch.zeros_like(model.embeddings))
-    model.embeddings.requires_grad_(True)
     config = model.config
+    option = "--resume" if continuing else "--init-from"
+    if model.context is None and model.nodes is None:
+        # Converted vectors (or a table whose output layers were dropped): the input vectors alone, whose output
+        # layer starts at zero as word2vec starts it.
+        if args.hs:
+            raise CorpusError(
+                f"{option} {folder}: the folder holds converted vectors without output vectors, and hierarchical "
+                "softmax (--hs) cannot start from them; continue with negative sampling (without --hs), or train a "
+                "new model with --hs"
+            )
+        config.architecture = "cbow" if args.cbow else "skip-gram"
+        config.has_context_vectors = True
+        model.context = torch.nn.Parameter(torch.zeros_like(model.embeddings))
+    else:
+        trained = ModelKind(config.architecture == "cbow", model.nodes is not None, model.context is not None)
+        if trained != ModelKind.of(args):
+            raise CorpusError(
+                f"{option} {folder}: the model was trained as {trained}, but this run asks for {ModelKind.of(args)}; "
+                f"continue it with {trained.flags()} (its own), or train a new model"
+            )
+    model.embeddings.requires_grad_(True)
     if not continuing and config.training_history is None and config.corpus is not None:
         config.training_history = [
             {"corpus": config.corpus, "corpus_word_count": config.corpus_word_count, "epochs": config.epochs}
@@ -327,6 +384,8 @@ def _new_model(tokenizer: PreTrainedTokenizerFast, encoded: EncodedCorpus, args:
         hidden_size=args.dim,
         pad_token_id=tokenizer.convert_tokens_to_ids(PAD_TOKEN),
         unk_token_id=tokenizer.convert_tokens_to_ids(UNK_TOKEN),
+        architecture="cbow" if args.cbow else "skip-gram",
+        has_context_vectors=args.negative > 0,
         **{name: getattr(args, name) for name in Word2VecConfig.training_hyperparameters},
     )
     torch.manual_seed(args.seed)

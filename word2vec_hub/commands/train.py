@@ -1,7 +1,8 @@
-"""Train skip-gram with negative sampling and write a Hugging Face model folder.
+"""Train word2vec (skip-gram or CBOW, negative sampling or hierarchical softmax) and write a model folder.
 
 word2vec train                              # the Penn Treebank, as in the d2l word2vec chapter
 word2vec train --corpus a.txt b.txt.gz      # your own text, one sentence or document a line
+word2vec train --cbow --hs --negative 0     # CBOW with hierarchical softmax, as word2vec's -cbow 1 -hs 1 -negative 0
 torchrun --nproc-per-node 2 -m word2vec_hub train --corpus big.txt   # data-parallel on torch.distributed
 """
 
@@ -46,7 +47,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="model folder to write (default: word2vec-<corpus name>)")
     parser.add_argument("--dim", type=int, default=defaults.dim, help="vector size (gensim's vector_size)")
     parser.add_argument("--window", type=int, default=defaults.window, help="maximum distance to a context word")
-    parser.add_argument("--negative", type=int, default=defaults.negative, help="noise words per pair")
+    parser.add_argument(
+        "--cbow", action="store_true",
+        help="CBOW: predict each word from its window (word2vec's -cbow 1, gensim's sg=0); default: skip-gram",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cbow-mean", action=argparse.BooleanOptionalAction, default=defaults.cbow_mean,
+        help="with --cbow: the window's input is the mean of its vectors (default), or their sum (gensim's cbow_mean)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--hs", action="store_true",
+        help="hierarchical softmax over the Huffman tree of the counts (gensim's hs=1), beside the negatives, or "
+        "instead of them with --negative 0",
+    )  # fmt: skip
+    parser.add_argument(
+        "--negative", type=int, default=defaults.negative, help="noise words per pair (0: none, with --hs)"
+    )
     parser.add_argument("--sample", type=float, default=defaults.sample, help="subsampling threshold (0: off)")
     parser.add_argument("--min-count", type=int, default=defaults.min_count, help="drop rarer words")
     parser.add_argument("--max-vocab", type=int, default=None, help="keep at most this many words")
@@ -193,13 +209,7 @@ def default_output(options: argparse.Namespace) -> str:
 
 def training_arguments(options: argparse.Namespace) -> TrainingArguments:
     """The options as `TrainingArguments`; what they leave unset (--[no-]split-punctuation) the corpus decides."""
-    return TrainingArguments(
-        **{
-            field.name: getattr(options, field.name)
-            for field in fields(TrainingArguments)
-            if hasattr(options, field.name)
-        }
-    )
+    return TrainingArguments(**{field.name: getattr(options, field.name) for field in fields(TrainingArguments)})
 
 
 def check_arguments(options: argparse.Namespace) -> None:
@@ -213,6 +223,11 @@ def check_arguments(options: argparse.Namespace) -> None:
             "--dtype int8 is for sharing a finished model, not for a model being trained (int8 keeps no skip-gram "
             "head to continue from); train with float32, float16 or bfloat16, then shrink a copy with "
             "`word2vec convert MODEL --to folder --output SMALL --dtype int8`"
+        )
+    if options.negative == 0 and not options.hs:
+        raise UsageError(
+            "--negative 0 leaves no output layer to train: add --hs (hierarchical softmax), or give --negative 1 or "
+            "more"
         )
     training_arguments(options)
     if options.dataset and looks_like_path(options.dataset) and not Path(options.dataset).expanduser().exists():
