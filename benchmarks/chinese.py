@@ -7,8 +7,8 @@
 Ours reads the raw text and segments it with the tokenizer it trains (words from jieba's dictionary by default, see
 tokenization/segmentation.py); the peer segments the text with jieba (default mode, HMM on, in `--workers`
 processes), writes it out with spaces and trains gensim's skip-gram on that file. Same hyperparameters, each in a
-subprocess of its own; ours twice by default, with word2vec's learning-rate decay (our default) and with the decay
-gensim's corpus_file mode trains with (see --lr-schedule in the README). Printed: seconds segmenting (ours:
+subprocess of its own; ours twice by default, with the decay gensim's corpus_file mode trains with (our default) and
+with word2vec's learning-rate decay (see --lr-schedule in the README). Printed: seconds segmenting (ours:
 reading, vocabulary and encoding) and training, end-to-end words/s (corpus words x epochs over all of it), the CA8
 morphological and semantic, CWE analogy accuracies (3CosAdd, gensim's evaluate_word_analogies, over the 300,000
 most frequent words) with the questions answered, wordsim-240 Spearman with the pairs skipped, and how well our
@@ -30,6 +30,7 @@ from pathlib import Path
 from harness import add_skipgram_arguments, exit_if_missing, run_as_child, run_child
 
 from word2vec_hub.shared_data import shared_dir
+from word2vec_hub.training.arguments import LR_SCHEDULES, TrainingArguments
 
 ZH = shared_dir() / "data" / "zh"
 ANALOGY_SETS = ("ca8_morphological", "ca8_semantic", "cwe_analogy")
@@ -44,7 +45,6 @@ def run_ours(corpus: str, options: dict) -> dict:
 
     from word2vec_hub.evaluation.benchmarks import evaluate_word_analogies, evaluate_word_pairs
     from word2vec_hub.folders.model_folder import save_model_folder
-    from word2vec_hub.training.arguments import TrainingArguments
     from word2vec_hub.training.corpus import TextCorpus
     from word2vec_hub.training.trainer import train_word2vec
 
@@ -66,7 +66,7 @@ def run_ours(corpus: str, options: dict) -> dict:
     }
     similarity = evaluate_word_pairs(model, ZH / f"{WORDSIM}.txt", RESTRICT_VOCAB)
     return {
-        "name": "word2vec-hub" if args.lr_schedule == "linear" else f"ours {args.lr_schedule}-lr",
+        "name": "word2vec-hub" if args.lr_schedule == TrainingArguments.lr_schedule else f"ours {args.lr_schedule}-lr",
         "segmenting": result.phases["reading"] + result.phases["vocabulary and encoding"],
         "training": result.phases["training"],
         "seconds": seconds,
@@ -209,9 +209,9 @@ def main() -> None:
     parser.add_argument(
         "--lr-schedules",
         nargs="+",
-        default=["linear", "gensim"],
-        choices=["linear", "gensim"],
-        help="ours once with each (linear: word2vec's decay, our default; gensim: the decay the peer trains with)",
+        default=list(LR_SCHEDULES),
+        choices=LR_SCHEDULES,
+        help="ours once with each (gensim: the decay the peer trains with, our default; linear: word2vec's decay)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)

@@ -280,11 +280,12 @@ class Word2VecPreTrainedModel(PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        # word2vec's own initialisation: small uniform input vectors, zero context vectors. The `init` helpers skip
-        # tensors that were loaded from a checkpoint, so a loaded table is never overwritten.
+        # gensim's initialisation: input vectors uniform in (-1/dim, 1/dim), zero context vectors. word2vec's range
+        # is half as wide and trained slightly worse vectors (docs/training.md). The `init` helpers skip tensors that
+        # were loaded from a checkpoint, so a loaded table is never overwritten.
         if isinstance(module, nn.Embedding):
             # The table, and the new rows of `resize_token_embeddings(..., mean_resizing=False)`.
-            bound = 0.5 / module.embedding_dim
+            bound = 1.0 / module.embedding_dim
             initialised = getattr(module.weight, "_is_hf_initialized", False)
             init.uniform_(module.weight, -bound, bound)
             # [PAD] and [UNK] stay zero: padding adds nothing, and an unknown word contributes nothing to a mean.

@@ -55,6 +55,24 @@ def test_subsampling_keeps_words_at_the_formula_rate():
         assert abs(rate - keep[word].item()) < 0.005, (word, rate, keep[word].item())
 
 
+def test_subsampling_and_noise_distributions_equal_gensims_on_the_same_counts():
+    gensim_word2vec = pytest.importorskip("gensim.models.word2vec", reason="gensim not installed")
+    counts = {"the": 50_000, "of": 20_000, "cat": 300, "sat": 40, "mat": 5}
+    sample = 1e-3
+    peer = gensim_word2vec.Word2Vec(vector_size=4, min_count=1, sample=sample, negative=5)
+    peer.build_vocab_from_freq(counts)
+    # Our ids 0 and 1 are the pad and unknown words, which are never trained.
+    our_counts = torch.tensor([0, 0, *counts.values()])
+    keep = keep_probabilities(our_counts, sample)
+    noise = noise_distribution(our_counts, 0.75)
+    peer_noise = np.diff(peer.cum_table, prepend=0) / peer.cum_table[-1]
+    assert keep[2] < 0.1 and keep[-1] == 1.0, "the counts span subsampled and kept words"
+    for our_id, word in enumerate(counts, start=2):
+        peer_keep = peer.wv.get_vecattr(word, "sample_int") / (2**32 - 1)
+        assert keep[our_id].item() == pytest.approx(peer_keep, abs=1e-9), word
+        assert noise[our_id].item() == pytest.approx(peer_noise[peer.wv.key_to_index[word]], abs=1e-8), word
+
+
 def test_noise_distribution_is_the_unigram_to_the_power_075():
     counts = torch.tensor([0, 0, 16, 81, 1])
     distribution = noise_distribution(counts, 0.75)

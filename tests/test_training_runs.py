@@ -91,7 +91,8 @@ def test_an_interrupt_saves_a_checkpoint_at_a_block_boundary(planted_lines, tmp_
 def test_log_file_has_a_line_per_block(planted_lines, tmp_path, small_blocks):
     corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="planted")
     log = tmp_path / "train.jsonl"
-    train_word2vec(corpus, TrainingArguments(dim=8, epochs=2, progress=False, device="cpu"), log_file=log)
+    args = TrainingArguments(dim=8, epochs=2, progress=False, device="cpu", lr_schedule="linear")
+    train_word2vec(corpus, args, log_file=log)
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(records) >= 4
     assert [record["epoch"] for record in records] == sorted(record["epoch"] for record in records)

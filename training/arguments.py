@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOVERIES
 
-# linear: word2vec's decay from alpha to min_alpha over all words of all epochs, counted over every thread.
-# gensim: gensim's corpus_file mode, where each epoch starts at alpha - (alpha - min_alpha) * epoch / epochs and
-# each of W threads counts only its own words against the epoch, so the rate falls 1/W as far within an epoch.
-LR_SCHEDULES = ("linear", "gensim")
+# gensim (the default): gensim's corpus_file mode, where each epoch starts at alpha - (alpha - min_alpha) * epoch /
+# epochs and each of W threads counts only its own words against the epoch, so the rate falls 1/W as far within an
+# epoch. linear: word2vec's decay from alpha to min_alpha over all words of all epochs, counted over every thread.
+# docs/training.md has why gensim's is the default (its vectors are better at few epochs: measured there).
+LR_SCHEDULES = ("gensim", "linear")
 # numba: word2vec's per-pair kernel on CPU threads; triton: the same update fused into one CUDA kernel per block;
 # torch: batches of pairs as tensor operations, on any device.
 BACKENDS = ("auto", "numba", "triton", "torch")
@@ -49,7 +50,7 @@ class TrainingArguments:
     device: str = "auto"
     backend: str = "auto"
     workers: int = 0
-    lr_schedule: str = "linear"
+    lr_schedule: str = "gensim"
     lowercase: bool = True
     nfkc: bool = True
     # None: split punctuation off words unless the corpus is pre-tokenised (`TextCorpus.pre_tokenized`).

@@ -89,9 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="CPU processes reading the corpus and threads of the numba engine (0: all cores)",
     )
     parser.add_argument(
-        "--lr-schedule", default="linear", choices=LR_SCHEDULES,
-        help="linear: word2vec's decay over all words; gensim: as gensim's corpus_file mode (each epoch restarts "
-        "lower, each thread decays by its own share)",
+        "--lr-schedule", default=defaults.lr_schedule, choices=LR_SCHEDULES,
+        help="gensim (default): as gensim's corpus_file mode (each epoch restarts lower, each thread decays by its "
+        "own share); linear: word2vec's decay over all words to --min-alpha",
     )  # fmt: skip
     parser.add_argument(
         "--split-punctuation",
