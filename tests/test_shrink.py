@@ -173,7 +173,7 @@ def test_the_card_states_dtype_pruning_and_pca(trained_folder, tmp_path):
     assert "## Size" in card and "stored as int8 with a float32 scale a row" in card
     assert "Only the 25 most frequent words of the" in card
     assert "from 32 to 10 dimensions" in card
-    assert "skip-gram head was left out when the folder was made smaller" in card
+    assert "output layers were left out when the folder was made smaller" in card
     full_card = (trained_folder / "README.md").read_text()
     assert "## Size" not in full_card
 
