@@ -32,6 +32,21 @@ from word2vec_hub.training.trainer import train_word2vec
 from word2vec_hub.training.vocabulary import EncodedText, encode_corpus
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The first lines of a script run in a fresh process to prove that a model folder loads from its own code alone:
+# none of our packages can be imported there.
+WITHOUT_OUR_PACKAGES = """
+import sys
+
+OUR_PACKAGES = {"word2vec_hub", "modeling", "tokenization", "training", "sharing", "conversion", "evaluation",
+                "downstream", "folders"}
+
+class BlockOurPackages:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in OUR_PACKAGES:
+            raise ImportError(f"{name} is blocked in this process")
+
+sys.meta_path.insert(0, BlockOurPackages())
+"""
 
 
 def shared_file(relative: str) -> Path:

@@ -18,7 +18,7 @@ from word2vec_hub.conversion.convert import convert_vector_file
 from word2vec_hub.conversion.vector_files import VectorFileError
 from word2vec_hub.modeling import Word2VecModel
 
-from .conftest import one_line_error
+from .conftest import WITHOUT_OUR_PACKAGES, one_line_error
 
 # The word map of a converted folder cannot draw Han characters without a CJK font; that is not under test here.
 pytestmark = pytest.mark.filterwarnings("ignore:no installed font:UserWarning")
@@ -175,15 +175,9 @@ def test_an_unseen_word_gets_its_fasttext_vector_through_automodel_and_autotoken
     convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
     # A fresh process without this package: only the code saved in the folder.
     completed = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent("""
-            import json, sys
+        [sys.executable, "-c", WITHOUT_OUR_PACKAGES + textwrap.dedent("""
+            import json
 
-            class BlockOurPackages:
-                def find_spec(self, name, path=None, target=None):
-                    if name.split(".")[0] in {"word2vec_hub", "modeling", "tokenization", "training"}:
-                        raise ImportError(f"{name} is blocked in this process")
-
-            sys.meta_path.insert(0, BlockOurPackages())
             from transformers import AutoModel, AutoTokenizer, pipeline
 
             model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True)

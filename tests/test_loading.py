@@ -22,23 +22,13 @@ from transformers.utils import logging
 from word2vec_hub.modeling import CheckpointMismatchError, Word2VecConfig, Word2VecModel
 from word2vec_hub.modeling import modeling_word2vec as modeling_module
 
-from .conftest import one_line_error
+from .conftest import WITHOUT_OUR_PACKAGES, one_line_error
 
 SMALL_FOLDER = Path(__file__).parent / "fixtures" / "model-0.2.0"
 
-FRESH_PROCESS_SCRIPT = textwrap.dedent(
+FRESH_PROCESS_SCRIPT = WITHOUT_OUR_PACKAGES + textwrap.dedent(
     """
-    import json, sys
-
-    OUR_PACKAGES = {"word2vec_hub", "modeling", "tokenization", "training"}
-
-    class BlockThisPackage:
-        # Prove that loading needs nothing but the folder: our own packages cannot be imported here.
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in OUR_PACKAGES:
-                raise ImportError(f"{name} is blocked in this process")
-
-    sys.meta_path.insert(0, BlockThisPackage())
+    import json
 
     import torch
     from transformers import AutoModel, AutoTokenizer, pipeline

@@ -20,7 +20,7 @@ from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.shared_data import ENVIRONMENT_VARIABLE, shared_dir
 from word2vec_hub.training.arguments import TrainingArguments
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, WITHOUT_OUR_PACKAGES
 
 HEAVY_MODULES = ("torch", "transformers", "numba", "datasets", "matplotlib", "numpy")
 PREVIOUS_LAYOUT_MODEL = Path(__file__).parent / "fixtures" / "model-0.1.0"
@@ -149,22 +149,17 @@ def test_a_folder_saved_by_an_earlier_release_loads_with_the_same_weights(folder
 def test_a_folder_saved_by_an_earlier_release_loads_as_remote_code(tmp_path, folder):
     # Without this package: the folder's own modeling_word2vec.py, as that release wrote it.
     checked = python(
-        """
-        import json, sys
+        WITHOUT_OUR_PACKAGES
+        + textwrap.dedent("""
+        import json
 
-        class BlockOurPackages:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in {"word2vec_hub", "modeling", "tokenization", "training"}:
-                    raise ImportError(f"{name} is blocked in this process")
-
-        sys.meta_path.insert(0, BlockOurPackages())
         from transformers import AutoModel, AutoTokenizer
 
         model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True)
         tokenizer = AutoTokenizer.from_pretrained(sys.argv[1], trust_remote_code=True)
         ids = tokenizer(["king queen"], return_tensors="pt")["input_ids"]
         print(json.dumps([type(model).__name__, ids.tolist(), model(ids).last_hidden_state.shape[-1]]))
-        """,
+        """),
         str(folder),
         env={**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")},
     )

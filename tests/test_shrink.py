@@ -24,7 +24,7 @@ from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.modeling import modeling_word2vec as modeling_module
 from word2vec_hub.tokenization.word_level import wrap_tokenizer
 
-from .conftest import handmade_model, one_line_error
+from .conftest import WITHOUT_OUR_PACKAGES, handmade_model, one_line_error
 
 SENTENCES = ["a3 b3 t3_1", "w1 w2 w3 a7", "t5_0 w9"]
 # A value's relative rounding error: half a unit in the last place of float16's 11 and bfloat16's 8 significant bits.
@@ -198,17 +198,10 @@ def test_sentence_transformers_and_model2vec_read_what_the_card_says_they_read(t
     np.testing.assert_allclose(static.astype(np.float32), ours, atol=tolerance * np.abs(ours).max())
 
 
-REMOTE_CODE_SCRIPT = textwrap.dedent(
+REMOTE_CODE_SCRIPT = WITHOUT_OUR_PACKAGES + textwrap.dedent(
     """
-    import json, sys
+    import json
 
-    class BlockThisPackage:
-        # Loading must need nothing but the folder: our own packages cannot be imported here.
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in {"word2vec_hub", "modeling", "conversion", "folders"}:
-                raise ImportError(f"{name} is blocked in this process")
-
-    sys.meta_path.insert(0, BlockThisPackage())
     import torch
     from transformers import AutoModel
 
