@@ -23,7 +23,7 @@ from transformers.core_model_loading import WeightRenaming
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.utils import cached_file, logging
 
-from .subwords import ngram_buckets
+from .subwords import normalized_ngram_buckets
 
 logger = logging.get_logger(__name__)
 
@@ -1075,9 +1075,8 @@ class Word2VecModel(Word2VecPreTrainedModel):
                 f"word {word!r} is not in the vocabulary, and this model has no subword vectors to compose it from"
             )
         normalizer = self.tokenizer.backend_tokenizer.normalizer if self.tokenizer is not None else None
-        key = normalizer.normalize_str(word) if normalizer is not None else word
         config = self.config
-        rows = ngram_buckets(key, config.min_n, config.max_n, config.bucket)
+        rows = normalized_ngram_buckets(word, normalizer, config.min_n, config.max_n, config.bucket)
         if not rows:
             return self.ngrams.new_zeros(config.hidden_size).detach()
         return self.ngrams.detach()[rows].mean(0)

@@ -40,3 +40,9 @@ def character_ngrams(word: str, min_n: int, max_n: int) -> list[bytes]:
 def ngram_buckets(word: str, min_n: int, max_n: int, bucket: int) -> list[int]:
     """The rows of the n-gram table that `word`'s n-grams hash to (repeats kept: fastText averages over them)."""
     return [fasttext_hash(ngram) % bucket for ngram in character_ngrams(word, min_n, max_n)]
+
+
+def normalized_ngram_buckets(word: str, normalizer, min_n: int, max_n: int, bucket: int) -> list[int]:
+    """`ngram_buckets` of `word` normalised as the tokenizer's `normalizer` (a `tokenizers` normalizer, or None)
+    normalises text, as the vocabulary's words were."""
+    return ngram_buckets(normalizer.normalize_str(word) if normalizer is not None else word, min_n, max_n, bucket)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from transformers import BatchEncoding, PreTrainedTokenizerFast
 
-from .subwords import ngram_buckets
+from .subwords import normalized_ngram_buckets
 
 NO_SUBWORD = -1
 
@@ -77,6 +77,4 @@ class Word2VecSubwordTokenizer(PreTrainedTokenizerFast):
 
     def ngram_rows(self, word: str) -> list[int]:
         """The rows of the n-gram table for `word`, normalised as the tokenizer normalises text."""
-        normalizer = self.backend_tokenizer.normalizer
-        key = normalizer.normalize_str(word) if normalizer is not None else word
-        return ngram_buckets(key, self.min_n, self.max_n, self.bucket)
+        return normalized_ngram_buckets(word, self.backend_tokenizer.normalizer, self.min_n, self.max_n, self.bucket)
