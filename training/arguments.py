@@ -38,6 +38,12 @@ class TrainingArguments:
     # Hierarchical softmax (gensim's hs=1) over the Huffman tree of the counts, beside or instead of negatives.
     hs: bool = False
     negative: int = 5
+    # fastText's subwords: a word's input vector is the mean of its own row and its character n-grams' rows
+    # (`min_n` to `max_n` characters, hashed into `bucket` rows), so unseen words get vectors.
+    subwords: bool = False
+    min_n: int = 3
+    max_n: int = 6
+    bucket: int = 2_000_000
     sample: float = 1e-3
     min_count: int = 5
     max_vocab: int | None = None
@@ -74,6 +80,16 @@ class TrainingArguments:
             raise ValueError(f"negative must be at least 0, got {self.negative}")
         if self.negative == 0 and not self.hs:
             raise ValueError("negative=0 leaves no output layer: give negative >= 1, or hs=True (hierarchical softmax)")
+        if self.subwords and self.bucket < 1:
+            raise ValueError(
+                f"subwords need an n-gram table: bucket must be at least 1 (fastText's default is 2000000), got "
+                f"{self.bucket}"
+            )
+        if not 1 <= self.min_n <= self.max_n:
+            raise ValueError(
+                f"need 1 <= min_n <= max_n (fastText's defaults are 3 and 6), got min_n={self.min_n}, "
+                f"max_n={self.max_n}"
+            )
         if self.max_vocab is not None and self.max_vocab < 1:
             raise ValueError(f"max_vocab must be at least 1, got {self.max_vocab}")
         if not 0 < self.min_alpha <= self.alpha:

@@ -23,6 +23,7 @@ import torch
 from .arguments import TrainingArguments
 from .sampling import SamplingTables
 from .schedule import Schedule
+from .subword_rows import SubwordRows
 
 
 @dataclass
@@ -58,6 +59,10 @@ class EngineInputs:
     device: torch.device
     generator: torch.Generator
     nodes: torch.Tensor | None = None
+    # With `args.subwords`: the n-gram table `[bucket, dim]` (float32 on `device`, trained in place) and each word's
+    # rows of it; `embeddings` then holds the words' own rows, not the composed vectors a saved folder holds.
+    ngrams: torch.Tensor | None = None
+    subword_rows: SubwordRows | None = None
     # Processes of a torchrun job, all of them and those on this machine (they share its cores).
     world_size: int = 1
     local_world_size: int = 1
@@ -67,6 +72,11 @@ class EngineInputs:
             raise ValueError("hierarchical softmax (args.hs) needs the inner nodes' table: give EngineInputs.nodes")
         if self.args.negative and self.context is None:
             raise ValueError("negative sampling (args.negative > 0) needs the context table: give EngineInputs.context")
+        if self.args.subwords and (self.ngrams is None or self.subword_rows is None):
+            raise ValueError(
+                "subwords (args.subwords) need the n-gram table and the words' rows of it: give "
+                "EngineInputs.ngrams and EngineInputs.subword_rows"
+            )
 
 
 def build_engine(name: str, inputs: EngineInputs) -> Engine:
