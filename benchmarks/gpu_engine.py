@@ -114,12 +114,14 @@ def measure_speed(options: argparse.Namespace) -> None:
             )
 
 
-# The models `modes` times: (name, cbow, hierarchical softmax).
+# The models `modes` and `registers` measure: (name, cbow, hierarchical softmax, subwords).
 MODES = (
-    ("skip-gram ns", False, False),
-    ("cbow ns", True, False),
-    ("skip-gram hs", False, True),
-    ("cbow hs", True, True),
+    ("skip-gram ns", False, False, False),
+    ("cbow ns", True, False, False),
+    ("skip-gram hs", False, True, False),
+    ("cbow hs", True, True, False),
+    ("skip-gram ns sw", False, False, True),
+    ("cbow ns sw", True, False, True),
 )
 
 
@@ -194,25 +196,27 @@ def measure_registers(options: argparse.Namespace) -> None:
     from word2vec_hub.training import triton_engine
 
     tools = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
-    types = {"num_pairs": "i32", "num_windows": "i32", "chunks_per_program": "i32", "vocab_size": "i32", "seed": "i32",
-             "first_rate": "fp32", "rate_step": "fp32", "noise_alias": "*i32", "codes": "*i8", "points": "*i32",
-             "lengths": "*i32", "inputs": "*i64", "outputs": "*i64", "tokens": "*i64", "centers": "*i64",
-             "starts": "*i64", "ends": "*i64"}  # fmt: skip
+    types = {"num_items": "i32", "chunks_per_program": "i32", "vocab_size": "i32", "seed": "i32", "first_rate": "fp32",
+             "rate_step": "fp32", "noise_alias": "*i32", "codes": "*i8", "points": "*i32", "lengths": "*i32",
+             "inputs": "*i64", "outputs": "*i64", "tokens": "*i64", "centers": "*i64", "starts": "*i64",
+             "ends": "*i64", "subword_starts": "*i64", "subword_rows": "*i32"}  # fmt: skip
     print(f"triton {triton.__version__}, sm_90, {triton_engine.WARPS} warps; depth 30 for hierarchical softmax")
     print(f"\n{'dim':>4} {'model':<13} {'registers':>9} {'instructions':>12}")
     for dim in options.dims:
         tile = triton.next_power_of_2(dim)
-        for model, cbow, hs in MODES:
+        for model, cbow, hs, subwords in MODES:
             negative = 0 if hs else options.negative
             constants = {"DIM": dim, "DIM_TILE": tile, "NEGATIVE": negative, "HS": hs, "DEPTH": 30, "ATOMIC": True,
-                         "NEGATIVE_TILE": triton.next_power_of_2(negative)}  # fmt: skip
-            items = triton_engine.default_pairs_per_program(dim)
+                         "NEGATIVE_TILE": triton.next_power_of_2(negative),
+                         "ITEMS": triton_engine.default_pairs_per_program(dim)}  # fmt: skip
             if cbow:
                 kernel = triton_engine._train_windows_kernel
-                constants.update(WINDOWS=items, WINDOW=options.window, MEAN=True)
+                constants.update(WINDOW=options.window, MEAN=True, SUBWORDS=subwords)
+            elif subwords:
+                kernel = triton_engine._train_centers_kernel
+                constants.update(WINDOW=options.window)
             else:
                 kernel = triton_engine._train_pairs_kernel
-                constants.update(PAIRS=items)
             names = kernel.arg_names
             signature = {name: "constexpr" if name in constants else types.get(name, "*fp32") for name in names}
             source = ASTSource(kernel, signature, {(names.index(name),): value for name, value in constants.items()})

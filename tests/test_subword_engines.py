@@ -1,5 +1,7 @@
-"""Subword (fastText) training on the torch and Triton engines: each against fastText's update written plainly
-(`subword_reference`), and a short planted run in which an unseen word made of seen pieces ends near its topic.
+"""Subword (fastText) training on the torch and Triton engines: the torch engine against fastText's update written
+plainly (`conftest.subword_reference`; the Triton kernels' comparison is in tests/test_gpu_engine.py, beside their
+noise draws), its step bound on n-gram rows, and a short planted run per engine in which an unseen word made of
+seen pieces ends near its topic.
 
 The update (the common rule of every engine): a word's input rows are its own row of `embeddings` and its n-gram
 rows of `ngrams` (repeats kept). Skip-gram (fastText's direction): a center's rows, averaged, are the input vector
@@ -7,7 +9,7 @@ of each context word of its window; the output layers move at once, and after th
 the summed change. CBOW: the rows of all the window's words, averaged (or summed), predict the center; every row
 moves by the change (divided by the number of rows when summed, as gensim's fastText does).
 
-conftest sets TRITON_INTERPRET=1 unless it is set, so the Triton tests run on CPU tensors here.
+conftest sets TRITON_INTERPRET=1 unless it is set, so the Triton run takes CPU tensors here.
 """
 
 from __future__ import annotations
@@ -21,161 +23,54 @@ import torch
 
 from word2vec_hub.modeling.modeling_word2vec import huffman_tree
 from word2vec_hub.modeling.subwords import ngram_buckets
-from word2vec_hub.training import sampling, torch_engine
+from word2vec_hub.training import torch_engine
 from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.devices import triton_available, triton_interpreted
 from word2vec_hub.training.engine import EngineInputs, build_engine
 from word2vec_hub.training.sampling import SamplingTables
 from word2vec_hub.training.schedule import Schedule
 from word2vec_hub.training.subword_rows import SubwordRows
 
-# A tiny vocabulary ([PAD], [UNK], then six words) whose n-grams (2 to 3 characters) hash into 11 rows: words share
-# rows, and a word lists a row twice.
-WORDS = ["[PAD]", "[UNK]", "ab", "abc", "bca", "cab", "ba", "cc"]
-COUNTS = [0, 0, 40, 3, 9, 1, 25, 7]
-MIN_N, MAX_N, BUCKET = 2, 3, 11
-# (cbow, cbow_mean, hs, negative)
-MODES = {
-    "skipgram-ns": (False, True, False, 3),
-    "skipgram-hs-ns": (False, True, True, 2),
-    "cbow-mean-ns": (True, True, False, 3),
-    "cbow-sum-hs-ns": (True, False, True, 2),
-}
+from .conftest import (
+    SUBWORD_BUCKET,
+    SUBWORD_COUNTS,
+    SUBWORD_MAX_N,
+    SUBWORD_MIN_N,
+    SUBWORD_MODES,
+    SUBWORD_WORDS,
+    assert_every_input_row_moved,
+    subword_reference,
+    subword_tables,
+    tiny_subword_rows,
+    window_examples,
+)
 
-
-def sigmoid(score):
-    return 1 / (1 + np.exp(-score))
-
-
-def subword_reference(tables, examples, rows_of, tree, rates, mean, group, simultaneous):
-    """fastText's update written plainly in float64, for `examples` taken `group` at a time.
-
-    `tables`: embeddings, ngrams, context (None without negatives), nodes (None without `tree`). Example i is
-    `(inputs, outputs)`: its input words, and per output slot s the output word and its negatives, or None where the
-    slot is empty (skip-gram: the window's context positions; CBOW: one slot, the center). Its input rows are each
-    input word's own row and n-gram rows (`rows_of`); the input vector h is their mean (`mean`) or sum. For each slot
-    in turn, the output word's path (nodes, label 1 - code) then the word (label 1) and each negative (label 0; one
-    equal to the word skipped) score against h: g = (label - sigmoid(h . row)) * rate, error += g * row, row += g * h.
-    Then every input row moves by the error (divided by the number of rows when summed, gensim's rule).
-
-    The group's examples take each of these steps side by side (all read, then all write, as one program of the
-    Triton kernels does; group 1 is example by example), or with `simultaneous` every step of the group reads the
-    tables as the group found them and all its changes are summed (a batch of the torch engine). Returns the tables
-    and the summed loss, -log sigmoid(+-score) per term.
-    """
-    embeddings, ngrams, context, nodes = (None if table is None else table.astype(np.float64) for table in tables)
-    loss = 0.0
-    for first in range(0, len(examples), group):
-        members = range(first, min(first + group, len(examples)))
-        input_rows = {}
-        for x in members:
-            words = examples[x][0]
-            input_rows[x] = [(embeddings, w) for w in words] + [(ngrams, r) for w in words for r in rows_of[w]]
-        hidden = {x: sum(table[row] for table, row in input_rows[x]) / (len(input_rows[x]) if mean else 1)
-                  for x in members}  # fmt: skip
-        error = {x: np.zeros_like(hidden[x]) for x in members}
-        # The group's steps in order, each the (example, table, row, label) of its examples that take it.
-        steps = []
-        for slot in range(max(len(examples[x][1]) for x in members)):
-            live = [(x, examples[x][1][slot]) for x in members if examples[x][1][slot] is not None]
-            if tree is not None:
-                for depth in range(int(tree.lengths.max())):
-                    steps.append([(x, nodes, int(tree.points[word, depth]), 1.0 - int(tree.codes[word, depth]))
-                                  for x, (word, _) in live if depth < tree.lengths[word]])  # fmt: skip
-            if context is not None:
-                steps.append([(x, context, word, 1.0) for x, (word, _) in live])
-                for k in range(len(live[0][1][1]) if live else 0):
-                    steps.append([(x, context, negatives[k], 0.0) for x, (word, negatives) in live
-                                  if negatives[k] != word])  # fmt: skip
-        changes = []
-        for terms in steps:
-            for x, table, row, label in terms:
-                score = hidden[x] @ table[row]
-                gain = (label - sigmoid(score)) * rates[x]
-                error[x] += gain * table[row]
-                changes.append((table, row, gain * hidden[x]))
-                loss += np.log1p(np.exp(-(2 * label - 1) * score))
-            if not simultaneous:
-                apply_changes(changes)
-        for x in members:
-            change = error[x] if mean else error[x] / len(input_rows[x])
-            changes.extend((table, row, change) for table, row in input_rows[x])
-        apply_changes(changes)
-    return embeddings, ngrams, context, nodes, loss
-
-
-def apply_changes(changes: list) -> None:
-    """Adds each (table, row, change) and empties the list."""
-    for table, row, change in changes:
-        table[row] += change
-    changes.clear()
-
-
-def tiny_tables(negative: int, hs: bool, dim: int = 5, seed: int = 0):
-    """Random tables, small enough that the torch engine's step bound leaves a batch's steps whole (a window's sum
-    of 10 to 20 rows is the longest input vector)."""
-    rng = np.random.default_rng(seed)
-    vocab_size = len(WORDS)
-    embeddings = rng.normal(0, 0.15, (vocab_size, dim)).astype(np.float32)
-    ngrams = rng.normal(0, 0.15, (BUCKET, dim)).astype(np.float32)
-    context = rng.normal(0, 0.15, (vocab_size, dim)).astype(np.float32) if negative else None
-    nodes = rng.normal(0, 0.15, (vocab_size - 1, dim)).astype(np.float32) if hs else None
-    return embeddings, ngrams, context, nodes
-
-
-def tiny_subword_rows() -> tuple[SubwordRows, list[list[int]]]:
-    rows = SubwordRows.from_words(WORDS, MIN_N, MAX_N, BUCKET, without=(0, 1))
-    rows_of = [rows.rows[rows.starts[w] : rows.starts[w + 1]].tolist() for w in range(len(WORDS))]
-    assert any(len(set(word_rows)) < len(word_rows) for word_rows in rows_of), "a word lists a row twice"
-    return rows, rows_of
-
-
-def window_examples(windows: sampling.BlockWindows, window: int, cbow: bool, negatives: np.ndarray | None):
-    """The reference's examples for a block's windows: skip-gram's center and its 2 * window context slots
-    (`torch_engine.window_inputs`' order), or CBOW's window and its center; with each output word's negatives."""
-    tokens = windows.tokens.tolist()
-    examples = []
-    spans = zip(windows.centers.tolist(), windows.starts.tolist(), windows.ends.tolist(), strict=True)
-    for index, (center, start, end) in enumerate(spans):
-        offsets = [*range(-window, 0), *range(1, window + 1)]
-        positions = [center + offset for offset in offsets]
-        if cbow:
-            words = [tokens[at] for at in positions if start <= at < end]
-            examples.append((words, [(tokens[center], [] if negatives is None else negatives[index].tolist())]))
-        else:
-            slots = [(tokens[at], [] if negatives is None else negatives[index, slot].tolist())
-                     if start <= at < end else None for slot, at in enumerate(positions)]  # fmt: skip
-            examples.append(([tokens[center]], slots))
-    return examples
-
-
-def assert_every_input_row_moved(before, after, examples, rows_of):
-    """The gradient reached each input word's own row and every one of its n-gram rows."""
-    inputs = {word for words, _ in examples for word in words}
-    for word in inputs:
-        assert not np.allclose(after[0][word], before[0][word]), f"the row of word {WORDS[word]} did not move"
-        for row in rows_of[word]:
-            assert not np.allclose(after[1][row], before[1][row]), f"n-gram row {row} of {WORDS[word]} did not move"
-    assert all(rows_of[word] for word in inputs), "every input word has n-gram rows"
+TRITON_ON_CPU = pytest.param(
+    "triton",
+    marks=pytest.mark.skipif(
+        not (triton_available() and triton_interpreted()), reason="needs Triton under TRITON_INTERPRET=1"
+    ),
+)
 
 
 @pytest.mark.parametrize("batch_size", [1, 12])
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", SUBWORD_MODES)
 def test_torch_engine_applies_fasttexts_update_batch_by_batch(mode, batch_size, monkeypatch):
     """The torch engine's batch semantics: every update of a batch is computed from the tables as the batch found
     them and summed (a skip-gram window's pairs too), batch after batch. A skip-gram batch holds batch_size /
     (window + 1) windows; at batch size 1 each window is a batch of its own."""
-    cbow, mean, hs, negative = MODES[mode]
+    cbow, mean, hs, negative = SUBWORD_MODES[mode]
     window, dim = 2, 5
     subword_rows, rows_of = tiny_subword_rows()
-    tables = tiny_tables(negative, hs, dim)
+    tables = subword_tables(negative, hs, dim)
     rng = np.random.default_rng(1)
-    block = rng.integers(2, len(WORDS), 60).astype(np.int32)
+    block = rng.integers(2, len(SUBWORD_WORDS), 60).astype(np.int32)
     sentence_starts = np.array([0, 7, 8, 20, 33, 41, 50])  # a sentence of one word: no window
     # A constant rate, so that the reference needs no schedule.
     args = TrainingArguments(dim=dim, window=window, cbow=cbow, cbow_mean=mean, hs=hs, negative=negative, sample=0,
-                             subwords=True, min_n=MIN_N, max_n=MAX_N, bucket=BUCKET, batch_size=batch_size,
-                             alpha=0.02, min_alpha=0.02)  # fmt: skip
-    sampling_tables = SamplingTables.from_counts(torch.tensor(COUNTS), [0, 1], 0.0, 0.75)
+                             subwords=True, min_n=SUBWORD_MIN_N, max_n=SUBWORD_MAX_N, bucket=SUBWORD_BUCKET,
+                             batch_size=batch_size, alpha=0.02, min_alpha=0.02)  # fmt: skip
+    sampling_tables = SamplingTables.from_counts(torch.tensor(SUBWORD_COUNTS), [0, 1], 0.0, 0.75)
     tensors = [None if table is None else torch.tensor(table) for table in tables]
     inputs = EngineInputs(tensors[0], tensors[2], sampling_tables, args, torch.device("cpu"),
                           torch.Generator().manual_seed(0), nodes=tensors[3], ngrams=tensors[1],
@@ -209,7 +104,7 @@ def test_torch_engine_applies_fasttexts_update_batch_by_batch(mode, batch_size, 
         assert any(word in negatives for word, negatives in outputs), "a negative equals its output word"
     per_batch = batch_size if cbow else max(1, batch_size // (window + 1))
     rates = np.full(len(examples), args.alpha)
-    expected = subword_reference(tables, examples, rows_of, huffman_tree(torch.tensor(COUNTS)) if hs else None,
+    expected = subword_reference(tables, examples, rows_of, huffman_tree(torch.tensor(SUBWORD_COUNTS)) if hs else None,
                                  rates, mean or not cbow, per_batch, simultaneous=True)  # fmt: skip
     for name, table, reference in zip(("embeddings", "ngrams", "context", "nodes"), tensors, expected, strict=False):
         if reference is not None:
@@ -340,7 +235,11 @@ def train_planted(engine_name: str, mode: str, epochs: int = 4):
 
 
 @pytest.mark.parametrize("mode", PLANTED_MODES)
-def test_torch_engine_puts_an_unseen_word_near_its_topic(mode):
-    found, before, topics = train_planted("torch", mode)
+@pytest.mark.parametrize("name", ["torch", TRITON_ON_CPU])
+def test_every_engine_puts_an_unseen_word_near_its_topic(name, mode, monkeypatch):
+    if name == "triton":
+        # Programs of 128 windows side by side, as the interpreter pays per operation, not per window.
+        monkeypatch.setattr("word2vec_hub.training.triton_engine.TILE_ELEMENTS", 1 << 12)
+    found, before, topics = train_planted(name, mode)
     assert before <= 3, "before training the unseen words are not yet near their topics"
     assert found >= topics - 1, f"{found} of {topics} unseen words have their own topic's words nearest"
