@@ -28,6 +28,11 @@ the negatives, each switched on by a constexpr; `_train_windows_kernel` trains C
 (`sampling.block_windows`), whose input vector is the mean or sum of the window's rows and whose change every row
 of the window takes whole.
 
+With subwords (fastText's model, docs/gpu-kernel.md "Subwords") a word's input rows are its own row and its n-gram
+rows (`SubwordTable`): the window kernel sums those of every word of the window (`SUBWORDS`), and
+`_train_centers_kernel` trains skip-gram one center's window an item, the center's composed vector predicting each
+context word in turn, its rows moved by the window's summed change. Every kernel launches through `_launch`.
+
 Triton compiles the kernel for CUDA on first use. With TRITON_INTERPRET=1 it runs on CPU tensors instead, one
 program after another, which is how the tests check it on a machine without a GPU.
 """
@@ -608,7 +613,8 @@ class TritonEngine:
 
     The constructor makes the one choice of model: skip-gram pairs (`train_pairs`) or CBOW windows
     (`train_windows`, `args.cbow`, `args.cbow_mean`), with negative sampling (`args.negative`), hierarchical
-    softmax (`args.hs`) or both."""
+    softmax (`args.hs`) or both; with subwords (`args.subwords`) CBOW windows over every word's rows, and skip-gram
+    a center's window an item (`train_centers`)."""
 
     threads = 1
 
