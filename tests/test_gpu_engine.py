@@ -2,7 +2,8 @@
 
 conftest sets TRITON_INTERPRET=1 unless it is set: the Triton kernel then runs on CPU tensors, one program after
 another, and its arithmetic is checked against word2vec's update written out in numpy
-(conftest.word2vec_reference). On a CUDA machine, TRITON_INTERPRET=0 runs the same tests on the compiled kernel.
+(conftest.word2vec_reference), and its subword kernels' against fastText's (conftest.subword_reference). On a CUDA
+machine, TRITON_INTERPRET=0 runs the same tests on the compiled kernel.
 """
 
 from __future__ import annotations

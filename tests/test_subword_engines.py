@@ -226,6 +226,9 @@ def train_planted(engine_name: str, mode: str, epochs: int = 3):
         result = engine.train_block(block, sentence_starts, epoch * block.shape[0], schedule)
         losses.append(result.loss / result.loss_pairs)
     assert losses[-1] < losses[0], losses
+    # Counted as pairs for skip-gram (a word pairs with window + 1 neighbours on average, fewer at sentence ends).
+    examples_per_word = 1 if cbow else args.window + 1
+    assert 0.75 * examples_per_word * block.shape[0] < result.pairs <= examples_per_word * block.shape[0]
     for table in (embeddings, ngrams, context, nodes):
         assert table is None or torch.isfinite(table).all()
     return hits(), before, len(unseen)

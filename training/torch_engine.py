@@ -247,9 +247,9 @@ def train_step(
     of the loss, the sum over terms of -log sigmoid(+-h . row); with one input row (skip-gram) the two agree. All
     of it is computed for the whole batch from the same starting values and applied with `index_add_`.
 
-    With `ngrams` (fastText's subwords) the example's n-gram rows are input rows too, counted in the mean; each
-    moves like a word row, except that without `mean` every input row moves by the sum over that count, as
-    gensim's fastText does.
+    With `ngrams` (fastText's subwords) the example's n-gram rows are input rows too, counted in the mean, and each
+    moves as a word row does; without `mean` every input row's change is divided by that count, as gensim's
+    fastText does.
 
     word2vec applies a row's updates one after another, each from the row as the last one left it; a batch sums
     them all from the same starting row. For a row touched many times (a frequent word in a large batch) that sum
