@@ -112,9 +112,12 @@ def test_torch_engine_applies_fasttexts_update_batch_by_batch(mode, batch_size, 
     assert_every_input_row_moved(tables, [tensors[0].numpy(), tensors[1].numpy()], examples, rows_of)
 
 
-def test_the_ngram_rows_summed_step_is_bounded_as_a_word_rows_is():
+@pytest.mark.parametrize("chunk_floats", [torch_engine.PROJECTION_CHUNK_FLOATS, 64])
+def test_the_ngram_rows_summed_step_is_bounded_as_a_word_rows_is(chunk_floats, monkeypatch):
     """An n-gram row in many windows of one batch takes the bounded step of a word row in as many (its loss curves
-    alike along the step), while a row of a single window keeps its plain update."""
+    alike along the step), while a row of a single window keeps its plain update; also when the bound's projections
+    are computed 16 entries at a time."""
+    monkeypatch.setattr(torch_engine, "PROJECTION_CHUNK_FLOATS", chunk_floats)
     dim, rate = 4, 0.025
     context = torch.zeros(6, dim)
     context[3] = torch.tensor([1.0, 0, 0, 0])
