@@ -3,7 +3,8 @@ setting trains to on bench-en against the CPU kernel. This is how the engine's d
 (benchmarks/train_speed.py --device cuda measures the chosen engine end to end).
 
     python benchmarks/gpu_engine.py speed                # dims 100 and 300, a grid of settings, synthetic blocks
-    python benchmarks/gpu_engine.py modes                # dims 100 and 300, skip-gram and CBOW, NS and HS
+    python benchmarks/gpu_engine.py modes                # dims 100 and 300, skip-gram and CBOW, NS and HS, subwords
+    python benchmarks/gpu_engine.py modes --models "skip-gram ns sw" "cbow ns sw"   # the subword (fastText) phases
     TRITON_INTERPRET=0 python benchmarks/gpu_engine.py registers   # no GPU needed: each kernel compiled for sm_90
     python benchmarks/gpu_engine.py quality              # bench-en, 3 epochs: the engine's settings and the CPU kernel
     python benchmarks/gpu_engine.py quality --corpus ../shared/data/ptb/ptb.train.txt --engines numba triton torch
@@ -12,7 +13,10 @@ setting trains to on bench-en against the CPU kernel. This is how the engine's d
 ids over --vocab words, sentences of 20, subsampled at 1e-4 as the trainer does). Words/s counts the block's tokens
 before subsampling, as the trainer counts. `modes` times, on the same blocks and at the engine's settings, each
 model's two phases: building the block's examples (pairs, or CBOW windows) and the kernel (`train_pairs`, or
-`train_windows`), with negative sampling (--negative) or hierarchical softmax over the counts' Huffman tree.
+`train_windows`), with negative sampling (--negative) or hierarchical softmax over the counts' Huffman tree. The
+subword models ("sw": fastText's, `train_centers` for skip-gram, `train_windows` with an n-gram table for CBOW)
+give each synthetic word random letters, fewer for frequent words (`synthetic_subword_rows`: as many n-gram rows
+a token as bench-en's), whose --min-n to --max-n grams hash into --bucket rows.
 `registers` compiles each model's kernel for sm_90 with Triton's own ptxas (no GPU needed) and prints its
 registers per thread (which set how many programs a multiprocessor holds) and its count of SASS instructions.
 `quality` reads and encodes the corpus once, then trains a fresh model
@@ -114,13 +118,31 @@ def measure_speed(options: argparse.Namespace) -> None:
             )
 
 
-# The models `modes` times: (name, cbow, hierarchical softmax).
+# The models `modes` and `registers` measure: (name, cbow, hierarchical softmax, subwords).
 MODES = (
-    ("skip-gram ns", False, False),
-    ("cbow ns", True, False),
-    ("skip-gram hs", False, True),
-    ("cbow hs", True, True),
+    ("skip-gram ns", False, False, False),
+    ("cbow ns", True, False, False),
+    ("skip-gram hs", False, True, False),
+    ("cbow hs", True, True, False),
+    ("skip-gram ns sw", False, False, True),
+    ("cbow ns sw", True, False, True),
 )
+
+
+def synthetic_subword_rows(vocab: int, min_n: int, max_n: int, bucket: int, seed: int = 0):
+    """`SubwordRows` of `synthetic_block`'s `vocab` words (after the two special tokens, which get none): random
+    letters, 2 + log2(rank + 2) / 2.5 of them, so that frequent words are short as in English: a token has 4.6
+    letters and 12.7 n-gram rows (3-6) on average at 70,000 words, where bench-en's first 20,000 lines have 4.7 and
+    13.0."""
+    import math
+    import random
+
+    from word2vec_hub.training.subword_rows import SubwordRows
+
+    rng = random.Random(seed)
+    lengths = [2 + int(math.log2(rank + 2) / 2.5) for rank in range(vocab)]
+    words = ["[PAD]", "[UNK]"] + ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=length)) for length in lengths]
+    return SubwordRows.from_words(words, min_n, max_n, bucket, without=(0, 1))
 
 
 def measure_modes(options: argparse.Namespace) -> None:
@@ -150,17 +172,42 @@ def measure_modes(options: argparse.Namespace) -> None:
     generator = torch.Generator(device=device).manual_seed(0)
     words = tokens.shape[0]
     print(f"block: {words:,} tokens, vocabulary {options.vocab:,}, window {options.window}, sample {options.sample}")
-    print(f"\n{'dim':>4} {'model':<13} {'examples':>10} {'build ms':>9} {'kernel ms':>10} {'kernel words/s':>15} "
+    models = [mode for mode in MODES if options.models is None or mode[0] in options.models]
+    subword_rows = None
+    if any(subwords for *_, subwords in models):
+        subword_rows = synthetic_subword_rows(options.vocab, options.min_n, options.max_n, options.bucket)
+        rows_a_word = subword_rows.starts[tokens_np + 1] - subword_rows.starts[tokens_np]
+        print(f"subwords: n-grams {options.min_n}-{options.max_n} in {options.bucket:,} rows, "
+              f"{rows_a_word.mean():.1f} n-gram rows a token")  # fmt: skip
+    print(f"\n{'dim':>4} {'model':<15} {'examples':>10} {'build ms':>9} {'kernel ms':>10} {'kernel words/s':>15} "
           f"{'words/s':>14}")  # fmt: skip
     for dim in options.dims:
         rows = options.vocab + 2
         embeddings = ((torch.rand(rows, dim, device=device) - 0.5) / dim).contiguous()
         context = ((torch.rand(rows, dim, device=device) - 0.5) / dim).contiguous()
         softmax = triton_engine.SoftmaxTree(tree, ((torch.rand(rows - 1, dim, device=device) - 0.5) / dim).contiguous())
-        for model, cbow, hs in MODES:
+        subwords = None
+        if subword_rows is not None:
+            ngrams = ((torch.rand(options.bucket, dim, device=device) - 0.5) / dim).contiguous()
+            subwords = triton_engine.SubwordTable(ngrams, subword_rows)
+        for model, cbow, hs, with_subwords in models:
             negative = 0 if hs else options.negative
             output_layer = {"softmax": softmax if hs else None}
-            if cbow:
+            if with_subwords:
+                build = functools.partial(shuffled_windows, tokens, sentence_ids, keep, options.window, generator)
+                windows = build()
+                examples = len(windows)
+                if cbow:
+                    step = functools.partial(
+                        triton_engine.train_windows, embeddings, context, windows, noise, negative, 0.025, 0.0001, 1,
+                        options.window, subwords=subwords, **output_layer,
+                    )  # fmt: skip
+                else:
+                    step = functools.partial(
+                        triton_engine.train_centers, embeddings, context, windows, subwords, noise, negative, 0.025,
+                        0.0001, 1, options.window, **output_layer,
+                    )  # fmt: skip
+            elif cbow:
                 build = functools.partial(shuffled_windows, tokens, sentence_ids, keep, options.window, generator)
                 windows = build()
                 examples = len(windows)
@@ -178,7 +225,7 @@ def measure_modes(options: argparse.Namespace) -> None:
                 )  # fmt: skip
             build_seconds, kernel_seconds = seconds_of(build, device), seconds_of(step, device)
             print(
-                f"{dim:>4} {model:<13} {examples:>10,} {build_seconds * 1e3:>9.2f} {kernel_seconds * 1e3:>10.2f} "
+                f"{dim:>4} {model:<15} {examples:>10,} {build_seconds * 1e3:>9.2f} {kernel_seconds * 1e3:>10.2f} "
                 f"{words / kernel_seconds:>15,.0f} {words / (build_seconds + kernel_seconds):>14,.0f}",
                 flush=True,
             )
@@ -194,25 +241,29 @@ def measure_registers(options: argparse.Namespace) -> None:
     from word2vec_hub.training import triton_engine
 
     tools = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
-    types = {"num_pairs": "i32", "num_windows": "i32", "chunks_per_program": "i32", "vocab_size": "i32", "seed": "i32",
-             "first_rate": "fp32", "rate_step": "fp32", "noise_alias": "*i32", "codes": "*i8", "points": "*i32",
-             "lengths": "*i32", "inputs": "*i64", "outputs": "*i64", "tokens": "*i64", "centers": "*i64",
-             "starts": "*i64", "ends": "*i64"}  # fmt: skip
+    types = {"num_items": "i32", "chunks_per_program": "i32", "vocab_size": "i32", "seed": "i32", "first_rate": "fp32",
+             "rate_step": "fp32", "noise_alias": "*i32", "codes": "*i8", "points": "*i32", "lengths": "*i32",
+             "inputs": "*i64", "outputs": "*i64", "tokens": "*i64", "centers": "*i64", "starts": "*i64",
+             "ends": "*i64", "subword_starts": "*i64", "subword_rows": "*i32"}  # fmt: skip
     print(f"triton {triton.__version__}, sm_90, {triton_engine.WARPS} warps; depth 30 for hierarchical softmax")
-    print(f"\n{'dim':>4} {'model':<13} {'registers':>9} {'instructions':>12}")
+    print(f"\n{'dim':>4} {'model':<15} {'registers':>9} {'instructions':>12}")
     for dim in options.dims:
         tile = triton.next_power_of_2(dim)
-        for model, cbow, hs in MODES:
+        for model, cbow, hs, subwords in (
+            mode for mode in MODES if options.models is None or mode[0] in options.models
+        ):
             negative = 0 if hs else options.negative
             constants = {"DIM": dim, "DIM_TILE": tile, "NEGATIVE": negative, "HS": hs, "DEPTH": 30, "ATOMIC": True,
-                         "NEGATIVE_TILE": triton.next_power_of_2(negative)}  # fmt: skip
-            items = triton_engine.default_pairs_per_program(dim)
+                         "NEGATIVE_TILE": triton.next_power_of_2(negative),
+                         "ITEMS": triton_engine.default_pairs_per_program(dim)}  # fmt: skip
             if cbow:
                 kernel = triton_engine._train_windows_kernel
-                constants.update(WINDOWS=items, WINDOW=options.window, MEAN=True)
+                constants.update(WINDOW=options.window, MEAN=True, SUBWORDS=subwords)
+            elif subwords:
+                kernel = triton_engine._train_centers_kernel
+                constants.update(WINDOW=options.window)
             else:
                 kernel = triton_engine._train_pairs_kernel
-                constants.update(PAIRS=items)
             names = kernel.arg_names
             signature = {name: "constexpr" if name in constants else types.get(name, "*fp32") for name in names}
             source = ASTSource(kernel, signature, {(names.index(name),): value for name, value in constants.items()})
@@ -226,7 +277,7 @@ def measure_registers(options: argparse.Namespace) -> None:
                 sass = subprocess.run([tools / "cuobjdump", "-sass", cubin.name], capture_output=True, text=True)
             registers = usage.stdout.split("REG:")[1].split()[0]
             instructions = sum(line.strip().startswith("/*") and ";" in line for line in sass.stdout.splitlines())
-            print(f"{dim:>4} {model:<13} {registers:>9} {instructions:>12}", flush=True)
+            print(f"{dim:>4} {model:<15} {registers:>9} {instructions:>12}", flush=True)
 
 
 def measure_quality(options: argparse.Namespace) -> None:
@@ -310,6 +361,10 @@ def main() -> None:
     parser.add_argument(
         "--engines", nargs="+", default=["numba", "triton"], choices=["numba", "triton", "torch"], help="quality"
     )
+    parser.add_argument("--models", nargs="+", choices=[mode[0] for mode in MODES], help="modes, registers: these only")
+    parser.add_argument("--min-n", type=int, default=3, help="modes: the subword models' shortest n-grams")
+    parser.add_argument("--max-n", type=int, default=6, help="modes: the subword models' longest n-grams")
+    parser.add_argument("--bucket", type=int, default=2_000_000, help="modes: the subword models' n-gram rows")
     parser.add_argument("--stores", action="store_true", help="also with plain stores instead of atomic adds")
     parser.add_argument("--vocab", type=int, default=70_000, help="speed: words of the synthetic vocabulary")
     parser.add_argument("--tokens", type=int, default=1 << 20, help="speed: tokens of the synthetic block")

@@ -28,6 +28,8 @@ from word2vec_hub.shared_data import ENVIRONMENT_VARIABLE
 from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
+from word2vec_hub.training.sampling import BlockWindows
+from word2vec_hub.training.subword_rows import SubwordRows
 from word2vec_hub.training.trainer import train_word2vec
 from word2vec_hub.training.vocabulary import EncodedText, encode_corpus
 
@@ -203,3 +205,133 @@ def word2vec_reference(
         for row, example in enumerate(examples):
             np.add.at(embeddings, windows[example], error[row])
     return embeddings, context, nodes, loss
+
+
+# fastText's subwords on a tiny vocabulary ([PAD], [UNK], then six words) whose n-grams (2 to 3 characters) hash
+# into 11 rows: words share rows, and a word lists a row twice.
+SUBWORD_WORDS = ["[PAD]", "[UNK]", "ab", "abc", "bca", "cab", "ba", "cc"]
+SUBWORD_COUNTS = [0, 0, 40, 3, 9, 1, 25, 7]
+SUBWORD_MIN_N, SUBWORD_MAX_N, SUBWORD_BUCKET = 2, 3, 11
+# The models the engines' subword updates are compared in: (cbow, cbow_mean, hs, negative).
+SUBWORD_MODES = {
+    "skipgram-ns": (False, True, False, 3),
+    "skipgram-hs-ns": (False, True, True, 2),
+    "cbow-mean-ns": (True, True, False, 3),
+    "cbow-sum-hs-ns": (True, False, True, 2),
+}
+
+
+def subword_reference(tables, examples, rows_of, tree, rates, mean, group, simultaneous):
+    """fastText's update written plainly in float64, for `examples` taken `group` at a time.
+
+    `tables`: embeddings, ngrams, context (None without negatives), nodes (None without `tree`). Example i is
+    `(inputs, outputs)`: its input words, and per output slot s the output word and its negatives, or None where the
+    slot is empty (skip-gram: the window's context positions; CBOW: one slot, the center). Its input rows are each
+    input word's own row and n-gram rows (`rows_of`); the input vector h is their mean (`mean`) or sum. For each slot
+    in turn, the output word's path (nodes, label 1 - code) then the word (label 1) and each negative (label 0; one
+    equal to the word skipped) score against h: g = (label - sigmoid(h . row)) * rate, error += g * row, row += g * h.
+    Then every input row moves by the error (divided by the number of rows when summed, gensim's rule).
+
+    The group's examples take each of these steps side by side (all read, then all write, as one program of the
+    Triton kernels does; group 1 is example by example), or with `simultaneous` every step of the group reads the
+    tables as the group found them and all its changes are summed (a batch of the torch engine). Returns the tables
+    and the summed loss, -log sigmoid(+-score) per term.
+    """
+    embeddings, ngrams, context, nodes = (None if table is None else table.astype(np.float64) for table in tables)
+    loss = 0.0
+    for first in range(0, len(examples), group):
+        members = range(first, min(first + group, len(examples)))
+        input_rows = {}
+        for x in members:
+            words = examples[x][0]
+            input_rows[x] = [(embeddings, w) for w in words] + [(ngrams, r) for w in words for r in rows_of[w]]
+        hidden = {x: sum(table[row] for table, row in input_rows[x]) / (len(input_rows[x]) if mean else 1)
+                  for x in members}  # fmt: skip
+        error = {x: np.zeros_like(hidden[x]) for x in members}
+        # The group's steps in order, each the (example, table, row, label) of its examples that take it.
+        steps = []
+        for slot in range(max(len(examples[x][1]) for x in members)):
+            live = [(x, examples[x][1][slot]) for x in members if examples[x][1][slot] is not None]
+            if tree is not None:
+                for depth in range(int(tree.lengths.max())):
+                    steps.append([(x, nodes, int(tree.points[word, depth]), 1.0 - int(tree.codes[word, depth]))
+                                  for x, (word, _) in live if depth < tree.lengths[word]])  # fmt: skip
+            if context is not None:
+                steps.append([(x, context, word, 1.0) for x, (word, _) in live])
+                for k in range(len(live[0][1][1]) if live else 0):
+                    steps.append([(x, context, negatives[k], 0.0) for x, (word, negatives) in live
+                                  if negatives[k] != word])  # fmt: skip
+        changes = []
+        for terms in steps:
+            for x, table, row, label in terms:
+                score = hidden[x] @ table[row]
+                gain = (label - 1 / (1 + np.exp(-score))) * rates[x]
+                error[x] += gain * table[row]
+                changes.append((table, row, gain * hidden[x]))
+                loss += np.log1p(np.exp(-(2 * label - 1) * score))
+            if not simultaneous:
+                _apply_changes(changes)
+        for x in members:
+            change = error[x] if mean else error[x] / len(input_rows[x])
+            changes.extend((table, row, change) for table, row in input_rows[x])
+        _apply_changes(changes)
+    return embeddings, ngrams, context, nodes, loss
+
+
+def _apply_changes(changes: list) -> None:
+    """Adds each (table, row, change) and empties the list."""
+    for table, row, change in changes:
+        table[row] += change
+    changes.clear()
+
+
+def subword_tables(negative: int, hs: bool, dim: int = 5, seed: int = 0):
+    """Random embeddings, ngrams, context and nodes (None where not trained) for the tiny vocabulary, small enough
+    that the torch engine's step bound leaves a batch's steps whole at rate 0.02 (a window's sum of 10 to 20 rows is
+    the longest input vector)."""
+    rng = np.random.default_rng(seed)
+    vocab_size = len(SUBWORD_WORDS)
+    embeddings = rng.normal(0, 0.15, (vocab_size, dim)).astype(np.float32)
+    ngrams = rng.normal(0, 0.15, (SUBWORD_BUCKET, dim)).astype(np.float32)
+    context = rng.normal(0, 0.15, (vocab_size, dim)).astype(np.float32) if negative else None
+    nodes = rng.normal(0, 0.15, (vocab_size - 1, dim)).astype(np.float32) if hs else None
+    return embeddings, ngrams, context, nodes
+
+
+def tiny_subword_rows() -> tuple[SubwordRows, list[list[int]]]:
+    """The tiny vocabulary's n-gram rows, as the engines take them and as a list per word."""
+    rows = SubwordRows.from_words(SUBWORD_WORDS, SUBWORD_MIN_N, SUBWORD_MAX_N, SUBWORD_BUCKET, without=(0, 1))
+    rows_of = [rows.rows[rows.starts[w] : rows.starts[w + 1]].tolist() for w in range(len(SUBWORD_WORDS))]
+    assert any(len(set(word_rows)) < len(word_rows) for word_rows in rows_of), "a word lists a row twice"
+    return rows, rows_of
+
+
+def window_examples(windows: BlockWindows, window: int, cbow: bool, negatives: np.ndarray | None):
+    """The reference's examples for a block's windows: skip-gram's center and its 2 * window context slots
+    (`torch_engine.window_inputs`' order), or CBOW's window and its center; with each output word's negatives."""
+    tokens = windows.tokens.tolist()
+    examples = []
+    spans = zip(windows.centers.tolist(), windows.starts.tolist(), windows.ends.tolist(), strict=True)
+    for index, (center, start, end) in enumerate(spans):
+        offsets = [*range(-window, 0), *range(1, window + 1)]
+        positions = [center + offset for offset in offsets]
+        if cbow:
+            words = [tokens[at] for at in positions if start <= at < end]
+            examples.append((words, [(tokens[center], [] if negatives is None else negatives[index].tolist())]))
+        else:
+            slots = [(tokens[at], [] if negatives is None else negatives[index, slot].tolist())
+                     if start <= at < end else None for slot, at in enumerate(positions)]  # fmt: skip
+            examples.append(([tokens[center]], slots))
+    return examples
+
+
+def assert_every_input_row_moved(before, after, examples, rows_of):
+    """The gradient reached each input word's own row and every one of its n-gram rows."""
+    inputs = {word for words, _ in examples for word in words}
+    for word in inputs:
+        assert not np.allclose(after[0][word], before[0][word]), f"the row of word {SUBWORD_WORDS[word]} did not move"
+        for row in rows_of[word]:
+            assert not np.allclose(after[1][row], before[1][row]), (
+                f"n-gram row {row} of {SUBWORD_WORDS[word]} did not move"
+            )
+    assert all(rows_of[word] for word in inputs), "every input word has n-gram rows"

@@ -2,7 +2,8 @@
 
 conftest sets TRITON_INTERPRET=1 unless it is set: the Triton kernel then runs on CPU tensors, one program after
 another, and its arithmetic is checked against word2vec's update written out in numpy
-(conftest.word2vec_reference). On a CUDA machine, TRITON_INTERPRET=0 runs the same tests on the compiled kernel.
+(conftest.word2vec_reference), and its subword kernels' against fastText's (conftest.subword_reference). On a CUDA
+machine, TRITON_INTERPRET=0 runs the same tests on the compiled kernel.
 """
 
 from __future__ import annotations
@@ -26,7 +27,18 @@ from word2vec_hub.training.devices import choose_backend, triton_interpreted
 from word2vec_hub.training.distributed import Distributed
 from word2vec_hub.training.trainer import train_word2vec
 
-from .conftest import planted_corpus, planted_partner_hits, word2vec_reference
+from .conftest import (
+    SUBWORD_COUNTS,
+    SUBWORD_MODES,
+    assert_every_input_row_moved,
+    planted_corpus,
+    planted_partner_hits,
+    subword_reference,
+    subword_tables,
+    tiny_subword_rows,
+    window_examples,
+    word2vec_reference,
+)
 
 triton = pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")
 tl = pytest.importorskip("triton.language")
@@ -167,6 +179,61 @@ def test_kernels_apply_word2vec_updates_in_every_mode(mode, group):
             np.testing.assert_allclose(table.cpu().numpy(), reference, rtol=1e-5, atol=1e-6, err_msg=name)
     assert loss.item() == pytest.approx(expected[3], rel=1e-5)
     assert not np.allclose(tables[0].cpu().numpy(), embeddings), "the input rows moved"
+
+
+@pytest.mark.skipif(
+    DEVICE.type == "cuda",
+    reason="windows share rows, and on a GPU the programs run concurrently: their order is the interpreter's only",
+)
+@pytest.mark.parametrize("group", [1, 4])
+@pytest.mark.parametrize("mode", SUBWORD_MODES)
+def test_subword_kernels_apply_fasttexts_update(mode, group):
+    """fastText's update (`conftest.subword_reference`), `group` windows a program taking each step side by side;
+    a skip-gram window's pairs one after another, each moving its output rows at once, and its center's rows moved
+    by their sum after the window."""
+    cbow, mean, hs, negative = SUBWORD_MODES[mode]
+    window, seed, first_rate, last_rate = 2, 12345, 0.05, 0.01
+    subword_rows, rows_of = tiny_subword_rows()
+    tables = subword_tables(negative, hs, seed=2)
+    rng = np.random.default_rng(0)
+    # Sentences of 1 to 6 words: windows cut at their ends.
+    tokens = torch.tensor(rng.integers(2, len(SUBWORD_COUNTS), 40), device=DEVICE)
+    sentence_lengths = [3, 1, 6, 5, 2, 6, 4, 1, 5, 4, 3]
+    sentence_ids = torch.tensor(np.repeat(np.arange(len(sentence_lengths)), sentence_lengths), device=DEVICE)
+    keep = torch.ones(len(SUBWORD_COUNTS), device=DEVICE)
+    windows = sampling.shuffled_windows(tokens, sentence_ids, keep, window, torch.Generator(DEVICE).manual_seed(0))
+    _, noise = noise_table(SUBWORD_COUNTS)
+    draws_per_window = negative * (1 if cbow else 2 * window)
+    negatives = noise_draws(noise, len(windows) * draws_per_window, seed) if negative else None
+    if negative:
+        negatives = negatives.reshape(len(windows), negative) if cbow else negatives.reshape(len(windows), -1, negative)
+    examples = window_examples(windows, window, cbow, negatives)
+    if negative:
+        outputs = [slot for _, slots in examples for slot in slots if slot is not None]
+        assert any(word in negatives for word, negatives in outputs), "a negative equals its output word"
+    rates = np.linspace(first_rate, last_rate, len(examples), dtype=np.float32).astype(np.float64)
+    tree = huffman_tree(torch.tensor(SUBWORD_COUNTS))
+    expected = subword_reference(tables, examples, rows_of, tree if hs else None, rates, mean, group, False)
+
+    tensors = [None if table is None else torch.tensor(table, device=DEVICE) for table in tables]
+    subwords = triton_engine.SubwordTable(tensors[1], subword_rows)
+    softmax = triton_engine.SoftmaxTree(tree, tensors[3]) if hs else None
+    noise_or_none = noise if negative else None
+    if cbow:
+        loss = triton_engine.train_windows(
+            tensors[0], tensors[2], windows, noise_or_none, negative, first_rate, last_rate, seed, window, mean,
+            softmax=softmax, windows_per_program=group, subwords=subwords,
+        )  # fmt: skip
+    else:
+        loss = triton_engine.train_centers(
+            tensors[0], tensors[2], windows, subwords, noise_or_none, negative, first_rate, last_rate, seed, window,
+            softmax=softmax, centers_per_program=group,
+        )  # fmt: skip
+    for name, table, reference in zip(("embeddings", "ngrams", "context", "nodes"), tensors, expected, strict=False):
+        if reference is not None:
+            np.testing.assert_allclose(table.cpu().numpy(), reference, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert loss.item() == pytest.approx(expected[4], rel=1e-5)
+    assert_every_input_row_moved(tables, [tensors[0].cpu().numpy(), tensors[1].cpu().numpy()], examples, rows_of)
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,11 @@ the negatives, each switched on by a constexpr; `_train_windows_kernel` trains C
 (`sampling.block_windows`), whose input vector is the mean or sum of the window's rows and whose change every row
 of the window takes whole.
 
+With subwords (fastText's model, docs/gpu-kernel.md "Subwords") a word's input rows are its own row and its n-gram
+rows (`SubwordTable`): the window kernel sums those of every word of the window (`SUBWORDS`), and
+`_train_centers_kernel` trains skip-gram one center's window an item, the center's composed vector predicting each
+context word in turn, its rows moved by the window's summed change. Every kernel launches through `_launch`.
+
 Triton compiles the kernel for CUDA on first use. With TRITON_INTERPRET=1 it runs on CPU tensors instead, one
 program after another, which is how the tests check it on a machine without a GPU.
 """
@@ -44,6 +49,7 @@ from word2vec_hub.modeling.modeling_word2vec import HuffmanTree
 from .engine import BlockResult, EngineInputs
 from .sampling import BlockWindows, block_pairs, block_windows
 from .schedule import Schedule
+from .subword_rows import SubwordRows
 
 # A program trains pairs_per_program pairs side by side, holding for each a row of dim rounded up to a power of
 # two: small tiles over few warps keep the registers of several programs on a multiprocessor, which ran fastest of
@@ -144,26 +150,85 @@ def _output_layer(
     return vector_change, loss
 
 
+@triton.jit
+def _add_to_rows(rows, change, mask, ATOMIC: tl.constexpr):
+    """Adds `change` to the rows at `rows`: atomically, or as a plain store of the row as read now plus `change`."""
+    if ATOMIC:
+        tl.atomic_add(rows, change, mask=mask)
+    else:
+        tl.store(rows, tl.load(rows, mask=mask, other=0.0) + change, mask=mask)
+
+
+@triton.jit
+def _sum_word_rows(
+    vector, count, word_ids, inside, embeddings, ngrams, subword_starts, subword_rows, columns, in_dim,
+    DIM: tl.constexpr, SUBWORDS: tl.constexpr,
+):  # fmt: skip
+    """`vector` (`[ITEMS, DIM_TILE]`) plus the input rows of the words `word_ids` (`[ITEMS]`, those `inside`): each
+    word's own row and, with SUBWORDS, its n-gram rows (`subword_rows[subword_starts[w]:subword_starts[w + 1]]`,
+    repeats kept); `count` (`[ITEMS]`, float32) plus the number of rows added."""
+    tile = inside[:, None] & in_dim[None, :]
+    vector += tl.load(embeddings + word_ids[:, None] * DIM + columns[None, :], mask=tile, other=0.0)
+    count += inside.to(tl.float32)
+    if SUBWORDS:
+        first = tl.load(subword_starts + word_ids, mask=inside, other=0)
+        number = tl.load(subword_starts + word_ids + 1, mask=inside, other=0) - first
+        # The program's longest list of n-grams: a while loop, as the lists' lengths are known only here.
+        longest = tl.max(number, axis=0)
+        k = 0
+        while k < longest:
+            listed = inside & (k < number)
+            rows = tl.load(subword_rows + first + k, mask=listed, other=0).to(tl.int64)
+            vector += tl.load(ngrams + rows[:, None] * DIM + columns[None, :], mask=listed[:, None] & in_dim[None, :],
+                              other=0.0)  # fmt: skip
+            k += 1
+        count += number.to(tl.float32)
+    return vector, count
+
+
+@triton.jit
+def _move_word_rows(
+    change, word_ids, inside, embeddings, ngrams, subword_starts, subword_rows, columns, in_dim,
+    DIM: tl.constexpr, SUBWORDS: tl.constexpr, ATOMIC: tl.constexpr,
+):  # fmt: skip
+    """Adds `change` (`[ITEMS, DIM_TILE]`) to every input row of the words `word_ids` (those `inside`), as
+    `_sum_word_rows` reads them: a row listed twice gets it twice."""
+    tile = inside[:, None] & in_dim[None, :]
+    _add_to_rows(embeddings + word_ids[:, None] * DIM + columns[None, :], change, tile, ATOMIC)
+    if SUBWORDS:
+        first = tl.load(subword_starts + word_ids, mask=inside, other=0)
+        number = tl.load(subword_starts + word_ids + 1, mask=inside, other=0) - first
+        longest = tl.max(number, axis=0)
+        k = 0
+        while k < longest:
+            listed = inside & (k < number)
+            rows = tl.load(subword_rows + first + k, mask=listed, other=0).to(tl.int64)
+            _add_to_rows(ngrams + rows[:, None] * DIM + columns[None, :], change, listed[:, None] & in_dim[None, :],
+                         ATOMIC)  # fmt: skip
+            k += 1
+
+
 # Triton compiles a variant per property of an integer argument (equal to 1, divisible by 16): these change every
-# block or every corpus, and compiling anew for them would cost more than the block's training.
-@triton.jit(do_not_specialize=["num_pairs", "chunks_per_program", "vocab_size", "seed"])
+# block or every corpus, and compiling anew for them would cost more than the block's training. Every kernel takes
+# the output layer's tables, the item counts and rates in the same names (`_launch`), then its own examples.
+@triton.jit(do_not_specialize=["num_items", "chunks_per_program", "vocab_size", "seed"])
 def _train_pairs_kernel(
-    embeddings, context, nodes, inputs, outputs, noise_threshold, noise_alias, codes, points, lengths, program_loss,
-    num_pairs, chunks_per_program, vocab_size, first_rate, rate_step, seed,
-    DIM: tl.constexpr, DIM_TILE: tl.constexpr, PAIRS: tl.constexpr, NEGATIVE: tl.constexpr,
+    embeddings, context, nodes, noise_threshold, noise_alias, codes, points, lengths, program_loss,
+    num_items, chunks_per_program, vocab_size, first_rate, rate_step, seed, inputs, outputs,
+    DIM: tl.constexpr, DIM_TILE: tl.constexpr, ITEMS: tl.constexpr, NEGATIVE: tl.constexpr,
     NEGATIVE_TILE: tl.constexpr, HS: tl.constexpr, DEPTH: tl.constexpr, ATOMIC: tl.constexpr,
 ):  # fmt: skip
     program = tl.program_id(0)
     columns = tl.arange(0, DIM_TILE)
     in_dim = columns < DIM
-    loss = tl.zeros((PAIRS,), dtype=tl.float32)
+    loss = tl.zeros((ITEMS,), dtype=tl.float32)
     # The program's chunks of pairs are consecutive, so that under the interpreter, which runs the programs one
     # after another, the pairs train in their order. A while loop: Triton 3.6's interpreter holds a scalar
     # argument as a 1-element array, which NumPy 2 refuses as a range's bound, and takes it as a condition.
     step = 0
     while step < chunks_per_program:
-        pairs = (program * chunks_per_program + step) * PAIRS + tl.arange(0, PAIRS)
-        live = pairs < num_pairs
+        pairs = (program * chunks_per_program + step) * ITEMS + tl.arange(0, ITEMS)
+        live = pairs < num_items
         input_ids = tl.load(inputs + pairs, mask=live, other=0).to(tl.int64)
         output_ids = tl.load(outputs + pairs, mask=live, other=0).to(tl.int64)
         input_tile = live[:, None] & in_dim[None, :]
@@ -181,55 +246,114 @@ def _train_pairs_kernel(
     tl.store(program_loss + program, tl.sum(loss, axis=0))
 
 
-@triton.jit(do_not_specialize=["num_windows", "chunks_per_program", "vocab_size", "seed"])
+@triton.jit(do_not_specialize=["num_items", "chunks_per_program", "vocab_size", "seed"])
 def _train_windows_kernel(
-    embeddings, context, nodes, tokens, centers, starts, ends, noise_threshold, noise_alias, codes, points, lengths,
-    program_loss, num_windows, chunks_per_program, vocab_size, first_rate, rate_step, seed,
-    DIM: tl.constexpr, DIM_TILE: tl.constexpr, WINDOWS: tl.constexpr, WINDOW: tl.constexpr, MEAN: tl.constexpr,
-    NEGATIVE: tl.constexpr, NEGATIVE_TILE: tl.constexpr, HS: tl.constexpr, DEPTH: tl.constexpr,
-    ATOMIC: tl.constexpr,
+    embeddings, context, nodes, noise_threshold, noise_alias, codes, points, lengths, program_loss,
+    num_items, chunks_per_program, vocab_size, first_rate, rate_step, seed, tokens, centers, starts, ends, ngrams,
+    subword_starts, subword_rows,
+    DIM: tl.constexpr, DIM_TILE: tl.constexpr, ITEMS: tl.constexpr, NEGATIVE: tl.constexpr,
+    NEGATIVE_TILE: tl.constexpr, HS: tl.constexpr, DEPTH: tl.constexpr, ATOMIC: tl.constexpr, WINDOW: tl.constexpr,
+    MEAN: tl.constexpr, SUBWORDS: tl.constexpr,
 ):  # fmt: skip
     program = tl.program_id(0)
     columns = tl.arange(0, DIM_TILE)
     in_dim = columns < DIM
-    loss = tl.zeros((WINDOWS,), dtype=tl.float32)
+    loss = tl.zeros((ITEMS,), dtype=tl.float32)
     step = 0
     while step < chunks_per_program:
-        windows = (program * chunks_per_program + step) * WINDOWS + tl.arange(0, WINDOWS)
-        live = windows < num_windows
+        windows = (program * chunks_per_program + step) * ITEMS + tl.arange(0, ITEMS)
+        live = windows < num_items
         center = tl.load(centers + windows, mask=live, other=0)
         start = tl.load(starts + windows, mask=live, other=0)
         end = tl.load(ends + windows, mask=live, other=0)
         output_ids = tl.load(tokens + center, mask=live, other=0).to(tl.int64)
         # The window's rows are summed one offset after another (2 * WINDOW of them, those outside start..end-1
-        # masked), so that a window's tile stays [WINDOWS, DIM_TILE] as a pair's does.
-        vector = tl.zeros((WINDOWS, DIM_TILE), dtype=tl.float32)
+        # masked), so that a window's tile stays [ITEMS, DIM_TILE] as a pair's does; with SUBWORDS each word's
+        # n-gram rows too.
+        vector = tl.zeros((ITEMS, DIM_TILE), dtype=tl.float32)
+        rows_summed = tl.zeros((ITEMS,), dtype=tl.float32)
         for slot in tl.static_range(2 * WINDOW + 1):
             if slot != WINDOW:
                 position = center + (slot - WINDOW)
                 inside = live & (position >= start) & (position < end)
                 ids = tl.load(tokens + position, mask=inside, other=0).to(tl.int64)
-                rows = embeddings + ids[:, None] * DIM + columns[None, :]
-                vector += tl.load(rows, mask=inside[:, None] & in_dim[None, :], other=0.0)
+                vector, rows_summed = _sum_word_rows(
+                    vector, rows_summed, ids, inside, embeddings, ngrams, subword_starts, subword_rows, columns,
+                    in_dim, DIM, SUBWORDS,
+                )  # fmt: skip
         if MEAN:
-            vector = vector / tl.maximum(end - start - 1, 1).to(tl.float32)[:, None]
+            if SUBWORDS:
+                vector = vector / tl.maximum(rows_summed, 1.0)[:, None]
+            else:
+                vector = vector / tl.maximum(end - start - 1, 1).to(tl.float32)[:, None]
         rate = first_rate + rate_step * windows.to(tl.float32)
         vector_change, loss = _output_layer(
             vector, loss, output_ids, live, rate, windows, seed, context, noise_threshold, noise_alias, vocab_size,
             nodes, codes, points, lengths, columns, in_dim, DIM, DEPTH, NEGATIVE, NEGATIVE_TILE, HS, ATOMIC,
         )  # fmt: skip
-        # Every row of the window moves by the whole change, also under MEAN (word2vec's and gensim's update).
+        # Every row of the window moves by the whole change, also under MEAN (word2vec's and gensim's update);
+        # gensim's fastText divides a summed window's change by its rows.
+        if SUBWORDS and not MEAN:
+            vector_change = vector_change / tl.maximum(rows_summed, 1.0)[:, None]
         for slot in tl.static_range(2 * WINDOW + 1):
             if slot != WINDOW:
                 position = center + (slot - WINDOW)
                 inside = live & (position >= start) & (position < end)
                 ids = tl.load(tokens + position, mask=inside, other=0).to(tl.int64)
-                row_tile = inside[:, None] & in_dim[None, :]
-                rows = embeddings + ids[:, None] * DIM + columns[None, :]
-                if ATOMIC:
-                    tl.atomic_add(rows, vector_change, mask=row_tile)
-                else:
-                    tl.store(rows, tl.load(rows, mask=row_tile, other=0.0) + vector_change, mask=row_tile)
+                _move_word_rows(
+                    vector_change, ids, inside, embeddings, ngrams, subword_starts, subword_rows, columns, in_dim, DIM,
+                    SUBWORDS, ATOMIC,
+                )  # fmt: skip
+        step += 1
+    tl.store(program_loss + program, tl.sum(loss, axis=0))
+
+
+@triton.jit(do_not_specialize=["num_items", "chunks_per_program", "vocab_size", "seed"])
+def _train_centers_kernel(
+    embeddings, context, nodes, noise_threshold, noise_alias, codes, points, lengths, program_loss,
+    num_items, chunks_per_program, vocab_size, first_rate, rate_step, seed, tokens, centers, starts, ends, ngrams,
+    subword_starts, subword_rows,
+    DIM: tl.constexpr, DIM_TILE: tl.constexpr, ITEMS: tl.constexpr, NEGATIVE: tl.constexpr,
+    NEGATIVE_TILE: tl.constexpr, HS: tl.constexpr, DEPTH: tl.constexpr, ATOMIC: tl.constexpr, WINDOW: tl.constexpr,
+):  # fmt: skip
+    program = tl.program_id(0)
+    columns = tl.arange(0, DIM_TILE)
+    in_dim = columns < DIM
+    loss = tl.zeros((ITEMS,), dtype=tl.float32)
+    step = 0
+    while step < chunks_per_program:
+        windows = (program * chunks_per_program + step) * ITEMS + tl.arange(0, ITEMS)
+        live = windows < num_items
+        center = tl.load(centers + windows, mask=live, other=0)
+        start = tl.load(starts + windows, mask=live, other=0)
+        end = tl.load(ends + windows, mask=live, other=0)
+        center_ids = tl.load(tokens + center, mask=live, other=0).to(tl.int64)
+        # fastText's input vector: the mean of the center's own row and its n-gram rows, composed once a window.
+        vector, rows_summed = _sum_word_rows(
+            tl.zeros((ITEMS, DIM_TILE), dtype=tl.float32), tl.zeros((ITEMS,), dtype=tl.float32), center_ids, live,
+            embeddings, ngrams, subword_starts, subword_rows, columns, in_dim, DIM, True,
+        )  # fmt: skip
+        vector = vector / tl.maximum(rows_summed, 1.0)[:, None]
+        rate = first_rate + rate_step * windows.to(tl.float32)
+        window_change = tl.zeros((ITEMS, DIM_TILE), dtype=tl.float32)
+        # One context word after another (a loop, not unrolled: the output layer is the kernel's bulk), left to
+        # right; its output rows move at once, the input rows after the window.
+        for slot in range(2 * WINDOW):
+            offset = slot - WINDOW
+            position = center + offset + (offset >= 0)
+            inside = live & (position >= start) & (position < end)
+            output_ids = tl.load(tokens + position, mask=inside, other=0).to(tl.int64)
+            # Each pair of the window draws its own negatives: item number window * 2 * WINDOW + slot.
+            pair_change, loss = _output_layer(
+                vector, loss, output_ids, inside, rate, windows * (2 * WINDOW) + slot, seed, context, noise_threshold,
+                noise_alias, vocab_size, nodes, codes, points, lengths, columns, in_dim, DIM, DEPTH, NEGATIVE,
+                NEGATIVE_TILE, HS, ATOMIC,
+            )  # fmt: skip
+            window_change += pair_change
+        _move_word_rows(
+            window_change, center_ids, live, embeddings, ngrams, subword_starts, subword_rows, columns, in_dim, DIM,
+            True, ATOMIC,
+        )  # fmt: skip
         step += 1
     tl.store(program_loss + program, tl.sum(loss, axis=0))
 
@@ -264,6 +388,21 @@ class SoftmaxTree:
         return self.codes.shape[1]
 
 
+class SubwordTable:
+    """fastText's subwords on the training device: the n-gram table (`[bucket, dim]`, trained in place) and each
+    word's rows of it (`subword_rows.SubwordRows`: starts int64 `[vocab_size + 1]`, rows int32)."""
+
+    def __init__(self, ngrams: torch.Tensor, subword_rows: SubwordRows):
+        if ngrams.dtype != torch.float32 or not ngrams.is_contiguous():
+            raise ValueError("the n-gram table must be a contiguous float32 tensor")
+        self.ngrams = ngrams
+        self.starts = torch.from_numpy(subword_rows.starts.astype(np.int64)).to(ngrams.device)
+        self.rows = torch.from_numpy(subword_rows.rows.astype(np.int32)).to(ngrams.device)
+
+    def arguments(self) -> dict[str, torch.Tensor]:
+        return {"ngrams": self.ngrams, "subword_starts": self.starts, "subword_rows": self.rows}
+
+
 def default_pairs_per_program(dim: int) -> int:
     return max(1, TILE_ELEMENTS // triton.next_power_of_2(dim))
 
@@ -293,10 +432,53 @@ def _output_arguments(
     return (context if context is not None else unused, nodes, *noise_tables, *tree)
 
 
-def _check_item_numbers(items: int, programs: int, chunks_per_program: int, per_program: int, negative: int) -> None:
+def _check_item_numbers(items: int, programs: int, chunks_per_program: int, per_program: int, streams: int) -> None:
     # The last program runs all its chunks, past the last item; item numbers and random streams are 32-bit.
-    if programs * chunks_per_program * per_program * max(negative, 1) >= 2**31:
-        raise ValueError(f"{items:,} examples x {negative} negatives overflow the kernel's 32-bit example numbers")
+    if programs * chunks_per_program * per_program * streams >= 2**31:
+        raise ValueError(f"{items:,} examples x {streams} random streams overflow the kernel's 32-bit example numbers")
+
+
+def _launch(
+    kernel: triton.JITFunction,
+    num_items: int,
+    examples: dict[str, torch.Tensor],
+    embeddings: torch.Tensor,
+    context: torch.Tensor | None,
+    noise: NoiseTable | None,
+    negative: int,
+    first_rate: float,
+    last_rate: float,
+    seed: int,
+    softmax: SoftmaxTree | None,
+    per_program: int | None,
+    warps: int,
+    atomic: bool,
+    rows_per_item: int = 1,
+    pairs_per_item: int = 1,
+    **constants,
+) -> torch.Tensor:
+    """One launch of `kernel` over `num_items` items (its own arguments in `examples` and `constants`): the
+    output layer's arguments, the grid (`launch_grid`), the rates and the loss, alike for every kernel. An item
+    trains up to `pairs_per_item` output words, each drawing `negative` negatives of its own. Returns the summed
+    loss (a 0-d float64 tensor)."""
+    if num_items == 0:
+        return torch.zeros((), dtype=torch.float64, device=embeddings.device)
+    context, nodes, threshold, alias, codes, points, lengths = _output_arguments(embeddings, context, noise, softmax)
+    vocab_size, dim = embeddings.shape
+    per_program = per_program or default_pairs_per_program(dim)
+    programs, chunks_per_program = launch_grid(num_items, per_program, vocab_size, rows_per_item)
+    _check_item_numbers(num_items, programs, chunks_per_program, per_program, pairs_per_item * max(negative, 1))
+    program_loss = torch.empty(programs, dtype=torch.float32, device=embeddings.device)
+    kernel[(programs,)](
+        embeddings=embeddings, context=context, nodes=nodes, noise_threshold=threshold, noise_alias=alias,
+        codes=codes, points=points, lengths=lengths, program_loss=program_loss, num_items=num_items,
+        chunks_per_program=chunks_per_program, vocab_size=vocab_size, first_rate=first_rate,
+        rate_step=(last_rate - first_rate) / max(num_items - 1, 1), seed=seed, **examples,
+        DIM=dim, DIM_TILE=triton.next_power_of_2(dim), ITEMS=per_program, NEGATIVE=negative,
+        NEGATIVE_TILE=triton.next_power_of_2(negative), HS=softmax is not None,
+        DEPTH=softmax.depth if softmax is not None else 1, ATOMIC=atomic, num_warps=warps, **constants,
+    )  # fmt: skip
+    return program_loss.sum(dtype=torch.float64)
 
 
 def train_pairs(
@@ -331,25 +513,19 @@ def train_pairs(
             threads do (an update made meanwhile by another program is then overwritten).
         softmax: hierarchical softmax along the context word's path, before the negatives (None: none).
     """
-    num_pairs = inputs.shape[0]
-    if num_pairs == 0:
-        return torch.zeros((), dtype=torch.float64, device=embeddings.device)
-    output_arguments = _output_arguments(embeddings, context, noise, softmax)
-    vocab_size, dim = embeddings.shape
-    pairs = pairs_per_program or default_pairs_per_program(dim)
-    programs, chunks_per_program = launch_grid(num_pairs, pairs, vocab_size)
-    _check_item_numbers(num_pairs, programs, chunks_per_program, pairs, negative)
-    program_loss = torch.empty(programs, dtype=torch.float32, device=embeddings.device)
-    rate_step = (last_rate - first_rate) / max(num_pairs - 1, 1)
-    context, nodes, threshold, alias, codes, points, lengths = output_arguments
-    _train_pairs_kernel[(programs,)](
-        embeddings, context, nodes, inputs, outputs, threshold, alias, codes, points, lengths, program_loss,
-        num_pairs, chunks_per_program, vocab_size, first_rate, rate_step, seed,
-        DIM=dim, DIM_TILE=triton.next_power_of_2(dim), PAIRS=pairs, NEGATIVE=negative,
-        NEGATIVE_TILE=triton.next_power_of_2(negative), HS=softmax is not None,
-        DEPTH=softmax.depth if softmax is not None else 1, ATOMIC=atomic, num_warps=warps,
+    return _launch(
+        _train_pairs_kernel, inputs.shape[0], {"inputs": inputs, "outputs": outputs}, embeddings, context, noise,
+        negative, first_rate, last_rate, seed, softmax, pairs_per_program, warps, atomic,
     )  # fmt: skip
-    return program_loss.sum(dtype=torch.float64)
+
+
+def _window_arguments(windows: BlockWindows, subwords: SubwordTable | None, unused: torch.Tensor) -> dict:
+    """A kernel's arguments for the block's windows and, when given, the subword table (else `unused` in its
+    place, which the SUBWORDS switch leaves unread)."""
+    arguments = {"tokens": windows.tokens, "centers": windows.centers, "starts": windows.starts, "ends": windows.ends}
+    if subwords is not None:
+        return arguments | subwords.arguments()
+    return arguments | {"ngrams": unused, "subword_starts": unused, "subword_rows": unused}
 
 
 def train_windows(
@@ -367,6 +543,7 @@ def train_windows(
     windows_per_program: int | None = None,
     warps: int = WARPS,
     atomic: bool = True,
+    subwords: SubwordTable | None = None,
 ) -> torch.Tensor:
     """Train the CBOW windows in place, Hogwild, one item per window; returns their summed loss (as `train_pairs`).
 
@@ -375,31 +552,59 @@ def train_windows(
     word2vec and gensim do. The random numbers, rates, output layer and launch are `train_pairs`', item for item,
     with at most a (window + 1)-th as many windows in flight (each writes window + 1 input rows on average).
 
+    With `subwords` (fastText's model, as gensim's FastText trains CBOW) a word's rows are its own row and its
+    n-gram rows: the mean is over all of them, and each moves by the change (divided by their number when summed).
+
     Args:
         windows: the block's windows (`sampling.block_windows`), on the tables' device.
         window: the largest reach, `args.window` (the kernel's tile of offsets around the center).
         windows_per_program: windows each program trains side by side (default: `default_pairs_per_program(dim)`).
         The others: as `train_pairs`.
     """
-    num_windows = len(windows)
-    if num_windows == 0:
-        return torch.zeros((), dtype=torch.float64, device=embeddings.device)
-    output_arguments = _output_arguments(embeddings, context, noise, softmax)
-    vocab_size, dim = embeddings.shape
-    per_program = windows_per_program or default_pairs_per_program(dim)
-    programs, chunks_per_program = launch_grid(num_windows, per_program, vocab_size, rows_per_item=window + 1)
-    _check_item_numbers(num_windows, programs, chunks_per_program, per_program, negative)
-    program_loss = torch.empty(programs, dtype=torch.float32, device=embeddings.device)
-    rate_step = (last_rate - first_rate) / max(num_windows - 1, 1)
-    context, nodes, threshold, alias, codes, points, lengths = output_arguments
-    _train_windows_kernel[(programs,)](
-        embeddings, context, nodes, windows.tokens, windows.centers, windows.starts, windows.ends, threshold, alias,
-        codes, points, lengths, program_loss, num_windows, chunks_per_program, vocab_size, first_rate, rate_step,
-        seed, DIM=dim, DIM_TILE=triton.next_power_of_2(dim), WINDOWS=per_program, WINDOW=window, MEAN=mean,
-        NEGATIVE=negative, NEGATIVE_TILE=triton.next_power_of_2(negative), HS=softmax is not None,
-        DEPTH=softmax.depth if softmax is not None else 1, ATOMIC=atomic, num_warps=warps,
+    return _launch(
+        _train_windows_kernel, len(windows), _window_arguments(windows, subwords, embeddings), embeddings, context,
+        noise, negative, first_rate, last_rate, seed, softmax, windows_per_program, warps, atomic,
+        rows_per_item=window + 1, WINDOW=window, MEAN=mean, SUBWORDS=subwords is not None,
     )  # fmt: skip
-    return program_loss.sum(dtype=torch.float64)
+
+
+def train_centers(
+    embeddings: torch.Tensor,
+    context: torch.Tensor | None,
+    windows: BlockWindows,
+    subwords: SubwordTable,
+    noise: NoiseTable | None,
+    negative: int,
+    first_rate: float,
+    last_rate: float,
+    seed: int,
+    window: int,
+    softmax: SoftmaxTree | None = None,
+    centers_per_program: int | None = None,
+    warps: int = WARPS,
+    atomic: bool = True,
+) -> torch.Tensor:
+    """Train skip-gram with subwords (fastText's direction) in place, Hogwild, one item per center's window;
+    returns the summed loss of its pairs (as `train_pairs`).
+
+    The center's input vector, the mean of its own row and its n-gram rows, is composed once; each context word of
+    the window in turn (left to right) is its output word, whose output layer moves at once (`train_pairs`' steps,
+    pair k of window w drawing the negatives of item w * 2 * window + k); after the window, every input row of the
+    center moves by the summed change of the input vector. At most a (window + 1)-th as many windows are in flight
+    as pairs would be (a window trains window + 1 pairs on average).
+
+    Args:
+        windows: the block's windows (`sampling.block_windows`; their center is the input word), on the device.
+        subwords: the n-gram table and each word's rows of it.
+        window: the largest reach, `args.window`.
+        centers_per_program: windows each program trains side by side (default: `default_pairs_per_program(dim)`).
+        The others: as `train_pairs`.
+    """
+    return _launch(
+        _train_centers_kernel, len(windows), _window_arguments(windows, subwords, embeddings), embeddings, context,
+        noise, negative, first_rate, last_rate, seed, softmax, centers_per_program, warps, atomic,
+        rows_per_item=window + 1, pairs_per_item=2 * window, WINDOW=window,
+    )  # fmt: skip
 
 
 class TritonEngine:
@@ -408,7 +613,8 @@ class TritonEngine:
 
     The constructor makes the one choice of model: skip-gram pairs (`train_pairs`) or CBOW windows
     (`train_windows`, `args.cbow`, `args.cbow_mean`), with negative sampling (`args.negative`), hierarchical
-    softmax (`args.hs`) or both."""
+    softmax (`args.hs`) or both; with subwords (`args.subwords`) CBOW windows over every word's rows, and skip-gram
+    a center's window an item (`train_centers`)."""
 
     threads = 1
 
@@ -418,8 +624,12 @@ class TritonEngine:
         self.args, self.generator, self.device = inputs.args, inputs.generator, inputs.device
         self.noise_table = NoiseTable(*inputs.sampling.noise_alias_table, inputs.device) if self.args.negative else None
         self.softmax = SoftmaxTree(inputs.sampling.huffman_tree, inputs.nodes) if self.args.hs else None
+        self.subwords = SubwordTable(inputs.ngrams, inputs.subword_rows) if self.args.subwords else None
         self.world_size = inputs.world_size
-        self.train_examples = self._train_windows if self.args.cbow else self._train_pairs
+        if self.args.cbow:
+            self.train_examples = self._train_windows
+        else:
+            self.train_examples = self._train_centers if self.subwords is not None else self._train_pairs
 
     def train_block(
         self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
@@ -441,9 +651,19 @@ class TritonEngine:
         windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
         loss = train_windows(
             self.embeddings, self.context, windows, self.noise_table, self.args.negative, *rates, self._seed(),
-            self.args.window, self.args.cbow_mean, softmax=self.softmax,
+            self.args.window, self.args.cbow_mean, softmax=self.softmax, subwords=self.subwords,
         )  # fmt: skip
         return BlockResult(loss.item(), len(windows), len(windows))
+
+    def _train_centers(self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]) -> BlockResult:
+        windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+        loss = train_centers(
+            self.embeddings, self.context, windows, self.subwords, self.noise_table, self.args.negative, *rates,
+            self._seed(), self.args.window, softmax=self.softmax,
+        )  # fmt: skip
+        # Counted as pairs, so that the loss is per pair with and without subwords.
+        pairs = int((windows.ends - windows.starts - 1).sum())
+        return BlockResult(loss.item(), pairs, pairs)
 
     def _seed(self) -> int:
         """The kernel's Philox seed, the next draw of the run's stream (after the block's examples)."""
