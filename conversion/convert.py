@@ -93,29 +93,33 @@ def convert_vector_file(
         def fill(staging: Path) -> None:
             weights = staging / WEIGHTS_FILE
             subwords = vectors.ngram_rows
-            with ConvertedWeightsWriter(weights, vectors.dim, ngram_rows=subwords) as writer:
+            ngrams_from = (vectors.path, vectors.ngram_table_offset) if subwords else None
+            # The tokenizer, config and card are made while the writer flushes the weights to disk.
+            with ConvertedWeightsWriter(weights, vectors.dim, ngram_rows=subwords, ngrams_from=ngrams_from) as writer:
                 vocabulary, duplicates = _write_vectors(vectors, writer, _words_normalizer(lowercase, nfkc=True))
-                rows = writer.close(vectors.ngram_blocks() if subwords else ())
-            tokenizer = wrap_tokenizer(
-                empty_word_level_tokenizer(
-                    lowercase=lowercase, nfkc=True, split_punctuation=split_punctuation, vocab=vocabulary
+                rows = writer.close()
+                tokenizer = wrap_tokenizer(
+                    empty_word_level_tokenizer(
+                        lowercase=lowercase, nfkc=True, split_punctuation=split_punctuation, vocab=vocabulary
+                    )
                 )
-            )
-            config = Word2VecConfig(
-                vocab_size=rows,
-                hidden_size=vectors.dim,
-                pad_token_id=vocabulary[PAD_TOKEN],
-                unk_token_id=vocabulary[UNK_TOKEN],
-                architecture=None,
-                has_context_vectors=False,
-                corpus=f"{vectors.path.name} ({file_format})",
-                min_count=1,
-                epochs=0,
-                **({"bucket": subwords, "min_n": vectors.min_n, "max_n": vectors.max_n} if subwords else {}),
-            )
-            model = _model_over_weights(config, weights, writer.data_offset(), tokenizer)
-            save_config_and_code(model, staging)
-            write_companion_files(model, tokenizer, staging, output.name, language)
+                special_ids = {"pad_token_id": vocabulary[PAD_TOKEN], "unk_token_id": vocabulary[UNK_TOKEN]}
+                # 2M words are about 250 MB of Python strings, which the tokenizer (in Rust) now holds.
+                del vocabulary
+                config = Word2VecConfig(
+                    vocab_size=rows,
+                    hidden_size=vectors.dim,
+                    **special_ids,
+                    architecture=None,
+                    has_context_vectors=False,
+                    corpus=f"{vectors.path.name} ({file_format})",
+                    min_count=1,
+                    epochs=0,
+                    **({"bucket": subwords, "min_n": vectors.min_n, "max_n": vectors.max_n} if subwords else {}),
+                )
+                model = _model_over_weights(config, weights, writer.data_offset(), tokenizer)
+                save_config_and_code(model, staging)
+                write_companion_files(model, tokenizer, staging, output.name, language)
             report.words_read, report.words_kept = vectors.words_read, rows - len(SPECIAL_TOKENS)
             report.duplicates_dropped, report.dimension = duplicates, vectors.dim
 

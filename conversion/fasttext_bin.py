@@ -16,6 +16,7 @@ The input matrix is memory-mapped and the word vectors composed a block of words
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,8 +55,12 @@ class FastTextBinFile:
                 f"{self.path} is compressed; fastText's .bin is read in place: decompress it first (e.g. gunzip -k)"
             )
         self.limit, self.words_read = limit, 0
-        # A plain ndarray over the mapping (numba takes no np.memmap); it keeps the mapping alive.
-        self._data = np.asarray(np.memmap(self.path, dtype=np.uint8, mode="r"))
+        if self.path.stat().st_size == 0:
+            raise VectorFileError(f"{self.path} is empty: it is not a fastText .bin file")
+        with open(self.path, "rb") as file:
+            self._mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        # A plain read-only ndarray over the mapping, as numba takes it.
+        self._data = np.frombuffer(self._mapping, dtype=np.uint8)
         self._read_layout()
 
     def _read_layout(self) -> None:
@@ -115,12 +120,19 @@ class FastTextBinFile:
                 f"{self.path} is cut short: its input matrix needs {offset + rows * columns * 4:,} bytes, the file has "
                 f"{size:,}; download or save it again"
             )
+        self._input_offset = offset
         self._input = np.ndarray((rows, columns), dtype="<f4", buffer=data, offset=offset)
 
     @property
     def ngram_rows(self) -> int:
         """Rows of the n-gram table the model keeps: none for a model trained without subwords (`-maxn 0`)."""
         return self.bucket if self.max_n > 0 else 0
+
+    @property
+    def ngram_table_offset(self) -> int:
+        """Where in the file the n-gram table (`ngram_rows` rows of `dim` little-endian float32) starts: it is
+        copied to `model.safetensors` as it is, file to file, by the kernel."""
+        return self._input_offset + self.nwords * self.dim * 4
 
     @property
     def count(self) -> int:
@@ -130,31 +142,36 @@ class FastTextBinFile:
         return self
 
     def __exit__(self, *exception) -> None:
-        self._input = self._data = None
-
-    def ngram_blocks(self) -> Iterator[np.ndarray]:
-        """The n-gram table's rows `[bucket, dim]`, a block at a time."""
-        for start in range(0, self.bucket, BLOCK_WORDS):
-            yield self._input[self.nwords + start : self.nwords + min(start + BLOCK_WORDS, self.bucket)]
+        # Dropped, not closed: an array the caller still holds may view the mapping.
+        self._input = self._data = self._mapping = None
 
     def __iter__(self) -> Iterator[tuple[list[str], np.ndarray]]:
         """Blocks of (words, float32 [len(words), dim]): each word's fastText vector."""
         if self.count == 0:
             raise VectorFileError(f"{self.path} holds no words")
-        data = self._data
+        data, ngrams = self._data, self._input[self.nwords : self.nwords + self.ngram_rows]
         for start in range(0, self.count, BLOCK_WORDS):
             end = min(start + BLOCK_WORDS, self.count)
-            raw = [
-                bytes(data[s:e]) for s, e in zip(self._word_starts[start:end], self._word_ends[start:end], strict=True)
-            ]
-            words = [word.decode("utf-8", errors="replace") for word in raw]
+            starts, ends = self._word_starts[start:end], self._word_ends[start:end]
+            words = [bytes(data[s:e]).decode("utf-8", errors="replace") for s, e in zip(starts, ends, strict=True)]
             vectors = np.empty((end - start, self.dim), dtype=np.float32)
             _compose(
-                data, self._word_starts[start:end], self._word_ends[start:end], start, self.nwords, self._input,
-                self.min_n, self.max_n, self.bucket, vectors,
+                data, starts, ends, self._input[start:end], ngrams, self.min_n,
+                self.max_n if self.ngram_rows else 0, max(self.ngram_rows, 1), vectors,
             )  # fmt: skip
+            self._forget(self._input_offset + start * self.dim * 4, self._input_offset + end * self.dim * 4)
             self.words_read += len(words)
             yield words, vectors
+        self._forget(0, len(self._mapping))
+
+    def _forget(self, first: int, last: int) -> None:
+        """Unmap the pages of bytes [first, last) from this process: read once, they need not count in its memory
+        (the page cache keeps them, so touching them again reads them from there)."""
+        page = mmap.PAGESIZE
+        first = first // page * page
+        last = min(-(-last // page) * page, len(self._mapping))
+        if last > first and hasattr(mmap, "MADV_DONTNEED"):
+            self._mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 @njit(cache=True)
@@ -185,39 +202,65 @@ def _fnv_step(state: np.uint32, byte: np.uint8) -> np.uint32:
     return np.uint32((state ^ value) * np.uint32(16777619))
 
 
-@njit(parallel=True, cache=True)
-def _compose(
-    data, starts, ends, first_word, nwords, table, min_n, max_n, bucket, out,
-):  # fmt: skip
-    """out[i] = mean of word (first_word + i)'s input row and its n-grams' rows, as fastText's `getWordVector`."""
+@njit(inline="always")
+def _bracketed_byte(data, start, length, position):
+    """Byte `position` of "<word>", the word being data[start : start + length - 2]."""
+    if position == 0:
+        return np.uint8(60)  # "<"
+    if position == length - 1:
+        return np.uint8(62)  # ">"
+    return data[start + position - 1]
+
+
+@njit(inline="always")
+def _add_ngram_rows(data, start, end, ngrams, min_n, max_n, bucket, total):
+    """Add to `total` the rows of `ngrams` that the n-grams of the word data[start:end] hash to, as fastText's
+    `computeSubwords` finds them (n characters, a UTF-8 continuation byte following its lead byte; the bare "<"
+    and ">" excluded; none for the end-of-sentence token "</s>"); return how many rows were added."""
+    length = end - start + 2
+    if end - start == 4 and data[start] == 60 and data[start + 1] == 47 and data[start + 2] == 115:
+        if data[start + 3] == 62:
+            return 0
+    added = 0
+    for position in range(length):
+        if _bracketed_byte(data, start, length, position) & 0xC0 == 0x80:
+            continue
+        state = np.uint32(2166136261)
+        j = position
+        n = 1
+        while j < length and n <= max_n:
+            state = _fnv_step(state, _bracketed_byte(data, start, length, j))
+            j += 1
+            while j < length and _bracketed_byte(data, start, length, j) & 0xC0 == 0x80:
+                state = _fnv_step(state, _bracketed_byte(data, start, length, j))
+                j += 1
+            if n >= min_n and not (n == 1 and (position == 0 or j == length)):
+                row = np.int64(state % np.uint32(bucket))
+                for column in range(total.shape[0]):
+                    total[column] += ngrams[row, column]
+                added += 1
+            n += 1
+    return added
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _compose(data, starts, ends, word_rows, ngrams, min_n, max_n, bucket, out):
+    """out[i] = the mean of word_rows[i] and the n-gram rows of the word data[starts[i]:ends[i]], summed and scaled
+    in float32 in fastText's order (`getWordVector`: its own row, then the n-grams', times 1 / count)."""
     for i in prange(out.shape[0]):
-        start, end = starts[i], ends[i]
-        length = end - start + 2
-        bracketed = np.empty(length, dtype=np.uint8)
-        bracketed[0] = 60  # "<"
-        bracketed[1 : length - 1] = data[start:end]
-        bracketed[length - 1] = 62  # ">"
-        vector = table[first_word + i].astype(np.float32)
-        rows = 1
-        is_end_of_sentence = end - start == 4 and data[start] == 60 and data[start + 1] == 47
-        is_end_of_sentence = is_end_of_sentence and data[start + 2] == 115 and data[start + 3] == 62
-        if not is_end_of_sentence:
-            # fastText's computeSubwords: n-grams of n characters (UTF-8 continuation bytes follow their lead), the
-            # bare "<" and ">" excluded.
-            for position in range(length):
-                if bracketed[position] & 0xC0 == 0x80:
-                    continue
-                state = np.uint32(2166136261)
-                j = position
-                n = 1
-                while j < length and n <= max_n:
-                    state = _fnv_step(state, bracketed[j])
-                    j += 1
-                    while j < length and bracketed[j] & 0xC0 == 0x80:
-                        state = _fnv_step(state, bracketed[j])
-                        j += 1
-                    if n >= min_n and not (n == 1 and (position == 0 or j == length)):
-                        vector += table[nwords + np.int64(state % np.uint32(bucket))]
-                        rows += 1
-                    n += 1
-        out[i] = vector / np.float32(rows)
+        vector = out[i]
+        vector[:] = word_rows[i]
+        rows = 1 + _add_ngram_rows(data, starts[i], ends[i], ngrams, min_n, max_n, bucket, vector)
+        vector *= np.float32(1.0 / rows)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _own_rows(data, starts, ends, composed, ngrams, min_n, max_n, bucket, out):
+    """out[i] = the row fastText keeps for the word data[starts[i]:ends[i]] whose vector is composed[i]:
+    composed[i] * (1 + n) - the sum of its n n-gram rows, in float64 so that fastText's float32 mean gives back
+    composed[i] to float32 precision."""
+    for i in prange(out.shape[0]):
+        total = np.zeros(out.shape[1], dtype=np.float64)
+        count = _add_ngram_rows(data, starts[i], ends[i], ngrams, min_n, max_n, bucket, total)
+        for column in range(out.shape[1]):
+            out[i, column] = composed[i, column] * np.float64(1 + count) - total[column]
