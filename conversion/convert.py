@@ -215,6 +215,20 @@ def export_word2vec_format(model: Word2VecModel, output: str | Path, binary: boo
     return output
 
 
+def export_fasttext_bin(model: Word2VecModel, output: str | Path, overwrite: bool = False) -> Path:
+    """Write the model to the file `output` as a fastText `.bin` (`fasttext_bin.write_fasttext_bin`: what
+    `fasttext.load_model` and gensim's `load_facebook_model` read, unknown words included where the model has
+    subwords), refusing an existing file unless `overwrite`. Written to a temporary file that replaces `output`
+    once complete, as `export_word2vec_format` does."""
+    from .fasttext_bin import write_fasttext_bin
+
+    output = check_output_file(output, overwrite)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with replacing_file(output) as temporary:
+        write_fasttext_bin(model, temporary)
+    return output
+
+
 def to_keyed_vectors(model: Word2VecModel):
     """The word vectors as gensim `KeyedVectors` (special tokens left out, frequency order kept)."""
     from gensim.models import KeyedVectors

@@ -1,6 +1,7 @@
 """Reading Facebook fastText's binary model files (`.bin`, as the `fasttext` library and gensim's
 `save_facebook_model` write them) as word vectors: each word's vector is what `fasttext.load_model(path)
 .get_word_vector(word)` returns, the mean of the word's own input row and the rows of its character n-grams.
+And writing one from a model (`write_fasttext_bin`), which both of those read back.
 
 The file (fastText's `FastText::saveModel`, version 12; 11 reads the same): the magic number and version (int32
 each); the arguments (12 int32: dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn,
@@ -11,7 +12,8 @@ quantised; the input matrix (int64 rows, int64 columns, float32 data): nwords wo
 then the output matrix. Pruned and quantised models (`.ftz`) are refused.
 
 The input matrix is memory-mapped and the word vectors composed a block of words at a time, so a `cc.*.300.bin`
-(2M words and 2M buckets, 4.8 GB) converts without holding its table.
+(2M words and 2M buckets, 4.8 GB of input matrix) converts without holding its table: the pages of word rows are
+unmapped once composed, and the n-gram table is copied to the model file by the kernel, not through us.
 """
 
 from __future__ import annotations
@@ -20,17 +22,24 @@ import mmap
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
 
 from .vector_files import VectorFileError
 
+if TYPE_CHECKING:
+    from word2vec_hub.modeling import Word2VecModel
+
 MAGIC = 793712314
 VERSIONS = (11, 12)
-# fastText's `model_name` enum: cbow 1, skipgram 2, supervised 3.
-SUPERVISED = 3
-END_OF_SENTENCE = b"</s>"
+# fastText's `model_name` enum: cbow 1, skipgram 2, supervised 3; its `loss_name`: hs 1, ns 2.
+CBOW, SKIPGRAM, SUPERVISED = 1, 2, 3
+HIERARCHICAL_SOFTMAX, NEGATIVE_SAMPLING = 1, 2
+WRITTEN_VERSION = 12
+# fastText's defaults for what our models do not have: word n-grams of one word, the learning rate's update rate.
+WORD_NGRAMS, LR_UPDATE_RATE = 1, 100
 ARGUMENTS = struct.Struct("<12id")
 DICTIONARY_SIZES = struct.Struct("<3i2q")
 MATRIX_SHAPE = struct.Struct("<2q")
@@ -174,6 +183,71 @@ class FastTextBinFile:
             self._mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
+def write_fasttext_bin(model: Word2VecModel, path: str | Path) -> int:
+    """Write `model`'s words (special tokens left out) to `path` as a fastText `.bin` (version 12, unsupervised,
+    unquantised) that `fasttext.load_model` and gensim's `load_facebook_model` read, giving each known word the
+    vector `model[word]` gives it and each unknown word its subword vector, to float32 precision. Return the number
+    of words written.
+
+    fastText keeps each word's own row and composes its vector when asked, where the model folder keeps the
+    composed vector: the row written is composed * (1 + n) - the sum of the word's n n-gram rows. A model without
+    subwords is written as fastText's `-maxn 0` models are (no n-gram table, `bucket` 0), its rows its vectors.
+    The output matrix is the model's context vectors where it has them (negative sampling), else zeros: converted
+    vectors have none, and hierarchical softmax's inner nodes follow our Huffman tree, not fastText's. Counts are
+    the model's, at least 1 (gensim's loader drops a word counted 0).
+    """
+    config = model.config
+    rows = model.word_ids()
+    encoded = [model.index_to_key[row].encode("utf-8") for row in rows]
+    if any(b"\0" in word for word in encoded):
+        raise ValueError("a word contains the NUL character, which ends a word in fastText's format")
+    lengths = np.array([len(word) for word in encoded], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    counts = np.maximum(model.counts.detach().cpu().numpy()[rows], 1)
+    subwords = model.ngrams is not None and config.bucket > 0
+    bucket = config.bucket if subwords else 0
+    min_n, max_n = (config.min_n, config.max_n) if subwords else (0, 0)
+    ngrams = model.ngrams.detach().float().cpu().numpy() if subwords else np.zeros((0, config.hidden_size), "<f4")
+    table = model.embeddings.detach().float().cpu()
+    context = model.context if config.has_context_vectors and not config.hs else None
+    with open(path, "wb") as file:
+        file.write(struct.pack("<2i", MAGIC, WRITTEN_VERSION))
+        file.write(
+            ARGUMENTS.pack(
+                config.hidden_size, config.window, config.epochs, config.min_count, config.negative, WORD_NGRAMS,
+                HIERARCHICAL_SOFTMAX if config.hs else NEGATIVE_SAMPLING,
+                CBOW if config.architecture == "cbow" else SKIPGRAM,
+                bucket, min_n, max_n, LR_UPDATE_RATE, config.sample,
+            )
+        )  # fmt: skip
+        file.write(DICTIONARY_SIZES.pack(len(rows), len(rows), 0, int(counts.sum()), -1))
+        for start in range(0, len(rows), BLOCK_WORDS):
+            block = range(start, min(start + BLOCK_WORDS, len(rows)))
+            file.write(b"".join(encoded[i] + b"\0" + struct.pack("<qb", counts[i], 0) for i in block))
+        file.write(b"\0")  # the input matrix is not quantised
+        file.write(MATRIX_SHAPE.pack(len(rows) + bucket, config.hidden_size))
+        for start in range(0, len(rows), BLOCK_WORDS):
+            end = min(start + BLOCK_WORDS, len(rows))
+            composed = table[rows[start:end]].numpy()
+            own = np.empty_like(composed, dtype="<f4")
+            _own_rows(data, starts[start:end], ends[start:end], composed, ngrams, min_n, max_n, max(bucket, 1), own)
+            file.write(own.data)
+        for start in range(0, bucket, BLOCK_WORDS):
+            file.write(np.ascontiguousarray(ngrams[start : start + BLOCK_WORDS], dtype="<f4").data)
+        file.write(b"\0")  # nor is the output matrix
+        file.write(MATRIX_SHAPE.pack(len(rows), config.hidden_size))
+        for start in range(0, len(rows), BLOCK_WORDS):
+            block = rows[start : start + BLOCK_WORDS]
+            if context is None:
+                output = np.zeros((len(block), config.hidden_size), dtype="<f4")
+            else:
+                output = context.detach()[block].float().cpu().numpy()
+            file.write(np.ascontiguousarray(output, dtype="<f4").data)
+    return len(rows)
+
+
 @njit(cache=True)
 def _dictionary_words(data: np.ndarray, offset: int, entries: int) -> tuple[np.ndarray, np.ndarray]:
     """Where each entry's word starts and ends (its NUL); the last end is -1 if the file ends inside the
@@ -218,9 +292,8 @@ def _add_ngram_rows(data, start, end, ngrams, min_n, max_n, bucket, total):
     `computeSubwords` finds them (n characters, a UTF-8 continuation byte following its lead byte; the bare "<"
     and ">" excluded; none for the end-of-sentence token "</s>"); return how many rows were added."""
     length = end - start + 2
-    if end - start == 4 and data[start] == 60 and data[start + 1] == 47 and data[start + 2] == 115:
-        if data[start + 3] == 62:
-            return 0
+    if end - start == 4 and (data[start], data[start + 1], data[start + 2], data[start + 3]) == (60, 47, 115, 62):
+        return 0
     added = 0
     for position in range(length):
         if _bracketed_byte(data, start, length, position) & 0xC0 == 0x80:
