@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
-from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.folders.atomic import replacing_file
 from word2vec_hub.folders.checks import (
@@ -22,8 +19,6 @@ from word2vec_hub.folders.checks import (
     nearest_existing_folder,
     replace_or_refuse,
 )
-from word2vec_hub.folders.model_folder import save_config_and_code, write_companion_files
-from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.resources import readable_size
 from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
@@ -35,10 +30,14 @@ from word2vec_hub.tokenization.word_level import (
 )
 
 from .vector_files import VectorFile
+from .weights_writer import ConvertedWeightsWriter
 
 if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
+    from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+
     from .fasttext_bin import FastTextBinFile
-from .weights_writer import ConvertedWeightsWriter
 
 
 @dataclass
@@ -91,6 +90,7 @@ def convert_vector_file(
             check_disk_space(output, table_rows * (vectors.dim * 4 + 8) + vectors.ngram_rows * vectors.dim * 4)
 
         def fill(staging: Path) -> None:
+            # torch and transformers are imported after the vectors are written, while they are flushed to disk.
             weights = staging / WEIGHTS_FILE
             subwords = vectors.ngram_rows
             ngrams_from = (vectors.path, vectors.ngram_table_offset) if subwords else None
@@ -103,6 +103,9 @@ def convert_vector_file(
                         lowercase=lowercase, nfkc=True, split_punctuation=split_punctuation, vocab=vocabulary
                     )
                 )
+                from word2vec_hub.folders.model_folder import save_config_and_code, write_companion_files
+                from word2vec_hub.modeling import Word2VecConfig
+
                 special_ids = {"pad_token_id": vocabulary[PAD_TOKEN], "unk_token_id": vocabulary[UNK_TOKEN]}
                 # 2M words are about 250 MB of Python strings, which the tokenizer (in Rust) now holds.
                 del vocabulary
@@ -165,6 +168,11 @@ def _model_over_weights(
     config: Word2VecConfig, weights: Path, data_offset: int, tokenizer: PreTrainedTokenizerFast
 ) -> Word2VecModel:
     """The model whose `embeddings` are the written file's, memory-mapped: the model card reads a few rows."""
+    import torch
+    from torch import nn
+
+    from word2vec_hub.modeling import Word2VecModel
+
     # Built on the meta device, so that no table is allocated and randomly initialised only to be replaced.
     with torch.device("meta"):
         model = Word2VecModel(config)

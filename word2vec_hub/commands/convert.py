@@ -103,14 +103,16 @@ def check_arguments(options: argparse.Namespace) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
+    # torch and transformers come with the model's code: a conversion from a file imports them when its vectors
+    # are written, while they are flushed to disk.
     from word2vec_hub.conversion.convert import convert_vector_file, export_fasttext_bin, export_word2vec_format
-    from word2vec_hub.conversion.shrink import shrink_model_folder
     from word2vec_hub.conversion.vector_files import VectorFileError
     from word2vec_hub.folders.checks import OutputError, check_output_file
-    from word2vec_hub.modeling import Word2VecModel
 
     try:
         if options.target_format == FOLDER_TARGET:
+            from word2vec_hub.conversion.shrink import shrink_model_folder
+
             report = shrink_model_folder(
                 options.input,
                 options.output,
@@ -130,6 +132,8 @@ def run(options: argparse.Namespace) -> int:
             )
             return 0
         if options.target_format:
+            from word2vec_hub.modeling import Word2VecModel
+
             check_output_file(options.output, options.overwrite)
             model = Word2VecModel.from_pretrained(options.input)
             if options.target_format == "fasttext-bin":
