@@ -322,3 +322,21 @@ def test_writing_fasttext_bin_refuses_an_existing_file_unless_overwrite_and_neve
     completed = subprocess.run([*command, "--overwrite"], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
     assert fasttext.load_model(str(existing)).get_words() == fasttext.load_model(str(gensim_bin)).get_words()
+
+
+def test_the_ngram_table_is_copied_through_a_buffer_where_the_kernel_cannot_copy_between_the_two_files(
+    gensim_bin, tmp_path, monkeypatch
+):
+    import errno
+
+    import fasttext
+
+    def across_file_systems(*arguments):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", across_file_systems)
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    np.testing.assert_array_equal(model.ngrams.detach().numpy(), _load_with_gensim(gensim_bin).wv.vectors_ngrams)
+    peer = fasttext.load_model(str(gensim_bin))
+    np.testing.assert_allclose(model["runners"].numpy(), peer.get_word_vector("runners"), rtol=0, atol=1e-6)
