@@ -17,6 +17,7 @@ import os
 import struct
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -96,13 +97,14 @@ class ConvertedWeightsWriter:
         self._file.seek(0)
         self._file.write(struct.pack("<Q", len(header)) + header)
         self._file.flush()
-        self._flushes.append(self._flusher.submit(os.fdatasync, self._file.fileno()))
+        self._flushes.append(self._flusher.submit(os.fsync, self._file.fileno()))
         return self.rows
 
     def _copy_ngrams(self, source: Path, offset: int) -> None:
-        with open(source, "rb") as file:
-            copy_byte_range(file.fileno(), offset, self._file.fileno(), 8 + self._header_bytes, self._ngram_bytes)
-        self._flushes.append(self._flusher.submit(os.fdatasync, self._file.fileno()))
+        # A handle of its own on the output, so that the copy never moves the position the rows are written at.
+        with open(source, "rb") as reader, open(self.path, "r+b") as writer:
+            copy_byte_range(reader, offset, writer, 8 + self._header_bytes, self._ngram_bytes)
+        self._flushes.append(self._flusher.submit(os.fsync, self._file.fileno()))
 
     def _wait(self, turn: int) -> None:
         """Wait for the write from buffer `turn` to finish (raising what it raised)."""
@@ -134,30 +136,33 @@ class ConvertedWeightsWriter:
         return 8 + self._header_bytes + self._ngram_bytes
 
 
-def copy_byte_range(source: int, source_offset: int, target: int, target_offset: int, count: int) -> None:
+def copy_byte_range(source: BinaryIO, source_offset: int, target: BinaryIO, target_offset: int, count: int) -> None:
     """Copy `count` bytes from the open file `source` at `source_offset` to `target` at `target_offset`: by the
-    kernel (copy_file_range(2)) where it can, else through a buffer a block at a time. Raises ValueError if the
-    source ends first."""
+    kernel (copy_file_range(2)) where it can, else through a buffer a block at a time. Moves both files' positions.
+    Raises ValueError if the source ends first."""
     copied = 0
     try:
         while copied < count:
-            done = os.copy_file_range(source, target, count - copied, source_offset + copied, target_offset + copied)
+            done = os.copy_file_range(
+                source.fileno(), target.fileno(), count - copied, source_offset + copied, target_offset + copied
+            )
             if done == 0:
                 break
             copied += done
     except OSError as error:
-        # Files on two file systems, or a system or file system without it: copied below.
+        # Files on two file systems, or a file system without it: copied below.
         if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
             raise
     except AttributeError:
+        # A system without copy_file_range (macOS, Windows).
         pass
+    source.seek(source_offset + copied)
+    target.seek(target_offset + copied)
     while copied < count:
-        block = os.pread(source, min(COPY_BLOCK_BYTES, count - copied), source_offset + copied)
+        block = source.read(min(COPY_BLOCK_BYTES, count - copied))
         if not block:
             break
-        view = memoryview(block)
-        while view:
-            written = os.pwrite(target, view, target_offset + copied)
-            view, copied = view[written:], copied + written
+        target.write(block)
+        copied += len(block)
     if copied < count:
         raise ValueError(f"the file ended {count - copied:,} bytes before the {count:,} to copy did")
