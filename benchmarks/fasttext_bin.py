@@ -1,10 +1,16 @@
 """Converting a fastText .bin model (`word2vec convert --from fasttext-bin`) against the fasttext library's own
-`load_model`, each in a fresh process: wall time and peak memory, and the ratio.
+`load_model` and gensim's `load_facebook_model`, each in a fresh process: wall time and peak memory, and the ratio.
 
-The .bin is written here with random values in fastText's layout (conversion/fasttext_bin.py describes it): the
-default is the size of the 157-language `cc.*.300.bin` files, 2M words x 300 with 2M buckets (7.2 GB on disk).
+The .bin is written here a block of rows at a time with random values in fastText's layout
+(conversion/fasttext_bin.py describes it), the words "w0", "w1", ...: by default the size of the 157-language
+`cc.*.300.bin` files, 2M words x 300 with 2M buckets and, as there, an output matrix (7.2 GB on disk). It is
+flushed to disk before the sides run, so that its writing is not counted in theirs, and deleted afterwards.
 
-    python benchmarks/fasttext_bin.py                                   # cc size (needs ~25 GB of disk, 24 GB RAM)
+"The tables" are the word rows and the n-gram rows as float32, what the converted folder holds. A conversion
+writes them to disk and flushes them there (a model folder is written crash-safely), so the disk's write speed,
+measured here in the same run, bounds its time from below: printed as "disk floor".
+
+    python benchmarks/fasttext_bin.py                                   # cc size: ~13 GB of disk, ~8 GB of RAM
     python benchmarks/fasttext_bin.py --words 200000 --buckets 200000  # a quick run
 """
 
@@ -12,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import shutil
 import struct
 import subprocess
 import sys
@@ -21,11 +29,16 @@ import time
 from pathlib import Path
 
 ROWS_PER_WRITE = 1 << 16
+DISK_PROBE_BYTES = 1 << 30
+# gensim's loader holds the input matrix, its word and n-gram parts and the composed vectors at once: about three
+# times the file (2.3 at 200k words; past 12.6 GB for the 7.2 GB cc size before it was stopped). It runs only where
+# that is under half the memory available, the machine being shared.
+GENSIM_MEMORY_PER_FILE_BYTE = 3
 
 
 def write_fasttext_bin(path: Path, words: int, buckets: int, dim: int) -> None:
     """A skip-gram .bin (version 12) with `words` words ("w0", "w1", ...), `buckets` n-gram rows (n-grams 3-6) and
-    random float32 input and output matrices."""
+    random float32 input and output matrices, written a block of rows at a time."""
     import numpy as np
 
     generator = np.random.default_rng(0)
@@ -34,22 +47,52 @@ def write_fasttext_bin(path: Path, words: int, buckets: int, dim: int) -> None:
         # dim, ws, epoch, minCount, neg, wordNgrams, loss (ns), model (skipgram), bucket, minn, maxn, lrUpdateRate, t
         file.write(struct.pack("<12id", dim, 5, 5, 5, 5, 1, 2, 2, buckets, 3, 6, 100, 1e-4))
         file.write(struct.pack("<3i2q", words, words, 0, words * 10, -1))
-        entries = b"".join(
-            f"w{index}".encode() + b"\0" + struct.pack("<qb", words - index, 0) for index in range(words)
-        )
-        file.write(entries)
+        for start in range(0, words, ROWS_PER_WRITE):
+            indices = range(start, min(start + ROWS_PER_WRITE, words))
+            file.write(
+                b"".join(f"w{index}".encode() + b"\0" + struct.pack("<qb", words - index, 0) for index in indices)
+            )
         file.write(b"\0")
         for rows in (words + buckets, words):
             file.write(struct.pack("<2q", rows, dim))
             for start in range(0, rows, ROWS_PER_WRITE):
                 count = min(ROWS_PER_WRITE, rows - start)
-                file.write(generator.standard_normal((count, dim), dtype=np.float32).tobytes())
+                block = generator.random((count, dim), dtype=np.float32)
+                block -= 0.5
+                file.write(block.data)
             if rows == words + buckets:
                 file.write(b"\0")
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def disk_write_speed(folder: Path) -> float:
+    """Bytes a second this disk takes durably: DISK_PROBE_BYTES written and fsynced."""
+    import numpy as np
+
+    block = np.random.default_rng(1).integers(0, 255, size=1 << 26, dtype=np.uint8).tobytes()
+    path = folder / "disk-probe"
+    started = time.perf_counter()
+    with open(path, "wb") as file:
+        for _ in range(DISK_PROBE_BYTES // len(block)):
+            file.write(block)
+        file.flush()
+        os.fsync(file.fileno())
+    seconds = time.perf_counter() - started
+    path.unlink()
+    return DISK_PROBE_BYTES / seconds
+
+
+def available_memory() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def measure(side: str, path: Path, workdir: Path) -> dict:
-    """Run one side in a fresh process: {"seconds", "peak_bytes"}."""
+    """Run one side in a fresh process: {"seconds", "cpu_seconds", "peak_bytes"} (CPU time, all threads: what a
+    shared machine's load does not change much)."""
     completed = subprocess.run(
         [sys.executable, __file__, "--child", side, str(path), str(workdir)], capture_output=True, text=True
     )
@@ -64,14 +107,37 @@ def child(side: str, path: str, workdir: str) -> None:
         from word2vec_hub.conversion.convert import convert_vector_file
 
         convert_vector_file(path, "fasttext-bin", Path(workdir) / "converted")
-    else:
+    elif side == "fasttext":
         import fasttext
 
         model = fasttext.load_model(path)
         model.get_word_vector("w0")
+    else:
+        import warnings
+
+        from gensim.models.fasttext import load_facebook_model
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            load_facebook_model(path).wv["w0"]
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"seconds": seconds, "peak_bytes": peak}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_bytes": usage.ru_maxrss * 1024}
+        )
+    )
+
+
+def report(name: str, result: dict, tables: int) -> dict:
+    """Print one side's figures at once (a later side that fails loses nothing) and return them."""
+    print(
+        f"{name:38s} {result['seconds']:7.1f} s (CPU {result['cpu_seconds']:5.1f} s)   "
+        f"peak {result['peak_bytes'] / 1e9:5.2f} GB ({result['peak_bytes'] / tables:.2f}x the tables)   "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    return result
 
 
 def main() -> None:
@@ -85,20 +151,34 @@ def main() -> None:
     if options.child:
         child(*options.child)
         return
+    tables = (options.words + options.buckets) * options.dim * 4
+    file_bytes = (2 * options.words + options.buckets) * options.dim * 4
     with tempfile.TemporaryDirectory(dir=options.workdir) as workdir:
+        if shutil.disk_usage(workdir).free < file_bytes + 1.2 * tables + DISK_PROBE_BYTES:
+            sys.exit(f"{workdir} has too little free disk for the .bin ({file_bytes / 1e9:.1f} GB) and the folder")
         path = Path(workdir) / "model.bin"
         started = time.perf_counter()
         write_fasttext_bin(path, options.words, options.buckets, options.dim)
         print(f"wrote {path.stat().st_size / 1e9:.2f} GB in {time.perf_counter() - started:.0f} s", flush=True)
-        tables = (2 * options.words + options.buckets) * options.dim * 4
-        ours = measure("ours", path, Path(workdir))
-        peer = measure("fasttext", path, Path(workdir))
-    print(f"{options.words:,} words x {options.dim}, {options.buckets:,} buckets; tables {tables / 1e9:.2f} GB")
-    for name, result in (("word2vec convert --from fasttext-bin", ours), ("fasttext.load_model", peer)):
+        speed = disk_write_speed(Path(workdir))
         print(
-            f"{name:38s} {result['seconds']:7.1f} s   peak {result['peak_bytes'] / 1e9:5.2f} GB "
-            f"({result['peak_bytes'] / tables:.2f}x the tables)"
+            f"{options.words:,} words x {options.dim}, {options.buckets:,} buckets: a {file_bytes / 1e9:.2f} GB .bin, "
+            f"tables {tables / 1e9:.2f} GB; disk {speed / 1e6:.0f} MB/s, so writing the tables takes at least "
+            f"{tables / speed:.1f} s (disk floor)",
+            flush=True,
         )
+        sides = {}
+        for name, side in (("fastText load_model", "fasttext"), ("word2vec convert --from fasttext-bin", "ours")):
+            sides[name] = report(name, measure(side, path, Path(workdir)), tables)
+        needed = GENSIM_MEMORY_PER_FILE_BYTE * file_bytes
+        if needed < available_memory() / 2:
+            report("gensim load_facebook_model", measure("gensim", path, Path(workdir)), tables)
+        else:
+            print(
+                f"gensim load_facebook_model left out: it needs about {needed / 1e9:.0f} GB, and "
+                f"{available_memory() / 1e9:.0f} GB of this shared machine are available"
+            )
+    ours, peer = sides["word2vec convert --from fasttext-bin"], sides["fastText load_model"]
     print(f"time ours/fastText: {ours['seconds'] / peer['seconds']:.2f}")
 
 

@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
-from transformers import PreTrainedTokenizerFast
 
 from word2vec_hub.folders.atomic import replacing_file
 from word2vec_hub.folders.checks import (
@@ -22,8 +19,6 @@ from word2vec_hub.folders.checks import (
     nearest_existing_folder,
     replace_or_refuse,
 )
-from word2vec_hub.folders.model_folder import save_config_and_code, write_companion_files
-from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.resources import readable_size
 from word2vec_hub.tokenization.word_level import (
     PAD_TOKEN,
@@ -35,10 +30,14 @@ from word2vec_hub.tokenization.word_level import (
 )
 
 from .vector_files import VectorFile
+from .weights_writer import ConvertedWeightsWriter
 
 if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
+    from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+
     from .fasttext_bin import FastTextBinFile
-from .weights_writer import ConvertedWeightsWriter
 
 
 @dataclass
@@ -91,31 +90,39 @@ def convert_vector_file(
             check_disk_space(output, table_rows * (vectors.dim * 4 + 8) + vectors.ngram_rows * vectors.dim * 4)
 
         def fill(staging: Path) -> None:
+            # torch and transformers are imported after the vectors are written, while they are flushed to disk.
             weights = staging / WEIGHTS_FILE
             subwords = vectors.ngram_rows
-            with ConvertedWeightsWriter(weights, vectors.dim, ngram_rows=subwords) as writer:
+            ngrams_from = (vectors.path, vectors.ngram_table_offset) if subwords else None
+            # The tokenizer, config and card are made while the writer flushes the weights to disk.
+            with ConvertedWeightsWriter(weights, vectors.dim, ngram_rows=subwords, ngrams_from=ngrams_from) as writer:
                 vocabulary, duplicates = _write_vectors(vectors, writer, _words_normalizer(lowercase, nfkc=True))
-                rows = writer.close(vectors.ngram_blocks() if subwords else ())
-            tokenizer = wrap_tokenizer(
-                empty_word_level_tokenizer(
-                    lowercase=lowercase, nfkc=True, split_punctuation=split_punctuation, vocab=vocabulary
+                rows = writer.close()
+                tokenizer = wrap_tokenizer(
+                    empty_word_level_tokenizer(
+                        lowercase=lowercase, nfkc=True, split_punctuation=split_punctuation, vocab=vocabulary
+                    )
                 )
-            )
-            config = Word2VecConfig(
-                vocab_size=rows,
-                hidden_size=vectors.dim,
-                pad_token_id=vocabulary[PAD_TOKEN],
-                unk_token_id=vocabulary[UNK_TOKEN],
-                architecture=None,
-                has_context_vectors=False,
-                corpus=f"{vectors.path.name} ({file_format})",
-                min_count=1,
-                epochs=0,
-                **({"bucket": subwords, "min_n": vectors.min_n, "max_n": vectors.max_n} if subwords else {}),
-            )
-            model = _model_over_weights(config, weights, writer.data_offset(), tokenizer)
-            save_config_and_code(model, staging)
-            write_companion_files(model, tokenizer, staging, output.name, language)
+                from word2vec_hub.folders.model_folder import save_config_and_code, write_companion_files
+                from word2vec_hub.modeling import Word2VecConfig
+
+                special_ids = {"pad_token_id": vocabulary[PAD_TOKEN], "unk_token_id": vocabulary[UNK_TOKEN]}
+                # 2M words are about 250 MB of Python strings, which the tokenizer (in Rust) now holds.
+                del vocabulary
+                config = Word2VecConfig(
+                    vocab_size=rows,
+                    hidden_size=vectors.dim,
+                    **special_ids,
+                    architecture=None,
+                    has_context_vectors=False,
+                    corpus=f"{vectors.path.name} ({file_format})",
+                    min_count=1,
+                    epochs=0,
+                    **({"bucket": subwords, "min_n": vectors.min_n, "max_n": vectors.max_n} if subwords else {}),
+                )
+                model = _model_over_weights(config, weights, writer.data_offset(), tokenizer)
+                save_config_and_code(model, staging)
+                write_companion_files(model, tokenizer, staging, output.name, language)
             report.words_read, report.words_kept = vectors.words_read, rows - len(SPECIAL_TOKENS)
             report.duplicates_dropped, report.dimension = duplicates, vectors.dim
 
@@ -161,6 +168,11 @@ def _model_over_weights(
     config: Word2VecConfig, weights: Path, data_offset: int, tokenizer: PreTrainedTokenizerFast
 ) -> Word2VecModel:
     """The model whose `embeddings` are the written file's, memory-mapped: the model card reads a few rows."""
+    import torch
+    from torch import nn
+
+    from word2vec_hub.modeling import Word2VecModel
+
     # Built on the meta device, so that no table is allocated and randomly initialised only to be replaced.
     with torch.device("meta"):
         model = Word2VecModel(config)
@@ -208,6 +220,20 @@ def export_word2vec_format(model: Word2VecModel, output: str | Path, binary: boo
     output.parent.mkdir(parents=True, exist_ok=True)
     with replacing_file(output) as temporary:
         model.save_word2vec_format(temporary, binary=binary)
+    return output
+
+
+def export_fasttext_bin(model: Word2VecModel, output: str | Path, overwrite: bool = False) -> Path:
+    """Write the model to the file `output` as a fastText `.bin` (`fasttext_bin.write_fasttext_bin`: what
+    `fasttext.load_model` and gensim's `load_facebook_model` read, unknown words included where the model has
+    subwords), refusing an existing file unless `overwrite`. Written to a temporary file that replaces `output`
+    once complete, as `export_word2vec_format` does."""
+    from .fasttext_bin import write_fasttext_bin
+
+    output = check_output_file(output, overwrite)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with replacing_file(output) as temporary:
+        write_fasttext_bin(model, temporary)
     return output
 
 

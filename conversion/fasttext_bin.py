@@ -1,6 +1,7 @@
 """Reading Facebook fastText's binary model files (`.bin`, as the `fasttext` library and gensim's
 `save_facebook_model` write them) as word vectors: each word's vector is what `fasttext.load_model(path)
 .get_word_vector(word)` returns, the mean of the word's own input row and the rows of its character n-grams.
+And writing one from a model (`write_fasttext_bin`), which both of those read back.
 
 The file (fastText's `FastText::saveModel`, version 12; 11 reads the same): the magic number and version (int32
 each); the arguments (12 int32: dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn,
@@ -11,25 +12,34 @@ quantised; the input matrix (int64 rows, int64 columns, float32 data): nwords wo
 then the output matrix. Pruned and quantised models (`.ftz`) are refused.
 
 The input matrix is memory-mapped and the word vectors composed a block of words at a time, so a `cc.*.300.bin`
-(2M words and 2M buckets, 4.8 GB) converts without holding its table.
+(2M words and 2M buckets, 4.8 GB of input matrix) converts without holding its table: the pages of word rows are
+unmapped once composed, and the n-gram table is copied to the model file by the kernel, not through us.
 """
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
 
 from .vector_files import VectorFileError
 
+if TYPE_CHECKING:
+    from word2vec_hub.modeling import Word2VecModel
+
 MAGIC = 793712314
 VERSIONS = (11, 12)
-# fastText's `model_name` enum: cbow 1, skipgram 2, supervised 3.
-SUPERVISED = 3
-END_OF_SENTENCE = b"</s>"
+# fastText's `model_name` enum: cbow 1, skipgram 2, supervised 3; its `loss_name`: hs 1, ns 2.
+CBOW, SKIPGRAM, SUPERVISED = 1, 2, 3
+HIERARCHICAL_SOFTMAX, NEGATIVE_SAMPLING = 1, 2
+WRITTEN_VERSION = 12
+# fastText's defaults for what our models do not have: word n-grams of one word, the learning rate's update rate.
+WORD_NGRAMS, LR_UPDATE_RATE = 1, 100
 ARGUMENTS = struct.Struct("<12id")
 DICTIONARY_SIZES = struct.Struct("<3i2q")
 MATRIX_SHAPE = struct.Struct("<2q")
@@ -54,8 +64,12 @@ class FastTextBinFile:
                 f"{self.path} is compressed; fastText's .bin is read in place: decompress it first (e.g. gunzip -k)"
             )
         self.limit, self.words_read = limit, 0
-        # A plain ndarray over the mapping (numba takes no np.memmap); it keeps the mapping alive.
-        self._data = np.asarray(np.memmap(self.path, dtype=np.uint8, mode="r"))
+        if self.path.stat().st_size == 0:
+            raise VectorFileError(f"{self.path} is empty: it is not a fastText .bin file")
+        with open(self.path, "rb") as file:
+            self._mapping = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        # A plain read-only ndarray over the mapping, as numba takes it.
+        self._data = np.frombuffer(self._mapping, dtype=np.uint8)
         self._read_layout()
 
     def _read_layout(self) -> None:
@@ -115,12 +129,19 @@ class FastTextBinFile:
                 f"{self.path} is cut short: its input matrix needs {offset + rows * columns * 4:,} bytes, the file has "
                 f"{size:,}; download or save it again"
             )
+        self._input_offset = offset
         self._input = np.ndarray((rows, columns), dtype="<f4", buffer=data, offset=offset)
 
     @property
     def ngram_rows(self) -> int:
         """Rows of the n-gram table the model keeps: none for a model trained without subwords (`-maxn 0`)."""
         return self.bucket if self.max_n > 0 else 0
+
+    @property
+    def ngram_table_offset(self) -> int:
+        """Where in the file the n-gram table (`ngram_rows` rows of `dim` little-endian float32) starts: it is
+        copied to `model.safetensors` as it is, file to file, by the kernel."""
+        return self._input_offset + self.nwords * self.dim * 4
 
     @property
     def count(self) -> int:
@@ -130,31 +151,104 @@ class FastTextBinFile:
         return self
 
     def __exit__(self, *exception) -> None:
-        self._input = self._data = None
-
-    def ngram_blocks(self) -> Iterator[np.ndarray]:
-        """The n-gram table's rows `[bucket, dim]`, a block at a time."""
-        for start in range(0, self.bucket, BLOCK_WORDS):
-            yield self._input[self.nwords + start : self.nwords + min(start + BLOCK_WORDS, self.bucket)]
+        # Dropped, not closed: an array the caller still holds may view the mapping.
+        self._input = self._data = self._mapping = None
 
     def __iter__(self) -> Iterator[tuple[list[str], np.ndarray]]:
         """Blocks of (words, float32 [len(words), dim]): each word's fastText vector."""
         if self.count == 0:
             raise VectorFileError(f"{self.path} holds no words")
-        data = self._data
+        data, ngrams = self._data, self._input[self.nwords : self.nwords + self.ngram_rows]
         for start in range(0, self.count, BLOCK_WORDS):
             end = min(start + BLOCK_WORDS, self.count)
-            raw = [
-                bytes(data[s:e]) for s, e in zip(self._word_starts[start:end], self._word_ends[start:end], strict=True)
-            ]
-            words = [word.decode("utf-8", errors="replace") for word in raw]
+            starts, ends = self._word_starts[start:end], self._word_ends[start:end]
+            # Sliced from one bytes object with Python ints: a numpy slice a word costs several times more.
+            block, first = self._mapping[starts[0] : ends[-1]], starts[0]
+            spans = zip((starts - first).tolist(), (ends - first).tolist(), strict=True)
+            words = [block[s:e].decode("utf-8", errors="replace") for s, e in spans]
             vectors = np.empty((end - start, self.dim), dtype=np.float32)
             _compose(
-                data, self._word_starts[start:end], self._word_ends[start:end], start, self.nwords, self._input,
-                self.min_n, self.max_n, self.bucket, vectors,
+                data, starts, ends, self._input[start:end], ngrams, self.min_n,
+                self.max_n if self.ngram_rows else 0, max(self.ngram_rows, 1), vectors,
             )  # fmt: skip
+            self._forget(self._input_offset + start * self.dim * 4, self._input_offset + end * self.dim * 4)
             self.words_read += len(words)
             yield words, vectors
+        self._forget(0, len(self._mapping))
+
+    def _forget(self, first: int, last: int) -> None:
+        """Unmap the pages of bytes [first, last) from this process: read once, they need not count in its memory
+        (the page cache keeps them, so touching them again reads them from there)."""
+        page = mmap.PAGESIZE
+        first = first // page * page
+        last = min(-(-last // page) * page, len(self._mapping))
+        if last > first and hasattr(mmap, "MADV_DONTNEED"):
+            self._mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
+
+
+def write_fasttext_bin(model: Word2VecModel, path: str | Path) -> int:
+    """Write `model`'s words (special tokens left out) to `path` as a fastText `.bin` (version 12, unsupervised,
+    unquantised) that `fasttext.load_model` and gensim's `load_facebook_model` read, giving each known word the
+    vector `model[word]` gives it and each unknown word its subword vector, to float32 precision. Return the number
+    of words written.
+
+    fastText keeps each word's own row and composes its vector when asked, where the model folder keeps the
+    composed vector: the row written is composed * (1 + n) - the sum of the word's n n-gram rows. A model without
+    subwords is written as fastText's `-maxn 0` models are (no n-gram table, `bucket` 0), its rows its vectors.
+    The output matrix is the model's context vectors where it has them (negative sampling), else zeros: converted
+    vectors have none, and hierarchical softmax's inner nodes follow our Huffman tree, not fastText's. Counts are
+    the model's, at least 1 (gensim's loader drops a word counted 0).
+    """
+    config = model.config
+    rows = model.word_ids()
+    encoded = [model.index_to_key[row].encode("utf-8") for row in rows]
+    if any(b"\0" in word for word in encoded):
+        raise ValueError("a word contains the NUL character, which ends a word in fastText's format")
+    lengths = np.array([len(word) for word in encoded], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    counts = np.maximum(model.counts.detach().cpu().numpy()[rows], 1)
+    subwords = model.ngrams is not None and config.bucket > 0
+    bucket = config.bucket if subwords else 0
+    min_n, max_n = (config.min_n, config.max_n) if subwords else (0, 0)
+    ngrams = model.ngrams.detach().float().cpu().numpy() if subwords else np.zeros((0, config.hidden_size), "<f4")
+    table = model.embeddings.detach().float().cpu()
+    context = model.context if config.has_context_vectors and not config.hs else None
+    with open(path, "wb") as file:
+        file.write(struct.pack("<2i", MAGIC, WRITTEN_VERSION))
+        file.write(
+            ARGUMENTS.pack(
+                config.hidden_size, config.window, config.epochs, config.min_count, config.negative, WORD_NGRAMS,
+                HIERARCHICAL_SOFTMAX if config.hs else NEGATIVE_SAMPLING,
+                CBOW if config.architecture == "cbow" else SKIPGRAM,
+                bucket, min_n, max_n, LR_UPDATE_RATE, config.sample,
+            )
+        )  # fmt: skip
+        file.write(DICTIONARY_SIZES.pack(len(rows), len(rows), 0, int(counts.sum()), -1))
+        for start in range(0, len(rows), BLOCK_WORDS):
+            block = range(start, min(start + BLOCK_WORDS, len(rows)))
+            file.write(b"".join(encoded[i] + b"\0" + struct.pack("<qb", counts[i], 0) for i in block))
+        file.write(b"\0")  # the input matrix is not quantised
+        file.write(MATRIX_SHAPE.pack(len(rows) + bucket, config.hidden_size))
+        for start in range(0, len(rows), BLOCK_WORDS):
+            end = min(start + BLOCK_WORDS, len(rows))
+            composed = table[rows[start:end]].numpy()
+            own = np.empty_like(composed, dtype="<f4")
+            _own_rows(data, starts[start:end], ends[start:end], composed, ngrams, min_n, max_n, max(bucket, 1), own)
+            file.write(own.data)
+        for start in range(0, bucket, BLOCK_WORDS):
+            file.write(np.ascontiguousarray(ngrams[start : start + BLOCK_WORDS], dtype="<f4").data)
+        file.write(b"\0")  # nor is the output matrix
+        file.write(MATRIX_SHAPE.pack(len(rows), config.hidden_size))
+        for start in range(0, len(rows), BLOCK_WORDS):
+            block = rows[start : start + BLOCK_WORDS]
+            if context is None:
+                output = np.zeros((len(block), config.hidden_size), dtype="<f4")
+            else:
+                output = context.detach()[block].float().cpu().numpy()
+            file.write(np.ascontiguousarray(output, dtype="<f4").data)
+    return len(rows)
 
 
 @njit(cache=True)
@@ -185,39 +279,64 @@ def _fnv_step(state: np.uint32, byte: np.uint8) -> np.uint32:
     return np.uint32((state ^ value) * np.uint32(16777619))
 
 
-@njit(parallel=True, cache=True)
-def _compose(
-    data, starts, ends, first_word, nwords, table, min_n, max_n, bucket, out,
-):  # fmt: skip
-    """out[i] = mean of word (first_word + i)'s input row and its n-grams' rows, as fastText's `getWordVector`."""
+@njit(inline="always")
+def _bracketed_byte(data, start, length, position):
+    """Byte `position` of "<word>", the word being data[start : start + length - 2]."""
+    if position == 0:
+        return np.uint8(60)  # "<"
+    if position == length - 1:
+        return np.uint8(62)  # ">"
+    return data[start + position - 1]
+
+
+@njit(inline="always")
+def _add_ngram_rows(data, start, end, ngrams, min_n, max_n, bucket, total):
+    """Add to `total` the rows of `ngrams` that the n-grams of the word data[start:end] hash to, as fastText's
+    `computeSubwords` finds them (n characters, a UTF-8 continuation byte following its lead byte; the bare "<"
+    and ">" excluded; none for the end-of-sentence token "</s>"); return how many rows were added."""
+    length = end - start + 2
+    if end - start == 4 and (data[start], data[start + 1], data[start + 2], data[start + 3]) == (60, 47, 115, 62):
+        return 0
+    added = 0
+    for position in range(length):
+        if _bracketed_byte(data, start, length, position) & 0xC0 == 0x80:
+            continue
+        state = np.uint32(2166136261)
+        j = position
+        n = 1
+        while j < length and n <= max_n:
+            state = _fnv_step(state, _bracketed_byte(data, start, length, j))
+            j += 1
+            while j < length and _bracketed_byte(data, start, length, j) & 0xC0 == 0x80:
+                state = _fnv_step(state, _bracketed_byte(data, start, length, j))
+                j += 1
+            if n >= min_n and not (n == 1 and (position == 0 or j == length)):
+                row = np.int64(state % np.uint32(bucket))
+                for column in range(total.shape[0]):
+                    total[column] += ngrams[row, column]
+                added += 1
+            n += 1
+    return added
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _compose(data, starts, ends, word_rows, ngrams, min_n, max_n, bucket, out):
+    """out[i] = the mean of word_rows[i] and the n-gram rows of the word data[starts[i]:ends[i]], summed and scaled
+    in float32 in fastText's order (`getWordVector`: its own row, then the n-grams', times 1 / count)."""
     for i in prange(out.shape[0]):
-        start, end = starts[i], ends[i]
-        length = end - start + 2
-        bracketed = np.empty(length, dtype=np.uint8)
-        bracketed[0] = 60  # "<"
-        bracketed[1 : length - 1] = data[start:end]
-        bracketed[length - 1] = 62  # ">"
-        vector = table[first_word + i].astype(np.float32)
-        rows = 1
-        is_end_of_sentence = end - start == 4 and data[start] == 60 and data[start + 1] == 47
-        is_end_of_sentence = is_end_of_sentence and data[start + 2] == 115 and data[start + 3] == 62
-        if not is_end_of_sentence:
-            # fastText's computeSubwords: n-grams of n characters (UTF-8 continuation bytes follow their lead), the
-            # bare "<" and ">" excluded.
-            for position in range(length):
-                if bracketed[position] & 0xC0 == 0x80:
-                    continue
-                state = np.uint32(2166136261)
-                j = position
-                n = 1
-                while j < length and n <= max_n:
-                    state = _fnv_step(state, bracketed[j])
-                    j += 1
-                    while j < length and bracketed[j] & 0xC0 == 0x80:
-                        state = _fnv_step(state, bracketed[j])
-                        j += 1
-                    if n >= min_n and not (n == 1 and (position == 0 or j == length)):
-                        vector += table[nwords + np.int64(state % np.uint32(bucket))]
-                        rows += 1
-                    n += 1
-        out[i] = vector / np.float32(rows)
+        vector = out[i]
+        vector[:] = word_rows[i]
+        rows = 1 + _add_ngram_rows(data, starts[i], ends[i], ngrams, min_n, max_n, bucket, vector)
+        vector *= np.float32(1.0 / rows)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _own_rows(data, starts, ends, composed, ngrams, min_n, max_n, bucket, out):
+    """out[i] = the row fastText keeps for the word data[starts[i]:ends[i]] whose vector is composed[i]:
+    composed[i] * (1 + n) - the sum of its n n-gram rows, in float64 so that fastText's float32 mean gives back
+    composed[i] to float32 precision."""
+    for i in prange(out.shape[0]):
+        total = np.zeros(out.shape[1], dtype=np.float64)
+        count = _add_ngram_rows(data, starts[i], ends[i], ngrams, min_n, max_n, bucket, total)
+        for column in range(out.shape[1]):
+            out[i, column] = composed[i, column] * np.float64(1 + count) - total[column]

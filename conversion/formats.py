@@ -22,9 +22,9 @@ VECTOR_FORMATS = {
     "glove": VectorFormat(header=False, binary=False, written=False),
     # fastText's .vec: word2vec's text format.
     "fasttext-vec": VectorFormat(header=True, binary=False, written=False),
-    # fastText's .bin model: each word's vector composed from its row and its character n-grams' rows
-    # (conversion/fasttext_bin.py).
-    "fasttext-bin": VectorFormat(header=True, binary=True, written=False),
+    # fastText's .bin model: each word's vector composed from its row and its character n-grams' rows; written with
+    # the n-gram table by `export_fasttext_bin` (conversion/fasttext_bin.py).
+    "fasttext-bin": VectorFormat(header=True, binary=True, written=True),
 }
 FORMATS = tuple(VECTOR_FORMATS)
 EXPORT_FORMATS = tuple(name for name, layout in VECTOR_FORMATS.items() if layout.written)

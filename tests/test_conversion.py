@@ -581,7 +581,7 @@ def test_an_interrupted_export_leaves_the_old_file_and_no_temporary(trained, tmp
 
 
 def test_a_full_disk_during_conversion_names_the_free_space_and_keeps_the_folder(trained_folder, tmp_path, monkeypatch):
-    from word2vec_hub.conversion import convert as convert_module
+    from word2vec_hub.folders import model_folder
 
     output = tmp_path / "model"
     shutil.copytree(trained_folder, output)
@@ -591,7 +591,8 @@ def test_a_full_disk_during_conversion_names_the_free_space_and_keeps_the_folder
     def disk_full(*arguments, **keywords):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(convert_module, "save_config_and_code", disk_full)
+    # Imported by the conversion when it gets there (after the vectors are written), so patched where it lives.
+    monkeypatch.setattr(model_folder, "save_config_and_code", disk_full)
     with pytest.raises(OutputError, match=r"cannot save .*the disk is full \(.* free of .*\); nothing was saved"):
         convert_vector_file(tmp_path / "vectors.txt", "glove", output)
     assert {path.name: path.read_bytes() for path in output.iterdir()} == before

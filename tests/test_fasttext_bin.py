@@ -231,3 +231,112 @@ def test_a_shrunk_model_with_subwords_keeps_the_vectors_of_unknown_words(gensim_
     with pytest.raises(ValueError, match="--pca-dims is not available for a model with subword vectors"):
         shrink_model_folder(tmp_path / "model", tmp_path / "pca", pca_dims=3)
     assert not (tmp_path / "int8").exists() and not (tmp_path / "pca").exists()
+
+
+def _load_with_gensim(path):
+    from gensim.models.fasttext import load_facebook_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return load_facebook_model(str(path))
+
+
+def test_a_folder_written_back_as_fasttext_bin_gives_both_peers_our_vectors_for_known_and_unknown_words(
+    gensim_bin, tmp_path
+):
+    import fasttext
+
+    from word2vec_hub.conversion.convert import export_fasttext_bin
+
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    export_fasttext_bin(model, tmp_path / "back.bin")
+    peer = fasttext.load_model(str(tmp_path / "back.bin"))
+    gensim_model = _load_with_gensim(tmp_path / "back.bin")
+    original = _load_with_gensim(gensim_bin).wv
+    assert peer.get_words() == original.index_to_key == gensim_model.wv.index_to_key
+    assert (peer.get_dimension(), peer.f.getArgs().bucket, peer.f.getArgs().minn, peer.f.getArgs().maxn) == (
+        6,
+        500,
+        2,
+        4,
+    )
+    unknown = ["runners", "cafés", "电脑桌", "übermat", "dogcat"]
+    for word in WORDS + unknown:
+        ours = model[word].numpy()
+        np.testing.assert_allclose(peer.get_word_vector(word), ours, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(gensim_model.wv[word], ours, rtol=0, atol=1e-6)
+    # The rows written are the words' own rows, as gensim saved them, not the composed vectors the folder holds.
+    np.testing.assert_allclose(gensim_model.wv.vectors_vocab, original.vectors_vocab, rtol=0, atol=1e-5)
+    assert np.abs(gensim_model.wv.vectors_vocab - model.embeddings.detach()[2:].numpy()).max() > 1e-3
+
+
+def test_a_model_without_subwords_is_written_with_no_ngram_table_its_counts_and_its_context_vectors(trained, tmp_path):
+    import fasttext
+
+    from word2vec_hub.conversion.convert import export_fasttext_bin
+
+    model = trained.model
+    export_fasttext_bin(model, tmp_path / "plain.bin")
+    peer = fasttext.load_model(str(tmp_path / "plain.bin"))
+    words, counts = peer.get_words(include_freq=True)
+    rows = model.word_ids()
+    assert words == [model.index_to_key[row] for row in rows]
+    assert counts.tolist() == model.counts[rows].tolist()
+    assert (peer.f.getArgs().bucket, peer.f.getArgs().maxn) == (0, 0)
+    np.testing.assert_allclose(peer.get_input_matrix(), model.embeddings.detach()[rows].numpy(), rtol=0, atol=0)
+    np.testing.assert_allclose(peer.get_output_matrix(), model.context.detach()[rows].numpy(), rtol=0, atol=0)
+    # No subwords: an unknown word has no vector in either peer, as in the model.
+    assert not peer.get_word_vector("zzzunseen").any()
+    gensim_vectors = _load_with_gensim(tmp_path / "plain.bin").wv
+    for word in words[:50]:
+        np.testing.assert_array_equal(gensim_vectors[word], model[word].numpy())
+
+
+def test_writing_fasttext_bin_refuses_an_existing_file_unless_overwrite_and_never_leaves_half_a_file(
+    gensim_bin, tmp_path, monkeypatch
+):
+    import fasttext
+
+    from word2vec_hub.conversion import fasttext_bin
+    from word2vec_hub.conversion.convert import export_fasttext_bin
+
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    existing = tmp_path / "model.bin"
+    existing.write_bytes(b"the user's own file")
+    command = [sys.executable, "-m", "word2vec_hub", "convert", str(tmp_path / "model"), "--to", "fasttext-bin",
+               "--output", str(existing)]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert "exists, so it is not replaced (nothing was changed); add --overwrite" in one_line_error(completed)
+    assert existing.read_bytes() == b"the user's own file"
+
+    def write_half_then_fail(model, path):
+        path.write_bytes(struct.pack("<2i", 793712314, 12))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fasttext_bin, "write_fasttext_bin", write_half_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        export_fasttext_bin(Word2VecModel.from_pretrained(tmp_path / "model"), existing, overwrite=True)
+    assert existing.read_bytes() == b"the user's own file"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model", "model.bin"], "no temporary file left"
+    completed = subprocess.run([*command, "--overwrite"], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert fasttext.load_model(str(existing)).get_words() == fasttext.load_model(str(gensim_bin)).get_words()
+
+
+def test_the_ngram_table_is_copied_through_a_buffer_where_the_kernel_cannot_copy_between_the_two_files(
+    gensim_bin, tmp_path, monkeypatch
+):
+    import errno
+
+    import fasttext
+
+    def across_file_systems(*arguments):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", across_file_systems)
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    np.testing.assert_array_equal(model.ngrams.detach().numpy(), _load_with_gensim(gensim_bin).wv.vectors_ngrams)
+    peer = fasttext.load_model(str(gensim_bin))
+    np.testing.assert_allclose(model["runners"].numpy(), peer.get_word_vector("runners"), rtol=0, atol=1e-6)

@@ -7,13 +7,15 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
-from transformers import PreTrainedTokenizerFast
 
-from word2vec_hub.modeling.tokenization_word2vec import Word2VecSubwordTokenizer
 from word2vec_hub.tokenization.writing_systems import UNSPACED_CHARACTER, UNSPACED_RUN
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
@@ -235,6 +237,12 @@ def wrap_tokenizer(tokenizer: Tokenizer, subwords: Mapping[str, int] | None = No
 
 
 def _wrap(tokenizer: Tokenizer, subwords: Mapping[str, int] | None) -> PreTrainedTokenizerFast:
+    # transformers (and torch, through the model package) only here: converting a vector file reads and writes
+    # its vectors before it needs them, and so imports them while the disk is busy.
+    from transformers import PreTrainedTokenizerFast
+
+    from word2vec_hub.modeling.tokenization_word2vec import Word2VecSubwordTokenizer
+
     settings = {"tokenizer_object": tokenizer, "unk_token": UNK_TOKEN, "pad_token": PAD_TOKEN}
     settings["model_max_length"] = 1_000_000_000
     if not subwords:

@@ -26,6 +26,7 @@ _PUBLIC_API = {
     "convert_vector_file": "word2vec_hub.conversion.convert",
     "to_keyed_vectors": "word2vec_hub.conversion.convert",
     "export_word2vec_format": "word2vec_hub.conversion.convert",
+    "export_fasttext_bin": "word2vec_hub.conversion.convert",
     "shrink_model": "word2vec_hub.conversion.shrink",
     "shrink_model_folder": "word2vec_hub.conversion.shrink",
     "evaluate_word_pairs": "word2vec_hub.evaluation.benchmarks",

@@ -3,6 +3,7 @@
 word2vec convert vectors.bin --from word2vec-bin --output my-model [--lowercase] [--max-vocab 200000]
 word2vec convert glove.6B.100d.txt --from glove --output glove-100d --language en
 word2vec convert word2vec-ptb --to word2vec-bin --output ptb-vectors.bin   # the other way (--overwrite to replace)
+word2vec convert fasttext-model --to fasttext-bin --output model.bin   # for fastText and gensim, subwords included
 word2vec convert word2vec-ptb --to folder --output ptb-small --dtype int8 --max-vocab 5000 --pca-dims 50
 """
 
@@ -102,14 +103,16 @@ def check_arguments(options: argparse.Namespace) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    from word2vec_hub.conversion.convert import convert_vector_file, export_word2vec_format
-    from word2vec_hub.conversion.shrink import shrink_model_folder
+    # torch and transformers come with the model's code: a conversion from a file imports them when its vectors
+    # are written, while they are flushed to disk.
+    from word2vec_hub.conversion.convert import convert_vector_file, export_fasttext_bin, export_word2vec_format
     from word2vec_hub.conversion.vector_files import VectorFileError
     from word2vec_hub.folders.checks import OutputError, check_output_file
-    from word2vec_hub.modeling import Word2VecModel
 
     try:
         if options.target_format == FOLDER_TARGET:
+            from word2vec_hub.conversion.shrink import shrink_model_folder
+
             report = shrink_model_folder(
                 options.input,
                 options.output,
@@ -129,10 +132,15 @@ def run(options: argparse.Namespace) -> int:
             )
             return 0
         if options.target_format:
+            from word2vec_hub.modeling import Word2VecModel
+
             check_output_file(options.output, options.overwrite)
             model = Word2VecModel.from_pretrained(options.input)
-            binary = VECTOR_FORMATS[options.target_format].binary
-            export_word2vec_format(model, options.output, binary=binary, overwrite=options.overwrite)
+            if options.target_format == "fasttext-bin":
+                export_fasttext_bin(model, options.output, overwrite=options.overwrite)
+            else:
+                binary = VECTOR_FORMATS[options.target_format].binary
+                export_word2vec_format(model, options.output, binary=binary, overwrite=options.overwrite)
             print(f"wrote {model.config.vocab_size - 2:,} vectors of {model.config.hidden_size} to {options.output}")
             return 0
         report = convert_vector_file(
