@@ -128,10 +128,12 @@ def ours_run(model_folder: str, tokenizer, train, test, settings) -> dict:
     settings = settings.for_texts(len(train.texts))
     model = new_classifier(model_folder, train.label_names, settings)
     train_classifier(model, texts, train.labels, settings)
+    # The clocks stop at the trained model, as fastText's do: testing is no part of the training time.
+    seconds, cpu_seconds = time.perf_counter() - tokenized, time.process_time() - cpu
     return {
         "accuracy": classifier_accuracy(model, tokenizer, test, settings.max_length),
-        "seconds": time.perf_counter() - tokenized,
-        "cpu_seconds": time.process_time() - cpu,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "tokenize_seconds": tokenized - started,
         "model": model,
     }

@@ -30,7 +30,7 @@ class ClassifierSettings:
     min_steps: int = 100
     batch_size: int = 32
     learning_rate: float = 0.25
-    word_bigram_buckets: int = 2**17
+    word_bigram_buckets: int = 2**16
     hashed_words: bool = True
     bigram_min_texts: int = 1000
     hidden_size: int = 0
