@@ -6,11 +6,13 @@ import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
+import numpy as np
 import torch
-from torch.nn import functional as F
 from transformers import PreTrainedTokenizerFast
 
+from word2vec_hub.downstream.bags import Bags, RowwiseAdagrad
 from word2vec_hub.downstream.classifier_settings import ClassifierSettings
 from word2vec_hub.downstream.labelled_texts import LabelledTexts
 from word2vec_hub.modeling import Word2VecForSequenceClassification, Word2VecModel
@@ -92,84 +94,36 @@ def new_classifier(
         )
 
 
-@dataclass
-class Bags:
-    """Each text's distinct ids (words, or rows of the hashed table) and how often it holds each, in compressed
-    rows: text i holds `ids[offsets[i]:offsets[i + 1]]`, `weights` times each."""
-
-    ids: torch.Tensor  # [entries] long
-    weights: torch.Tensor  # [entries] float
-    offsets: torch.Tensor  # [texts + 1] long
-
-    @classmethod
-    def from_keys(cls, keys: torch.Tensor, id_count: int, text_count: int) -> Bags:
-        """The bags of `keys` `[occurrences]` = text * id_count + id."""
-        distinct, counts = torch.unique(keys, return_counts=True)
-        texts = distinct.div(id_count, rounding_mode="floor")
-        per_text = torch.bincount(texts, minlength=text_count)
-        offsets = torch.cat([per_text.new_zeros(1), per_text.cumsum(0)])
-        return cls(distinct % id_count, counts.float(), offsets)
-
-    def sizes(self) -> torch.Tensor:
-        """Each text's number of occurrences `[texts]`."""
-        return torch.zeros(len(self.offsets) - 1, device=self.ids.device).index_add_(0, self.texts(), self.weights)
-
-    def texts(self) -> torch.Tensor:
-        """The text of each entry `[entries]`."""
-        return torch.repeat_interleave(torch.arange(len(self.offsets) - 1, device=self.ids.device), self.offsets.diff())
-
-    def select(self, batch: torch.Tensor) -> Bags:
-        """The bags of the texts `batch` `[batch]`, in that order."""
-        starts, lengths = self.offsets[batch], self.offsets[batch + 1] - self.offsets[batch]
-        offsets = torch.cat([lengths.new_zeros(1), lengths.cumsum(0)])
-        within = torch.arange(int(offsets[-1]), device=batch.device) - offsets[:-1].repeat_interleave(lengths)
-        positions = starts.repeat_interleave(lengths) + within
-        return Bags(self.ids[positions], self.weights[positions], offsets)
-
-    def sums(self, table: torch.Tensor) -> torch.Tensor:
-        """The sum of each text's rows of `table` `[texts, dim]`."""
-        return F.embedding_bag(self.ids, table, self.offsets[:-1], mode="sum", per_sample_weights=self.weights)
-
-
 def text_bags(
-    model: Word2VecForSequenceClassification, texts: TokenizedTexts, device: torch.device | str, chunk: int = 256
+    model: Word2VecForSequenceClassification, texts: TokenizedTexts, device: torch.device | str
 ) -> tuple[Bags, Bags | None, torch.Tensor]:
     """The known words and the rows of the hashed table of each text, as the model pools them (`known_words`,
     `hashed_ids`), and the number of both in each text `[texts]` (at least 1: the mean's divisor)."""
-    word_keys, hashed_keys = [], []
-    buckets = model.config.word_bigram_buckets if model.word_bigrams is not None else 0
-    for start in range(0, len(texts.ids), chunk):
-        batch = texts.batch(range(start, min(start + chunk, len(texts.ids))), device)
-        input_ids = batch["input_ids"]
-        known = model.known_words(input_ids, batch["attention_mask"])
-        rows = torch.arange(start, start + len(input_ids), device=device).unsqueeze(1)
-        word_keys.append(rows.expand_as(input_ids)[known] * model.config.vocab_size + input_ids[known])
-        if buckets:
-            bucket_ids, present = model.hashed_ids(input_ids, known)
-            hashed_keys.append(rows.expand_as(bucket_ids)[present] * buckets + bucket_ids[present])
-    words = Bags.from_keys(torch.cat(word_keys), model.config.vocab_size, len(texts.ids))
+    # Every text in one row, a masked-out token after each: the model's own known_words and hashed_ids read the row
+    # without padding texts to the longest one, and no pair of neighbours spans two texts.
+    text_count = len(texts.ids)
+    lengths = torch.tensor([len(ids) for ids in texts.ids], dtype=torch.long)
+    tokens = torch.from_numpy(np.fromiter(chain.from_iterable(texts.ids), dtype=np.int64, count=int(lengths.sum())))
+    text_of = torch.repeat_interleave(torch.arange(text_count), lengths + 1)
+    row = torch.full((len(tokens) + text_count,), texts.pad_token_id, dtype=torch.long)
+    row[torch.arange(len(tokens)) + torch.repeat_interleave(torch.arange(text_count), lengths)] = tokens
+    attention_mask = torch.ones_like(row)
+    attention_mask[(lengths + 1).cumsum(0) - 1] = 0
+    input_ids, attention_mask = row.to(device).unsqueeze(0), attention_mask.to(device).unsqueeze(0)
+    text_of = text_of.to(device)
+    known = model.known_words(input_ids, attention_mask)[0]
+    words = Bags.from_occurrences(text_of[known], input_ids[0, known], model.config.vocab_size, text_count)
     sizes = words.sizes()
     hashed = None
-    if buckets:
-        hashed = Bags.from_keys(torch.cat(hashed_keys), buckets, len(texts.ids))
+    if model.word_bigrams is not None:
+        buckets, present = model.hashed_ids(input_ids, known.unsqueeze(0))
+        # hashed_ids gives the pairs (each at its first word), then the words.
+        column_text = torch.cat([text_of[:-1], text_of])[: buckets.shape[1]]
+        hashed = Bags.from_occurrences(
+            column_text[present[0]], buckets[0, present[0]], model.config.word_bigram_buckets, text_count
+        )
         sizes = sizes + hashed.sizes()
     return words, hashed, sizes.clamp(min=1)
-
-
-@torch.no_grad()
-def rowwise_adagrad_step(
-    table: torch.Tensor, squares: torch.Tensor, bags: Bags, text_gradients: torch.Tensor, learning_rate: float
-) -> None:
-    """Row-wise Adagrad's step on the rows of `table` `[rows, dim]` that `bags` holds: a row's gradient is the sum of
-    its texts' `text_gradients` `[texts, dim]` (the loss's gradient over the text vector divided by the text's size)
-    times its count in each; `squares` `[rows]` sums the mean squared gradient of each row, which divides the row's
-    step as Adagrad's per-coordinate sums divide each coordinate's (eps 1e-10)."""
-    rows, inverse = torch.unique(bags.ids, return_inverse=True)
-    gradient = torch.zeros(len(rows), table.shape[1], device=table.device, dtype=table.dtype)
-    gradient.index_add_(0, inverse, text_gradients[bags.texts()] * bags.weights.unsqueeze(1))
-    sums = squares[rows] + gradient.square().mean(1)
-    squares[rows] = sums
-    table.index_add_(0, rows, gradient * (-learning_rate / (sums.sqrt() + 1e-10)).unsqueeze(1))
 
 
 def train_classifier(
@@ -186,10 +140,10 @@ def train_classifier(
 
     The texts are bags of ids, made once (`text_bags`): a step pools the batch's bags (frozen vectors: their sums,
     also made once), runs the head and the loss through autograd, and updates only the table rows the batch holds
-    (`rowwise_adagrad_step`, one sum of squares a row, as for the embedding tables of recommender models: the
-    per-coordinate sums would double the table's memory and the step's work). torch's own path, sparse embedding_bag
-    gradients into torch.optim.Adagrad, spent most of its time coalescing and masking those gradients.
-    The head (a few thousand numbers) gets torch.optim.Adagrad."""
+    (`RowwiseAdagrad`, one sum of squares a row, as for the embedding tables of recommender models: the
+    per-coordinate sums would double the table's memory and the step's work; a compiled loop on the CPU). torch's
+    own path, sparse embedding_bag gradients into torch.optim.Adagrad, spent most of its time coalescing and
+    masking those gradients. The head (a few thousand numbers) gets torch.optim.Adagrad."""
     model.to(device).train()
     # A step's tensors are a batch's rows, too short for intra-op threads to pay: on the shared 2-core machine two
     # threads took 3 to 4 times the wall-clock time of one for the same training, waiting on each other.
@@ -219,7 +173,7 @@ def train_in_steps(
             frozen_sums = words.sums(model.embeddings)
         else:
             tables.append((model.embeddings, words))
-    squares = [table.new_zeros(len(table)) for table, _ in tables]
+    steppers = [RowwiseAdagrad(table.data, bags, settings.batch_size) for table, bags in tables]
     table_ids = {id(table) for table, _ in tables}
     head = [parameter for parameter in model.parameters() if parameter.requires_grad and id(parameter) not in table_ids]
     optimizer = torch.optim.Adagrad(head, lr=settings.learning_rate)
@@ -234,11 +188,10 @@ def train_in_steps(
         started, total = time.perf_counter(), torch.zeros((), device=device)
         order = torch.randperm(len(labels), generator=generator).to(device)
         for batch in order.split(settings.batch_size):
-            selected = [bags.select(batch) for _, bags in tables]
             with torch.no_grad():
                 pooled = frozen_sums[batch] if model.config.freeze_embeddings else 0
-                for (table, _), bags in zip(tables, selected, strict=True):
-                    pooled = pooled + bags.sums(table)
+                for table, bags in tables:
+                    pooled = pooled + bags.sums(table, batch)
                 pooled = pooled / sizes[batch].unsqueeze(1)
             pooled.requires_grad_()
             loss = model.classification_loss(model.logits_from_pooled(pooled), targets[batch])
@@ -248,8 +201,8 @@ def train_in_steps(
             optimizer.step()
             schedule.step()
             text_gradients = pooled.grad / sizes[batch].unsqueeze(1)
-            for (table, _), bags, sums in zip(tables, selected, squares, strict=True):
-                rowwise_adagrad_step(table.data, sums, bags, text_gradients, learning_rate)
+            for stepper in steppers:
+                stepper.step(batch, text_gradients, learning_rate)
             total += loss.detach() * len(batch)
         losses.append(total.item() / len(targets))
         if log is not None:

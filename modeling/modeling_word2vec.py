@@ -279,6 +279,17 @@ class Word2VecPreTrainedModel(PreTrainedModel):
     _keep_in_fp32_modules_strict = (ROW_SCALES_KEY,)
 
     @torch.no_grad()
+    def _dequantize_int8_table(self) -> None:
+        """Multiply the rows of an int8 table (`embeddings`), loaded as whole numbers in the dtype asked for, by
+        their scales (`weights`, then dropped): for the vectors and the classifier alike."""
+        if ROW_SCALES_KEY not in self._buffers:
+            return
+        table, scales = self.embeddings.data, self._buffers.pop(ROW_SCALES_KEY).to(self.embeddings.device)
+        for start in range(0, table.shape[0], ROWS_PER_BLOCK):
+            rows = slice(start, start + ROWS_PER_BLOCK)
+            table[rows] = (table[rows].float() * scales[rows, None]).to(table.dtype)
+
+    @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         # gensim's initialisation: input vectors uniform in (-1/dim, 1/dim), zero context vectors. word2vec's range
         # is half as wide and trained slightly worse vectors (docs/training.md). The `init` helpers skip tensors that
@@ -622,16 +633,6 @@ class Word2VecModel(Word2VecPreTrainedModel):
         training cannot continue from it."""
         self.context = None
         self.config.has_context_vectors = False
-
-    @torch.no_grad()
-    def _dequantize_int8_table(self) -> None:
-        """Multiply the rows of an int8 table, loaded as whole numbers in the dtype asked for, by their scales."""
-        if ROW_SCALES_KEY not in self._buffers:
-            return
-        table, scales = self.embeddings.data, self._buffers.pop(ROW_SCALES_KEY).to(self.embeddings.device)
-        for start in range(0, table.shape[0], ROWS_PER_BLOCK):
-            rows = slice(start, start + ROWS_PER_BLOCK)
-            table[rows] = (table[rows].float() * scales[rows, None]).to(table.dtype)
 
     # ------------------------------------------------------------------ embeddings as layers
 

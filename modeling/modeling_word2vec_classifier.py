@@ -23,6 +23,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .modeling_word2vec import (
     HUB_KWARGS,
+    ROW_SCALES_KEY,
     TABLE_FILE_KEY,
     TABLE_MODULE_KEY,
     Word2VecConfig,
@@ -86,6 +87,9 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
         else:
             self.register_parameter("context", None)
         self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
+        if config.table_dtype == "int8":
+            # An int8 folder's row scales (`convert --dtype int8`), multiplied into the table by `from_pretrained`.
+            self.register_buffer(ROW_SCALES_KEY, torch.ones(vocab_size, dtype=torch.float32), persistent=True)
         self.word_bigrams = nn.Embedding(config.word_bigram_buckets, dim) if config.word_bigram_buckets else None
         hidden_size = config.classifier_hidden_size
         self.hidden = nn.Linear(dim, hidden_size) if hidden_size else None
@@ -113,8 +117,12 @@ class Word2VecForSequenceClassification(Word2VecPreTrainedModel):
                 setattr(config, name, value)
             kwargs = {**kwargs, **hub_kwargs, "config": config}
         loaded = super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
-        # Loading puts new Parameters in place, trainable whatever the config says.
         model = loaded[0] if isinstance(loaded, tuple) else loaded
+        if ROW_SCALES_KEY in model._buffers:
+            model._dequantize_int8_table()
+            # The table is whole vectors now, in the dtype asked for, and the classifier saves it so.
+            model.config.table_dtype = None
+        # Loading puts new Parameters in place, trainable whatever the config says.
         model.freeze(model.config.freeze_embeddings)
         return loaded
 

@@ -138,12 +138,15 @@ def test_the_bags_pool_every_text_as_the_forward_does(trained_folder, frozen):
     texts, _ = topic_texts(trained_folder, topic_lines(per_label=4, seed=4))
     words, bigrams, sizes = text_bags(classifier, texts, "cpu")
     pooled = (words.sums(classifier.embeddings) + bigrams.sums(classifier.word_bigrams.weight)) / sizes.unsqueeze(1)
-    expected = classifier.pool(**texts.batch(range(len(texts.ids)), "cpu"))
-    assert torch.allclose(pooled, expected, atol=1e-6)
+    forward = texts.batch(range(len(texts.ids)), "cpu")
+    assert torch.allclose(pooled, classifier.pool(**forward), atol=1e-6)
+    # A training batch: the word vectors' sums taken once for every text (frozen), the table's for the batch alone.
+    classifier.classifier.weight.data.normal_()
     batch = torch.tensor([5, 0, 7])
-    assert torch.allclose(
-        bigrams.select(batch).sums(classifier.word_bigrams.weight), bigrams.sums(classifier.word_bigrams.weight)[batch]
-    )
+    table = classifier.word_bigrams.weight
+    batch_pooled = (words.sums(classifier.embeddings)[batch] + bigrams.sums(table, batch)) / sizes[batch, None]
+    assert torch.allclose(classifier.logits_from_pooled(batch_pooled), classifier(**forward).logits[batch], atol=1e-5)
+    assert torch.allclose(bigrams.select(batch).sums(table), bigrams.sums(table)[batch], atol=1e-6)
 
 
 @pytest.mark.parametrize("frozen", [True, False], ids=["frozen", "fine-tuned"])
@@ -220,6 +223,68 @@ def test_hashed_words_give_each_known_word_a_trainable_row_beside_its_vector(tra
         classifier.pool(torch.tensor([[one]]))[0], (classifier.embeddings[one] + row[buckets[0, 2]]) / 2
     )
     assert buckets[0, 2] != buckets[0, 4]
+
+
+def test_the_compiled_loops_build_pool_and_step_as_the_tensor_path_does():
+    """The CPU's compiled loops against the tensor path that CUDA and MPS run, on texts that share rows and repeat
+    them: the same bags, the same batch sums, and one row-wise Adagrad step that moves the same rows alike."""
+    from word2vec_hub.downstream.bags import Bags, RowwiseAdagrad, rowwise_adagrad_step
+
+    generator = torch.Generator().manual_seed(0)
+    texts = torch.randint(0, 6, (300,), generator=generator)
+    ids = torch.randint(0, 40, (300,), generator=generator)
+    compiled = Bags.from_occurrences(texts, ids, 50, 7)
+    tensors = Bags.from_keys(texts * 50 + ids, 50, 7)
+
+    def as_counts(bags: Bags) -> list[dict[int, float]]:
+        spans = zip(bags.offsets[:-1].tolist(), bags.offsets[1:].tolist(), strict=True)
+        return [dict(zip(bags.ids[a:b].tolist(), bags.weights[a:b].tolist(), strict=True)) for a, b in spans]
+
+    assert as_counts(compiled) == as_counts(tensors) and as_counts(compiled)[6] == {}  # text 6 holds nothing
+    table = torch.randn(50, 8, generator=generator)
+    batch = torch.tensor([4, 1, 6, 2])
+    assert torch.allclose(compiled.sums(table, batch), tensors.select(batch).sums(table), atol=1e-5)
+    text_gradients = torch.randn(4, 8, generator=generator)
+    stepped, squares = table.clone(), torch.zeros(50)
+    rowwise_adagrad_step(stepped, squares, tensors.select(batch), text_gradients, 0.3)
+    optimizer = RowwiseAdagrad(table.clone(), compiled, batch_size=4)
+    optimizer.step(batch, text_gradients, 0.3)
+    assert torch.allclose(optimizer.table, stepped, atol=1e-5) and torch.allclose(optimizer.squares, squares)
+    held = torch.zeros(50, dtype=torch.bool)
+    held[tensors.select(batch).ids] = True
+    assert torch.equal(optimizer.table[~held], table[~held]) and not torch.allclose(optimizer.table[held], table[held])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: training on cuda runs the tensor path")
+def test_training_on_cuda_trains_the_classifier_the_cpu_trains(trained_folder):
+    from word2vec_hub.downstream.classifier_settings import ClassifierSettings
+    from word2vec_hub.downstream.text_classifier import new_classifier, predict, train_classifier
+
+    texts, labels = topic_texts(trained_folder, topic_lines(per_label=6, seed=7))
+    settings = ClassifierSettings(epochs=2, min_steps=4, batch_size=8, word_bigram_buckets=64)
+    trained = {}
+    for device in ("cpu", "cuda"):
+        classifier = new_classifier(str(trained_folder), ["topic 0", "topic 1", "topic 2"], settings)
+        train_classifier(classifier, texts, labels, settings, device)
+        assert next(classifier.parameters()).device.type == device
+        trained[device] = classifier
+    for name, tensor in trained["cpu"].state_dict().items():
+        assert torch.allclose(tensor, trained["cuda"].state_dict()[name].cpu(), atol=1e-4), name
+    assert torch.equal(predict(trained["cuda"], texts), predict(trained["cpu"], texts))
+
+
+def test_a_classifier_from_an_int8_folder_starts_from_the_dequantised_vectors(trained_folder, tmp_path):
+    vectors = Word2VecModel.from_pretrained(trained_folder)
+    vectors.drop_context_vectors()
+    vectors.save_pretrained(tmp_path / "int8", table_dtype="int8")
+    classifier = Word2VecForSequenceClassification.from_pretrained(tmp_path / "int8", num_labels=3)
+    # int8 keeps each value within half its row's scale, max|row| / 127 / 2.
+    bound = vectors.embeddings.abs().amax(1, keepdim=True) / 254 + 1e-7
+    assert ((classifier.embeddings - vectors.embeddings).abs() <= bound).all()
+    assert classifier.config.table_dtype is None and "weights" not in dict(classifier.named_buffers())
+    classifier.save_pretrained(tmp_path / "classifier")
+    reloaded = Word2VecForSequenceClassification.from_pretrained(tmp_path / "classifier")
+    assert torch.equal(reloaded.embeddings, classifier.embeddings)
 
 
 @pytest.fixture(scope="module")
