@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
+from word2vec_hub.tokenization.ngram_hashing import word_ngram_buckets
+
 from .vector_files import VectorFileError
 
 MAGIC = 793712314
@@ -177,14 +179,6 @@ def _dictionary_words(data: np.ndarray, offset: int, entries: int) -> tuple[np.n
     return starts, ends
 
 
-@njit(inline="always")
-def _fnv_step(state: np.uint32, byte: np.uint8) -> np.uint32:
-    # fastText hashes each byte as a signed char widened to 32 bits, so bytes >= 0x80 set the high bits: gensim
-    # reproduces the same quirk (`ft_hash_bytes`), and so must we for the buckets to match.
-    value = np.uint32(byte) | np.uint32(0xFFFFFF00) if byte >= 0x80 else np.uint32(byte)
-    return np.uint32((state ^ value) * np.uint32(16777619))
-
-
 @njit(parallel=True, cache=True)
 def _compose(
     data, starts, ends, first_word, nwords, table, min_n, max_n, bucket, out,
@@ -192,32 +186,13 @@ def _compose(
     """out[i] = mean of word (first_word + i)'s input row and its n-grams' rows, as fastText's `getWordVector`."""
     for i in prange(out.shape[0]):
         start, end = starts[i], ends[i]
-        length = end - start + 2
-        bracketed = np.empty(length, dtype=np.uint8)
-        bracketed[0] = 60  # "<"
-        bracketed[1 : length - 1] = data[start:end]
-        bracketed[length - 1] = 62  # ">"
         vector = table[first_word + i].astype(np.float32)
-        rows = 1
         is_end_of_sentence = end - start == 4 and data[start] == 60 and data[start + 1] == 47
         is_end_of_sentence = is_end_of_sentence and data[start + 2] == 115 and data[start + 3] == 62
+        rows = 0
         if not is_end_of_sentence:
-            # fastText's computeSubwords: n-grams of n characters (UTF-8 continuation bytes follow their lead), the
-            # bare "<" and ">" excluded.
-            for position in range(length):
-                if bracketed[position] & 0xC0 == 0x80:
-                    continue
-                state = np.uint32(2166136261)
-                j = position
-                n = 1
-                while j < length and n <= max_n:
-                    state = _fnv_step(state, bracketed[j])
-                    j += 1
-                    while j < length and bracketed[j] & 0xC0 == 0x80:
-                        state = _fnv_step(state, bracketed[j])
-                        j += 1
-                    if n >= min_n and not (n == 1 and (position == 0 or j == length)):
-                        vector += table[nwords + np.int64(state % np.uint32(bucket))]
-                        rows += 1
-                    n += 1
-        out[i] = vector / np.float32(rows)
+            buckets = np.empty((end - start + 2) * max(max_n - min_n + 1, 0), dtype=np.int32)
+            rows = word_ngram_buckets(data, start, end, min_n, max_n, bucket, buckets)
+            for row in buckets[:rows]:
+                vector += table[nwords + np.int64(row)]
+        out[i] = vector / np.float32(rows + 1)
