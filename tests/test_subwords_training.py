@@ -318,6 +318,22 @@ def test_init_from_a_subword_folder_continues_from_its_own_rows(affix_run, affix
     assert model.get_vector(held_out(5)).abs().sum() > 0
 
 
+def test_a_grown_word_starts_from_its_ngram_rows_and_old_words_keep_their_vectors(affix_run, affix_folder):
+    lines = [f"zebra{suffix} t1x0 w3 zebra{suffix} t1x2" for suffix in SUFFIXES] * 5
+    grown = train_word2vec(
+        TextCorpus.from_text("\n".join(lines), name="zebras"),
+        subword_arguments(epochs=1, alpha=1e-9, min_alpha=1e-9),
+        init_from=affix_folder,
+        grow_vocabulary=True,
+    ).model
+    old_rows = affix_run.model.config.vocab_size
+    assert grown.config.vocab_size > old_rows and "zebraling" in grown
+    torch.testing.assert_close(grown.embeddings[:old_rows], affix_run.model.embeddings, rtol=0, atol=1e-5)
+    # A new word's own row starts small, as a new model's: its vector is near the mean of its (trained) n-grams.
+    new_vector, from_ngrams = grown.get_vector("zebraling"), affix_run.model.get_vector("zebraling")
+    assert torch.nn.functional.cosine_similarity(new_vector, from_ngrams, dim=0) > 0.9
+
+
 @pytest.mark.parametrize(
     ("folder_subwords", "asked", "message"),
     [
