@@ -4,6 +4,7 @@ training from a folder, and the refusals."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -284,6 +285,21 @@ def test_an_unseen_word_gets_a_vector_through_automodel_and_autotokenizer_alone(
 class StopAfterFirstEpoch(TrainerCallback):
     def on_epoch_end(self, state):
         state.should_training_stop = True
+
+
+def test_callbacks_query_the_composed_vectors_as_trained_so_far(monkeypatch):
+    monkeypatch.setattr("word2vec_hub.training.epochs.BLOCK_TOKENS", 4096)
+
+    vectors = []
+
+    class RecordVector(TrainerCallback):
+        def on_block_end(self, state):
+            vectors.append(state.model.get_vector("catish").clone())
+
+    result = train_word2vec(affix_corpus(lines=1000), subword_arguments(epochs=1), callbacks=[RecordVector()])
+    assert len(vectors) >= 3
+    assert all(not torch.equal(earlier, later) for earlier, later in itertools.pairwise(vectors)), "moved each block"
+    assert torch.equal(vectors[-1], result.model.get_vector("catish"))
 
 
 def test_resuming_a_subword_run_from_its_folder_equals_the_uninterrupted_run(tmp_path, monkeypatch):

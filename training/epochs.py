@@ -269,6 +269,8 @@ class EpochLoop:
         if distributed is not None:
             distributed.share_tables(self.tables)
         self.words_at_start = self.words_trained
+        # The model's composed vectors are those of this count of words trained (a folder's, at the start).
+        self.composed_at = self.words_trained
         # Whether a callback ended training before its last epoch.
         self.stopped_early = False
 
@@ -283,10 +285,11 @@ class EpochLoop:
     def compose(self) -> None:
         """With subwords, write each word's fastText vector (the mean of its own and n-gram rows) into the model's
         `embeddings`, so that queries, callbacks and saved folders see what a folder holds; else nothing."""
-        if self.own_rows is None:
+        if self.own_rows is None or self.composed_at == self.words_trained:
             return
         self.subword_rows.compose(self.own_rows, self.model.ngrams.data, self.model.embeddings.data)
         self.model.forget_row_norms()
+        self.composed_at = self.words_trained
 
     def _resume(self, state: dict) -> None:
         self.words_trained = state["words_trained"]
@@ -337,7 +340,6 @@ class EpochLoop:
             history=self.history,
         )
         hooks = CallbackRunner(callbacks or [], state, sync, before=self.compose)
-
         with (
             open(log_file, "a") if log_file is not None else contextlib.nullcontext() as log_handle,
             InterruptCatcher().active() as interrupts,
