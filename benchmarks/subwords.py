@@ -88,6 +88,8 @@ def run_ours(corpus: str, options: dict) -> dict:
         backend="numba", split_punctuation=False, progress=False, seed=options["seed"],
         subwords=options["subwords"], min_n=options["min_n"], max_n=options["max_n"], bucket=options["bucket"],
         alpha=options.get("alpha", TrainingArguments.alpha),
+        lr_schedule=options.get("lr_schedule", TrainingArguments.lr_schedule),
+        ns_exponent=options.get("ns_exponent", TrainingArguments.ns_exponent),
     )  # fmt: skip
     started, cpu_started = time.perf_counter(), cpu_seconds()
     result = train_word2vec(TextCorpus.from_files([corpus]), args)
@@ -100,7 +102,10 @@ def run_ours(corpus: str, options: dict) -> dict:
         return [0.0] * options["dim"]
 
     return {
-        "name": ("word2vec-hub" if args.subwords else "word2vec-hub plain") + f" {args.alpha:g}",
+        "name": ("word2vec-hub" if args.subwords else "word2vec-hub plain")
+        + f" {args.alpha:g}"
+        + ("" if args.lr_schedule == TrainingArguments.lr_schedule else f" {args.lr_schedule}")
+        + ("" if args.ns_exponent == TrainingArguments.ns_exponent else f" ns {args.ns_exponent:g}"),
         "seconds": seconds,
         "cpu_seconds": cpu,
         "vocabulary": model.config.vocab_size - 2,
