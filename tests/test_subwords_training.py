@@ -207,9 +207,10 @@ def affix_folder(affix_run, tmp_path_factory) -> Path:
     return folder
 
 
-def test_an_unseen_word_made_of_seen_pieces_gets_a_vector_near_its_relatives(affix_run):
-    model = affix_run.model
-    plain = train_word2vec(affix_corpus(), subword_arguments(subwords=False)).model
+@pytest.mark.parametrize("cbow", [False, True], ids=["skip-gram", "cbow"])
+def test_an_unseen_word_made_of_seen_pieces_gets_a_vector_near_its_relatives(affix_run, cbow):
+    model = train_word2vec(affix_corpus(), subword_arguments(cbow=True)).model if cbow else affix_run.model
+    plain = train_word2vec(affix_corpus(), subword_arguments(subwords=False, cbow=cbow)).model
     near_own_stem = 0
     for stem_index in range(len(STEMS)):
         unseen = held_out(stem_index)
