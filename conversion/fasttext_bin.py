@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
+from word2vec_hub.tokenization.ngram_hashing import word_ngram_buckets
+
 from .vector_files import VectorFileError
 
 if TYPE_CHECKING:
@@ -272,50 +274,17 @@ def _dictionary_words(data: np.ndarray, offset: int, entries: int) -> tuple[np.n
 
 
 @njit(inline="always")
-def _fnv_step(state: np.uint32, byte: np.uint8) -> np.uint32:
-    # fastText hashes each byte as a signed char widened to 32 bits, so bytes >= 0x80 set the high bits: gensim
-    # reproduces the same quirk (`ft_hash_bytes`), and so must we for the buckets to match.
-    value = np.uint32(byte) | np.uint32(0xFFFFFF00) if byte >= 0x80 else np.uint32(byte)
-    return np.uint32((state ^ value) * np.uint32(16777619))
-
-
-@njit(inline="always")
-def _bracketed_byte(data, start, length, position):
-    """Byte `position` of "<word>", the word being data[start : start + length - 2]."""
-    if position == 0:
-        return np.uint8(60)  # "<"
-    if position == length - 1:
-        return np.uint8(62)  # ">"
-    return data[start + position - 1]
-
-
-@njit(inline="always")
 def _add_ngram_rows(data, start, end, ngrams, min_n, max_n, bucket, total):
-    """Add to `total` the rows of `ngrams` that the n-grams of the word data[start:end] hash to, as fastText's
-    `computeSubwords` finds them (n characters, a UTF-8 continuation byte following its lead byte; the bare "<"
-    and ">" excluded; none for the end-of-sentence token "</s>"); return how many rows were added."""
-    length = end - start + 2
+    """Add to `total` the rows of `ngrams` that the n-grams of the word data[start:end] hash to, in fastText's
+    order (`word_ngram_buckets`; none for the end-of-sentence token "</s>"); return how many rows were added."""
     if end - start == 4 and (data[start], data[start + 1], data[start + 2], data[start + 3]) == (60, 47, 115, 62):
         return 0
-    added = 0
-    for position in range(length):
-        if _bracketed_byte(data, start, length, position) & 0xC0 == 0x80:
-            continue
-        state = np.uint32(2166136261)
-        j = position
-        n = 1
-        while j < length and n <= max_n:
-            state = _fnv_step(state, _bracketed_byte(data, start, length, j))
-            j += 1
-            while j < length and _bracketed_byte(data, start, length, j) & 0xC0 == 0x80:
-                state = _fnv_step(state, _bracketed_byte(data, start, length, j))
-                j += 1
-            if n >= min_n and not (n == 1 and (position == 0 or j == length)):
-                row = np.int64(state % np.uint32(bucket))
-                for column in range(total.shape[0]):
-                    total[column] += ngrams[row, column]
-                added += 1
-            n += 1
+    buckets = np.empty((end - start + 2) * max(max_n - min_n + 1, 0), dtype=np.int32)
+    added = word_ngram_buckets(data, start, end, min_n, max_n, bucket, buckets)
+    for index in range(added):
+        row = np.int64(buckets[index])
+        for column in range(total.shape[0]):
+            total[column] += ngrams[row, column]
     return added
 
 

@@ -310,7 +310,8 @@ def is_converted(config: Word2VecConfig) -> bool:
 
 
 def describe_architecture(config: Word2VecConfig) -> str:
-    """The architecture and its output layers, as gensim's sg, cbow_mean, hs and negative set them."""
+    """The architecture and its output layers, as gensim's sg, cbow_mean, hs and negative set them, and its
+    subwords."""
     if config.architecture == "cbow":
         architecture = f"CBOW (the {'mean' if config.cbow_mean else 'sum'} of each window's vectors)"
         example = "window"
@@ -320,7 +321,13 @@ def describe_architecture(config: Word2VecConfig) -> str:
         *(["hierarchical softmax"] if config.hs else []),
         *([f"negative sampling ({config.negative} noise words a {example})"] if config.negative > 0 else []),
     ]
-    return f"{architecture} with {' and '.join(layers)}"
+    subwords = (
+        f", with fastText's subwords (character {config.min_n}- to {config.max_n}-grams hashed into "
+        f"{config.bucket:,} rows: a word's vector is the mean of its own and its n-grams' vectors)"
+        if config.bucket > 0
+        else ""
+    )
+    return f"{architecture} with {' and '.join(layers)}{subwords}"
 
 
 def describe_training(config: Word2VecConfig) -> str:

@@ -311,7 +311,8 @@ class Word2VecPreTrainedModel(PreTrainedModel):
                     init.zeros_(output_layer)
             init.zeros_(module.counts)
             if module.ngrams is not None:
-                bound = 0.5 / module.config.hidden_size
+                # fastText's (and gensim's FastText) start of the n-gram rows: the word rows' range.
+                bound = 1.0 / module.config.hidden_size
                 init.uniform_(module.ngrams, -bound, bound)
 
 

@@ -31,6 +31,7 @@ from .encoding import EncodedCorpus
 from .engine import BlockResult, EngineInputs, build_engine
 from .sampling import SamplingTables
 from .schedule import Schedule
+from .subword_rows import SubwordRows
 
 BLOCK_TOKENS = 1 << 20
 
@@ -141,12 +142,22 @@ class RankSync:
 
 class CallbackRunner:
     """Calls the run's `TrainerCallback`s with its `TrainerState` and says whether one asked training to stop (in
-    a torchrun job: whether one on any rank did, so that every rank stops at the same block)."""
+    a torchrun job: whether one on any rank did, so that every rank stops at the same block). `before` runs before
+    the callbacks of each hook, where there are any (it brings the model up to date for them)."""
 
-    def __init__(self, callbacks: list[TrainerCallback], state: TrainerState, sync: RankSync):
+    def __init__(
+        self,
+        callbacks: list[TrainerCallback],
+        state: TrainerState,
+        sync: RankSync,
+        before: Callable[[], None] | None = None,
+    ):
         self.callbacks, self.state, self.sync = callbacks, state, sync
+        self.before = before
 
     def call(self, hook: str) -> bool:
+        if self.callbacks and self.before is not None:
+            self.before()
         for callback in self.callbacks:
             getattr(callback, hook)(self.state)
         return self.sync.agree(self.state.should_training_stop)
@@ -180,7 +191,12 @@ class InterruptCatcher:
 class EpochLoop:
     """Runs the epochs with the engine `engine_name` (as `devices.choose_backend` chose it): subsampling, dynamic
     windows, negative sampling and the learning-rate schedule are the engine's and the schedule's, resuming,
-    checkpoints and the record of each epoch are the loop's."""
+    checkpoints and the record of each epoch are the loop's.
+
+    With subwords (`args.subwords`, `subword_rows` each word's n-gram rows) the model's `embeddings` hold the
+    composed vectors (each word's fastText vector) before and after training, as a folder holds them: the engine
+    trains the words' own rows (`own_rows`, recovered from the composed vectors at the start) and the model's
+    `ngrams`, and the composed vectors are written back (`compose`) before callbacks, checkpoints and the end."""
 
     def __init__(
         self,
@@ -192,8 +208,15 @@ class EpochLoop:
         resume_state: dict | None = None,
         distributed: Distributed | None = None,
         corpus_tokens: int | None = None,
+        subword_rows: SubwordRows | None = None,
     ):
         self.model = model.to(device=device, dtype=torch.float32)
+        if args.subwords and (subword_rows is None or model.ngrams is None):
+            raise ValueError("subwords (args.subwords) need a model with an n-gram table and the words' subword_rows")
+        self.subword_rows = subword_rows if args.subwords else None
+        self.own_rows = None
+        if self.subword_rows is not None:
+            self.own_rows = self.subword_rows.own_rows(self.model.embeddings.data, self.model.ngrams.data)
         self.encoded = encoded
         self.args = args
         self.device = device
@@ -209,7 +232,9 @@ class EpochLoop:
         self.engine = build_engine(
             engine_name,
             EngineInputs(
-                embeddings=self.model.embeddings.data,
+                embeddings=self.model.embeddings.data if self.own_rows is None else self.own_rows,
+                ngrams=self.model.ngrams.data if self.own_rows is not None else None,
+                subword_rows=self.subword_rows,
                 context=None if args.negative == 0 else self.model.context.data,
                 nodes=self.model.nodes.data if args.hs else None,
                 sampling=sampling,
@@ -244,14 +269,27 @@ class EpochLoop:
         if distributed is not None:
             distributed.share_tables(self.tables)
         self.words_at_start = self.words_trained
+        # The model's composed vectors are those of this count of words trained (a folder's, at the start).
+        self.composed_at = self.words_trained
         # Whether a callback ended training before its last epoch.
         self.stopped_early = False
 
     @property
     def tables(self) -> list[torch.Tensor]:
-        """The tables training changes: the input vectors and the output layers the run trains."""
+        """The tables training changes: the input vectors (with subwords: the words' own rows and the n-gram table)
+        and the output layers the run trains."""
         output_layers = [self.model.context if self.args.negative else None, self.model.nodes if self.args.hs else None]
-        return [self.model.embeddings.data, *(layer.data for layer in output_layers if layer is not None)]
+        inputs = [self.model.embeddings.data] if self.own_rows is None else [self.own_rows, self.model.ngrams.data]
+        return [*inputs, *(layer.data for layer in output_layers if layer is not None)]
+
+    def compose(self) -> None:
+        """With subwords, write each word's fastText vector (the mean of its own and n-gram rows) into the model's
+        `embeddings`, so that queries, callbacks and saved folders see what a folder holds; else nothing."""
+        if self.own_rows is None or self.composed_at == self.words_trained:
+            return
+        self.subword_rows.compose(self.own_rows, self.model.ngrams.data, self.model.embeddings.data)
+        self.model.forget_row_norms()
+        self.composed_at = self.words_trained
 
     def _resume(self, state: dict) -> None:
         self.words_trained = state["words_trained"]
@@ -301,7 +339,7 @@ class EpochLoop:
             total_words=self.total_words,
             history=self.history,
         )
-        hooks = CallbackRunner(callbacks or [], state, sync)
+        hooks = CallbackRunner(callbacks or [], state, sync, before=self.compose)
         with (
             open(log_file, "a") if log_file is not None else contextlib.nullcontext() as log_handle,
             InterruptCatcher().active() as interrupts,
@@ -331,12 +369,12 @@ class EpochLoop:
                         bar.advance(words, self.words_trained, loss_per_pair, learning_rate)
                         log.write(self.position["epoch"] + 1, self.words_trained, loss_per_pair, learning_rate)
                         if interrupted:
-                            raise TrainingInterrupted(checkpoint(self.state()) if checkpoint else None)
+                            raise TrainingInterrupted(self._save(checkpoint) if checkpoint else None)
                         self._update(state, loss_per_pair, learning_rate)
                         if stop := hooks.call("on_block_end"):
                             break
                         if checkpoint_due:
-                            checkpoint(self.state())
+                            self._save(checkpoint)
                     if stop:
                         break
                     self._check_finite(0.0, epoch_start, tables=True)
@@ -346,11 +384,16 @@ class EpochLoop:
                     self.stopped_early = True
                     self._check_finite(0.0, self.words_trained, tables=True)
                     if checkpoint is not None:
-                        checkpoint(self.state())
+                        self._save(checkpoint)
+                self.compose()
                 hooks.call("on_train_end")
             finally:
                 bar.close()
         return self.history
+
+    def _save(self, checkpoint: Callable[[dict], Path | None]) -> Path | None:
+        self.compose()  # a checkpoint is a model folder: it holds the composed vectors
+        return checkpoint(self.state())
 
     def _update(self, state: TrainerState, loss_per_pair: float, learning_rate: float) -> None:
         position = self.position

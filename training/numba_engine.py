@@ -366,6 +366,148 @@ def train_block_modes(
     return results
 
 
+@njit(inline="always")
+def _add_to_word_rows(vector, word, embeddings, ngrams, subword_starts, subword_rows):
+    """Add `vector` [dim] to `word`'s own row and to each of its n-gram rows (a row listed twice gets it twice)."""
+    dim = vector.shape[0]
+    row = embeddings[word]
+    for k in range(dim):
+        row[k] += vector[k]
+    for index in range(subword_starts[word], subword_starts[word + 1]):
+        row = ngrams[subword_rows[index]]
+        for k in range(dim):
+            row[k] += vector[k]
+
+
+@njit(inline="always")
+def _sum_word_rows(total, word, embeddings, ngrams, subword_starts, subword_rows):
+    """Add `word`'s own row and its n-gram rows to `total` [dim]; returns how many rows that is."""
+    dim = total.shape[0]
+    row = embeddings[word]
+    for k in range(dim):
+        total[k] += row[k]
+    for index in range(subword_starts[word], subword_starts[word + 1]):
+        row = ngrams[subword_rows[index]]
+        for k in range(dim):
+            total[k] += row[k]
+    return 1 + subword_starts[word + 1] - subword_starts[word]
+
+
+@njit(fastmath=True, nogil=True, cache=True)
+def _train_share_subwords(
+    ids, sentence_starts, low, high, embeddings, ngrams, subword_starts, subword_rows, context, nodes, path_starts,
+    path_nodes, path_labels, keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha,
+    progress_start, progress_rate, seed, buffer, result,
+):  # fmt: skip
+    """`_train_share_modes` with fastText's subwords (docs/subwords.md, "Training"): a word's input is its own row
+    (`embeddings`) and its n-gram rows (`ngrams`, word w's being subword_rows[subword_starts[w]:subword_starts[w +
+    1]]).
+
+    Skip-gram (fastText's direction): each center word's input, the mean of its rows, computed once, predicts
+    every word of its window in turn; the output layers move at once, and the input's gradients, summed over the
+    window, are added to each of the center's rows after it. CBOW (gensim's FastText): the window words' rows
+    summed, divided by their number under `cbow_mean`, predict the center; each of those rows gets the gradient
+    (divided by their number without `cbow_mean`, as gensim does)."""
+    dim = embeddings.shape[1]
+    state = np.uint64(seed)
+    gradient = np.zeros(dim, dtype=np.float32)
+    hidden = np.zeros(dim, dtype=np.float32)
+    words_done = 0
+    loss = 0.0
+    loss_examples = 0
+    examples = 0
+    rate = alpha
+    sentence = np.searchsorted(sentence_starts, low, side="right") - 1
+    while sentence < sentence_starts.shape[0] - 1 and sentence_starts[sentence] < high:
+        start = max(sentence_starts[sentence], low)
+        end = min(sentence_starts[sentence + 1], high)
+        sentence += 1
+        length, state = _kept_words(ids, start, end, keep_probability, state, buffer)
+        words_done += end - start
+        rate = _rate_at_progress(progress_start + words_done * progress_rate, alpha, min_alpha)
+        rate32 = np.float32(rate)
+        for i in range(length):
+            state = _next(state)
+            reach = window - np.int64((state >> np.uint64(32)) % np.uint64(window))
+            first, last = max(0, i - reach), min(length, i + reach + 1)
+            if last - first < 2:
+                continue  # a word alone in its window: no example
+            center = buffer[i]
+            sample_loss = i % LOSS_SAMPLE_EVERY == 0
+            hidden[:] = 0.0
+            gradient[:] = 0.0
+            if cbow:
+                summed = 0
+                for j in range(first, last):
+                    if j != i:
+                        summed += _sum_word_rows(hidden, buffer[j], embeddings, ngrams, subword_starts, subword_rows)
+                scale = np.float32(1.0 / summed)
+                if cbow_mean:
+                    for k in range(dim):
+                        hidden[k] *= scale
+                state, example_loss = _output_layers(
+                    hidden, gradient, center, nodes, path_starts, path_nodes, path_labels, context, table, negative,
+                    rate32, state, sample_loss,
+                )  # fmt: skip
+                if not cbow_mean:
+                    for k in range(dim):
+                        gradient[k] *= scale
+                for j in range(first, last):
+                    if j != i:
+                        _add_to_word_rows(gradient, buffer[j], embeddings, ngrams, subword_starts, subword_rows)
+                examples += 1
+                loss += example_loss
+                loss_examples += 1 if sample_loss else 0
+                continue
+            scale = np.float32(1.0 / _sum_word_rows(hidden, center, embeddings, ngrams, subword_starts, subword_rows))
+            for k in range(dim):
+                hidden[k] *= scale
+            for j in range(first, last):
+                if j == i:
+                    continue
+                state, example_loss = _output_layers(
+                    hidden, gradient, buffer[j], nodes, path_starts, path_nodes, path_labels, context, table,
+                    negative, rate32, state, sample_loss,
+                )  # fmt: skip
+                examples += 1
+                loss += example_loss
+                loss_examples += 1 if sample_loss else 0
+            _add_to_word_rows(gradient, center, embeddings, ngrams, subword_starts, subword_rows)
+    result[0] = loss
+    result[1] = loss_examples
+    result[2] = examples
+    result[3] = rate
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def train_block_subwords(
+    ids, sentence_starts, embeddings, ngrams, subword_starts, subword_rows, context, nodes, path_starts, path_nodes,
+    path_labels, keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start,
+    progress_rate, seeds, workers,
+):  # fmt: skip
+    """`train_block_modes` with subwords (`_train_share_subwords`): `embeddings` [vocab, dim] holds the words' own
+    rows, `ngrams` [bucket, dim] the n-gram table, `subword_starts` [vocab + 1] int64 and `subword_rows` int32 each
+    word's rows of it (`subword_rows.SubwordRows`). Returns per worker what `train_block_modes` returns."""
+    num_tokens = ids.shape[0]
+    results = np.zeros((workers, 4), dtype=np.float64)
+    for worker in prange(workers):
+        low = num_tokens * worker // workers
+        high = num_tokens * (worker + 1) // workers
+        first = np.searchsorted(sentence_starts, low, side="right") - 1
+        last = np.searchsorted(sentence_starts, high, side="left")
+        longest = 1
+        for sentence in range(first, last):
+            span = min(sentence_starts[sentence + 1], high) - max(sentence_starts[sentence], low)
+            longest = max(longest, span)
+        buffer = np.empty(longest, dtype=np.int32)
+        _train_share_subwords(
+            ids, sentence_starts, low, high, embeddings, ngrams, subword_starts, subword_rows, context, nodes,
+            path_starts, path_nodes, path_labels, keep_probability, table, window, negative, cbow, cbow_mean, alpha,
+            min_alpha, progress_start, progress_rate, seeds[worker], buffer, results[worker],
+        )  # fmt: skip
+    return results
+
+
 def flat_paths(tree: HuffmanTree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The tree's paths as the kernel reads them: (path_starts [vocab + 1] int64, path_nodes int32, path_labels
     float32), word after word, each root first."""
@@ -379,7 +521,7 @@ def flat_paths(tree: HuffmanTree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 class NumbaEngine:
     """`train_block` on the CPU: the block's tokens shared among `threads` workers (see `engine.Engine`);
-    `train_block_modes` for CBOW and hierarchical softmax."""
+    `train_block_modes` for CBOW and hierarchical softmax, `train_block_subwords` for any model with subwords."""
 
     def __init__(self, inputs: EngineInputs):
         self.threads = cpu_workers(inputs.args.workers, inputs.local_world_size)
@@ -392,6 +534,9 @@ class NumbaEngine:
         self.keep_probability = inputs.sampling.keep_probability.float().numpy()
         self.noise_table = inputs.sampling.noise_alias_table
         self.args, self.generator = inputs.args, inputs.generator
+        if self.args.subwords:
+            self.ngrams = inputs.ngrams.numpy()
+            self.subword_rows = (inputs.subword_rows.starts, inputs.subword_rows.rows)
         if self.args.hs:
             self.paths = flat_paths(inputs.sampling.huffman_tree)
         else:
@@ -409,7 +554,13 @@ class NumbaEngine:
         starts = np.append(sentence_starts, block.shape[0]).astype(np.int64)
         args = self.args
         progress = schedule.progress(words_done)
-        if args.cbow or args.hs:
+        if args.subwords:
+            results = train_block_subwords(
+                ids, starts, self.embeddings, self.ngrams, *self.subword_rows, self.context, self.nodes, *self.paths,
+                self.keep_probability, self.noise_table, args.window, args.negative, args.cbow, args.cbow_mean,
+                schedule.alpha, schedule.min_alpha, *progress, seeds, self.threads,
+            )  # fmt: skip
+        elif args.cbow or args.hs:
             results = train_block_modes(
                 ids, starts, self.embeddings, self.context, self.nodes, *self.paths, self.keep_probability,
                 self.noise_table, args.window, args.negative, args.cbow, args.cbow_mean, schedule.alpha,

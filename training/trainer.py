@@ -25,6 +25,7 @@ from .devices import choose_backend, resolve_device
 from .distributed import Distributed
 from .encoding import EncodedCorpus
 from .epochs import EpochLoop
+from .subword_rows import SubwordRows
 from .vocabulary import encode_corpus
 
 TRAINER_STATE_FILE = "trainer_state.json"
@@ -32,6 +33,8 @@ PHRASE_SETTINGS = ("phrases", "phrase_min_count", "phrase_threshold")
 # Per word beside the tables: its count, keep probability, noise probability and alias-table entry, with room for
 # the float64 intermediates that compute them.
 BYTES_PER_WORD = 64
+# Per word with subwords: its n-gram rows (int32, about 25 of 3- to 6-grams for an English word) and their offset.
+SUBWORD_BYTES_PER_WORD = 128
 
 
 class NotEnoughMemory(MemoryError):
@@ -166,17 +169,32 @@ def train_word2vec(
                 f"the corpus has {corpus_tokens:,} in-vocabulary words but the checkpoint was trained on "
                 f"{state['corpus_tokens']:,}; resume with the same --corpus"
             )
+        bucket = args.bucket if args.subwords else 0
         if init_from is None:
-            check_memory(backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs)
+            check_memory(backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs, bucket)
             tokenizer = wrap_tokenizer(backend)
             model = _new_model(tokenizer, encoded, args)
+            subword_rows = _subword_rows(model, backend, args)
+            if subword_rows is not None:
+                # The model holds composed vectors, as every folder does: its own rows start as fastText's.
+                subword_rows.compose(model.embeddings.data.clone(), model.ngrams.data, model.embeddings.data)
         elif grow_vocabulary:
-            check_memory(backend.get_vocab_size(), args.dim, backend_name, device)
+            check_memory(backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs, bucket)
             tokenizer = wrap_tokenizer(backend)
+            old_words = model.config.vocab_size
             grow_word_tables(model, len(tokenizer), args.seed)
             model.counts += torch.from_numpy(encoded.counts)
-        elif int(model.counts.sum()) == 0:
-            model.counts.copy_(torch.from_numpy(encoded.counts))
+            subword_rows = _subword_rows(model, backend, args)
+            if subword_rows is not None:
+                # A new word's own row starts as a new model's, so its vector starts as the mean of that row and
+                # its (trained) n-gram rows.
+                own = subword_rows.own_rows(model.embeddings.data, model.ngrams.data)
+                own[old_words:] = model.embeddings.data[old_words:]
+                subword_rows.compose(own, model.ngrams.data, model.embeddings.data)
+        else:
+            if int(model.counts.sum()) == 0:
+                model.counts.copy_(torch.from_numpy(encoded.counts))
+            subword_rows = _subword_rows(model, backend, args)
         model.set_tokenizer(tokenizer)  # before training: callbacks may query the model
         if state is None:
             # Recorded before training, so that a checkpoint of this stage already names it and --resume keeps it.
@@ -200,6 +218,7 @@ def train_word2vec(
             resume_state=state,
             distributed=distributed,
             corpus_tokens=corpus_tokens,
+            subword_rows=subword_rows,
         )
         training_started = time.perf_counter()
         history = trainer.train(
@@ -229,15 +248,17 @@ def train_word2vec(
 
 @dataclass(frozen=True)
 class ModelKind:
-    """What a model's tables and their training are: the architecture and the output layers."""
+    """What a model's tables and their training are: the architecture, the output layers, and whether its input
+    has subwords (fastText's n-gram table)."""
 
     cbow: bool
     hs: bool
     negative_sampling: bool
+    subwords: bool = False
 
     @classmethod
     def of(cls, args: TrainingArguments) -> ModelKind:
-        return cls(args.cbow, args.hs, args.negative > 0)
+        return cls(args.cbow, args.hs, args.negative > 0, args.subwords)
 
     def __str__(self) -> str:
         layers = [
@@ -245,26 +266,41 @@ class ModelKind:
             for name, used in (("hierarchical softmax", self.hs), ("negative sampling", self.negative_sampling))
             if used
         ]
-        return f"{'CBOW' if self.cbow else 'skip-gram'} with {' and '.join(layers)}"
+        return f"{'CBOW' if self.cbow else 'skip-gram'} with {' and '.join([*layers, *['subwords'] * self.subwords])}"
 
     def flags(self) -> str:
         """The command-line flags that choose this kind."""
-        chosen = (("--cbow", self.cbow), ("--hs", self.hs), ("--negative 0", not self.negative_sampling))
+        chosen = (
+            ("--cbow", self.cbow),
+            ("--hs", self.hs),
+            ("--negative 0", not self.negative_sampling),
+            ("--subwords", self.subwords),
+        )
         flags = [flag for flag, used in chosen if used]
-        return " ".join(flags) if flags else "neither --cbow nor --hs"
+        return " ".join(flags) if flags else "none of --cbow, --hs, --subwords"
 
 
-def training_memory_bytes(vocab_size: int, dim: int, backend: str, negative: int = 5, hs: bool = False) -> int:
+def training_memory_bytes(
+    vocab_size: int, dim: int, backend: str, negative: int = 5, hs: bool = False, bucket: int = 0
+) -> int:
     """Memory training takes that grows with the vocabulary: the float32 tables of about vocab_size x dim (the
     input vectors, the context vectors where `negative` > 0, the hierarchical-softmax nodes where `hs`), one more
     for the torch engine's per-batch step bounds (`torch_engine._step_bound`), and BYTES_PER_WORD of sampling tables
-    a word (Huffman paths included)."""
-    tables = 1 + (negative > 0) + hs + (backend == "torch")
-    return tables * vocab_size * dim * 4 + vocab_size * BYTES_PER_WORD
+    a word (Huffman paths included). With subwords (`bucket` > 0): the n-gram table of `bucket` x dim, the words'
+    own rows beside their composed vectors, and SUBWORD_BYTES_PER_WORD of n-gram rows a word."""
+    tables = 1 + (negative > 0) + hs + (backend == "torch") + (bucket > 0)
+    per_word = BYTES_PER_WORD + (SUBWORD_BYTES_PER_WORD if bucket > 0 else 0)
+    return tables * vocab_size * dim * 4 + vocab_size * per_word + bucket * dim * 4
 
 
 def check_memory(
-    vocab_size: int, dim: int, backend: str, device: torch.device, negative: int = 5, hs: bool = False
+    vocab_size: int,
+    dim: int,
+    backend: str,
+    device: torch.device,
+    negative: int = 5,
+    hs: bool = False,
+    bucket: int = 0,
 ) -> None:
     """Refuse, before allocating anything, tables that do not fit in the memory the device has free (the
     system's available memory for the CPU; unchecked where the device does not tell)."""
@@ -274,13 +310,14 @@ def check_memory(
         available = available_memory_bytes()
     else:
         available = None
-    needed = training_memory_bytes(vocab_size, dim, backend, negative, hs)
+    needed = training_memory_bytes(vocab_size, dim, backend, negative, hs, bucket)
     if available is not None and needed > available:
+        ngrams = f", and an n-gram table of {readable_size(bucket * dim * 4)}" if bucket else ""
         raise NotEnoughMemory(
             f"{vocab_size:,} words x {dim:,} dimensions need about {readable_size(needed)} of memory to train "
-            f"(float32 input and output tables of {readable_size(vocab_size * dim * 4)} each) but {device} has "
-            f"{readable_size(available)} available; lower --dim, or keep fewer words with --max-vocab or a higher "
-            "--min-count"
+            f"(float32 input and output tables of {readable_size(vocab_size * dim * 4)} each{ngrams}) but {device} "
+            f"has {readable_size(available)} available; lower --dim, or keep fewer words with --max-vocab or a higher "
+            f"--min-count{', or fewer n-gram rows with --bucket' if bucket else ''}"
         )
 
 
@@ -347,6 +384,7 @@ def _load_for_training(
         raise CorpusError(cannot_grow_converted(folder))
     config = model.config
     option = "--resume" if continuing else "--init-from"
+    _check_subwords(folder, option, config, args)
     if model.context is None and model.nodes is None:
         # Converted vectors (or a table whose output layers were dropped): the input vectors alone, whose output
         # layer starts at zero as word2vec starts it.
@@ -360,7 +398,9 @@ def _load_for_training(
         config.has_context_vectors = True
         model.context = torch.nn.Parameter(torch.zeros_like(model.embeddings))
     else:
-        trained = ModelKind(config.architecture == "cbow", model.nodes is not None, model.context is not None)
+        trained = ModelKind(
+            config.architecture == "cbow", model.nodes is not None, model.context is not None, config.bucket > 0
+        )
         if trained != ModelKind.of(args):
             raise CorpusError(
                 f"{option} {folder}: the model was trained as {trained}, but this run asks for {ModelKind.of(args)}; "
@@ -378,6 +418,41 @@ def _load_for_training(
     return model
 
 
+def _check_subwords(folder: str | Path, option: str, config: Word2VecConfig, args: TrainingArguments) -> None:
+    """Refuse to continue a model with subwords without them, or the reverse, or with other n-gram settings than
+    the folder's (its table was hashed with them)."""
+    if args.subwords and config.bucket == 0:
+        raise CorpusError(
+            f"{option} {folder}: the model has no subword vectors (no n-gram table), but this run asks for --subwords; "
+            "continue it without --subwords, or train a new model with --subwords"
+        )
+    if config.bucket > 0 and not args.subwords:
+        raise CorpusError(
+            f"{option} {folder}: the model has subword vectors (an n-gram table of {config.bucket:,} rows), but this "
+            "run trains without them; continue it with --subwords, or train a new model"
+        )
+    theirs = (config.min_n, config.max_n, config.bucket)
+    if args.subwords and theirs != (args.min_n, args.max_n, args.bucket):
+        raise CorpusError(
+            f"{option} {folder}: the model's n-grams are --min-n {theirs[0]} --max-n {theirs[1]} --bucket {theirs[2]}, "
+            f"this run asks for --min-n {args.min_n} --max-n {args.max_n} --bucket {args.bucket}; continue with the "
+            "model's (its n-gram table was hashed with them)"
+        )
+
+
+def _subword_rows(model: Word2VecModel, backend, args: TrainingArguments) -> SubwordRows | None:
+    """Each vocabulary word's n-gram rows (None without subwords); the pad and unknown words have none."""
+    if not args.subwords:
+        return None
+    words = [""] * backend.get_vocab_size()
+    for word, word_id in backend.get_vocab().items():
+        words[word_id] = word
+    config = model.config
+    return SubwordRows.from_words(
+        words, config.min_n, config.max_n, config.bucket, without=(config.pad_token_id, config.unk_token_id)
+    )
+
+
 def _new_model(tokenizer: PreTrainedTokenizerFast, encoded: EncodedCorpus, args: TrainingArguments) -> Word2VecModel:
     config = Word2VecConfig(
         vocab_size=len(tokenizer),
@@ -386,6 +461,9 @@ def _new_model(tokenizer: PreTrainedTokenizerFast, encoded: EncodedCorpus, args:
         unk_token_id=tokenizer.convert_tokens_to_ids(UNK_TOKEN),
         architecture="cbow" if args.cbow else "skip-gram",
         has_context_vectors=args.negative > 0,
+        bucket=args.bucket if args.subwords else 0,
+        min_n=args.min_n,
+        max_n=args.max_n,
         **{name: getattr(args, name) for name in Word2VecConfig.training_hyperparameters},
     )
     torch.manual_seed(args.seed)

@@ -3,6 +3,7 @@
 word2vec train                              # the Penn Treebank, as in the d2l word2vec chapter
 word2vec train --corpus a.txt b.txt.gz      # your own text, one sentence or document a line
 word2vec train --cbow --hs --negative 0     # CBOW with hierarchical softmax, as word2vec's -cbow 1 -hs 1 -negative 0
+word2vec train --subwords                   # fastText's subwords: unseen words get vectors from their n-grams
 torchrun --nproc-per-node 2 -m word2vec_hub train --corpus big.txt   # data-parallel on torch.distributed
 """
 
@@ -63,6 +64,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--negative", type=int, default=defaults.negative, help="noise words per pair (0: none, with --hs)"
     )
+    parser.add_argument(
+        "--subwords", action="store_true",
+        help="fastText's model: a word's vector is the mean of its own and its character n-grams' vectors, so words "
+        "never seen get vectors (gensim's FastText)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-n", type=int, default=defaults.min_n, help="with --subwords: shortest n-gram, in characters"
+    )
+    parser.add_argument(
+        "--max-n", type=int, default=defaults.max_n, help="with --subwords: longest n-gram, in characters"
+    )
+    parser.add_argument(
+        "--bucket", type=int, default=defaults.bucket,
+        help="with --subwords: rows of the n-gram table the n-grams hash into (fastText's -bucket)",
+    )  # fmt: skip
     parser.add_argument("--sample", type=float, default=defaults.sample, help="subsampling threshold (0: off)")
     parser.add_argument("--min-count", type=int, default=defaults.min_count, help="drop rarer words")
     parser.add_argument("--max-vocab", type=int, default=None, help="keep at most this many words")
@@ -242,6 +258,7 @@ def check_arguments(options: argparse.Namespace) -> None:
                 "the phrases it holds; leave out --phrases"
             )
         check_model(options.init_from, "--init-from")
+        check_subwords_match(options)
     if options.grow_vocabulary:
         check_growable(options)
     if options.resume:
@@ -252,6 +269,28 @@ def check_arguments(options: argparse.Namespace) -> None:
     # training done so far. Saving checks the output once more (the folder may have changed meanwhile).
     options.output_dir = check_output_dir(options.output or default_output(options))
     options.checkpoint_path = check_output_dir(options.checkpoint_dir or f"{options.output_dir}-checkpoint")
+
+
+def check_subwords_match(options: argparse.Namespace) -> None:
+    """--subwords continues a model with subwords and only such a model; a local folder's config says whether it
+    has them, before torch is imported (the trainer checks the n-gram settings and other folders)."""
+    config = Path(options.init_from).expanduser() / "config.json"
+    if not config.is_file():
+        return
+    try:
+        bucket = json.loads(config.read_text()).get("bucket", 0)
+    except (OSError, ValueError):
+        return  # loading the model reports what is wrong with it
+    if options.subwords and not bucket:
+        raise UsageError(
+            f"--init-from {options.init_from}: the model has no subword vectors (no n-gram table), but --subwords "
+            "asks for them; continue it without --subwords, or train a new model with --subwords"
+        )
+    if bucket and not options.subwords:
+        raise UsageError(
+            f"--init-from {options.init_from}: the model has subword vectors (an n-gram table of {bucket:,} rows); "
+            "continue it with --subwords (and its --min-n, --max-n, --bucket), or train a new model"
+        )
 
 
 def check_growable(options: argparse.Namespace) -> None:

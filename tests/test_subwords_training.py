@@ -1,0 +1,409 @@
+"""Training with fastText's subwords (`--subwords`): the numba kernel against the update written plainly, the
+compiled n-gram hashing against the plain one, what a trained folder holds and gives unknown words, continuing
+training from a folder, and the refusals."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from word2vec_hub.folders.model_folder import save_model_folder
+from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
+from word2vec_hub.modeling.modeling_word2vec import huffman_tree
+from word2vec_hub.modeling.subwords import ngram_buckets
+from word2vec_hub.tokenization.ngram_hashing import vocabulary_ngram_buckets
+from word2vec_hub.training import numba_engine
+from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.callbacks import TrainerCallback
+from word2vec_hub.training.corpus import CorpusError, TextCorpus
+from word2vec_hub.training.sampling import SamplingTables, alias_table
+from word2vec_hub.training.subword_rows import SubwordRows
+from word2vec_hub.training.trainer import SUBWORD_BYTES_PER_WORD, train_word2vec, training_memory_bytes
+
+from .conftest import WITHOUT_OUR_PACKAGES, one_line_error
+
+# The kernel tests' vocabulary: [PAD], [UNK], then words 2..7; every negative is NOISE_WORD.
+COUNTS = torch.tensor([0, 0, 40, 25, 12, 9, 5, 2])
+NOISE_WORD = 7
+BUCKET = 9
+# Each word's n-gram rows, one listed twice (fastText keeps repeats), rows shared between words.
+WORD_NGRAMS = [[], [], [0, 1, 1], [2, 3], [1, 4, 5, 6], [7], [8, 2], []]
+HS_MAX_EXP = 6.0
+
+
+def sigmoid(score: float) -> float:
+    return 1.0 / (1.0 + math.exp(-score))
+
+
+def plain_subword_training(sentence, embeddings, ngrams, context, nodes, cbow, cbow_mean, hs, negative, rate):
+    """The common update rule (docs/subwords.md, "Training") over one sentence, window 1, every word kept, in plain
+    numpy: skip-gram's center input is the mean of its own and n-gram rows, predicting each neighbour in turn, and
+    its rows get the window's summed gradient after it; CBOW's input is the neighbours' rows summed (divided by
+    their number under cbow_mean), and each of those rows gets the gradient (divided by their number otherwise)."""
+    tree = huffman_tree(COUNTS)
+
+    def output_update(hidden, word):
+        gradient = np.zeros_like(hidden)
+        rows = []
+        if hs:
+            length = int(tree.lengths[word])
+            points, labels = tree.points[word, :length].tolist(), (1 - tree.codes[word, :length]).tolist()
+            rows += [(nodes[point], label, True) for point, label in zip(points, labels, strict=True)]
+        if negative:
+            rows += [(context[word], 1.0, False)] + [(context[NOISE_WORD], 0.0, False)] * negative
+        for row, label, saturates in rows:
+            score = float(hidden @ row)
+            if saturates and abs(score) >= HS_MAX_EXP:
+                continue
+            step = np.float32((label - sigmoid(score)) * rate)
+            gradient += step * row
+            row += step * hidden
+        return gradient
+
+    def word_rows(word):
+        return [embeddings[word]] + [ngrams[row] for row in WORD_NGRAMS[word]]
+
+    for i, word in enumerate(sentence):
+        window = [sentence[j] for j in (i - 1, i + 1) if 0 <= j < len(sentence)]
+        if cbow:
+            rows = [row for other in window for row in word_rows(other)]
+            hidden = np.sum(rows, axis=0, dtype=np.float32)
+            if cbow_mean:
+                hidden /= np.float32(len(rows))
+            gradient = output_update(hidden, word)
+            if not cbow_mean:
+                gradient /= np.float32(len(rows))
+            for other in window:
+                for row in word_rows(other):
+                    row += gradient
+        else:
+            rows = word_rows(word)
+            hidden = np.sum(rows, axis=0, dtype=np.float32) / np.float32(len(rows))
+            gradient = sum(output_update(hidden, other) for other in window)
+            for row in rows:
+                row += gradient
+
+
+def run_subword_kernel(sentence, embeddings, ngrams, context, nodes, cbow, cbow_mean, hs, negative, rate):
+    tables = SamplingTables.from_counts(COUNTS, [0, 1], sample=0.0, ns_exponent=0.75)
+    paths = (
+        numba_engine.flat_paths(tables.huffman_tree)
+        if hs
+        else (np.zeros(9, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
+    )
+    starts = np.zeros(len(WORD_NGRAMS) + 1, np.int64)
+    np.cumsum([len(rows) for rows in WORD_NGRAMS], out=starts[1:])
+    rows = np.array([row for word_rows in WORD_NGRAMS for row in word_rows], np.int32)
+    return numba_engine.train_block_subwords(
+        np.asarray(sentence, dtype=np.int32), np.array([0, len(sentence)], np.int64), embeddings, ngrams, starts,
+        rows, context, nodes, *paths, np.ones(8, np.float32), alias_table(np.eye(8)[NOISE_WORD]), 1, negative, cbow,
+        cbow_mean, rate, rate, 0.0, 0.0, np.array([1], np.uint64), 1,
+    )  # fmt: skip
+
+
+MODES = {
+    "skipgram-ns": {"cbow": False, "cbow_mean": True, "hs": False, "negative": 2},
+    "skipgram-hs": {"cbow": False, "cbow_mean": True, "hs": True, "negative": 0},
+    "cbow-ns-mean": {"cbow": True, "cbow_mean": True, "hs": False, "negative": 2},
+    "cbow-ns-sum": {"cbow": True, "cbow_mean": False, "hs": False, "negative": 2},
+    "cbow-hs-ns": {"cbow": True, "cbow_mean": True, "hs": True, "negative": 1},
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_subword_kernel_applies_the_common_rule_and_reaches_every_ngram_row(mode):
+    settings = MODES[mode]
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(0, 0.5, (8, 8)).astype(np.float32)
+    embeddings[:2] = 0
+    ngrams = rng.normal(0, 0.5, (BUCKET, 8)).astype(np.float32)
+    context = rng.normal(0, 0.5, (8, 8)).astype(np.float32)
+    nodes = rng.normal(0, 0.5, (7, 8)).astype(np.float32)
+    before = [table.copy() for table in (embeddings, ngrams, context, nodes)]
+    expected = [table.copy() for table in before]
+    sentence = [2, 5, 3, 6, 2, 4]
+    results = run_subword_kernel(sentence, embeddings, ngrams, context, nodes, rate=0.1, **settings)
+    plain_subword_training(sentence, *expected, rate=0.1, **settings)
+    names = ("embeddings", "ngrams", "context", "nodes")
+    for name, table, reference in zip(names, (embeddings, ngrams, context, nodes), expected, strict=True):
+        np.testing.assert_allclose(table, reference, rtol=1e-4, atol=1e-5, err_msg=name)
+    # Every input row of the sentence's words moved: their own rows and each n-gram row.
+    for word in set(sentence):
+        assert not np.allclose(embeddings[word], before[0][word]), f"word {word}'s own row"
+        for row in WORD_NGRAMS[word]:
+            assert not np.allclose(ngrams[row], before[1][row]), f"n-gram row {row} of word {word}"
+    assert np.array_equal(embeddings[[0, 1, 7]], before[0][[0, 1, 7]]), "rows of words outside the sentence"
+    examples = len(sentence) if settings["cbow"] else 2 * (len(sentence) - 1)
+    assert results[0, 2] == examples
+
+
+WORDS = ["where", "naïve", "straße", "电脑桌", "日本語のテキスト", "a", "ab", "été", "x" * 40, "🙂ok"]
+
+
+@pytest.mark.parametrize(("min_n", "max_n", "bucket"), [(3, 6, 2_000_000), (1, 1, 1000), (1, 3, 97), (2, 5, 10)])
+def test_compiled_ngram_buckets_equal_the_plain_ones_on_ascii_non_ascii_and_han_words(min_n, max_n, bucket):
+    starts, rows = vocabulary_ngram_buckets(WORDS, min_n, max_n, bucket)
+    for index, word in enumerate(WORDS):
+        expected = ngram_buckets(word, min_n, max_n, bucket)
+        assert expected, word
+        assert rows[starts[index] : starts[index + 1]].tolist() == expected, word
+
+
+def test_subword_rows_leave_out_the_special_words():
+    rows = SubwordRows.from_words(["[PAD]", "[UNK]", "where"], 3, 6, 1000, without=(0, 1, None))
+    assert rows.counts().tolist() == [0, 0, len(ngram_buckets("where", 3, 6, 1000))]
+    assert rows.starts.dtype == np.int64 and rows.rows.dtype == np.int32
+
+
+STEMS = ["cat", "dog", "fish", "bird", "horse", "mouse", "snake", "tiger"]
+SUFFIXES = ["ling", "ish", "hood", "ness", "ward"]
+
+
+def held_out(stem_index: int) -> str:
+    """The word of each stem that the affix corpus never holds."""
+    return STEMS[stem_index] + SUFFIXES[stem_index % len(SUFFIXES)]
+
+
+def affix_corpus(lines: int = 3000, seed: int = 0) -> TextCorpus:
+    """Sentences about one stem each: words of that stem with various suffixes, its topic words and fillers. Each
+    stem's `held_out` word never occurs, though its stem and suffix do (with other suffixes and stems)."""
+    rng = random.Random(seed)
+    text = []
+    for _ in range(lines):
+        stem = rng.randrange(len(STEMS))
+        suffixes = [suffix for suffix in SUFFIXES if STEMS[stem] + suffix != held_out(stem)]
+        words = [STEMS[stem] + rng.choice(suffixes) for _ in range(4)]
+        words += [f"t{stem}x{rng.randrange(4)}" for _ in range(3)] + [f"w{rng.randrange(50)}" for _ in range(2)]
+        rng.shuffle(words)
+        text.append(" ".join(words))
+    return TextCorpus.from_text("\n".join(text), name="affixes")
+
+
+def subword_arguments(**changes) -> TrainingArguments:
+    settings = dict(dim=24, epochs=4, min_count=3, subwords=True, bucket=20_000, seed=2, progress=False)
+    return TrainingArguments(**{**settings, "device": "cpu", "backend": "numba", "workers": 1, **changes})
+
+
+@pytest.fixture(scope="module")
+def affix_run():
+    return train_word2vec(affix_corpus(), subword_arguments())
+
+
+@pytest.fixture(scope="module")
+def affix_folder(affix_run, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("subwords") / "affix-model"
+    save_model_folder(affix_run.model, affix_run.tokenizer, folder)
+    return folder
+
+
+@pytest.mark.parametrize("cbow", [False, True], ids=["skip-gram", "cbow"])
+def test_an_unseen_word_made_of_seen_pieces_gets_a_vector_near_its_relatives(affix_run, cbow):
+    model = train_word2vec(affix_corpus(), subword_arguments(cbow=True)).model if cbow else affix_run.model
+    plain = train_word2vec(affix_corpus(), subword_arguments(subwords=False, cbow=cbow)).model
+    near_own_stem = 0
+    for stem_index in range(len(STEMS)):
+        unseen = held_out(stem_index)
+        assert unseen not in model and unseen not in plain
+        # Our plain model has no vector for it: [UNK]'s zero row, and the queries refuse it.
+        with pytest.raises(KeyError):
+            plain.get_vector(unseen)
+        other_suffix = SUFFIXES[(stem_index + 1) % len(SUFFIXES)]
+        candidates = [stem + other_suffix for stem in STEMS if stem + other_suffix in model]
+        scores = [model.similarity(unseen, candidate) for candidate in candidates]
+        nearest = candidates[max(range(len(candidates)), key=scores.__getitem__)]
+        near_own_stem += nearest.startswith(STEMS[stem_index])
+    assert plain.embeddings[plain.config.unk_token_id].abs().sum() == 0
+    assert near_own_stem >= len(STEMS) - 1, f"{near_own_stem} of {len(STEMS)} unseen words nearest their stem"
+
+
+def test_the_model_holds_each_words_mean_of_its_own_and_its_ngram_rows():
+    # A learning rate so small that the tables keep their initial values: the model's vector of a known word is then
+    # the mean of its initial own row and initial n-gram rows, which a new model of the same config and seed draws.
+    result = train_word2vec(affix_corpus(lines=300), subword_arguments(epochs=1, alpha=1e-9, min_alpha=1e-9))
+    model = result.model
+    torch.manual_seed(2)
+    initial = Word2VecModel(Word2VecConfig.from_dict(model.config.to_dict()))
+    assert torch.allclose(model.ngrams, initial.ngrams, atol=1e-7)
+    bound = 1.0 / model.config.hidden_size
+    assert initial.ngrams.abs().max() <= bound and initial.ngrams.abs().max() > 0.9 * bound, "fastText's range"
+    for word in ("catish", "t3x1", "w7"):
+        word_id = model.word_id(word)
+        rows = ngram_buckets(word, 3, 6, model.config.bucket)
+        expected = (initial.embeddings[word_id] + initial.ngrams[rows].sum(0)) / (1 + len(rows))
+        torch.testing.assert_close(model.get_vector(word), expected.detach(), rtol=0, atol=1e-6)
+
+
+def test_the_saved_folder_reloads_the_composed_vectors_and_the_ngram_table(affix_run, affix_folder):
+    model = affix_run.model
+    loaded = Word2VecModel.from_pretrained(affix_folder)
+    assert (loaded.config.bucket, loaded.config.min_n, loaded.config.max_n) == (20_000, 3, 6)
+    assert torch.equal(loaded.embeddings, model.embeddings) and torch.equal(loaded.ngrams, model.ngrams)
+    unseen = held_out(0)
+    assert torch.equal(loaded.get_vector(unseen), model.get_vector(unseen))
+    assert loaded.get_vector(unseen).abs().sum() > 0
+    auto_map = json.loads((affix_folder / "tokenizer_config.json").read_text())["auto_map"]
+    assert "Word2VecSubwordTokenizer" in json.dumps(auto_map)
+    assert "subwords" in (affix_folder / "README.md").read_text()
+
+
+def test_an_unseen_word_gets_a_vector_through_automodel_and_autotokenizer_alone(affix_run, affix_folder, tmp_path):
+    unseen = held_out(3)
+    completed = subprocess.run(
+        [sys.executable, "-c", WITHOUT_OUR_PACKAGES + textwrap.dedent("""
+            import json
+
+            from transformers import AutoModel, AutoTokenizer
+
+            model = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True)
+            tokenizer = AutoTokenizer.from_pretrained(sys.argv[1], trust_remote_code=True)
+            batch = tokenizer([sys.argv[2]], return_tensors="pt")
+            vectors = model(**batch).last_hidden_state
+            print(json.dumps({"ids": batch["input_ids"].tolist(), "vectors": vectors.tolist()}))
+        """), str(affix_folder), f"catish {unseen}"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")},
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    model = affix_run.model
+    assert result["ids"][0][1] == model.config.unk_token_id
+    expected = torch.stack([model.get_vector("catish"), model.get_vector(unseen)]).numpy()
+    np.testing.assert_allclose(np.array(result["vectors"][0]), expected, rtol=0, atol=1e-6)
+    assert np.abs(expected[1]).max() > 0
+
+
+class StopAfterFirstEpoch(TrainerCallback):
+    def on_epoch_end(self, state):
+        state.should_training_stop = True
+
+
+def test_callbacks_query_the_composed_vectors_as_trained_so_far(monkeypatch):
+    monkeypatch.setattr("word2vec_hub.training.epochs.BLOCK_TOKENS", 4096)
+
+    vectors = []
+
+    class RecordVector(TrainerCallback):
+        def on_block_end(self, state):
+            vectors.append(state.model.get_vector("catish").clone())
+
+    result = train_word2vec(affix_corpus(lines=1000), subword_arguments(epochs=1), callbacks=[RecordVector()])
+    assert len(vectors) >= 3
+    assert all(not torch.equal(earlier, later) for earlier, later in itertools.pairwise(vectors)), "moved each block"
+    assert torch.equal(vectors[-1], result.model.get_vector("catish"))
+
+
+def test_resuming_a_subword_run_from_its_folder_equals_the_uninterrupted_run(tmp_path, monkeypatch):
+    """The checkpoint holds composed vectors; resuming recovers the own rows (composed x n_w - n-gram rows) and
+    continues as the run that never stopped, to float32 rounding."""
+    monkeypatch.setattr("word2vec_hub.training.epochs.BLOCK_TOKENS", 4096)
+    corpus, args = affix_corpus(lines=1500), subword_arguments(epochs=2)
+    uninterrupted = train_word2vec(corpus, args)
+    stopped = train_word2vec(corpus, args, checkpoint_dir=tmp_path / "checkpoint", callbacks=[StopAfterFirstEpoch()])
+    assert stopped.stopped_early
+    checkpoint = Word2VecModel.from_pretrained(tmp_path / "checkpoint")
+    assert torch.equal(checkpoint.embeddings, stopped.model.embeddings)
+    resumed = train_word2vec(corpus, subword_arguments(), resume=tmp_path / "checkpoint")
+    moved = (resumed.model.embeddings - checkpoint.embeddings).abs().max()
+    assert moved > 1e-3, "the second epoch trained"
+    torch.testing.assert_close(resumed.model.embeddings, uninterrupted.model.embeddings, rtol=0, atol=2e-5)
+    torch.testing.assert_close(resumed.model.ngrams, uninterrupted.model.ngrams, rtol=0, atol=2e-5)
+
+
+def test_init_from_a_subword_folder_continues_from_its_own_rows(affix_run, affix_folder):
+    # At a learning rate too small to move anything, continuing must give back the folder's vectors: the own rows
+    # are recovered (composed x n_w - n-gram rows), not taken to be the composed vectors, which would move each
+    # vector towards its n-grams' rows.
+    still = train_word2vec(
+        affix_corpus(lines=300, seed=1), subword_arguments(epochs=1, alpha=1e-9, min_alpha=1e-9), init_from=affix_folder
+    )
+    torch.testing.assert_close(still.model.embeddings, affix_run.model.embeddings, rtol=0, atol=1e-5)
+    continued = train_word2vec(affix_corpus(lines=500, seed=1), subword_arguments(epochs=1), init_from=affix_folder)
+    model = continued.model
+    assert model.config.bucket == 20_000
+    assert not torch.equal(model.ngrams, affix_run.model.ngrams)
+    assert model.get_vector(held_out(5)).abs().sum() > 0
+
+
+def test_a_grown_word_starts_from_its_ngram_rows_and_old_words_keep_their_vectors(affix_run, affix_folder):
+    lines = [f"zebra{suffix} t1x0 w3 zebra{suffix} t1x2" for suffix in SUFFIXES] * 5
+    grown = train_word2vec(
+        TextCorpus.from_text("\n".join(lines), name="zebras"),
+        subword_arguments(epochs=1, alpha=1e-9, min_alpha=1e-9),
+        init_from=affix_folder,
+        grow_vocabulary=True,
+    ).model
+    old_rows = affix_run.model.config.vocab_size
+    assert grown.config.vocab_size > old_rows and "zebraling" in grown
+    torch.testing.assert_close(grown.embeddings[:old_rows], affix_run.model.embeddings, rtol=0, atol=1e-5)
+    # A new word's own row starts small, as a new model's: its vector is near the mean of its (trained) n-grams.
+    new_vector, from_ngrams = grown.get_vector("zebraling"), affix_run.model.get_vector("zebraling")
+    assert torch.nn.functional.cosine_similarity(new_vector, from_ngrams, dim=0) > 0.9
+
+
+@pytest.mark.parametrize(
+    ("folder_subwords", "asked", "message"),
+    [
+        (False, {"subwords": True}, "has no subword vectors"),
+        (True, {"subwords": False}, "has subword vectors"),
+        (True, {"bucket": 1000}, "the model's n-grams are --min-n 3 --max-n 6 --bucket 20000"),
+    ],
+)
+def test_init_from_refuses_a_folder_whose_subwords_differ(affix_folder, trained_folder, folder_subwords, asked,
+                                                          message):  # fmt: skip
+    folder = affix_folder if folder_subwords else trained_folder
+    with pytest.raises(CorpusError, match=message):
+        train_word2vec(affix_corpus(lines=200), subword_arguments(**asked), init_from=folder)
+
+
+def test_resume_refuses_a_run_without_the_checkpoints_subwords(tmp_path):
+    corpus = affix_corpus(lines=300)
+    train_word2vec(
+        corpus, subword_arguments(epochs=2), checkpoint_dir=tmp_path / "c", callbacks=[StopAfterFirstEpoch()]
+    )
+    with pytest.raises(CorpusError, match="resume with --subwords"):
+        train_word2vec(corpus, TrainingArguments(progress=False), resume=tmp_path / "c")
+
+
+def test_training_memory_counts_the_ngram_table_and_the_own_rows():
+    plain = training_memory_bytes(1000, 100, "numba")
+    with_subwords = training_memory_bytes(1000, 100, "numba", bucket=50_000)
+    assert with_subwords - plain == 50_000 * 100 * 4 + 1000 * 100 * 4 + 1000 * SUBWORD_BYTES_PER_WORD
+
+
+def run_train(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "word2vec_hub", "train", "--no-progress", *arguments],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--subwords", "--min-n", "5", "--max-n", "3"], "min_n <= max_n"),
+        (["--subwords", "--bucket", "0"], "bucket must be at least 1"),
+        (["--subwords", "--init-from", "PLAIN"], "has no subword vectors"),
+        (["--init-from", "SUBWORDS"], "has subword vectors"),
+    ],
+)
+def test_the_command_refuses_bad_subword_options_in_one_line_writing_nothing(
+    arguments, message, tmp_path, trained_folder, affix_folder
+):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c\n" * 20)
+    folders = {"PLAIN": str(trained_folder), "SUBWORDS": str(affix_folder)}
+    arguments = [folders.get(argument, argument) for argument in arguments]
+    completed = run_train("--corpus", str(corpus), "--output", str(tmp_path / "model"), *arguments)
+    assert message in one_line_error(completed)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus.txt"]
