@@ -66,7 +66,9 @@ def run_ours(corpus: str, options: dict) -> dict:
     }
     similarity = evaluate_word_pairs(model, ZH / f"{WORDSIM}.txt", RESTRICT_VOCAB)
     return {
-        "name": "word2vec-hub" if args.lr_schedule == TrainingArguments.lr_schedule else f"ours {args.lr_schedule}-lr",
+        "name": "word2vec-hub"
+        if args.lr_schedule == TrainingArguments().lr_schedule
+        else f"ours {args.lr_schedule}-lr",
         "segmenting": result.phases["reading"] + result.phases["vocabulary and encoding"],
         "training": result.phases["training"],
         "seconds": seconds,

@@ -110,7 +110,7 @@ def run_ours(corpus: str, options: dict) -> dict:
     device = str(model.device)
     if model.device.type == "cuda":
         device = torch.cuda.get_device_name(model.device)
-    name = "word2vec-hub" if args.lr_schedule == TrainingArguments.lr_schedule else f"ours {args.lr_schedule}-lr"
+    name = "word2vec-hub" if args.lr_schedule == TrainingArguments().lr_schedule else f"ours {args.lr_schedule}-lr"
     if distributed is not None:
         name = f"{distributed.world_size} proc {distributed.sync}"
         if distributed.rows_total:

@@ -335,3 +335,36 @@ def assert_every_input_row_moved(before, after, examples, rows_of):
                 f"n-gram row {row} of {SUBWORD_WORDS[word]} did not move"
             )
     assert all(rows_of[word] for word in inputs), "every input word has n-gram rows"
+
+
+CHINESE_WORDS = [
+    "我们",
+    "喜欢",
+    "学习",
+    "中文",
+    "经济",
+    "发展",
+    "中国",
+    "电脑",
+    "软件",
+    "今天",
+    "天气",
+    "很好",
+    "北京",
+    "和",
+    "年",
+]
+LATIN_IN_CHINESE = ["Python3", "Linux", "2024"]
+
+
+def chinese_lines(count: int = 400, seed: int = 0) -> list[str]:
+    """Sentences of common words written as Chinese is written, without spaces, with Latin words and digits
+    inside and full-width punctuation."""
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(count):
+        words = rng.choices(CHINESE_WORDS, k=6)
+        words.insert(rng.randrange(7), rng.choice(LATIN_IN_CHINESE))
+        words.insert(rng.randrange(1, 7), "，")
+        lines.append("".join(words) + "。")
+    return lines

@@ -22,39 +22,9 @@ from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import TextCorpus
 from word2vec_hub.training.trainer import train_word2vec
 
+from .conftest import CHINESE_WORDS, LATIN_IN_CHINESE, chinese_lines
+
 jieba = pytest.importorskip("jieba", reason="word discovery from jieba's dictionary needs jieba")
-
-WORDS = [
-    "我们",
-    "喜欢",
-    "学习",
-    "中文",
-    "经济",
-    "发展",
-    "中国",
-    "电脑",
-    "软件",
-    "今天",
-    "天气",
-    "很好",
-    "北京",
-    "和",
-    "年",
-]
-LATIN = ["Python3", "Linux", "2024"]
-
-
-def chinese_lines(count: int = 400, seed: int = 0) -> list[str]:
-    """Sentences of common words written as Chinese is written, without spaces, with Latin words and digits
-    inside and full-width punctuation."""
-    rng = random.Random(seed)
-    lines = []
-    for _ in range(count):
-        words = rng.choices(WORDS, k=6)
-        words.insert(rng.randrange(7), rng.choice(LATIN))
-        words.insert(rng.randrange(1, 7), "，")
-        lines.append("".join(words) + "。")
-    return lines
 
 
 def distinct_words(lines: list[str]) -> tuple[list[str], list[int]]:
@@ -203,7 +173,7 @@ def test_probe_words_come_from_the_vocabulary(trained_chinese):
 def test_analogies_on_the_ca8_format_equal_gensim(trained_chinese, tmp_path):
     result, _, _ = trained_chinese
     model = result.model
-    words = [word for word in WORDS if word in model]
+    words = [word for word in CHINESE_WORDS if word in model]
     rng = random.Random(1)
     lines = [": 第一节"]
     lines += [" ".join(rng.sample(words, 4)) for _ in range(60)]
@@ -246,7 +216,9 @@ def test_evaluate_picks_the_chinese_benchmarks_for_a_chinese_model(trained_chine
     # Benchmark files named as in the shared data, over words this small model knows.
     benchmarks = tmp_path / "shared" / "data" / "zh"
     benchmarks.mkdir(parents=True)
-    pairs = [f"{first}\t{second}\t{index % 10}" for index, (first, second) in enumerate(itertools.pairwise(WORDS))]
+    pairs = [
+        f"{first}\t{second}\t{index % 10}" for index, (first, second) in enumerate(itertools.pairwise(CHINESE_WORDS))
+    ]
     (benchmarks / "wordsim240.txt").write_text("\n".join(pairs) + "\n", encoding="utf-8")
     for name in ("ca8_morphological", "ca8_semantic", "cwe_analogy"):
         (benchmarks / f"{name}.txt").write_text(f": {name}\n我们 喜欢 中文 经济\n", encoding="utf-8")
@@ -286,5 +258,5 @@ def test_train_command_on_chinese_probes_its_own_words_and_says_zh(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "not in the vocabulary" not in completed.stdout
     probed = [line.split(":")[0].strip() for line in completed.stdout.splitlines() if line.startswith("  ")]
-    assert probed and set(probed) <= set(WORDS + [word.lower() for word in LATIN])
+    assert probed and set(probed) <= set(CHINESE_WORDS + [word.lower() for word in LATIN_IN_CHINESE])
     assert "language: zh" in (tmp_path / "model" / "README.md").read_text(encoding="utf-8")

@@ -31,7 +31,7 @@ from word2vec_hub.training.sampling import SamplingTables, alias_table
 from word2vec_hub.training.subword_rows import SubwordRows
 from word2vec_hub.training.trainer import SUBWORD_BYTES_PER_WORD, train_word2vec, training_memory_bytes
 
-from .conftest import WITHOUT_OUR_PACKAGES, one_line_error
+from .conftest import WITHOUT_OUR_PACKAGES, chinese_lines, one_line_error
 
 # The kernel tests' vocabulary: [PAD], [UNK], then words 2..7; every negative is NOISE_WORD.
 COUNTS = torch.tensor([0, 0, 40, 25, 12, 9, 5, 2])
@@ -391,7 +391,7 @@ def run_train(*arguments: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--subwords", "--min-n", "5", "--max-n", "3"], "min_n <= max_n"),
+        (["--subwords", "--min-n", "5", "--max-n", "3"], "min_n (5) is above max_n (3)"),
         (["--subwords", "--bucket", "0"], "bucket must be at least 1"),
         (["--subwords", "--init-from", "PLAIN"], "has no subword vectors"),
         (["--init-from", "SUBWORDS"], "has subword vectors"),
@@ -407,3 +407,30 @@ def test_the_command_refuses_bad_subword_options_in_one_line_writing_nothing(
     completed = run_train("--corpus", str(corpus), "--output", str(tmp_path / "model"), *arguments)
     assert message in one_line_error(completed)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus.txt"]
+
+
+@pytest.mark.parametrize(
+    ("given", "spaced", "segmented"),
+    [({}, (3, 6), (1, 2)), ({"min_n": 3}, (3, 6), (3, 3)), ({"max_n": 4}, (3, 4), (1, 4)), ({"min_n": 2, "max_n": 5},
+     (2, 5), (2, 5))],
+)  # fmt: skip
+def test_ngram_lengths_left_open_follow_the_text_and_never_cross_a_given_one(given, spaced, segmented):
+    args = TrainingArguments(subwords=True, **given)
+    assert (args.with_ngram_lengths(False).min_n, args.with_ngram_lengths(False).max_n) == spaced
+    assert (args.with_ngram_lengths(True).min_n, args.with_ngram_lengths(True).max_n) == segmented
+
+
+def test_subwords_default_to_fasttexts_learning_rate_and_decay_and_a_given_one_wins():
+    assert (TrainingArguments().alpha, TrainingArguments().lr_schedule) == (0.025, "gensim")
+    assert (TrainingArguments(subwords=True).alpha, TrainingArguments(subwords=True).lr_schedule) == (0.05, "linear")
+    given = TrainingArguments(subwords=True, alpha=0.01, lr_schedule="gensim")
+    assert (given.alpha, given.lr_schedule) == (0.01, "gensim")
+
+
+def test_chinese_text_trains_character_ngrams_and_english_text_fasttexts(tmp_path):
+    chinese = tmp_path / "zh.txt"
+    chinese.write_text("\n".join(chinese_lines(300)) + "\n", encoding="utf-8")
+    english = affix_corpus(lines=200)
+    for corpus, lengths in ((TextCorpus.from_files([str(chinese)]), (1, 2)), (english, (3, 6))):
+        model = train_word2vec(corpus, subword_arguments(epochs=1)).model
+        assert (model.config.min_n, model.config.max_n) == lengths

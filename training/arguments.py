@@ -7,7 +7,7 @@ self-contained for the Hub) records the same names with the same defaults, and a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOVERIES
 
@@ -24,6 +24,14 @@ SYNC_CHOICES = ("sum", "average")
 # Words each rank trains between two synchronisations: fewer cost more time exchanging rows instead of training,
 # more let the ranks' copies drift apart (benchmarks/README.md, "Several processes: torchrun", has the measurements).
 SYNC_EVERY = 1 << 19
+# The character n-gram lengths of subwords, fastText's for text written with spaces, and for text the tokenizer
+# segments (Chinese, Japanese, Thai: words of one to a few characters, each character carrying meaning), where
+# benchmarks/chinese_subwords.py measured 1-2 best on wordsim-240, CA8 and unseen words (docs/subwords.md).
+NGRAM_LENGTHS = (3, 6)
+SEGMENTED_NGRAM_LENGTHS = (1, 2)
+# The learning rate and decay without and with subwords: gensim's Word2Vec's, and fastText's (its lr 0.05, decayed
+# linearly), with which our subword model matched fastText's quality (benchmarks/README.md, "Training with subwords").
+ALPHA, SUBWORD_ALPHA = 0.025, 0.05
 
 
 @dataclass
@@ -41,14 +49,16 @@ class TrainingArguments:
     # fastText's subwords: a word's input vector is the mean of its own row and its character n-grams' rows
     # (`min_n` to `max_n` characters, hashed into `bucket` rows), so unseen words get vectors.
     subwords: bool = False
-    min_n: int = 3
-    max_n: int = 6
+    # None: NGRAM_LENGTHS, or SEGMENTED_NGRAM_LENGTHS for text the tokenizer segments (`with_ngram_lengths`).
+    min_n: int | None = None
+    max_n: int | None = None
     bucket: int = 2_000_000
     sample: float = 1e-3
     min_count: int = 5
     max_vocab: int | None = None
     epochs: int = 5
-    alpha: float = 0.025
+    # None: ALPHA, or SUBWORD_ALPHA with subwords.
+    alpha: float | None = None
     min_alpha: float = 1e-4
     ns_exponent: float = 0.75
     batch_size: int = 1024
@@ -56,7 +66,8 @@ class TrainingArguments:
     device: str = "auto"
     backend: str = "auto"
     workers: int = 0
-    lr_schedule: str = "gensim"
+    # None: "gensim", or "linear" (fastText's decay) with subwords.
+    lr_schedule: str | None = None
     lowercase: bool = True
     nfkc: bool = True
     # None: split punctuation off words unless the corpus is pre-tokenised (`TextCorpus.pre_tokenized`).
@@ -72,6 +83,10 @@ class TrainingArguments:
     progress: bool = True
 
     def __post_init__(self):
+        if self.alpha is None:
+            self.alpha = SUBWORD_ALPHA if self.subwords else ALPHA
+        if self.lr_schedule is None:
+            self.lr_schedule = "linear" if self.subwords else "gensim"
         positive = ("dim", "window", "min_count", "epochs", "batch_size")
         for name in positive:
             if getattr(self, name) < 1:
@@ -85,10 +100,13 @@ class TrainingArguments:
                 f"subwords need an n-gram table: bucket must be at least 1 (fastText's default is 2000000), got "
                 f"{self.bucket}"
             )
-        if not 1 <= self.min_n <= self.max_n:
+        for name in ("min_n", "max_n"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1 character, got {getattr(self, name)}")
+        if self.min_n is not None and self.max_n is not None and self.min_n > self.max_n:
             raise ValueError(
-                f"need 1 <= min_n <= max_n (fastText's defaults are 3 and 6), got min_n={self.min_n}, "
-                f"max_n={self.max_n}"
+                f"min_n ({self.min_n}) is above max_n ({self.max_n}): give --min-n no greater than --max-n "
+                "(fastText's defaults are 3 and 6)"
             )
         if self.max_vocab is not None and self.max_vocab < 1:
             raise ValueError(f"max_vocab must be at least 1, got {self.max_vocab}")
@@ -113,6 +131,15 @@ class TrainingArguments:
             )
         if self.sample < 0:
             raise ValueError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
+
+    def with_ngram_lengths(self, segmented: bool) -> TrainingArguments:
+        """These arguments with the n-gram lengths they leave open decided for the text: NGRAM_LENGTHS, or
+        SEGMENTED_NGRAM_LENGTHS where the tokenizer segments it. A length left open never crosses one given
+        (`--min-n 3` on Chinese text gives max_n 3)."""
+        low, high = SEGMENTED_NGRAM_LENGTHS if segmented else NGRAM_LENGTHS
+        min_n = min(low, self.max_n) if self.min_n is None and self.max_n is not None else self.min_n or low
+        max_n = max(high, min_n) if self.max_n is None else self.max_n
+        return replace(self, min_n=min_n, max_n=max_n)
 
 
 def cannot_grow_converted(folder: object) -> str:

@@ -169,6 +169,10 @@ def train_word2vec(
                 f"the corpus has {corpus_tokens:,} in-vocabulary words but the checkpoint was trained on "
                 f"{state['corpus_tokens']:,}; resume with the same --corpus"
             )
+        if init_from is None:
+            args = args.with_ngram_lengths(segmented=segmentation in ("word", "character"))
+        else:
+            args = replace(args, min_n=model.config.min_n, max_n=model.config.max_n)
         bucket = args.bucket if args.subwords else 0
         if init_from is None:
             check_memory(backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs, bucket)
@@ -432,10 +436,11 @@ def _check_subwords(folder: str | Path, option: str, config: Word2VecConfig, arg
             "run trains without them; continue it with --subwords, or train a new model"
         )
     theirs = (config.min_n, config.max_n, config.bucket)
-    if args.subwords and theirs != (args.min_n, args.max_n, args.bucket):
+    asked = (args.min_n or config.min_n, args.max_n or config.max_n, args.bucket)
+    if args.subwords and theirs != asked:
         raise CorpusError(
             f"{option} {folder}: the model's n-grams are --min-n {theirs[0]} --max-n {theirs[1]} --bucket {theirs[2]}, "
-            f"this run asks for --min-n {args.min_n} --max-n {args.max_n} --bucket {args.bucket}; continue with the "
+            f"this run asks for --min-n {asked[0]} --max-n {asked[1]} --bucket {asked[2]}; continue with the "
             "model's (its n-gram table was hashed with them)"
         )
 
@@ -461,9 +466,7 @@ def _new_model(tokenizer: PreTrainedTokenizerFast, encoded: EncodedCorpus, args:
         unk_token_id=tokenizer.convert_tokens_to_ids(UNK_TOKEN),
         architecture="cbow" if args.cbow else "skip-gram",
         has_context_vectors=args.negative > 0,
-        bucket=args.bucket if args.subwords else 0,
-        min_n=args.min_n,
-        max_n=args.max_n,
+        **({"bucket": args.bucket, "min_n": args.min_n, "max_n": args.max_n} if args.subwords else {}),
         **{name: getattr(args, name) for name in Word2VecConfig.training_hyperparameters},
     )
     torch.manual_seed(args.seed)

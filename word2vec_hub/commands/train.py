@@ -23,8 +23,12 @@ from word2vec_hub.argument_checks import UsageError, check_folder, check_model, 
 from word2vec_hub.conversion.formats import TABLE_DTYPES
 from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOVERIES
 from word2vec_hub.training.arguments import (
+    ALPHA,
     BACKENDS,
     LR_SCHEDULES,
+    NGRAM_LENGTHS,
+    SEGMENTED_NGRAM_LENGTHS,
+    SUBWORD_ALPHA,
     SYNC_CHOICES,
     SYNC_EVERY,
     TrainingArguments,
@@ -70,11 +74,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "never seen get vectors (gensim's FastText)",
     )  # fmt: skip
     parser.add_argument(
-        "--min-n", type=int, default=defaults.min_n, help="with --subwords: shortest n-gram, in characters"
-    )
+        "--min-n", type=int, default=None,
+        help=f"with --subwords: shortest n-gram, in characters (default: {NGRAM_LENGTHS[0]}, fastText's; "
+        f"{SEGMENTED_NGRAM_LENGTHS[0]} for text the tokenizer segments: Chinese, Japanese, Thai)",
+    )  # fmt: skip
     parser.add_argument(
-        "--max-n", type=int, default=defaults.max_n, help="with --subwords: longest n-gram, in characters"
-    )
+        "--max-n", type=int, default=None,
+        help=f"with --subwords: longest n-gram, in characters (default: {NGRAM_LENGTHS[1]}; "
+        f"{SEGMENTED_NGRAM_LENGTHS[1]} for text the tokenizer segments)",
+    )  # fmt: skip
     parser.add_argument(
         "--bucket", type=int, default=defaults.bucket,
         help="with --subwords: rows of the n-gram table the n-grams hash into (fastText's -bucket)",
@@ -83,7 +91,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-count", type=int, default=defaults.min_count, help="drop rarer words")
     parser.add_argument("--max-vocab", type=int, default=None, help="keep at most this many words")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the corpus")
-    parser.add_argument("--alpha", type=float, default=defaults.alpha, help="initial learning rate")
+    parser.add_argument(
+        "--alpha", type=float, default=None,
+        help=f"initial learning rate (default: {ALPHA}, gensim's; {SUBWORD_ALPHA} with --subwords, fastText's)",
+    )  # fmt: skip
     parser.add_argument("--min-alpha", type=float, default=defaults.min_alpha, help="final learning rate")
     parser.add_argument("--ns-exponent", type=float, default=defaults.ns_exponent, help="noise distribution power")
     parser.add_argument(
@@ -105,9 +116,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="CPU processes reading the corpus and threads of the numba engine (0: all cores)",
     )
     parser.add_argument(
-        "--lr-schedule", default=defaults.lr_schedule, choices=LR_SCHEDULES,
-        help="gensim (default): as gensim's corpus_file mode (each epoch restarts lower, each thread decays by its "
-        "own share); linear: word2vec's decay over all words to --min-alpha",
+        "--lr-schedule", default=None, choices=LR_SCHEDULES,
+        help="gensim (the default): as gensim's corpus_file mode (each epoch restarts lower, each thread decays by "
+        "its own share); linear (the default with --subwords, as fastText): word2vec's decay over all words to "
+        "--min-alpha",
     )  # fmt: skip
     parser.add_argument(
         "--split-punctuation",
