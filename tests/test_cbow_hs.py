@@ -359,3 +359,76 @@ def test_a_model_with_hierarchical_softmax_keeps_one_node_row_fewer_than_words()
     assert model.nodes.shape == (11, 4)
     with pytest.raises(RuntimeError, match=r"no context vectors .* hierarchical softmax alone"):
         model.cbow_loss(torch.tensor([[2, 3]]), torch.tensor([4]), torch.tensor([[5]]))
+
+
+@pytest.mark.parametrize("mode", ["skipgram-ns", "cbow-hs-ns", "skipgram-hs"])
+def test_one_worker_with_hot_rows_trains_as_without(mode):
+    """A worker's copies of the hot output rows, merged every MERGE_EVERY tokens and at the end, change nothing
+    where no other worker writes the tables: every read and write of a hot row went to the copy and came back."""
+    vocab, dim = 40, 8
+    rng = np.random.default_rng(1)
+    ids = rng.integers(2, vocab, 3 * numba_engine.MERGE_EVERY).astype(np.int32)
+    sentence_starts = np.arange(0, ids.shape[0] + 1, 50, dtype=np.int64)
+    sentence_starts[-1] = ids.shape[0]
+    counts = torch.tensor([0, 0, *range(vocab, 2, -1)])
+    tables = SamplingTables.from_counts(counts, [0, 1], sample=0.0, ns_exponent=0.75)
+    cbow, hs, negative = mode.startswith("cbow"), "hs" in mode, 0 if mode == "skipgram-hs" else 3
+    embeddings = rng.normal(0, 0.3, (vocab, dim)).astype(np.float32)
+    context = rng.normal(0, 0.3, (vocab, dim)).astype(np.float32)
+    nodes = rng.normal(0, 0.3, (vocab - 1, dim)).astype(np.float32)
+    hot_rows = np.array([2, 10, vocab - 1 - 10, 10], np.int64)
+    trained = []
+    for hot in (numba_engine.NO_HOT_ROWS, hot_rows):
+        tables_now = [table.copy() for table in (embeddings, context, nodes)]
+        common = (ids, sentence_starts, tables_now[0], tables_now[1])
+        rest = (tables.keep_probability.float().numpy(), tables.noise_alias_table, 3, negative)
+        if mode == "skipgram-ns":
+            numba_engine.train_block(*common, *rest, 0.05, 0.05, 0.0, 0.0, np.array([1], np.uint64), 1, hot)
+        else:
+            paths = numba_engine.flat_paths(tables.huffman_tree)
+            numba_engine.train_block_modes(
+                *common, tables_now[2], *paths, *rest, cbow, True, 0.05, 0.05, 0.0, 0.0, np.array([1], np.uint64),
+                1, hot,
+            )  # fmt: skip
+        trained.append(tables_now)
+    trained_tables = {"embeddings": slice(2, vocab)}
+    if negative:
+        trained_tables["context"] = slice(2, 12)  # the hot context rows
+    if hs:
+        trained_tables["nodes"] = slice(vocab - 11, vocab - 1)  # the hot node rows
+    for name, hot_span in trained_tables.items():
+        index = ("embeddings", "context", "nodes").index(name)
+        without, with_hot = trained[0][index], trained[1][index]
+        before = (embeddings, context, nodes)[index]
+        assert not np.allclose(with_hot[hot_span], before[hot_span]), f"the hot {name} rows were trained"
+        np.testing.assert_allclose(with_hot, without, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_merging_adds_each_workers_changes_to_the_shared_rows():
+    shared = np.arange(12, dtype=np.float32).reshape(4, 3)
+    start = shared.copy()
+    first_copy, second_copy = shared[1:3].copy(), shared[1:3].copy()
+    first_seen, second_seen = first_copy.copy(), second_copy.copy()
+    first_copy += 1.0
+    second_copy[0] -= 0.5
+    numba_engine._merge_hot_rows(shared, first_copy, first_seen, 1)
+    numba_engine._merge_hot_rows(shared, second_copy, second_seen, 1)
+    expected = start.copy()
+    expected[1:3] += 1.0
+    expected[1] -= 0.5
+    np.testing.assert_array_equal(shared, expected)
+    # Each worker goes on from the rows as they were when it merged: the second saw the first's changes.
+    np.testing.assert_array_equal(second_copy, expected[1:3])
+    np.testing.assert_array_equal(second_seen, expected[1:3])
+    np.testing.assert_array_equal(first_seen, start[1:3] + 1.0)
+
+
+def test_hot_rows_are_the_root_end_of_the_tree_and_the_most_frequent_words():
+    counts = np.array([0, 0, 50, 30, 20, 10, 5])
+    context, nodes = np.zeros((7, 4), np.float32), np.zeros((6, 4), np.float32)
+    assert numba_engine.hot_rows_of(counts, context, nodes, workers=1).tolist() == [0, 0, 0, 0]
+    assert numba_engine.hot_rows_of(counts, context, nodes, workers=2).tolist() == [2, 5, 0, 6]
+    no_context = np.zeros((0, 4), np.float32)
+    many_nodes = np.zeros((200, 4), np.float32)
+    hot = numba_engine.HOT_ROWS
+    assert numba_engine.hot_rows_of(counts, no_context, many_nodes, 2).tolist() == [2, 0, 200 - hot, hot]

@@ -55,15 +55,48 @@ def sample_noise(table: tuple[np.ndarray, np.ndarray], count: int, seed: int) ->
     return draws
 
 
+# Rows of the output tables a worker keeps a copy of while several workers share them (`hot_rows_of`), and how
+# many tokens it trains between merging its copies into the shared tables.
+HOT_ROWS = 64
+MERGE_EVERY = 256
+# Context rows first, how many, nodes rows first, how many: none by default.
+NO_HOT_ROWS = np.zeros(4, dtype=np.int64)
+
+
+@njit(inline="always")
+def _row(table, hot, hot_first, index):
+    """Row `index` of `table`, or the worker's copy of it in `hot` (rows hot_first.. of `table`)."""
+    if hot_first <= index < hot_first + hot.shape[0]:
+        return hot[index - hot_first]
+    return table[index]
+
+
+@njit(inline="always")
+def _merge_hot_rows(table, hot, seen, hot_first):
+    """Add what this worker changed in its copies `hot` since the last merge (`hot - seen`) to the shared rows
+    `table[hot_first:]`, and start again from the merged rows."""
+    for slot in range(hot.shape[0]):
+        shared, mine, before = table[hot_first + slot], hot[slot], seen[slot]
+        for k in range(shared.shape[0]):
+            merged = shared[k] + (mine[k] - before[k])
+            shared[k] = merged
+            mine[k] = merged
+            before[k] = merged
+
+
 @njit(fastmath=True, nogil=True, cache=True)
 def _train_share(
     ids, sentence_starts, low, high, embeddings, context, keep_probability, table, window, negative, alpha,
-    min_alpha, progress_start, progress_rate, seed, buffer, result,
+    min_alpha, progress_start, progress_rate, seed, buffer, result, hot_rows,
 ):  # fmt: skip
     dim = embeddings.shape[1]
     threshold, alias = table
     state = np.uint64(seed)
     gradient = np.zeros(dim, dtype=np.float32)
+    context_first = hot_rows[0]
+    hot_context = context[context_first : context_first + hot_rows[1]].copy()
+    seen_context = hot_context.copy()
+    since_merge = 0
     words_done = 0
     loss = 0.0
     loss_terms = 0
@@ -109,7 +142,7 @@ def _train_share(
                         if target == output_word:
                             continue
                         label = np.float32(0.0)
-                    row = context[target]
+                    row = _row(context, hot_context, context_first, target)
                     score = np.float32(0.0)
                     for k in range(dim):
                         score += vector[k] * row[k]
@@ -129,6 +162,11 @@ def _train_share(
                         row[k] += step * vector[k]
                 for k in range(dim):
                     vector[k] += gradient[k]
+        since_merge += end - start
+        if since_merge >= MERGE_EVERY:
+            since_merge = 0
+            _merge_hot_rows(context, hot_context, seen_context, context_first)
+    _merge_hot_rows(context, hot_context, seen_context, context_first)
     result[0] = loss
     result[1] = loss_terms
     result[2] = pairs
@@ -138,7 +176,7 @@ def _train_share(
 @njit(parallel=True, nogil=True, cache=True)
 def train_block(
     ids, sentence_starts, embeddings, context, keep_probability, table, window, negative, alpha, min_alpha,
-    progress_start, progress_rate, seeds, workers,
+    progress_start, progress_rate, seeds, workers, hot_rows=NO_HOT_ROWS,
 ):  # fmt: skip
     """Train on one block: `ids` [n] int32, `sentence_starts` [sentences + 1] int64 offsets ending with n.
 
@@ -164,7 +202,7 @@ def train_block(
         _train_share(
             ids, sentence_starts, low, high, embeddings, context, keep_probability, table, window, negative,
             alpha, min_alpha, progress_start, progress_rate, seeds[worker], buffer,
-            results[worker],
+            results[worker], hot_rows,
         )  # fmt: skip
     return results
 
@@ -196,9 +234,27 @@ def _softplus(margin):
 
 
 @njit(inline="always")
+def _node_update(hidden, gradient, row, label, rate32, sample_loss):
+    """One inner node's step of hierarchical softmax: `row` [dim] moves by g * hidden and `gradient` by g * row, g =
+    (label - sigmoid(score)) * rate, except where |score| >= HS_MAX_EXP. Returns the loss term (0 unless
+    `sample_loss`)."""
+    score = np.float32(0.0)
+    for k in range(hidden.shape[0]):
+        score += hidden[k] * row[k]
+    loss = _softplus(score if label > 0.5 else -score) if sample_loss else 0.0
+    if score <= -HS_MAX_EXP or score >= HS_MAX_EXP:
+        return loss
+    step = (label - np.float32(1.0 / (1.0 + math.exp(-score)))) * rate32
+    for k in range(hidden.shape[0]):
+        gradient[k] += step * row[k]
+        row[k] += step * hidden[k]
+    return loss
+
+
+@njit(inline="always")
 def _output_layers(
-    hidden, gradient, output_word, nodes, path_starts, path_nodes, path_labels, context, table, negative, rate32,
-    state, sample_loss,
+    hidden, gradient, output_word, nodes, hot_nodes, nodes_first, path_starts, path_nodes, path_labels, context,
+    hot_context, context_first, table, negative, rate32, state, sample_loss,
 ):  # fmt: skip
     """word2vec's update of the output layers for one example whose input vector is `hidden` [dim]: the nodes
     on `output_word`'s Huffman path (hierarchical softmax), then the word and `negative` noise words (negative
@@ -206,20 +262,23 @@ def _output_layers(
     Returns the random state and the example's loss (0 unless `sample_loss`)."""
     dim = hidden.shape[0]
     loss = 0.0
-    for step_index in range(path_starts[output_word], path_starts[output_word + 1]):
-        row = nodes[path_nodes[step_index]]
-        label = path_labels[step_index]
-        score = np.float32(0.0)
-        for k in range(dim):
-            score += hidden[k] * row[k]
-        if sample_loss:
-            loss += _softplus(score if label > 0.5 else -score)
-        if score <= -HS_MAX_EXP or score >= HS_MAX_EXP:
-            continue
-        step = (label - np.float32(1.0 / (1.0 + math.exp(-score)))) * rate32
-        for k in range(dim):
-            gradient[k] += step * row[k]
-            row[k] += step * hidden[k]
+    path_start, path_end = path_starts[output_word], path_starts[output_word + 1]
+    # A path runs down from the root through ever earlier made nodes (lower ids), so the hot node rows, the last
+    # rows of `nodes`, are its first steps: a loop over those, then one over the rest, each on one table (choosing
+    # the table per step made the loop a fifth slower).
+    hot_end = nodes_first + hot_nodes.shape[0]
+    split = path_start
+    while split < path_end and nodes_first <= path_nodes[split] < hot_end:
+        split += 1
+    for step_index in range(path_start, split):
+        loss += _node_update(
+            hidden, gradient, hot_nodes[path_nodes[step_index] - nodes_first], path_labels[step_index], rate32,
+            sample_loss,
+        )  # fmt: skip
+    for step_index in range(split, path_end):
+        loss += _node_update(
+            hidden, gradient, nodes[path_nodes[step_index]], path_labels[step_index], rate32, sample_loss
+        )
     if negative > 0:
         threshold, alias = table
         for d in range(negative + 1):
@@ -232,7 +291,7 @@ def _output_layers(
                 if target == output_word:
                     continue
                 label = np.float32(0.0)
-            row = context[target]
+            row = _row(context, hot_context, context_first, target)
             score = np.float32(0.0)
             for k in range(dim):
                 score += hidden[k] * row[k]
@@ -255,7 +314,7 @@ def _output_layers(
 def _train_share_modes(
     ids, sentence_starts, low, high, embeddings, context, nodes, path_starts, path_nodes, path_labels,
     keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start, progress_rate,
-    seed, buffer, result,
+    seed, buffer, result, hot_rows,
 ):  # fmt: skip
     """`_train_share` for CBOW and for hierarchical softmax: one thread's share ids[low:high] of a block.
 
@@ -266,6 +325,11 @@ def _train_share_modes(
     state = np.uint64(seed)
     gradient = np.zeros(dim, dtype=np.float32)
     hidden = np.zeros(dim, dtype=np.float32)
+    context_first, nodes_first = hot_rows[0], hot_rows[2]
+    hot_context = context[context_first : context_first + hot_rows[1]].copy()
+    hot_nodes = nodes[nodes_first : nodes_first + hot_rows[3]].copy()
+    seen_context, seen_nodes = hot_context.copy(), hot_nodes.copy()
+    since_merge = 0
     words_done = 0
     loss = 0.0
     loss_examples = 0
@@ -301,8 +365,8 @@ def _train_share_modes(
                         hidden[k] *= scale
                 gradient[:] = 0.0
                 state, example_loss = _output_layers(
-                    hidden, gradient, output_word, nodes, path_starts, path_nodes, path_labels, context, table,
-                    negative, rate32, state, sample_loss,
+                    hidden, gradient, output_word, nodes, hot_nodes, nodes_first, path_starts, path_nodes,
+                    path_labels, context, hot_context, context_first, table, negative, rate32, state, sample_loss,
                 )  # fmt: skip
                 for j in range(first, last):
                     if j != i:
@@ -319,14 +383,21 @@ def _train_share_modes(
                 vector = embeddings[buffer[j]]
                 gradient[:] = 0.0
                 state, example_loss = _output_layers(
-                    vector, gradient, output_word, nodes, path_starts, path_nodes, path_labels, context, table,
-                    negative, rate32, state, sample_loss,
+                    vector, gradient, output_word, nodes, hot_nodes, nodes_first, path_starts, path_nodes,
+                    path_labels, context, hot_context, context_first, table, negative, rate32, state, sample_loss,
                 )  # fmt: skip
                 for k in range(dim):
                     vector[k] += gradient[k]
                 examples += 1
                 loss += example_loss
                 loss_examples += 1 if sample_loss else 0
+        since_merge += end - start
+        if since_merge >= MERGE_EVERY:
+            since_merge = 0
+            _merge_hot_rows(context, hot_context, seen_context, context_first)
+            _merge_hot_rows(nodes, hot_nodes, seen_nodes, nodes_first)
+    _merge_hot_rows(context, hot_context, seen_context, context_first)
+    _merge_hot_rows(nodes, hot_nodes, seen_nodes, nodes_first)
     result[0] = loss
     result[1] = loss_examples
     result[2] = examples
@@ -337,6 +408,7 @@ def _train_share_modes(
 def train_block_modes(
     ids, sentence_starts, embeddings, context, nodes, path_starts, path_nodes, path_labels, keep_probability, table,
     window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start, progress_rate, seeds, workers,
+    hot_rows=NO_HOT_ROWS,
 ):  # fmt: skip
     """`train_block` for CBOW (`cbow`) and hierarchical softmax, with or without negative sampling.
 
@@ -361,7 +433,7 @@ def train_block_modes(
         _train_share_modes(
             ids, sentence_starts, low, high, embeddings, context, nodes, path_starts, path_nodes, path_labels,
             keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start,
-            progress_rate, seeds[worker], buffer, results[worker],
+            progress_rate, seeds[worker], buffer, results[worker], hot_rows,
         )  # fmt: skip
     return results
 
@@ -397,7 +469,7 @@ def _sum_word_rows(total, word, embeddings, ngrams, subword_starts, subword_rows
 def _train_share_subwords(
     ids, sentence_starts, low, high, embeddings, ngrams, subword_starts, subword_rows, context, nodes, path_starts,
     path_nodes, path_labels, keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha,
-    progress_start, progress_rate, seed, buffer, result,
+    progress_start, progress_rate, seed, buffer, result, hot_rows,
 ):  # fmt: skip
     """`_train_share_modes` with fastText's subwords (docs/subwords.md, "Training"): a word's input is its own row
     (`embeddings`) and its n-gram rows (`ngrams`, word w's being subword_rows[subword_starts[w]:subword_starts[w +
@@ -412,6 +484,11 @@ def _train_share_subwords(
     state = np.uint64(seed)
     gradient = np.zeros(dim, dtype=np.float32)
     hidden = np.zeros(dim, dtype=np.float32)
+    context_first, nodes_first = hot_rows[0], hot_rows[2]
+    hot_context = context[context_first : context_first + hot_rows[1]].copy()
+    hot_nodes = nodes[nodes_first : nodes_first + hot_rows[3]].copy()
+    seen_context, seen_nodes = hot_context.copy(), hot_nodes.copy()
+    since_merge = 0
     words_done = 0
     loss = 0.0
     loss_examples = 0
@@ -446,8 +523,8 @@ def _train_share_subwords(
                     for k in range(dim):
                         hidden[k] *= scale
                 state, example_loss = _output_layers(
-                    hidden, gradient, center, nodes, path_starts, path_nodes, path_labels, context, table, negative,
-                    rate32, state, sample_loss,
+                    hidden, gradient, center, nodes, hot_nodes, nodes_first, path_starts, path_nodes, path_labels,
+                    context, hot_context, context_first, table, negative, rate32, state, sample_loss,
                 )  # fmt: skip
                 if not cbow_mean:
                     for k in range(dim):
@@ -466,13 +543,20 @@ def _train_share_subwords(
                 if j == i:
                     continue
                 state, example_loss = _output_layers(
-                    hidden, gradient, buffer[j], nodes, path_starts, path_nodes, path_labels, context, table,
-                    negative, rate32, state, sample_loss,
+                    hidden, gradient, buffer[j], nodes, hot_nodes, nodes_first, path_starts, path_nodes,
+                    path_labels, context, hot_context, context_first, table, negative, rate32, state, sample_loss,
                 )  # fmt: skip
                 examples += 1
                 loss += example_loss
                 loss_examples += 1 if sample_loss else 0
             _add_to_word_rows(gradient, center, embeddings, ngrams, subword_starts, subword_rows)
+        since_merge += end - start
+        if since_merge >= MERGE_EVERY:
+            since_merge = 0
+            _merge_hot_rows(context, hot_context, seen_context, context_first)
+            _merge_hot_rows(nodes, hot_nodes, seen_nodes, nodes_first)
+    _merge_hot_rows(context, hot_context, seen_context, context_first)
+    _merge_hot_rows(nodes, hot_nodes, seen_nodes, nodes_first)
     result[0] = loss
     result[1] = loss_examples
     result[2] = examples
@@ -483,7 +567,7 @@ def _train_share_subwords(
 def train_block_subwords(
     ids, sentence_starts, embeddings, ngrams, subword_starts, subword_rows, context, nodes, path_starts, path_nodes,
     path_labels, keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start,
-    progress_rate, seeds, workers,
+    progress_rate, seeds, workers, hot_rows=NO_HOT_ROWS,
 ):  # fmt: skip
     """`train_block_modes` with subwords (`_train_share_subwords`): `embeddings` [vocab, dim] holds the words' own
     rows, `ngrams` [bucket, dim] the n-gram table, `subword_starts` [vocab + 1] int64 and `subword_rows` int32 each
@@ -503,7 +587,7 @@ def train_block_subwords(
         _train_share_subwords(
             ids, sentence_starts, low, high, embeddings, ngrams, subword_starts, subword_rows, context, nodes,
             path_starts, path_nodes, path_labels, keep_probability, table, window, negative, cbow, cbow_mean, alpha,
-            min_alpha, progress_start, progress_rate, seeds[worker], buffer, results[worker],
+            min_alpha, progress_start, progress_rate, seeds[worker], buffer, results[worker], hot_rows,
         )  # fmt: skip
     return results
 
@@ -517,6 +601,23 @@ def flat_paths(tree: HuffmanTree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     path_nodes = tree.points[on_path].numpy().astype(np.int32)
     path_labels = (1 - tree.codes[on_path].numpy()).astype(np.float32)
     return path_starts, path_nodes, path_labels
+
+
+def hot_rows_of(counts: np.ndarray, context: np.ndarray, nodes: np.ndarray, workers: int) -> np.ndarray:
+    """The output rows each worker keeps a copy of, as the kernels take them: [first context row, how many, first
+    node row, how many]; none with one worker, who shares the tables with nobody.
+
+    Several workers writing the same row in turn pass its cache lines back and forth between their cores; the
+    rows every few examples write are the root end of the Huffman tree (the last rows of `nodes`: the tree merges
+    its nodes in order of weight) and the context rows of the most frequent words, the likeliest negatives (the
+    first trained ids: the vocabulary is sorted by count)."""
+    if workers == 1:
+        return NO_HOT_ROWS
+    trained = np.flatnonzero(counts)
+    context_first = int(trained[0]) if trained.size else 0
+    context_rows = max(0, min(HOT_ROWS, context.shape[0] - context_first))
+    nodes_rows = min(HOT_ROWS, nodes.shape[0])
+    return np.array([context_first, context_rows, nodes.shape[0] - nodes_rows, nodes_rows], dtype=np.int64)
 
 
 class NumbaEngine:
@@ -537,6 +638,7 @@ class NumbaEngine:
         if self.args.subwords:
             self.ngrams = inputs.ngrams.numpy()
             self.subword_rows = (inputs.subword_rows.starts, inputs.subword_rows.rows)
+        self.hot_rows = hot_rows_of(inputs.sampling.trainable_counts.numpy(), self.context, self.nodes, self.threads)
         if self.args.hs:
             self.paths = flat_paths(inputs.sampling.huffman_tree)
         else:
@@ -558,17 +660,17 @@ class NumbaEngine:
             results = train_block_subwords(
                 ids, starts, self.embeddings, self.ngrams, *self.subword_rows, self.context, self.nodes, *self.paths,
                 self.keep_probability, self.noise_table, args.window, args.negative, args.cbow, args.cbow_mean,
-                schedule.alpha, schedule.min_alpha, *progress, seeds, self.threads,
+                schedule.alpha, schedule.min_alpha, *progress, seeds, self.threads, self.hot_rows,
             )  # fmt: skip
         elif args.cbow or args.hs:
             results = train_block_modes(
                 ids, starts, self.embeddings, self.context, self.nodes, *self.paths, self.keep_probability,
                 self.noise_table, args.window, args.negative, args.cbow, args.cbow_mean, schedule.alpha,
-                schedule.min_alpha, *progress, seeds, self.threads,
+                schedule.min_alpha, *progress, seeds, self.threads, self.hot_rows,
             )  # fmt: skip
         else:
             results = train_block(
                 ids, starts, self.embeddings, self.context, self.keep_probability, self.noise_table, args.window,
-                args.negative, schedule.alpha, schedule.min_alpha, *progress, seeds, self.threads,
+                args.negative, schedule.alpha, schedule.min_alpha, *progress, seeds, self.threads, self.hot_rows,
             )  # fmt: skip
         return BlockResult(float(results[:, 0].sum()), int(results[:, 1].sum()), int(results[:, 2].sum()))
