@@ -87,8 +87,7 @@ def run_ours(corpus: str, options: dict) -> dict:
         min_count=options["min_count"], epochs=options["epochs"], workers=options["workers"], device="cpu",
         backend="numba", split_punctuation=False, progress=False, seed=options["seed"],
         subwords=options["subwords"], min_n=options["min_n"], max_n=options["max_n"], bucket=options["bucket"],
-        alpha=options.get("alpha", TrainingArguments.alpha),
-        lr_schedule=options.get("lr_schedule", TrainingArguments.lr_schedule),
+        alpha=options.get("alpha"), lr_schedule=options.get("lr_schedule"),
         ns_exponent=options.get("ns_exponent", TrainingArguments.ns_exponent),
     )  # fmt: skip
     started, cpu_started = time.perf_counter(), cpu_seconds()
@@ -101,10 +100,11 @@ def run_ours(corpus: str, options: dict) -> dict:
             return model.get_vector(word).numpy()
         return [0.0] * options["dim"]
 
+    defaults = TrainingArguments(subwords=args.subwords)
     return {
         "name": ("word2vec-hub" if args.subwords else "word2vec-hub plain")
         + f" {args.alpha:g}"
-        + ("" if args.lr_schedule == TrainingArguments.lr_schedule else f" {args.lr_schedule}")
+        + ("" if args.lr_schedule == defaults.lr_schedule else f" {args.lr_schedule}")
         + ("" if args.ns_exponent == TrainingArguments.ns_exponent else f" ns {args.ns_exponent:g}"),
         "seconds": seconds,
         "cpu_seconds": cpu,
@@ -230,9 +230,9 @@ def main() -> None:
         "--parts", nargs="+", choices=("whole", "unknown"), default=["whole", "unknown"], help="what to measure"
     )
     parser.add_argument(
-        "--alphas", type=float, nargs="+", default=[0.025],
-        help="ours's learning rates, one run each (the first is judged against the targets; 0.025 is ours's and "
-        "gensim's default, 0.05 fastText's)",
+        "--alphas", type=float, nargs="+", default=[None],
+        help="ours's learning rates, one run each (the first is judged against the targets; default: ours's default "
+        "with subwords, fastText's 0.05 with its linear decay; 0.025 is gensim's)",
     )  # fmt: skip
     parser.add_argument("--unknown-lines", type=int, help="train the unknown-words part on the corpus's first lines")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -285,7 +285,7 @@ def main() -> None:
             hidden = hidden_words()
             reduced = without_words(text, Path(folder) / "reduced.txt", hidden, options.unknown_lines)
             runs = [("ours", {**subwords, "alpha": alpha}) for alpha in options.alphas]
-            runs += [("fasttext", subwords), ("gensim", subwords), ("ours", {**settings, "alpha": options.alphas[0]})]
+            runs += [("fasttext", subwords), ("gensim", subwords), ("ours", settings)]
             unknown = [
                 {
                     **run_child(__file__, trainer, str(reduced), {"subwords": False, **run}),
