@@ -88,7 +88,7 @@ def run_ours(corpus: str, options: dict) -> dict:
         dim=options["dim"], window=options["window"], negative=options["negative"], sample=options["sample"],
         min_count=options["min_count"], epochs=options["epochs"], workers=options["workers"],
         device=options["device"], split_punctuation=False, progress=False,
-        lr_schedule=options.get("lr_schedule", TrainingArguments.lr_schedule), backend=options.get("backend", "auto"),
+        lr_schedule=options.get("lr_schedule"), backend=options.get("backend", "auto"),
         cbow=options.get("cbow", False), hs=options.get("hs", False), cbow_mean=options.get("cbow_mean", True),
         seed=options.get("seed", 1),
     )  # fmt: skip
@@ -261,7 +261,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--lr-schedule",
-        default=TrainingArguments.lr_schedule,
+        default=TrainingArguments().lr_schedule,
         choices=LR_SCHEDULES,
         help="with --modes: ours's learning-rate schedule",
     )

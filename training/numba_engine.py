@@ -121,6 +121,11 @@ def _train_share(
         rate = _rate_at_progress(progress, alpha, min_alpha)
         rate32 = np.float32(rate)
         for i in range(length):
+            # Merged every MERGE_EVERY kept words, inside a sentence too: a document a line can be a whole share.
+            since_merge += 1
+            if since_merge >= MERGE_EVERY:
+                since_merge = 0
+                _merge_hot_rows(context, hot_context, seen_context, context_first)
             state = _next(state)
             reach = window - np.int64((state >> np.uint64(32)) % np.uint64(window))
             output_word = buffer[i]
@@ -162,10 +167,6 @@ def _train_share(
                         row[k] += step * vector[k]
                 for k in range(dim):
                     vector[k] += gradient[k]
-        since_merge += end - start
-        if since_merge >= MERGE_EVERY:
-            since_merge = 0
-            _merge_hot_rows(context, hot_context, seen_context, context_first)
     _merge_hot_rows(context, hot_context, seen_context, context_first)
     result[0] = loss
     result[1] = loss_terms
@@ -345,6 +346,12 @@ def _train_share_modes(
         rate = _rate_at_progress(progress_start + words_done * progress_rate, alpha, min_alpha)
         rate32 = np.float32(rate)
         for i in range(length):
+            # Merged every MERGE_EVERY kept words, inside a sentence too: a document a line can be a whole share.
+            since_merge += 1
+            if since_merge >= MERGE_EVERY:
+                since_merge = 0
+                _merge_hot_rows(context, hot_context, seen_context, context_first)
+                _merge_hot_rows(nodes, hot_nodes, seen_nodes, nodes_first)
             state = _next(state)
             reach = window - np.int64((state >> np.uint64(32)) % np.uint64(window))
             first, last = max(0, i - reach), min(length, i + reach + 1)
@@ -391,11 +398,6 @@ def _train_share_modes(
                 examples += 1
                 loss += example_loss
                 loss_examples += 1 if sample_loss else 0
-        since_merge += end - start
-        if since_merge >= MERGE_EVERY:
-            since_merge = 0
-            _merge_hot_rows(context, hot_context, seen_context, context_first)
-            _merge_hot_rows(nodes, hot_nodes, seen_nodes, nodes_first)
     _merge_hot_rows(context, hot_context, seen_context, context_first)
     _merge_hot_rows(nodes, hot_nodes, seen_nodes, nodes_first)
     result[0] = loss
@@ -504,6 +506,12 @@ def _train_share_subwords(
         rate = _rate_at_progress(progress_start + words_done * progress_rate, alpha, min_alpha)
         rate32 = np.float32(rate)
         for i in range(length):
+            # Merged every MERGE_EVERY kept words, inside a sentence too: a document a line can be a whole share.
+            since_merge += 1
+            if since_merge >= MERGE_EVERY:
+                since_merge = 0
+                _merge_hot_rows(context, hot_context, seen_context, context_first)
+                _merge_hot_rows(nodes, hot_nodes, seen_nodes, nodes_first)
             state = _next(state)
             reach = window - np.int64((state >> np.uint64(32)) % np.uint64(window))
             first, last = max(0, i - reach), min(length, i + reach + 1)
@@ -550,11 +558,6 @@ def _train_share_subwords(
                 loss += example_loss
                 loss_examples += 1 if sample_loss else 0
             _add_to_word_rows(gradient, center, embeddings, ngrams, subword_starts, subword_rows)
-        since_merge += end - start
-        if since_merge >= MERGE_EVERY:
-            since_merge = 0
-            _merge_hot_rows(context, hot_context, seen_context, context_first)
-            _merge_hot_rows(nodes, hot_nodes, seen_nodes, nodes_first)
     _merge_hot_rows(context, hot_context, seen_context, context_first)
     _merge_hot_rows(nodes, hot_nodes, seen_nodes, nodes_first)
     result[0] = loss
