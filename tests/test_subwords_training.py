@@ -328,9 +328,12 @@ def test_init_from_a_subword_folder_continues_from_its_own_rows(affix_run, affix
         affix_corpus(lines=300, seed=1), subword_arguments(epochs=1, alpha=1e-9, min_alpha=1e-9), init_from=affix_folder
     )
     torch.testing.assert_close(still.model.embeddings, affix_run.model.embeddings, rtol=0, atol=1e-5)
-    continued = train_word2vec(affix_corpus(lines=500, seed=1), subword_arguments(epochs=1), init_from=affix_folder)
+    # The n-gram settings left open are the folder's (20,000 rows, not the default 2,000,000).
+    continued = train_word2vec(
+        affix_corpus(lines=500, seed=1), subword_arguments(epochs=1, bucket=None), init_from=affix_folder
+    )
     model = continued.model
-    assert model.config.bucket == 20_000
+    assert (model.config.bucket, model.config.min_n, model.config.max_n) == (20_000, 3, 6)
     assert not torch.equal(model.ngrams, affix_run.model.ngrams)
     assert model.get_vector(held_out(5)).abs().sum() > 0
 

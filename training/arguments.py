@@ -32,6 +32,8 @@ SEGMENTED_NGRAM_LENGTHS = (1, 2)
 # The learning rate and decay without and with subwords: gensim's Word2Vec's, and fastText's (its lr 0.05, decayed
 # linearly), with which our subword model matched fastText's quality (benchmarks/README.md, "Training with subwords").
 ALPHA, SUBWORD_ALPHA = 0.025, 0.05
+# fastText's rows of the n-gram table.
+BUCKET = 2_000_000
 
 
 @dataclass
@@ -52,7 +54,8 @@ class TrainingArguments:
     # None: NGRAM_LENGTHS, or SEGMENTED_NGRAM_LENGTHS for text the tokenizer segments (`with_ngram_lengths`).
     min_n: int | None = None
     max_n: int | None = None
-    bucket: int = 2_000_000
+    # None: BUCKET for a new model, the folder's when continuing one.
+    bucket: int | None = None
     sample: float = 1e-3
     min_count: int = 5
     max_vocab: int | None = None
@@ -95,7 +98,7 @@ class TrainingArguments:
             raise ValueError(f"negative must be at least 0, got {self.negative}")
         if self.negative == 0 and not self.hs:
             raise ValueError("negative=0 leaves no output layer: give negative >= 1, or hs=True (hierarchical softmax)")
-        if self.subwords and self.bucket < 1:
+        if self.subwords and self.bucket is not None and self.bucket < 1:
             raise ValueError(
                 f"subwords need an n-gram table: bucket must be at least 1 (fastText's default is 2000000), got "
                 f"{self.bucket}"
@@ -133,13 +136,13 @@ class TrainingArguments:
             raise ValueError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
 
     def with_ngram_lengths(self, segmented: bool) -> TrainingArguments:
-        """These arguments with the n-gram lengths they leave open decided for the text: NGRAM_LENGTHS, or
-        SEGMENTED_NGRAM_LENGTHS where the tokenizer segments it. A length left open never crosses one given
-        (`--min-n 3` on Chinese text gives max_n 3)."""
+        """These arguments with the n-gram lengths they leave open decided for the text (NGRAM_LENGTHS, or
+        SEGMENTED_NGRAM_LENGTHS where the tokenizer segments it), and the table's rows if open (BUCKET). A length
+        left open never crosses one given (`--min-n 3` on Chinese text gives max_n 3)."""
         low, high = SEGMENTED_NGRAM_LENGTHS if segmented else NGRAM_LENGTHS
         min_n = min(low, self.max_n) if self.min_n is None and self.max_n is not None else self.min_n or low
         max_n = max(high, min_n) if self.max_n is None else self.max_n
-        return replace(self, min_n=min_n, max_n=max_n)
+        return replace(self, min_n=min_n, max_n=max_n, bucket=BUCKET if self.bucket is None else self.bucket)
 
 
 def cannot_grow_converted(folder: object) -> str:

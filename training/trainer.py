@@ -172,7 +172,8 @@ def train_word2vec(
         if init_from is None:
             args = args.with_ngram_lengths(segmented=segmentation in ("word", "character"))
         else:
-            args = replace(args, min_n=model.config.min_n, max_n=model.config.max_n)
+            config = model.config
+            args = replace(args, min_n=config.min_n, max_n=config.max_n, bucket=config.bucket or args.bucket)
         bucket = args.bucket if args.subwords else 0
         if init_from is None:
             check_memory(backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs, bucket)
@@ -436,7 +437,7 @@ def _check_subwords(folder: str | Path, option: str, config: Word2VecConfig, arg
             "run trains without them; continue it with --subwords, or train a new model"
         )
     theirs = (config.min_n, config.max_n, config.bucket)
-    asked = (args.min_n or config.min_n, args.max_n or config.max_n, args.bucket)
+    asked = (args.min_n or config.min_n, args.max_n or config.max_n, args.bucket or config.bucket)
     if args.subwords and theirs != asked:
         raise CorpusError(
             f"{option} {folder}: the model's n-grams are --min-n {theirs[0]} --max-n {theirs[1]} --bucket {theirs[2]}, "

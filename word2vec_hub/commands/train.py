@@ -25,6 +25,7 @@ from word2vec_hub.tokenization.writing_systems import SEGMENTATIONS, WORD_DISCOV
 from word2vec_hub.training.arguments import (
     ALPHA,
     BACKENDS,
+    BUCKET,
     LR_SCHEDULES,
     NGRAM_LENGTHS,
     SEGMENTED_NGRAM_LENGTHS,
@@ -84,8 +85,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{SEGMENTED_NGRAM_LENGTHS[1]} for text the tokenizer segments)",
     )  # fmt: skip
     parser.add_argument(
-        "--bucket", type=int, default=defaults.bucket,
-        help="with --subwords: rows of the n-gram table the n-grams hash into (fastText's -bucket)",
+        "--bucket", type=int, default=None,
+        help=f"with --subwords: rows of the n-gram table the n-grams hash into (fastText's -bucket; default: {BUCKET:,}"
+        ", or the --init-from model's)",
     )  # fmt: skip
     parser.add_argument("--sample", type=float, default=defaults.sample, help="subsampling threshold (0: off)")
     parser.add_argument("--min-count", type=int, default=defaults.min_count, help="drop rarer words")
@@ -301,7 +303,7 @@ def check_subwords_match(options: argparse.Namespace) -> None:
     if bucket and not options.subwords:
         raise UsageError(
             f"--init-from {options.init_from}: the model has subword vectors (an n-gram table of {bucket:,} rows); "
-            "continue it with --subwords (and its --min-n, --max-n, --bucket), or train a new model"
+            "continue it with --subwords (its n-gram settings are kept), or train a new model"
         )
 
 
