@@ -57,13 +57,16 @@ class ConvertedWeightsWriter:
         self._buffers: list[np.ndarray] = [np.empty(0, dtype="<f4"), np.empty(0, dtype="<f4")]
         self._writes: list[Future | None] = [None, None]
         self._turn = 0
-        self._ngram_copy = self._thread.submit(self._copy_ngrams, *ngrams_from) if ngram_rows else None
+        # Its own thread, so that the rows' writes (and the composing that waits on them) go on during the copy.
+        self._copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ngram-copier")
+        self._ngram_copy = self._copier.submit(self._copy_ngrams, *ngrams_from) if ngram_rows else None
 
     def __enter__(self) -> ConvertedWeightsWriter:
         return self
 
     def __exit__(self, exception_type, *exception) -> None:
         self._thread.shutdown(wait=True)
+        self._copier.shutdown(wait=True)
         self._flusher.shutdown(wait=True)
         self._file.close()
         if exception_type is None:
