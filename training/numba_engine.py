@@ -84,6 +84,28 @@ def _merge_hot_rows(table, hot, seen, hot_first):
             before[k] = merged
 
 
+@njit(inline="always")
+def _share(num_tokens, sentence_starts, worker, workers):
+    """Worker `worker`'s equal share of a block's tokens, ids[low:high] (a sentence at a share boundary is cut), and
+    a buffer for its longest sentence piece: (low, high, buffer)."""
+    low = num_tokens * worker // workers
+    high = num_tokens * (worker + 1) // workers
+    first = np.searchsorted(sentence_starts, low, side="right") - 1
+    last = np.searchsorted(sentence_starts, high, side="left")
+    longest = 1
+    for sentence in range(first, last):
+        span = min(sentence_starts[sentence + 1], high) - max(sentence_starts[sentence], low)
+        longest = max(longest, span)
+    return low, high, np.empty(longest, dtype=np.int32)
+
+
+@njit(inline="always")
+def _hot_copies(table, first, count):
+    """A worker's copy of table[first:first + count], the rows it trains on, and the copy as last merged."""
+    hot = table[first : first + count].copy()
+    return hot, hot.copy()
+
+
 @njit(fastmath=True, nogil=True, cache=True)
 def _train_share(
     ids, sentence_starts, low, high, embeddings, context, keep_probability, table, window, negative, alpha,
@@ -94,8 +116,7 @@ def _train_share(
     state = np.uint64(seed)
     gradient = np.zeros(dim, dtype=np.float32)
     context_first = hot_rows[0]
-    hot_context = context[context_first : context_first + hot_rows[1]].copy()
-    seen_context = hot_context.copy()
+    hot_context, seen_context = _hot_copies(context, context_first, hot_rows[1])
     since_merge = 0
     words_done = 0
     loss = 0.0
@@ -190,16 +211,7 @@ def train_block(
     num_tokens = ids.shape[0]
     results = np.zeros((workers, 4), dtype=np.float64)
     for worker in prange(workers):
-        # Each worker takes an equal share of the tokens, cutting a sentence at a share boundary if need be.
-        low = num_tokens * worker // workers
-        high = num_tokens * (worker + 1) // workers
-        first = np.searchsorted(sentence_starts, low, side="right") - 1
-        last = np.searchsorted(sentence_starts, high, side="left")
-        longest = 1
-        for sentence in range(first, last):
-            span = min(sentence_starts[sentence + 1], high) - max(sentence_starts[sentence], low)
-            longest = max(longest, span)
-        buffer = np.empty(longest, dtype=np.int32)
+        low, high, buffer = _share(num_tokens, sentence_starts, worker, workers)
         _train_share(
             ids, sentence_starts, low, high, embeddings, context, keep_probability, table, window, negative,
             alpha, min_alpha, progress_start, progress_rate, seeds[worker], buffer,
@@ -327,9 +339,8 @@ def _train_share_modes(
     gradient = np.zeros(dim, dtype=np.float32)
     hidden = np.zeros(dim, dtype=np.float32)
     context_first, nodes_first = hot_rows[0], hot_rows[2]
-    hot_context = context[context_first : context_first + hot_rows[1]].copy()
-    hot_nodes = nodes[nodes_first : nodes_first + hot_rows[3]].copy()
-    seen_context, seen_nodes = hot_context.copy(), hot_nodes.copy()
+    hot_context, seen_context = _hot_copies(context, context_first, hot_rows[1])
+    hot_nodes, seen_nodes = _hot_copies(nodes, nodes_first, hot_rows[3])
     since_merge = 0
     words_done = 0
     loss = 0.0
@@ -423,15 +434,7 @@ def train_block_modes(
     num_tokens = ids.shape[0]
     results = np.zeros((workers, 4), dtype=np.float64)
     for worker in prange(workers):
-        low = num_tokens * worker // workers
-        high = num_tokens * (worker + 1) // workers
-        first = np.searchsorted(sentence_starts, low, side="right") - 1
-        last = np.searchsorted(sentence_starts, high, side="left")
-        longest = 1
-        for sentence in range(first, last):
-            span = min(sentence_starts[sentence + 1], high) - max(sentence_starts[sentence], low)
-            longest = max(longest, span)
-        buffer = np.empty(longest, dtype=np.int32)
+        low, high, buffer = _share(num_tokens, sentence_starts, worker, workers)
         _train_share_modes(
             ids, sentence_starts, low, high, embeddings, context, nodes, path_starts, path_nodes, path_labels,
             keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start,
@@ -487,9 +490,8 @@ def _train_share_subwords(
     gradient = np.zeros(dim, dtype=np.float32)
     hidden = np.zeros(dim, dtype=np.float32)
     context_first, nodes_first = hot_rows[0], hot_rows[2]
-    hot_context = context[context_first : context_first + hot_rows[1]].copy()
-    hot_nodes = nodes[nodes_first : nodes_first + hot_rows[3]].copy()
-    seen_context, seen_nodes = hot_context.copy(), hot_nodes.copy()
+    hot_context, seen_context = _hot_copies(context, context_first, hot_rows[1])
+    hot_nodes, seen_nodes = _hot_copies(nodes, nodes_first, hot_rows[3])
     since_merge = 0
     words_done = 0
     loss = 0.0
@@ -578,15 +580,7 @@ def train_block_subwords(
     num_tokens = ids.shape[0]
     results = np.zeros((workers, 4), dtype=np.float64)
     for worker in prange(workers):
-        low = num_tokens * worker // workers
-        high = num_tokens * (worker + 1) // workers
-        first = np.searchsorted(sentence_starts, low, side="right") - 1
-        last = np.searchsorted(sentence_starts, high, side="left")
-        longest = 1
-        for sentence in range(first, last):
-            span = min(sentence_starts[sentence + 1], high) - max(sentence_starts[sentence], low)
-            longest = max(longest, span)
-        buffer = np.empty(longest, dtype=np.int32)
+        low, high, buffer = _share(num_tokens, sentence_starts, worker, workers)
         _train_share_subwords(
             ids, sentence_starts, low, high, embeddings, ngrams, subword_starts, subword_rows, context, nodes,
             path_starts, path_nodes, path_labels, keep_probability, table, window, negative, cbow, cbow_mean, alpha,
