@@ -4,6 +4,7 @@ the ranges and the worker count; its faults (damaged files, a full disk, a kille
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import itertools
 import lzma
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tokenizers import Tokenizer, models
 
 from word2vec_hub.tokenization import word_level
 from word2vec_hub.training import encoding
@@ -203,6 +205,70 @@ def test_a_disk_filling_while_the_encoded_stream_is_written_is_one_error_and_rem
     monkeypatch.setattr(encoding, "open", open_on_a_full_disk, raising=False)
     with pytest.raises(CorpusError, match=r"the disk filled while the corpus was written to .* free some space"):
         train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
+    assert list((tmp_path / "temporary").iterdir()) == []
+
+
+def word_stream_and_ids(folder: Path) -> tuple[encoding.WordStream, Tokenizer, word_level.TokenIds]:
+    """A word stream of 400 lines, some empty and some of out-of-vocabulary words only (no sentence), with a
+    vocabulary where a word has no id, one or two."""
+    rng = np.random.default_rng(4)
+    lines = [" ".join(f"w{number}" for number in rng.integers(0, 120, size=rng.integers(0, 13))) for _ in range(400)]
+    lines[10:13] = ["w0 w5 w10", "", "w15"]  # every fifth word is out of the vocabulary
+    folder.mkdir()
+    stream = encoding.read_words(lines, folder)
+    vocabulary = {word_level.UNK_TOKEN: 0, **{f"t{index}": index + 1 for index in range(50)}}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocabulary, unk_token=word_level.UNK_TOKEN))
+    tokens = [
+        [word_level.UNK_TOKEN] if number % 5 == 0 else [f"t{number % 50}", f"t{number % 7}"][: 1 + number % 2]
+        for number in (int(word[1:]) for word in stream.words)
+    ]
+    return stream, tokenizer, word_level.TokenIds.from_tokens(tokens, vocabulary)
+
+
+def test_steps_written_at_their_own_offsets_give_the_file_of_one_step_whatever_the_workers(tmp_path):
+    stream, tokenizer, word_ids = word_stream_and_ids(tmp_path / "words")
+    whole = stream.encode(tokenizer, word_ids, workers=1, step_words=len(np.fromfile(stream.path, np.int32)))
+    expected = whole.ids_path.read_bytes()
+    assert 0 < whole.sentence_lengths.shape[0] < len(stream.line_lengths), "some lines are not sentences"
+    for workers, step_words in [(1, 37), (3, 37), (3, 1)]:
+        encoded = stream.encode(tokenizer, word_ids, workers=workers, step_words=step_words)
+        assert encoded.ids_path.read_bytes() == expected
+        assert encoded.num_tokens == whole.num_tokens
+        np.testing.assert_array_equal(encoded.sentence_lengths, whole.sentence_lengths)
+        np.testing.assert_array_equal(encoded.counts, whole.counts)
+
+
+@pytest.mark.parametrize("failing", ["write", "encoding"])
+def test_a_step_failing_in_a_worker_raises_its_error_once_stops_the_others_and_removes_the_temporary_files(
+    tmp_path, monkeypatch, failing
+):
+    path = tmp_path / "corpus.txt"
+    path.write_text("some words here and there\n" * 1000)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
+    (tmp_path / "temporary").mkdir()
+    monkeypatch.setattr(encoding, "WORDS_PER_ENCODE_STEP", 50)  # 100 steps
+    calls = itertools.count()
+    pwrite, encode_words = os.pwrite, encoding.encode_words
+
+    def write_on_a_disk_filling_at_the_third(file, data, offset):
+        if next(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return pwrite(file, data, offset)
+
+    def no_memory_for_the_third(*arguments):
+        if next(calls) == 2:
+            raise MemoryError("no memory for this step")
+        return encode_words(*arguments)
+
+    if failing == "write":
+        monkeypatch.setattr(os, "pwrite", write_on_a_disk_filling_at_the_third)
+        expected = pytest.raises(CorpusError, match=r"^the disk filled while the corpus was written to .* free some")
+    else:
+        monkeypatch.setattr(encoding, "encode_words", no_memory_for_the_third)
+        expected = pytest.raises(MemoryError, match=r"^no memory for this step$")
+    with expected:
+        train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
+    assert next(calls) < 10, "the steps not started when one failed were not run"
     assert list((tmp_path / "temporary").iterdir()) == []
 
 

@@ -22,6 +22,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -101,10 +102,17 @@ class WordStream:
     word_counts: np.ndarray
     line_lengths: np.ndarray
 
-    def encode(self, tokenizer: Tokenizer, word_ids: TokenIds, workers: int = 1) -> EncodedCorpus:
+    def encode(
+        self, tokenizer: Tokenizer, word_ids: TokenIds, workers: int = 1, step_words: int | None = None
+    ) -> EncodedCorpus:
         """The token ids of the stream under `tokenizer`'s vocabulary (`word_ids`: those of each distinct word),
-        written next to the word stream; steps of about WORDS_PER_ENCODE_STEP words are encoded by `workers`
-        threads (compiled, without the GIL) and written in order."""
+        written next to the word stream as ids.int32.
+
+        Steps of whole lines of about `step_words` words (WORDS_PER_ENCODE_STEP if None) are encoded by `workers`
+        threads (compiled, without the GIL), and each thread writes its step at its own offset: a step starts where
+        the previous one ends, which is known as soon as the previous step is encoded, so the steps are written in
+        parallel and the file does not depend on `workers`. A failed write stops the steps not started and raises
+        once."""
         unk_id = tokenizer.token_to_id(UNK_TOKEN)
         token_ids, token_lengths = word_ids.ids, word_ids.lengths
         counts = np.bincount(
@@ -118,46 +126,73 @@ class WordStream:
         kept_offsets = np.cumsum(kept_lengths) - kept_lengths
 
         ids_path = self.path.with_name("ids.int32")
+        # At most one sentence a line, written in place by the steps and shrunk at the end: the sentences' lengths
+        # are never held twice.
+        sentence_lengths = np.empty(len(self.line_lengths), dtype=np.int32)
+        failed = threading.Event()
 
-        def encode_step(first_word: int, last_word: int, first_line: int, last_line: int):
-            words = _read_ids(self.path, first_word, last_word)
-            return encode_words(words, self.line_lengths[first_line:last_line], kept_offsets, kept_lengths, kept_ids)
+        def encode_step(step: tuple[int, int, int, int], starts: Future, next_starts: Future, file: int) -> None:
+            """Encode one step, pass on where the next one starts, and write this one where it starts."""
+            first_word, last_word, first_line, last_line = step
+            try:
+                if failed.is_set():
+                    raise _EarlierStepFailed
+                words = _read_ids(self.path, first_word, last_word)
+                kept, per_sentence = encode_words(
+                    words, self.line_lengths[first_line:last_line], kept_offsets, kept_lengths, kept_ids
+                )
+                first_token, first_sentence = starts.result()
+                next_starts.set_result((first_token + kept.shape[0], first_sentence + per_sentence.shape[0]))
+                sentence_lengths[first_sentence : first_sentence + per_sentence.shape[0]] = per_sentence
+                _write_at(file, kept, 4 * first_token, ids_path)
+            except BaseException:
+                failed.set()
+                if not next_starts.done():  # the next step waits for this one's end
+                    next_starts.set_exception(_EarlierStepFailed())
+                raise
 
-        sentence_lengths, num_tokens = [], 0
-        in_flight: collections.deque[Future] = collections.deque()
-        with open(ids_path, "wb", buffering=0) as ids_file, ThreadPoolExecutor(max(workers, 1)) as pool:
-
-            def write_oldest() -> None:
-                nonlocal num_tokens
-                kept, per_sentence = in_flight.popleft().result()
-                _write(ids_file, kept, ids_path)
-                num_tokens += kept.shape[0]
-                sentence_lengths.append(per_sentence)
-
-            for step in self._encode_steps():
-                in_flight.append(pool.submit(encode_step, *step))
-                if len(in_flight) > 2 * workers:
-                    write_oldest()
-            while in_flight:
-                write_oldest()
+        with open(ids_path, "wb", buffering=0) as ids_file:
+            starts: Future = Future()
+            starts.set_result((0, 0))
+            steps: list[Future] = []
+            pool = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="word2vec-encoder")
+            try:
+                for step in self._encode_steps(step_words or WORDS_PER_ENCODE_STEP):
+                    next_starts: Future = Future()
+                    steps.append(pool.submit(encode_step, step, starts, next_starts, ids_file.fileno()))
+                    starts = next_starts
+                # Steps start in order, so the first to fail is an earlier one than any step that stopped for it.
+                for step_done in steps:
+                    step_done.result()
+            except BaseException:
+                failed.set()  # an error or Ctrl-C: the steps not started are not encoded
+                pool.shutdown(cancel_futures=True)
+                raise
+            pool.shutdown()
+        num_tokens, num_sentences = starts.result()
+        sentence_lengths.resize(num_sentences, refcheck=False)  # in place: no view of it is left
         return EncodedCorpus(
             ids_path=ids_path,
             num_tokens=num_tokens,
-            sentence_lengths=np.concatenate(sentence_lengths) if sentence_lengths else np.zeros(0, np.int32),
+            sentence_lengths=sentence_lengths,
             counts=counts,
             word_count=int(counts.sum()),
         )
 
-    def _encode_steps(self) -> Iterator[tuple[int, int, int, int]]:
-        """(first word, last word, first line, last line) of whole lines of about WORDS_PER_ENCODE_STEP words (at
-        least one line), in order."""
+    def _encode_steps(self, step_words: int) -> Iterator[tuple[int, int, int, int]]:
+        """(first word, last word, first line, last line) of whole lines of about `step_words` words (at least one
+        line), in order."""
         first_line = first_word = 0
         while first_line < len(self.line_lengths):
-            line_ends = np.cumsum(self.line_lengths[first_line : first_line + WORDS_PER_ENCODE_STEP], dtype=np.int64)
-            lines = max(int(np.searchsorted(line_ends, WORDS_PER_ENCODE_STEP, "right")), 1)
+            line_ends = np.cumsum(self.line_lengths[first_line : first_line + step_words], dtype=np.int64)
+            lines = max(int(np.searchsorted(line_ends, step_words, "right")), 1)
             last_word = first_word + int(line_ends[lines - 1])
             yield first_word, last_word, first_line, first_line + lines
             first_line, first_word = first_line + lines, last_word
+
+
+class _EarlierStepFailed(Exception):
+    """A step stopped because an earlier one failed, whose own error is the one raised."""
 
 
 def number_words(lines: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -272,6 +307,18 @@ def _write(file: io.RawIOBase, array: np.ndarray, path: Path) -> None:
     try:
         while view.nbytes:
             view = view[file.write(view) :]
+    except OSError as error:
+        raise _disk_error(error, path) from error
+
+
+def _write_at(file: int, array: np.ndarray, offset: int, path: Path) -> None:
+    """Write `array`'s bytes at byte `offset` of the open file `file` (`path`), without the GIL: a full disk is one
+    CorpusError, raised here."""
+    view = memoryview(np.ascontiguousarray(array)).cast("B")
+    try:
+        while view.nbytes:
+            written = os.pwrite(file, view, offset)
+            view, offset = view[written:], offset + written
     except OSError as error:
         raise _disk_error(error, path) from error
 
