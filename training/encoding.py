@@ -256,39 +256,68 @@ def _numbered_in_processes(
 
 class _WordStreamWriter:
     """The corpus's word stream as chunks of it arrive in order: each chunk's words, numbered within the chunk, are
-    appended to a file as the corpus's numbers of those words; their counts and the words of each line are summed
-    up. The caller numbers the words: `_TextNumbers` for text, `WordTable` for bytes."""
+    written to a file as the corpus's numbers of those words, at the chunk's offset; the words of each line are
+    appended to a second file (lines.int32, read back once at the end, so that the lines' lengths are never held
+    twice); the words' counts are summed up. The caller numbers the words: `_TextNumbers` for text, `WordTable` for
+    bytes. Given a `pool`, its threads write the chunks (`workers` of them at most waiting), so that this thread
+    only numbers them."""
 
-    def __init__(self, path: Path, progress: bool):
+    def __init__(self, path: Path, progress: bool, pool: ThreadPoolExecutor | None = None, workers: int = 1):
         self.path = path
+        self.lines_path = path.with_name("lines.int32")
         # Grown by doubling: a chunk costs its own distinct words, not the corpus's.
         self.word_counts = np.zeros(1 << 16, dtype=np.int64)
-        self.line_lengths: list[np.ndarray] = []
+        self.words_written = 0
+        self.pool, self.workers = pool, workers
+        self.writes: collections.deque[Future] = collections.deque()
         self.bar = tqdm(desc="reading", unit="word", unit_scale=True, disable=not progress, dynamic_ncols=True)
         self.file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
+        self.lines_file = open(self.lines_path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
 
     def add(self, to_corpus: np.ndarray, numbers: np.ndarray, line_lengths: np.ndarray, counts: np.ndarray) -> None:
         """A chunk: the corpus's number of each of its distinct words, each word's number among them, the words
         of each line and how often each distinct word occurs."""
-        _write(self.file, to_corpus[numbers], self.path)
+        offset = 4 * self.words_written
+        if self.pool is None:
+            _write_at(self.file.fileno(), to_corpus[numbers], offset, self.path)
+        else:
+            self.writes.append(
+                self.pool.submit(_mapped_and_written, self.file.fileno(), to_corpus, numbers, offset, self.path)
+            )
+            while len(self.writes) > self.workers:
+                self.writes.popleft().result()
+        self.words_written += numbers.shape[0]
+        _write(self.lines_file, line_lengths, self.lines_path)
         if to_corpus.shape[0] and to_corpus.max() >= self.word_counts.shape[0]:
             grown = np.zeros(max(2 * self.word_counts.shape[0], int(to_corpus.max()) + 1), np.int64)
             grown[: self.word_counts.shape[0]] = self.word_counts
             self.word_counts = grown
         self.word_counts[to_corpus] += counts
-        self.line_lengths.append(line_lengths)
         self.bar.update(numbers.shape[0])
 
+    def wait_for_writes(self) -> None:
+        """Wait for the chunks being written; the first failed write's error."""
+        while self.writes:
+            self.writes.popleft().result()
+
     def close(self) -> None:
+        """Close the files; the caller has waited for the writes (or for the pool to end, after an error)."""
         self.file.close()
+        self.lines_file.close()
         self.bar.close()
 
     def stream(self, words: list[str]) -> WordStream:
-        line_lengths = np.concatenate(self.line_lengths) if self.line_lengths else np.zeros(0, np.int32)
-        self.line_lengths = []  # one copy of the lines' lengths (4 bytes a line) at a time
         return WordStream(
-            path=self.path, words=words, word_counts=self.word_counts[: len(words)].copy(), line_lengths=line_lengths
+            path=self.path,
+            words=words,
+            word_counts=self.word_counts[: len(words)].copy(),
+            line_lengths=np.fromfile(self.lines_path, dtype=np.int32),
         )
+
+
+def _mapped_and_written(file: int, to_corpus: np.ndarray, numbers: np.ndarray, offset: int, path: Path) -> None:
+    """Write the corpus's numbers (`to_corpus`) of a chunk's words (`numbers`) at byte `offset` of `file`."""
+    _write_at(file, to_corpus[numbers], offset, path)
 
 
 class _TextNumbers(dict):
@@ -361,23 +390,23 @@ def read_files(files: FileSources, workdir: str | Path, workers: int = 1, progre
 
     Each file is read in ranges of about RANGE_BYTES bytes of whole lines (decompressed first where compressed),
     which `workers` threads split and number in compiled code (`word_splitting.split_range`) while this thread
-    reads ahead and maps each range's words onto the corpus's (`WordTable`), in order: the result does not depend
-    on `workers`. A range holding a line that `split_long_lines` might cut, and the rest of a file from a line
+    reads ahead and maps each range's words onto the corpus's (`WordTable`), in order; the threads then write each
+    range's word stream at its offset. The result does not depend on `workers`. A range holding a line that `split_long_lines` might cut, and the rest of a file from a line
     longer than a range on, are read as `read_words` reads them. Words are decoded once, at the end."""
-    writer = _WordStreamWriter(Path(workdir) / "words.int32", progress)
     table = WordTable()
-    try:
-        with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="word2vec-reader") as pool:
-            try:
-                for path, byte_range in files.sources:
-                    replaced = _read_source(path, byte_range, files.max_chars, pool, max(workers, 1), table, writer)
-                    if replaced:
-                        warn_undecodable(path, replaced)
-            except BaseException:
-                pool.shutdown(cancel_futures=True)  # an error or Ctrl-C: the ranges not started are not read
-                raise
-    finally:
-        writer.close()
+    with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="word2vec-reader") as pool:
+        writer = _WordStreamWriter(Path(workdir) / "words.int32", progress, pool, max(workers, 1))
+        try:
+            for path, byte_range in files.sources:
+                replaced = _read_source(path, byte_range, files.max_chars, pool, max(workers, 1), table, writer)
+                if replaced:
+                    warn_undecodable(path, replaced)
+            writer.wait_for_writes()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # an error or Ctrl-C: the ranges not started are not read
+            raise
+        finally:
+            writer.close()
     words = table.joined().decode("utf-8", errors="replace").split("\n")[:-1]
     if len(set(words)) < len(words):
         # Different undecodable bytes became the same U+FFFD: number the words as text, as read_words does.
