@@ -3,7 +3,8 @@ the same file in the same run as what reading alone costs.
 
     python benchmarks/front_end.py                  # bench-en x 9 (108M words), plain and .gz, 1 and all workers
     python benchmarks/front_end.py --repeat 2 --workers 2
-    python benchmarks/front_end.py --memory         # peak memory at bench-en x 1 and x 8 (plain, all workers)
+    python benchmarks/front_end.py --memory         # peak memory at bench-en x 1 and x 8 (plain, all workers;
+                                                    # x 8 also at min_count 40, which keeps x 1's vocabulary)
     python benchmarks/front_end.py --line-reader    # also the line reader (the path before issue 25), x 1
     python benchmarks/front_end.py --saving         # model.safetensors of 500k x 100 against a plain write
     python benchmarks/front_end.py --decompression  # bench-en.txt.gz through Python's gzip and through isal
@@ -53,7 +54,7 @@ def child(corpus_path: str, options: dict) -> dict:
     corpus = TextCorpus.from_files([corpus_path])
     if options["line_reader"]:
         corpus.files = None  # the lines, as TextCorpus iterates them, through the line reader
-    args = TrainingArguments(workers=options["workers"], min_count=5)
+    args = TrainingArguments(workers=options["workers"], min_count=options["min_count"])
     with tempfile.TemporaryDirectory(prefix="front-end-bench-") as workdir:
         cpu_before, started = process_and_children_cpu(), time.perf_counter()
         text = encode_corpus(corpus, args, workdir)
@@ -121,8 +122,8 @@ def decompression() -> None:
             print(f"{name}: {size / 2**20:.0f} MiB out in {time.process_time() - started:.3f} CPU s")
 
 
-def run_child(corpus: Path, workers: int, line_reader: bool = False) -> dict:
-    options = {"workers": workers, "line_reader": line_reader}
+def run_child(corpus: Path, workers: int, line_reader: bool = False, min_count: int = 5) -> dict:
+    options = {"workers": workers, "line_reader": line_reader, "min_count": min_count}
     completed = subprocess.run(
         [sys.executable, __file__, "--child", str(corpus), json.dumps(options)], capture_output=True, text=True
     )
@@ -160,7 +161,7 @@ def word_count_reference(path: Path) -> dict:
 def report(label: str, result: dict) -> None:
     rate = result["words"] / result["seconds"]
     print(
-        f"{label:<34} {result['words'] / 1e6:7.1f}M words {result['seconds']:7.2f} s {rate / 1e6:6.1f}M words/s "
+        f"{label:<44} {result['words'] / 1e6:7.1f}M words {result['seconds']:7.2f} s {rate / 1e6:6.1f}M words/s "
         f"(cpu {result['cpu_seconds']:6.2f} s; reading {result['reading']:6.2f} s, vocabulary and encoding "
         f"{result['vocabulary_and_encoding']:5.2f} s; peak {result['peak_mib']:,.0f} MiB)"
     )
@@ -203,15 +204,20 @@ def main() -> None:
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory(prefix="front-end-bench-") as folder:
         if options.memory:
-            for repeat in (1, 8):
+            # bench-en x 8 holds every word of x 1 eight times: min_count 40 there keeps x 1's vocabulary at
+            # min_count 5, so that what grows is the corpus's share alone; min_count 5 adds the words seen 1 to 4
+            # times in x 1 to the vocabulary.
+            workers = max(options.workers)
+            for repeat, min_count in ((1, 5), (8, 40), (8, 5)):
                 plain, _ = make_corpora(Path(folder), repeat)
-                report(f"bench-en x {repeat}, {max(options.workers)} workers", run_child(plain, max(options.workers)))
+                result = run_child(plain, workers, min_count=min_count)
+                report(f"bench-en x {repeat}, min_count {min_count}, {result['vocabulary']:,} tokens", result)
                 plain.unlink()
             return
         plain, packed = make_corpora(Path(folder), options.repeat)
         reference = word_count_reference(plain)
         print(
-            f"{'wc -w ' + plain.name:<34} {reference['words'] / 1e6:7.1f}M words {reference['seconds']:7.2f} s "
+            f"{'wc -w ' + plain.name:<44} {reference['words'] / 1e6:7.1f}M words {reference['seconds']:7.2f} s "
             f"{reference['words'] / reference['seconds'] / 1e6:6.1f}M words/s (cpu {reference['cpu_seconds']:.2f} s)"
         )
         best = 0.0
