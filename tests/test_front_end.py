@@ -209,10 +209,10 @@ def test_a_disk_filling_while_the_encoded_stream_is_written_is_one_error_and_rem
 
 
 def word_stream_and_ids(folder: Path) -> tuple[encoding.WordStream, Tokenizer, word_level.TokenIds]:
-    """A word stream of 400 lines, some empty and some of out-of-vocabulary words only (no sentence), with a
+    """A word stream of 3000 lines, some empty and some of out-of-vocabulary words only (no sentence), with a
     vocabulary where a word has no id, one or two."""
     rng = np.random.default_rng(4)
-    lines = [" ".join(f"w{number}" for number in rng.integers(0, 120, size=rng.integers(0, 13))) for _ in range(400)]
+    lines = [" ".join(f"w{number}" for number in rng.integers(0, 120, size=rng.integers(0, 13))) for _ in range(3000)]
     lines[10:13] = ["w0 w5 w10", "", "w15"]  # every fifth word is out of the vocabulary
     folder.mkdir()
     stream = encoding.read_words(lines, folder)
@@ -230,7 +230,7 @@ def test_steps_written_at_their_own_offsets_give_the_file_of_one_step_whatever_t
     whole = stream.encode(tokenizer, word_ids, workers=1, step_words=len(np.fromfile(stream.path, np.int32)))
     expected = whole.ids_path.read_bytes()
     assert 0 < whole.sentence_lengths.shape[0] < len(stream.line_lengths), "some lines are not sentences"
-    for workers, step_words in [(1, 37), (3, 37), (3, 1)]:
+    for workers, step_words in [(1, 37), (3, 37), (3, 1), (3, 8000)]:  # 8000 words: more than 1024 lines
         encoded = stream.encode(tokenizer, word_ids, workers=workers, step_words=step_words)
         assert encoded.ids_path.read_bytes() == expected
         assert encoded.num_tokens == whole.num_tokens

@@ -183,8 +183,13 @@ class WordStream:
         """(first word, last word, first line, last line) of whole lines of about `step_words` words (at least one
         line), in order."""
         first_line = first_word = 0
+        # The lines summed at a time: doubled until they hold a step, so that the sums are about a step's lines.
+        window = 1024
         while first_line < len(self.line_lengths):
-            line_ends = np.cumsum(self.line_lengths[first_line : first_line + step_words], dtype=np.int64)
+            line_ends = np.cumsum(self.line_lengths[first_line : first_line + window], dtype=np.int64)
+            if line_ends[-1] < step_words and first_line + window < len(self.line_lengths):
+                window *= 2
+                continue
             lines = max(int(np.searchsorted(line_ends, step_words, "right")), 1)
             last_word = first_word + int(line_ends[lines - 1])
             yield first_word, last_word, first_line, first_line + lines
@@ -391,8 +396,9 @@ def read_files(files: FileSources, workdir: str | Path, workers: int = 1, progre
     Each file is read in ranges of about RANGE_BYTES bytes of whole lines (decompressed first where compressed),
     which `workers` threads split and number in compiled code (`word_splitting.split_range`) while this thread
     reads ahead and maps each range's words onto the corpus's (`WordTable`), in order; the threads then write each
-    range's word stream at its offset. The result does not depend on `workers`. A range holding a line that `split_long_lines` might cut, and the rest of a file from a line
-    longer than a range on, are read as `read_words` reads them. Words are decoded once, at the end."""
+    range's word stream at its offset. The result does not depend on `workers`. A range holding a line that
+    `split_long_lines` might cut, and the rest of a file from a line longer than a range on, are read as
+    `read_words` reads them. Words are decoded once, at the end."""
     table = WordTable()
     with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="word2vec-reader") as pool:
         writer = _WordStreamWriter(Path(workdir) / "words.int32", progress, pool, max(workers, 1))
