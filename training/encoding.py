@@ -462,8 +462,11 @@ def _read_source(
         with stream, decompression_errors(path, raw) if compressed else contextlib.nullcontext():
             carry = b""
             while True:
-                fresh = stream.read(RANGE_BYTES)
-                block = carry + fresh if carry else fresh
+                # Read after the carried part of a line, into the range's own buffer: no second copy of the range.
+                block = bytearray(len(carry) + RANGE_BYTES)
+                block[: len(carry)] = carry
+                fresh = stream.readinto(memoryview(block)[len(carry) :])
+                del block[len(carry) + fresh :]
                 cut = block.rfind(b"\n") + 1 if fresh else len(block)
                 if cut == 0 and len(block) > RANGE_BYTES:
                     # A line longer than a range: the rest of the file is read line by line, in bounded memory.
@@ -478,7 +481,7 @@ def _read_source(
                         settle()
                 if not fresh:
                     break
-                carry = block[cut:]
+                carry = bytes(block[cut:])
             while in_flight:
                 settle()
     return replaced
