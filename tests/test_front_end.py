@@ -274,6 +274,30 @@ def test_a_step_failing_in_a_worker_raises_its_error_once_stops_the_others_and_r
     assert list((tmp_path / "temporary").iterdir()) == []
 
 
+def test_blocks_summing_the_sentences_a_window_at_a_time_are_those_of_all_the_sentences_starts(tmp_path):
+    rng = np.random.default_rng(5)
+    sentence_lengths = rng.integers(1, 20, size=5000).astype(np.int32)
+    sentence_lengths[[7, 2500, 4999]] = 3000  # sentences longer than a block of 40
+    num_tokens = int(sentence_lengths.sum())
+    rng.integers(0, 100, size=num_tokens, dtype=np.int32).tofile(tmp_path / "ids.int32")
+    encoded = encoding.EncodedCorpus(tmp_path / "ids.int32", num_tokens, sentence_lengths, np.zeros(100), num_tokens)
+    all_starts = np.concatenate([[0], np.cumsum(sentence_lengths, dtype=np.int64)])
+    for count in (1, 2, 3, 40, 1000, num_tokens + 5):
+        blocks = list(encoded.blocks(count))
+        assert len(blocks) == count
+        np.testing.assert_array_equal(np.concatenate([ids for ids, _ in blocks]), encoded.read())
+        start = 0
+        for index, (ids, starts) in enumerate(blocks, 1):
+            end = start + ids.shape[0]
+            inside = all_starts[(all_starts >= start) & (all_starts < end)]
+            np.testing.assert_array_equal(starts, inside - start)
+            target = num_tokens * index // count
+            before_target = all_starts[all_starts <= target].max()
+            # A block ends at the last sentence start before its share of the tokens, if one is in the block.
+            assert end == (before_target if index < count and before_target > start else target)
+            start = end
+
+
 def test_a_failing_range_stops_the_reading_with_its_error(tmp_path, monkeypatch):
     monkeypatch.setattr(encoding, "RANGE_BYTES", 100)
     path = tmp_path / "corpus.txt"

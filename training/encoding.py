@@ -78,19 +78,30 @@ class EncodedCorpus:
 
     def blocks(self, count: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The ids in exactly `count` consecutive blocks of about equal size, each with the block offsets where a
-        sentence starts. Blocks end where a sentence starts unless one sentence spans a whole block; a corpus
-        shorter than `count` tokens gives empty blocks (ranks of a distributed run each need the same count)."""
-        sentence_starts = np.concatenate([[0], np.cumsum(self.sentence_lengths, dtype=np.int64)])
-        start = 0
+        sentence starts (int64). Blocks end where a sentence starts unless one sentence spans a whole block; a corpus
+        shorter than `count` tokens gives empty blocks (ranks of a distributed run each need the same count).
+
+        The sentences' starts are summed a window at a time, from the first sentence of the block on, doubled
+        until it passes the block's end: memory of about a block's sentences, not 8 bytes a sentence."""
+        lengths = self.sentence_lengths
+        start = first_sentence = first_start = 0  # the first sentence starting at or after `start`, where it starts
+        window = 1024
         for index in range(1, count + 1):
             end = self.num_tokens * index // count
+            while True:
+                # starts[i]: where sentence first_sentence + i starts; the last is where the window's sentences end.
+                ends = np.cumsum(lengths[first_sentence : first_sentence + window], dtype=np.int64)
+                starts = np.concatenate([[0], ends]) + first_start
+                if starts[-1] > end or first_sentence + window >= lengths.shape[0]:
+                    break
+                window *= 2
             if index < count:
-                boundary = sentence_starts[np.searchsorted(sentence_starts, end, side="right") - 1]
-                end = boundary if boundary > start else end
-            first = np.searchsorted(sentence_starts, start, side="left")
-            last = np.searchsorted(sentence_starts, end, side="left")
-            yield self.read(start, end), sentence_starts[first:last] - start
-            start = end
+                before_end = np.searchsorted(starts, end, side="right") - 1  # -1: no sentence starts in the block
+                if before_end >= 0 and starts[before_end] > start:
+                    end = int(starts[before_end])
+            last = int(np.searchsorted(starts, end, side="left"))
+            yield self.read(start, end), starts[:last] - start
+            first_sentence, first_start, start = first_sentence + last, int(starts[last]), end
 
 
 @dataclass
