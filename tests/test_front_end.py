@@ -298,6 +298,29 @@ def test_blocks_summing_the_sentences_a_window_at_a_time_are_those_of_all_the_se
             start = end
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="interrupts itself with SIGINT")
+def test_ctrl_c_while_encoding_stops_the_steps_not_started_and_removes_the_temporary_files(tmp_path, monkeypatch):
+    path = tmp_path / "corpus.txt"
+    path.write_text("some words here and there\n" * 1000)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
+    (tmp_path / "temporary").mkdir()
+    monkeypatch.setattr(encoding, "WORDS_PER_ENCODE_STEP", 50)  # 100 steps
+    calls = itertools.count()
+    encode_words = encoding.encode_words
+
+    def interrupted_at_the_third(*arguments):
+        if next(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C does: KeyboardInterrupt in the main thread
+            time.sleep(0.5)  # while the main thread handles it
+        return encode_words(*arguments)
+
+    monkeypatch.setattr(encoding, "encode_words", interrupted_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
+    assert next(calls) < 10, "the steps not started were not run"
+    assert list((tmp_path / "temporary").iterdir()) == []
+
+
 def test_a_failing_range_stops_the_reading_with_its_error(tmp_path, monkeypatch):
     monkeypatch.setattr(encoding, "RANGE_BYTES", 100)
     path = tmp_path / "corpus.txt"
