@@ -846,7 +846,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
                 "buckets; use the tokenizer saved with this model"
             )
         rows, held = self.ngram_table_rows(buckets.clamp(min=0))
-        summed = (F.embedding(rows, self.ngrams) * (counted & held).unsqueeze(-1)).sum(1)
+        # A compact table of no rows (no word had an n-gram) still gives every bucket a zero row.
+        table = self.ngrams if self.ngrams.shape[0] else self.ngrams.new_zeros(1, self.config.hidden_size)
+        summed = (F.embedding(rows, table) * (counted & held).unsqueeze(-1)).sum(1)
         return embeds.index_put(positions, (summed / counted.sum(1, keepdim=True)).to(embeds.dtype))
 
     def ngram_table_rows(self, buckets: torch.LongTensor) -> tuple[torch.LongTensor, torch.BoolTensor]:

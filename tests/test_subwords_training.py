@@ -334,6 +334,25 @@ def test_a_full_folder_without_ngram_buckets_still_loads_and_gives_the_same_vect
         torch.testing.assert_close(loaded.get_vector(word), model.get_vector(word), rtol=0, atol=1e-6)
 
 
+def test_a_compact_table_of_no_rows_gives_unknown_words_zero_vectors():
+    model = Word2VecModel(Word2VecConfig(vocab_size=3, hidden_size=4, bucket=10, ngram_rows=0))
+    ids = torch.tensor([[1, 2]])
+    output = model(ids, subword_ids=torch.tensor([[[3, 7], [-1, -1]]])).last_hidden_state
+    assert not output[0, 0].any(), "the unknown word's buckets have no rows: zeros"
+    torch.testing.assert_close(output[0, 1], model.embeddings[2].detach())
+
+
+def test_a_shrunk_compact_folder_keeps_its_ngram_buckets_and_unknown_words_vectors(affix_run, affix_folder, tmp_path):
+    from word2vec_hub.conversion.shrink import shrink_model_folder
+
+    shrink_model_folder(affix_folder, tmp_path / "small", table_dtype="float16", max_vocab=20)
+    small = Word2VecModel.from_pretrained(tmp_path / "small")
+    assert small.config.vocab_size == 22
+    assert torch.equal(small.ngram_buckets, affix_run.model.ngram_buckets)
+    for word in unknown_words_with_absent_and_held_buckets(affix_run.model):
+        torch.testing.assert_close(small.get_vector(word), affix_run.model.get_vector(word), rtol=1e-2, atol=1e-4)
+
+
 def test_an_unseen_word_gets_a_vector_through_automodel_and_autotokenizer_alone(affix_run, affix_folder, tmp_path):
     unseen = held_out(3)
     completed = subprocess.run(
