@@ -447,8 +447,8 @@ def _check_subwords(folder: str | Path, option: str, config: Word2VecConfig, arg
         )
     if config.bucket > 0 and not args.subwords:
         raise CorpusError(
-            f"{option} {folder}: the model has subword vectors (an n-gram table of {config.bucket:,} rows), but this "
-            "run trains without them; continue it with --subwords, or train a new model"
+            f"{option} {folder}: the model has subword vectors (n-grams hashed into {config.bucket:,} buckets), but "
+            "this run trains without them; continue it with --subwords, or train a new model"
         )
     theirs = (config.min_n, config.max_n, config.bucket)
     asked = (args.min_n or config.min_n, args.max_n or config.max_n, args.bucket or config.bucket)
