@@ -114,6 +114,7 @@ def run_ours(corpus: str, options: dict) -> dict:
         "all_pairs": all_pairs_spearman(vector),
         "peak_rss_mb": peak_rss_mb(),
         "phases": result.phases,
+        "ngram_rows": 0 if model.ngrams is None else model.ngrams.shape[0],
     }
 
 
@@ -211,6 +212,8 @@ def print_rows(title: str, rows: list[dict], epochs: int) -> None:
             print(
                 f"{row['name']} phases: " + ", ".join(f"{name} {value:.1f} s" for name, value in row["phases"].items())
             )
+        if row.get("ngram_rows"):
+            print(f"{row['name']} n-gram table: {row['ngram_rows']:,} rows (the buckets its vocabulary uses)")
 
 
 def verdict(met: bool) -> str:

@@ -199,7 +199,9 @@ def write_fasttext_bin(model: Word2VecModel, path: str | Path) -> int:
     subwords is written as fastText's `-maxn 0` models are (no n-gram table, `bucket` 0), its rows its vectors.
     The output matrix is the model's context vectors where it has them (negative sampling), else zeros: converted
     vectors have none, and hierarchical softmax's inner nodes follow our Huffman tree, not fastText's. Counts are
-    the model's, at least 1 (gensim's loader drops a word counted 0).
+    the model's, at least 1 (gensim's loader drops a word counted 0). A compact n-gram table is written full, a
+    block of buckets at a time, with zero rows where it has none: fastText then computes every vector as our model
+    does.
     """
     config = model.config
     rows = model.word_ids()
@@ -215,6 +217,7 @@ def write_fasttext_bin(model: Word2VecModel, path: str | Path) -> int:
     bucket = config.bucket if subwords else 0
     min_n, max_n = (config.min_n, config.max_n) if subwords else (0, 0)
     ngrams = model.ngrams.detach().float().cpu().numpy() if subwords else np.zeros((0, config.hidden_size), "<f4")
+    row_of_bucket = _row_of_bucket(model) if subwords else np.empty(0, dtype=np.int32)
     table = model.embeddings.detach().float().cpu()
     context = model.context if config.has_context_vectors and not config.hs else None
     with open(path, "wb") as file:
@@ -237,10 +240,13 @@ def write_fasttext_bin(model: Word2VecModel, path: str | Path) -> int:
             end = min(start + BLOCK_WORDS, len(rows))
             composed = table[rows[start:end]].numpy()
             own = np.empty_like(composed, dtype="<f4")
-            _own_rows(data, starts[start:end], ends[start:end], composed, ngrams, min_n, max_n, max(bucket, 1), own)
+            _own_rows(
+                data, starts[start:end], ends[start:end], composed, ngrams, row_of_bucket, min_n, max_n,
+                max(bucket, 1), own,
+            )  # fmt: skip
             file.write(own.data)
         for start in range(0, bucket, BLOCK_WORDS):
-            file.write(np.ascontiguousarray(ngrams[start : start + BLOCK_WORDS], dtype="<f4").data)
+            file.write(_full_ngram_rows(ngrams, row_of_bucket, start, min(start + BLOCK_WORDS, bucket)).data)
         file.write(b"\0")  # nor is the output matrix
         file.write(MATRIX_SHAPE.pack(len(rows), config.hidden_size))
         for start in range(0, len(rows), BLOCK_WORDS):
@@ -251,6 +257,28 @@ def write_fasttext_bin(model: Word2VecModel, path: str | Path) -> int:
                 output = context.detach()[block].float().cpu().numpy()
             file.write(np.ascontiguousarray(output, dtype="<f4").data)
     return len(rows)
+
+
+def _row_of_bucket(model: Word2VecModel) -> np.ndarray:
+    """A compact n-gram table's row of each bucket [bucket] int32, -1 where it has none; empty for a full table."""
+    if model.ngram_buckets is None:
+        return np.empty(0, dtype=np.int32)
+    row_of_bucket = np.full(model.config.bucket, -1, dtype=np.int32)
+    row_of_bucket[model.ngram_buckets.cpu().numpy()] = np.arange(model.ngram_buckets.shape[0], dtype=np.int32)
+    return row_of_bucket
+
+
+def _full_ngram_rows(ngrams: np.ndarray, row_of_bucket: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Buckets [first, last) of the full table that fastText keeps [last - first, dim] float32: a compact table's
+    rows where it has them, zeros elsewhere (what our model reads there), one block at a time so that the full table
+    is never held."""
+    if not row_of_bucket.shape[0]:
+        return np.ascontiguousarray(ngrams[first:last], dtype="<f4")
+    block = np.zeros((last - first, ngrams.shape[1]), dtype="<f4")
+    rows = row_of_bucket[first:last]
+    held = rows >= 0
+    block[held] = ngrams[rows[held]]
+    return block
 
 
 @njit(cache=True)
@@ -274,15 +302,21 @@ def _dictionary_words(data: np.ndarray, offset: int, entries: int) -> tuple[np.n
 
 
 @njit(inline="always")
-def _add_ngram_rows(data, start, end, ngrams, min_n, max_n, bucket, total):
+def _add_ngram_rows(data, start, end, ngrams, row_of_bucket, min_n, max_n, bucket, total):
     """Add to `total` the rows of `ngrams` that the n-grams of the word data[start:end] hash to, in fastText's
-    order (`word_ngram_buckets`; none for the end-of-sentence token "</s>"); return how many rows were added."""
+    order (`word_ngram_buckets`; none for the end-of-sentence token "</s>"); return how many n-grams there were.
+    `row_of_bucket` [bucket] gives a compact table's row of each bucket (-1: none, a zero row that still counts);
+    empty for a full table, whose row of a bucket is the bucket."""
     if end - start == 4 and (data[start], data[start + 1], data[start + 2], data[start + 3]) == (60, 47, 115, 62):
         return 0
     buckets = np.empty((end - start + 2) * max(max_n - min_n + 1, 0), dtype=np.int32)
     added = word_ngram_buckets(data, start, end, min_n, max_n, bucket, buckets)
     for index in range(added):
         row = np.int64(buckets[index])
+        if row_of_bucket.shape[0]:
+            row = np.int64(row_of_bucket[row])
+            if row < 0:
+                continue
         for column in range(total.shape[0]):
             total[column] += ngrams[row, column]
     return added
@@ -290,22 +324,24 @@ def _add_ngram_rows(data, start, end, ngrams, min_n, max_n, bucket, total):
 
 @njit(parallel=True, nogil=True, cache=True)
 def _compose(data, starts, ends, word_rows, ngrams, min_n, max_n, bucket, out):
-    """out[i] = the mean of word_rows[i] and the n-gram rows of the word data[starts[i]:ends[i]], summed and scaled
-    in float32 in fastText's order (`getWordVector`: its own row, then the n-grams', times 1 / count)."""
+    """out[i] = the mean of word_rows[i] and the n-gram rows of the word data[starts[i]:ends[i]] (of the full table
+    `ngrams`), summed and scaled in float32 in fastText's order (`getWordVector`: its own row, then the n-grams',
+    times 1 / count)."""
+    full_table = np.empty(0, dtype=np.int32)
     for i in prange(out.shape[0]):
         vector = out[i]
         vector[:] = word_rows[i]
-        rows = 1 + _add_ngram_rows(data, starts[i], ends[i], ngrams, min_n, max_n, bucket, vector)
+        rows = 1 + _add_ngram_rows(data, starts[i], ends[i], ngrams, full_table, min_n, max_n, bucket, vector)
         vector *= np.float32(1.0 / rows)
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def _own_rows(data, starts, ends, composed, ngrams, min_n, max_n, bucket, out):
+def _own_rows(data, starts, ends, composed, ngrams, row_of_bucket, min_n, max_n, bucket, out):
     """out[i] = the row fastText keeps for the word data[starts[i]:ends[i]] whose vector is composed[i]:
-    composed[i] * (1 + n) - the sum of its n n-gram rows, in float64 so that fastText's float32 mean gives back
-    composed[i] to float32 precision."""
+    composed[i] * (1 + n) - the sum of its n n-gram rows (`row_of_bucket` as for `_add_ngram_rows`), in float64 so
+    that fastText's float32 mean gives back composed[i] to float32 precision."""
     for i in prange(out.shape[0]):
         total = np.zeros(out.shape[1], dtype=np.float64)
-        count = _add_ngram_rows(data, starts[i], ends[i], ngrams, min_n, max_n, bucket, total)
+        count = _add_ngram_rows(data, starts[i], ends[i], ngrams, row_of_bucket, min_n, max_n, bucket, total)
         for column in range(out.shape[1]):
             out[i, column] = composed[i, column] * np.float64(1 + count) - total[column]

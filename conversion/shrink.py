@@ -98,6 +98,8 @@ def shrink_model(model: Word2VecModel, max_vocab: int | None = None, pca_dims: i
     if model.ngrams is not None:
         # The n-gram rows belong to no word: pruning keeps them all.
         shrunk.ngrams = torch.nn.Parameter(model.ngrams.detach().float(), requires_grad=False)
+        if model.ngram_buckets is not None:
+            shrunk.ngram_buckets = model.ngram_buckets.detach().cpu()
     shrunk.set_tokenizer(model.tokenizer if len(rows) == config.vocab_size else renumbered_tokenizer(model, rows))
     return shrunk
 

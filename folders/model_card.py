@@ -321,9 +321,14 @@ def describe_architecture(config: Word2VecConfig) -> str:
         *(["hierarchical softmax"] if config.hs else []),
         *([f"negative sampling ({config.negative} noise words a {example})"] if config.negative > 0 else []),
     ]
+    kept = (
+        f", of which the {config.ngram_rows:,} its vocabulary's n-grams use are kept"
+        if config.ngram_rows is not None
+        else ""
+    )
     subwords = (
         f", with fastText's subwords (character {config.min_n}- to {config.max_n}-grams hashed into "
-        f"{config.bucket:,} rows: a word's vector is the mean of its own and its n-grams' vectors)"
+        f"{config.bucket:,} buckets{kept}: a word's vector is the mean of its own and its n-grams' vectors)"
         if config.bucket > 0
         else ""
     )

@@ -187,8 +187,10 @@ class Word2VecConfig(PreTrainedConfig):
         cbow_mean (`bool`): CBOW's input is the mean of the window's vectors (else their sum), gensim's
             `cbow_mean`.
         freeze_embeddings (`bool`): load the input vectors with `requires_grad=False`.
-        bucket (`int`): rows of the character n-gram table (`ngrams`, fastText's subwords); 0: no subwords, and a word
-            outside the vocabulary has no vector.
+        bucket (`int`): the buckets character n-grams hash into (fastText's subwords, the `ngrams` table); 0: no
+            subwords, and a word outside the vocabulary has no vector.
+        ngram_rows (`int`, *optional*): rows of a compact n-gram table, which holds only the buckets its
+            vocabulary's n-grams hash to (`ngram_buckets`); None: a full table, one row per bucket (as fastText's).
         min_n, max_n (`int`): the lengths of the character n-grams, in characters.
         window, negative, sample, min_count, max_vocab, epochs, alpha, min_alpha, ns_exponent: the training
             hyperparameters, named as in gensim's `Word2Vec`.
@@ -226,6 +228,7 @@ class Word2VecConfig(PreTrainedConfig):
     architecture: str | None = "skip-gram"
     has_context_vectors: bool = True
     bucket: int = 0
+    ngram_rows: int | None = None
     min_n: int = 3
     max_n: int = 6
     freeze_embeddings: bool = False
@@ -264,6 +267,8 @@ class Word2VecConfig(PreTrainedConfig):
                 raise ValueError(f"{name}={token_id} is outside the vocabulary of {self.vocab_size} rows")
         if self.table_dtype is not None and self.table_dtype not in TABLE_DTYPES:
             raise ValueError(f"table_dtype must be one of {', '.join(TABLE_DTYPES)}, got {self.table_dtype!r}")
+        if self.ngram_rows is not None and not 0 <= self.ngram_rows <= self.bucket:
+            raise ValueError(f"ngram_rows={self.ngram_rows} must be 0 to bucket={self.bucket} (or None: a full table)")
         super().__post_init__(**kwargs)
 
 
@@ -314,6 +319,9 @@ class Word2VecPreTrainedModel(PreTrainedModel):
                 # fastText's (and gensim's FastText) start of the n-gram rows: the word rows' range.
                 bound = 1.0 / module.config.hidden_size
                 init.uniform_(module.ngrams, -bound, bound)
+            if module.ngram_buckets is not None:
+                # A valid table (sorted, distinct buckets) until training puts its vocabulary's buckets there.
+                init.copy_(module.ngram_buckets, torch.arange(module.ngram_buckets.shape[0]))
 
 
 # gensim KeyedVectors names the model lacks: asking for one says where a real KeyedVectors comes from.
@@ -340,9 +348,14 @@ class Word2VecModel(Word2VecPreTrainedModel):
             tree of `counts` (`huffman_tree()`); present when `config.hs`.
         counts (`[vocab_size]`, int64): corpus frequency of each word; drives subsampling, the noise
             distribution and the Huffman tree when training continues.
-        ngrams (`[bucket, hidden_size]`): the character n-gram vectors (fastText's subwords), when `config.bucket`
-            is positive: a word outside the vocabulary gets the mean of its n-grams' rows (`subword_vector`), and
-            the queries take such words too. A known word's row in `embeddings` already holds its fastText vector.
+        ngrams (`[bucket or ngram_rows, hidden_size]`): the character n-gram vectors (fastText's subwords), when
+            `config.bucket` is positive: a word outside the vocabulary gets the mean of its n-grams' rows
+            (`subword_vector`), and the queries take such words too. A known word's row in `embeddings` already
+            holds its fastText vector.
+        ngram_buckets (`[ngram_rows]`, int64): when the table is compact (`config.ngram_rows` set), the bucket of
+            each row of `ngrams`, ascending: a trained model keeps only the buckets its vocabulary's n-grams hash
+            to, and a bucket without a row reads as a zero row that still counts in the mean (what fastText
+            computes from a full table holding zeros there). Absent: a full table, row b is bucket b.
 
     The loss of each mode, whose gradient training applies: `skipgram_loss` and `cbow_loss` (negative sampling),
     `skipgram_hs_loss` and `cbow_hs_loss` (hierarchical softmax).
@@ -366,9 +379,15 @@ class Word2VecModel(Word2VecPreTrainedModel):
         else:
             self.register_parameter("nodes", None)
         if config.bucket > 0:
-            self.ngrams = nn.Parameter(torch.empty(config.bucket, dim))
+            compact = config.ngram_rows is not None
+            self.ngrams = nn.Parameter(torch.empty(config.ngram_rows if compact else config.bucket, dim))
         else:
+            compact = False
             self.register_parameter("ngrams", None)
+        if compact:
+            self.register_buffer("ngram_buckets", torch.empty(config.ngram_rows, dtype=torch.int64), persistent=True)
+        else:
+            self.register_buffer("ngram_buckets", None)
         self.register_buffer("counts", torch.zeros(vocab_size, dtype=torch.int64), persistent=True)
         if config.table_dtype == "int8":
             # The int8 table's row scales, read with it and multiplied into it by `from_pretrained`, then dropped.
@@ -785,10 +804,11 @@ class Word2VecModel(Word2VecPreTrainedModel):
             output_hidden_states (`bool`, *optional*): also return `hidden_states`: a model without layers has one,
                 the embedding output, as transformers models return the embeddings as `hidden_states[0]`.
             return_dict (`bool`, *optional*): a [`BaseModelOutput`] (default) or a tuple.
-            subword_ids (`torch.LongTensor` of shape `(batch_size, sequence_length, most_ngrams)`, *optional*): rows
-                of the `ngrams` table for each token, -1 where there is none, as the tokenizer of a model with
-                subwords returns them (`Word2VecSubwordTokenizer`); a token that has any gets the mean of those rows
-                in place of its looked-up vector (an unknown word, whose [UNK] row is zero).
+            subword_ids (`torch.LongTensor` of shape `(batch_size, sequence_length, most_ngrams)`, *optional*): the
+                n-gram buckets of each token, -1 where there is none, as the tokenizer of a model with subwords
+                returns them (`Word2VecSubwordTokenizer`); a token that has any gets the mean of their rows of
+                `ngrams` (zeros for a bucket a compact table lacks) in place of its looked-up vector (an unknown
+                word, whose [UNK] row is zero).
 
         Returns:
             [`BaseModelOutput`] whose `last_hidden_state` of shape `(batch_size, sequence_length, hidden_size)`
@@ -814,19 +834,34 @@ class Word2VecModel(Word2VecPreTrainedModel):
         return BaseModelOutput(last_hidden_state=hidden, hidden_states=hidden_states)
 
     def _with_subword_vectors(self, embeds: torch.Tensor, subword_ids: torch.LongTensor) -> torch.Tensor:
-        """`embeds` with each position that has n-gram rows in `subword_ids` replaced by their mean."""
+        """`embeds` with each position that has n-gram buckets in `subword_ids` replaced by their mean."""
         present = subword_ids >= 0
         positions = present.any(-1).nonzero(as_tuple=True)
         if not positions[0].numel():
             return embeds
-        rows, kept = subword_ids[positions], present[positions]
-        if int(rows.max()) >= self.config.bucket:
+        buckets, counted = subword_ids[positions], present[positions]
+        if int(buckets.max()) >= self.config.bucket:
             raise ValueError(
-                f"subword_ids holds row {int(rows.max())}, beyond the n-gram table's {self.config.bucket} rows; use "
-                "the tokenizer saved with this model"
+                f"subword_ids holds bucket {int(buckets.max())}, beyond the n-gram table's {self.config.bucket} "
+                "buckets; use the tokenizer saved with this model"
             )
-        vectors = (F.embedding(rows.clamp(min=0), self.ngrams) * kept.unsqueeze(-1)).sum(1) / kept.sum(1, keepdim=True)
-        return embeds.index_put(positions, vectors.to(embeds.dtype))
+        rows, held = self.ngram_table_rows(buckets.clamp(min=0))
+        # A compact table of no rows (no word had an n-gram) still gives every bucket a zero row.
+        table = self.ngrams if self.ngrams.shape[0] else self.ngrams.new_zeros(1, self.config.hidden_size)
+        summed = (F.embedding(rows, table) * (counted & held).unsqueeze(-1)).sum(1)
+        return embeds.index_put(positions, (summed / counted.sum(1, keepdim=True)).to(embeds.dtype))
+
+    def ngram_table_rows(self, buckets: torch.LongTensor) -> tuple[torch.LongTensor, torch.BoolTensor]:
+        """The rows of `ngrams` that hold `buckets` (any shape), and whether each bucket has one (same shape). A
+        full table holds every bucket at its own row; a compact one (`ngram_buckets`) only its vocabulary's, and
+        the caller reads a bucket without a row as zeros (its row is then any valid one)."""
+        if self.ngram_buckets is None:
+            return buckets, torch.ones_like(buckets, dtype=torch.bool)
+        table_buckets = self.ngram_buckets.to(buckets.device)
+        if not table_buckets.numel():
+            return torch.zeros_like(buckets), torch.zeros_like(buckets, dtype=torch.bool)
+        rows = torch.searchsorted(table_buckets, buckets).clamp(max=table_buckets.numel() - 1)
+        return rows, table_buckets[rows] == buckets
 
     def skipgram_loss(
         self,
@@ -1078,10 +1113,12 @@ class Word2VecModel(Word2VecPreTrainedModel):
             )
         normalizer = self.tokenizer.backend_tokenizer.normalizer if self.tokenizer is not None else None
         config = self.config
-        rows = normalized_ngram_buckets(word, normalizer, config.min_n, config.max_n, config.bucket)
-        if not rows:
+        buckets = normalized_ngram_buckets(word, normalizer, config.min_n, config.max_n, config.bucket)
+        if not buckets:
             return self.ngrams.new_zeros(config.hidden_size).detach()
-        return self.ngrams.detach()[rows].mean(0)
+        rows, held = self.ngram_table_rows(torch.tensor(buckets, device=self.ngrams.device))
+        # A bucket without a row is a zero row that still counts, as in fastText's mean over a full table.
+        return self.ngrams.detach()[rows[held]].sum(0) / len(buckets)
 
     def _query_vector(self, terms: Sequence[str | torch.Tensor], weights: Sequence[float]) -> tuple[torch.Tensor, set]:
         dim, device = self.config.hidden_size, self.embeddings.device

@@ -4,10 +4,10 @@ n-grams each unknown word has, so that the model can give it a vector.
 `tokenizers`' WordLevel model maps a word outside the vocabulary to [UNK] and keeps nothing of it, and no
 `tokenizers` component hashes character n-grams. So this class, saved beside the model code and loaded with
 `AutoTokenizer.from_pretrained(folder, trust_remote_code=True)`, adds one model input to what the WordLevel
-tokenizer returns: `subword_ids`, for each token the rows of the `ngrams` table its n-grams hash to (fastText's
-buckets), padded with -1; only [UNK] tokens get any. `Word2VecModel.forward` gives such a token the mean of those
-rows instead of [UNK]'s zero vector. Known words' ids, and their vectors, are the plain tokenizer's. docs/subwords.md
-says why this design.
+tokenizer returns: `subword_ids`, for each token the buckets its n-grams hash to (fastText's), padded with -1; only
+[UNK] tokens get any. `Word2VecModel.forward` finds their rows of the `ngrams` table (a compact table holds only
+some buckets) and gives such a token their mean instead of [UNK]'s zero vector. Known words' ids, and their
+vectors, are the plain tokenizer's. docs/subwords.md says why this design.
 
 This file goes to the Hub beside the model's code: it imports only transformers and its sibling files.
 """
@@ -28,7 +28,7 @@ class Word2VecSubwordTokenizer(PreTrainedTokenizerFast):
 
     Args (keywords of `__init__`, kept in `init_kwargs`):
         min_n, max_n (`int`): the lengths of the character n-grams, in characters.
-        bucket (`int`): rows of the n-gram table.
+        bucket (`int`): the buckets n-grams hash into (the model's `config.bucket`).
         model_input_names: give `["input_ids", "attention_mask", "subword_ids"]`.
     """
 
@@ -76,5 +76,5 @@ class Word2VecSubwordTokenizer(PreTrainedTokenizerFast):
         return BatchEncoding(data, tensor_type=return_tensors)
 
     def ngram_rows(self, word: str) -> list[int]:
-        """The rows of the n-gram table for `word`, normalised as the tokenizer normalises text."""
+        """The buckets of `word`'s n-grams, the word normalised as the tokenizer normalises text."""
         return normalized_ngram_buckets(word, self.backend_tokenizer.normalizer, self.min_n, self.max_n, self.bucket)

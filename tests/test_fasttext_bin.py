@@ -13,10 +13,12 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 from word2vec_hub.conversion.convert import convert_vector_file
 from word2vec_hub.conversion.vector_files import VectorFileError
 from word2vec_hub.modeling import Word2VecModel
+from word2vec_hub.modeling.subwords import ngram_buckets
 
 from .conftest import WITHOUT_OUR_PACKAGES, one_line_error
 
@@ -210,7 +212,7 @@ def test_subword_ids_beyond_the_ngram_table_are_refused(gensim_bin, tmp_path):
     convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
     model = Word2VecModel.from_pretrained(tmp_path / "model")
     ids = torch.tensor([[model.config.unk_token_id]])
-    with pytest.raises(ValueError, match="beyond the n-gram table's 500 rows"):
+    with pytest.raises(ValueError, match="beyond the n-gram table's 500 buckets"):
         model(ids, subword_ids=torch.tensor([[[3, 500]]]))
 
 
@@ -241,20 +243,47 @@ def _load_with_gensim(path):
         return load_facebook_model(str(path))
 
 
+@pytest.fixture(scope="module")
+def trained_subword_folder(tmp_path_factory):
+    """A model trained here with subwords on WORDS' spaced words: its compact n-gram table holds only the buckets its
+    words' n-grams hash to, fewer than its 500."""
+    from word2vec_hub.folders.model_folder import save_model_folder
+    from word2vec_hub.training.arguments import TrainingArguments
+    from word2vec_hub.training.corpus import TextCorpus
+    from word2vec_hub.training.trainer import train_word2vec
+
+    generator = np.random.default_rng(0)
+    spaced = [word for word in WORDS if not "\u4e00" <= word[0] <= "\u9fff"]
+    text = "\n".join(" ".join(generator.choice(spaced, 12)) for _ in range(300))
+    args = TrainingArguments(
+        dim=6, window=3, min_count=1, epochs=2, subwords=True, min_n=2, max_n=4, bucket=500, seed=1,
+        device="cpu", backend="numba", workers=1, progress=False,
+    )  # fmt: skip
+    result = train_word2vec(TextCorpus.from_text(text, name="words"), args)
+    folder = tmp_path_factory.mktemp("trained") / "model"
+    save_model_folder(result.model, result.tokenizer, folder)
+    return folder
+
+
+@pytest.mark.parametrize("folder_made", ["converted", "trained compact"])
 def test_a_folder_written_back_as_fasttext_bin_gives_both_peers_our_vectors_for_known_and_unknown_words(
-    gensim_bin, tmp_path
+    folder_made, gensim_bin, trained_subword_folder, tmp_path
 ):
     import fasttext
 
     from word2vec_hub.conversion.convert import export_fasttext_bin
 
-    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
-    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    if folder_made == "converted":
+        convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+        folder = tmp_path / "model"
+    else:
+        folder = trained_subword_folder
+    model = Word2VecModel.from_pretrained(folder)
     export_fasttext_bin(model, tmp_path / "back.bin")
     peer = fasttext.load_model(str(tmp_path / "back.bin"))
     gensim_model = _load_with_gensim(tmp_path / "back.bin")
-    original = _load_with_gensim(gensim_bin).wv
-    assert peer.get_words() == original.index_to_key == gensim_model.wv.index_to_key
+    words = [model.index_to_key[row] for row in model.word_ids()]
+    assert peer.get_words() == words == gensim_model.wv.index_to_key
     assert (peer.get_dimension(), peer.f.getArgs().bucket, peer.f.getArgs().minn, peer.f.getArgs().maxn) == (
         6,
         500,
@@ -266,9 +295,43 @@ def test_a_folder_written_back_as_fasttext_bin_gives_both_peers_our_vectors_for_
         ours = model[word].numpy()
         np.testing.assert_allclose(peer.get_word_vector(word), ours, rtol=0, atol=1e-6)
         np.testing.assert_allclose(gensim_model.wv[word], ours, rtol=0, atol=1e-6)
-    # The rows written are the words' own rows, as gensim saved them, not the composed vectors the folder holds.
-    np.testing.assert_allclose(gensim_model.wv.vectors_vocab, original.vectors_vocab, rtol=0, atol=1e-5)
+    # The rows written are the words' own rows, not the composed vectors the folder holds.
     assert np.abs(gensim_model.wv.vectors_vocab - model.embeddings.detach()[2:].numpy()).max() > 1e-3
+    written_ngrams = peer.get_input_matrix()[len(words) :]
+    if folder_made == "converted":
+        original = _load_with_gensim(gensim_bin).wv
+        assert words == original.index_to_key
+        np.testing.assert_allclose(gensim_model.wv.vectors_vocab, original.vectors_vocab, rtol=0, atol=1e-5)
+        np.testing.assert_array_equal(written_ngrams, model.ngrams.detach().numpy())
+    else:
+        # The compact table is written full: its rows at their buckets, zeros elsewhere, as our model reads them.
+        assert model.ngram_buckets is not None and 0 < model.ngrams.shape[0] < 500
+        expected = np.zeros((500, 6), dtype=np.float32)
+        expected[model.ngram_buckets.numpy()] = model.ngrams.detach().numpy()
+        np.testing.assert_array_equal(written_ngrams, expected)
+        held = set(model.ngram_buckets.tolist())
+        assert any(set(ngram_buckets(word, 2, 4, 500)) - held for word in unknown), "an unknown word reads zero rows"
+
+
+def test_continuing_a_converted_folder_keeps_its_full_ngram_table(gensim_bin, tmp_path):
+    from word2vec_hub.training.arguments import TrainingArguments
+    from word2vec_hub.training.corpus import TextCorpus
+    from word2vec_hub.training.trainer import train_word2vec
+
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    converted = Word2VecModel.from_pretrained(tmp_path / "model")
+    args = TrainingArguments(
+        dim=6, min_count=1, epochs=1, sample=0, subwords=True, seed=1, device="cpu", backend="numba", workers=1,
+        progress=False,
+    )  # fmt: skip
+    continued = train_word2vec(
+        TextCorpus.from_text("\n".join(["the cat sat on the mat running"] * 50), name="cats"),
+        args,
+        init_from=tmp_path / "model",
+    ).model
+    assert continued.ngram_buckets is None and continued.config.ngram_rows is None
+    assert continued.ngrams.shape == converted.ngrams.shape == (500, 6)
+    assert not torch.equal(continued.ngrams, converted.ngrams), "trained"
 
 
 def test_a_model_without_subwords_is_written_with_no_ngram_table_its_counts_and_its_context_vectors(trained, tmp_path):

@@ -29,7 +29,12 @@ from word2vec_hub.training.callbacks import TrainerCallback
 from word2vec_hub.training.corpus import CorpusError, TextCorpus
 from word2vec_hub.training.sampling import SamplingTables, alias_table
 from word2vec_hub.training.subword_rows import SubwordRows
-from word2vec_hub.training.trainer import SUBWORD_BYTES_PER_WORD, train_word2vec, training_memory_bytes
+from word2vec_hub.training.trainer import (
+    SUBWORD_BYTES_PER_WORD,
+    NotEnoughMemory,
+    train_word2vec,
+    training_memory_bytes,
+)
 
 from .conftest import WITHOUT_OUR_PACKAGES, chinese_lines, one_line_error
 
@@ -237,9 +242,10 @@ def test_the_model_holds_each_words_mean_of_its_own_and_its_ngram_rows():
     assert torch.allclose(model.ngrams, initial.ngrams, atol=1e-7)
     bound = 1.0 / model.config.hidden_size
     assert initial.ngrams.abs().max() <= bound and initial.ngrams.abs().max() > 0.9 * bound, "fastText's range"
+    table_buckets = model.ngram_buckets.tolist()
     for word in ("catish", "t3x1", "w7"):
         word_id = model.word_id(word)
-        rows = ngram_buckets(word, 3, 6, model.config.bucket)
+        rows = [table_buckets.index(bucket) for bucket in ngram_buckets(word, 3, 6, model.config.bucket)]
         expected = (initial.embeddings[word_id] + initial.ngrams[rows].sum(0)) / (1 + len(rows))
         torch.testing.assert_close(model.get_vector(word), expected.detach(), rtol=0, atol=1e-6)
 
@@ -255,6 +261,96 @@ def test_the_saved_folder_reloads_the_composed_vectors_and_the_ngram_table(affix
     auto_map = json.loads((affix_folder / "tokenizer_config.json").read_text())["auto_map"]
     assert "Word2VecSubwordTokenizer" in json.dumps(auto_map)
     assert "subwords" in (affix_folder / "README.md").read_text()
+
+
+def test_a_trained_folder_holds_only_the_ngram_rows_its_vocabulary_uses(affix_run, affix_folder):
+    from safetensors import safe_open
+
+    model = affix_run.model
+    words = [model.index_to_key[word_id] for word_id in model.word_ids()]
+    used = sorted({bucket for word in words for bucket in ngram_buckets(word, 3, 6, 20_000)})
+    with safe_open(affix_folder / "model.safetensors", "pt") as tensors:
+        assert tensors.get_tensor("ngram_buckets").tolist() == used
+        assert tensors.get_slice("ngrams").get_shape() == [len(used), model.config.hidden_size]
+    assert len(used) < 20_000 / 4, "a few n-grams of few words: a small share of the buckets"
+    assert json.loads((affix_folder / "config.json").read_text())["ngram_rows"] == len(used)
+
+
+def expanded_to_full(model: Word2VecModel) -> Word2VecModel:
+    """`model` with its compact n-gram table written into a full one, zeros where it holds no row, saved as
+    folders were before compact tables (no `ngram_buckets`)."""
+    config = Word2VecConfig.from_dict({**model.config.to_dict(), "ngram_rows": None})
+    full = Word2VecModel(config)
+    full.load_state_dict({name: tensor for name, tensor in model.state_dict().items() if "ngram" not in name},
+                         strict=False)  # fmt: skip
+    full.ngrams.data.zero_()
+    full.ngrams.data[model.ngram_buckets] = model.ngrams.detach()
+    full.set_tokenizer(model.tokenizer)
+    return full
+
+
+def unknown_words_with_absent_and_held_buckets(model: Word2VecModel) -> list[str]:
+    """Unseen words, each with an n-gram bucket the compact table lacks and one it holds."""
+    held = set(model.ngram_buckets.tolist())
+    words = [held_out(index) for index in range(len(STEMS))] + ["zebraling", "catqqhood"]
+    for word in words:
+        buckets = set(ngram_buckets(word, 3, 6, model.config.bucket))
+        assert buckets - held and buckets & held, word
+    return words
+
+
+def test_an_unknown_words_vector_from_a_compact_table_equals_the_one_from_it_expanded_to_full_with_zeros(affix_run):
+    model = affix_run.model
+    full = expanded_to_full(model)
+    unknown = unknown_words_with_absent_and_held_buckets(model)
+    for word in unknown:
+        # Summed in another order than over the full table: equal to float32 rounding.
+        torch.testing.assert_close(model.get_vector(word), full.get_vector(word), rtol=0, atol=1e-6)
+        assert model.get_vector(word).abs().sum() > 0
+    # The model input the remote-code tokenizer gives: each unknown word's buckets, -1 padded.
+    ids = torch.full((1, len(unknown)), model.config.unk_token_id)
+    rows = [ngram_buckets(word, 3, 6, model.config.bucket) for word in unknown]
+    subword_ids = torch.tensor([[row + [-1] * (max(map(len, rows)) - len(row)) for row in rows]])
+    compact_output = model(ids, subword_ids=subword_ids).last_hidden_state
+    torch.testing.assert_close(compact_output, full(ids, subword_ids=subword_ids).last_hidden_state, rtol=0, atol=1e-6)
+    torch.testing.assert_close(compact_output[0], torch.stack([model.get_vector(word) for word in unknown]))
+
+
+def test_a_full_folder_without_ngram_buckets_still_loads_and_gives_the_same_vectors(affix_run, tmp_path):
+    from safetensors import safe_open
+
+    model = affix_run.model
+    save_model_folder(expanded_to_full(model), model.tokenizer, tmp_path / "full")
+    with safe_open(tmp_path / "full" / "model.safetensors", "pt") as tensors:
+        assert "ngram_buckets" not in tensors.keys()  # noqa: SIM118 (safe_open is not a container)
+    # Folders saved before compact tables have no ngram_rows in config.json.
+    config_file = tmp_path / "full" / "config.json"
+    config = json.loads(config_file.read_text())
+    assert config.pop("ngram_rows") is None
+    config_file.write_text(json.dumps(config))
+    loaded = Word2VecModel.from_pretrained(tmp_path / "full")
+    assert loaded.ngram_buckets is None and loaded.ngrams.shape[0] == model.config.bucket
+    for word in ["catish", "t3x1", *unknown_words_with_absent_and_held_buckets(model)]:
+        torch.testing.assert_close(loaded.get_vector(word), model.get_vector(word), rtol=0, atol=1e-6)
+
+
+def test_a_compact_table_of_no_rows_gives_unknown_words_zero_vectors():
+    model = Word2VecModel(Word2VecConfig(vocab_size=3, hidden_size=4, bucket=10, ngram_rows=0))
+    ids = torch.tensor([[1, 2]])
+    output = model(ids, subword_ids=torch.tensor([[[3, 7], [-1, -1]]])).last_hidden_state
+    assert not output[0, 0].any(), "the unknown word's buckets have no rows: zeros"
+    torch.testing.assert_close(output[0, 1], model.embeddings[2].detach())
+
+
+def test_a_shrunk_compact_folder_keeps_its_ngram_buckets_and_unknown_words_vectors(affix_run, affix_folder, tmp_path):
+    from word2vec_hub.conversion.shrink import shrink_model_folder
+
+    shrink_model_folder(affix_folder, tmp_path / "small", table_dtype="float16", max_vocab=20)
+    small = Word2VecModel.from_pretrained(tmp_path / "small")
+    assert small.config.vocab_size == 22
+    assert torch.equal(small.ngram_buckets, affix_run.model.ngram_buckets)
+    for word in unknown_words_with_absent_and_held_buckets(affix_run.model):
+        torch.testing.assert_close(small.get_vector(word), affix_run.model.get_vector(word), rtol=1e-2, atol=1e-4)
 
 
 def test_an_unseen_word_gets_a_vector_through_automodel_and_autotokenizer_alone(affix_run, affix_folder, tmp_path):
@@ -354,6 +450,36 @@ def test_a_grown_word_starts_from_its_ngram_rows_and_old_words_keep_their_vector
     assert torch.nn.functional.cosine_similarity(new_vector, from_ngrams, dim=0) > 0.9
 
 
+def test_continuing_with_new_words_grows_the_compact_table_and_keeps_its_rows(affix_run, affix_folder):
+    lines = [f"zebra{suffix} t1x0 w3 zebra{suffix} t1x2" for suffix in SUFFIXES] * 5
+    grown = train_word2vec(
+        TextCorpus.from_text("\n".join(lines), name="zebras"),
+        subword_arguments(epochs=1, alpha=1e-9, min_alpha=1e-9),
+        init_from=affix_folder,
+        grow_vocabulary=True,
+    ).model
+    old_buckets, old_rows = affix_run.model.ngram_buckets, affix_run.model.ngrams.detach()
+    new_buckets = sorted(set(ngram_buckets("zebraling", 3, 6, 20_000)) - set(old_buckets.tolist()))
+    assert new_buckets, "the new word brings buckets the table lacked"
+    assert set(new_buckets) <= set(grown.ngram_buckets.tolist()) and set(old_buckets.tolist()) <= set(
+        grown.ngram_buckets.tolist()
+    )
+    assert grown.config.ngram_rows == grown.ngrams.shape[0] == grown.ngram_buckets.shape[0] > len(old_buckets)
+    assert torch.equal(grown.ngram_buckets, grown.ngram_buckets.sort().values)
+    rows, held = grown.ngram_table_rows(old_buckets)
+    assert held.all()
+    torch.testing.assert_close(grown.ngrams.detach()[rows], old_rows, rtol=0, atol=1e-6)
+    new_rows = grown.ngrams.detach()[grown.ngram_table_rows(torch.tensor(new_buckets))[0]]
+    bound = 1.0 / grown.config.hidden_size
+    assert new_rows.abs().max() <= bound and new_rows.abs().max() > 0.5 * bound, "drawn as a new model's rows"
+
+
+def test_the_memory_check_counts_the_compact_tables_rows(affix_run, monkeypatch):
+    monkeypatch.setattr("word2vec_hub.training.trainer.available_memory_bytes", lambda: 1)
+    with pytest.raises(NotEnoughMemory, match=f"an n-gram table of {affix_run.model.ngrams.shape[0]:,} rows"):
+        train_word2vec(affix_corpus(), subword_arguments())
+
+
 @pytest.mark.parametrize(
     ("folder_subwords", "asked", "message"),
     [
@@ -380,7 +506,7 @@ def test_resume_refuses_a_run_without_the_checkpoints_subwords(tmp_path):
 
 def test_training_memory_counts_the_ngram_table_and_the_own_rows():
     plain = training_memory_bytes(1000, 100, "numba")
-    with_subwords = training_memory_bytes(1000, 100, "numba", bucket=50_000)
+    with_subwords = training_memory_bytes(1000, 100, "numba", ngram_rows=50_000)
     assert with_subwords - plain == 50_000 * 100 * 4 + 1000 * 100 * 4 + 1000 * SUBWORD_BYTES_PER_WORD
 
 

@@ -59,8 +59,9 @@ class EngineInputs:
     device: torch.device
     generator: torch.Generator
     nodes: torch.Tensor | None = None
-    # With `args.subwords`: the n-gram table `[bucket, dim]` (float32 on `device`, trained in place) and each word's
-    # rows of it; `embeddings` then holds the words' own rows, not the composed vectors a saved folder holds.
+    # With `args.subwords`: the n-gram table `[rows, dim]` (float32 on `device`, trained in place) and each word's
+    # rows of it (of a compact table: `SubwordRows.in_table`); `embeddings` then holds the words' own rows, not the
+    # composed vectors a saved folder holds.
     ngrams: torch.Tensor | None = None
     subword_rows: SubwordRows | None = None
     # Processes of a torchrun job, all of them and those on this machine (they share its cores).

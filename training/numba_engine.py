@@ -575,7 +575,7 @@ def train_block_subwords(
     progress_rate, seeds, workers, hot_rows=NO_HOT_ROWS,
 ):  # fmt: skip
     """`train_block_modes` with subwords (`_train_share_subwords`): `embeddings` [vocab, dim] holds the words' own
-    rows, `ngrams` [bucket, dim] the n-gram table, `subword_starts` [vocab + 1] int64 and `subword_rows` int32 each
+    rows, `ngrams` [rows, dim] the n-gram table, `subword_starts` [vocab + 1] int64 and `subword_rows` int32 each
     word's rows of it (`subword_rows.SubwordRows`). Returns per worker what `train_block_modes` returns."""
     num_tokens = ids.shape[0]
     results = np.zeros((workers, 4), dtype=np.float64)

@@ -3,6 +3,10 @@
 fastText's model: a word's input vector is the mean of its own row and the rows its character n-grams hash to
 (`modeling/subwords.py`). The engines read the rows of word w as `rows[starts[w]:starts[w + 1]]` (repeats kept,
 as fastText averages over them); the pad and unknown words have none.
+
+Hashing gives buckets, which are the rows of a full table (one row per bucket, as fastText's and a converted `.bin`'s);
+a compact table (`Word2VecModel.ngram_buckets`, what training makes) holds only the buckets its vocabulary uses, and
+`in_table` turns the buckets into its row numbers. The engines only ever see rows.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ COMPOSE_CHUNK_WORDS = 1 << 12
 
 @dataclass
 class SubwordRows:
-    """`starts` [vocab_size + 1] int64 offsets into `rows` (int32 rows of the n-gram table)."""
+    """`starts` [vocab_size + 1] int64 offsets into `rows` (int32 rows of the n-gram table: buckets as `from_words`
+    gives them, row numbers of a compact table after `in_table`)."""
 
     starts: np.ndarray
     rows: np.ndarray
@@ -29,12 +34,33 @@ class SubwordRows:
     def from_words(
         cls, words: list[str], min_n: int, max_n: int, bucket: int, without: tuple[int | None, ...] = ()
     ) -> SubwordRows:
-        """The n-gram rows of `words` (the vocabulary in id order, normalised as the tokenizer normalises text); the
-        ids in `without` (the pad and unknown words) get none. Compiled and parallel: a 2M-word vocabulary takes
-        seconds."""
+        """The n-gram buckets of `words` (the vocabulary in id order, normalised as the tokenizer normalises text),
+        which are the rows of a full table; the ids in `without` (the pad and unknown words) get none. Compiled and
+        parallel: a 2M-word vocabulary takes seconds."""
         skipped = np.zeros(len(words), dtype=np.bool_)
         skipped[[word_id for word_id in without if word_id is not None]] = True
         return cls(*vocabulary_ngram_buckets(words, min_n, max_n, bucket, skipped))
+
+    def buckets(self) -> np.ndarray:
+        """The distinct rows named, ascending [rows] int64: after `from_words`, the buckets a compact table for these
+        words holds."""
+        return np.unique(self.rows).astype(np.int64)
+
+    def in_table(self, table_buckets: np.ndarray) -> SubwordRows:
+        """The same words with their buckets turned into rows of a compact table whose row i holds bucket
+        `table_buckets[i]` (ascending); the table must hold every bucket of these words."""
+        if not len(table_buckets):
+            if len(self.rows):
+                raise ValueError("the n-gram table has no rows, and the words have n-grams")
+            return self
+        rows = np.searchsorted(table_buckets, self.rows).clip(max=len(table_buckets) - 1)
+        missing = table_buckets[rows] != self.rows
+        if missing.any():
+            raise ValueError(
+                f"the n-gram table lacks {np.unique(self.rows[missing]).size:,} buckets of the words' n-grams "
+                f"(first: {int(self.rows[missing][0])})"
+            )
+        return SubwordRows(self.starts, rows.astype(np.int32))
 
     def counts(self) -> np.ndarray:
         """Each word's number of n-gram rows [vocab_size] (repeats counted)."""
@@ -42,7 +68,7 @@ class SubwordRows:
 
     def compose(self, own_rows: torch.Tensor, ngrams: torch.Tensor, out: torch.Tensor) -> None:
         """Each word's fastText vector into `out` [vocab_size, dim]: the mean of its own row (`own_rows`, same
-        shape) and its n-gram rows (of `ngrams` [bucket, dim]); words without n-grams keep their own row."""
+        shape) and its n-gram rows (of `ngrams` [rows, dim]); words without n-grams keep their own row."""
         counts = torch.from_numpy(self.counts()).to(out.device)
         out.copy_(own_rows)
         self._add_ngram_sums(ngrams, out, sign=1.0)

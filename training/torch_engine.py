@@ -96,7 +96,7 @@ class NgramInputs:
     `table` to the input vector of example `examples[k]`; entries are in example order.
 
     Attributes:
-        table (`[bucket, dim]`): the n-gram table, float32, updated in place.
+        table (`[rows, dim]`): the n-gram table (compact or full), float32, updated in place.
         rows, examples (`[entries]`): int64.
         counts (`[batch]`): entries per example, float32.
     """

@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import PreTrainedTokenizerFast
 
@@ -174,32 +175,41 @@ def train_word2vec(
         else:
             config = model.config
             args = replace(args, min_n=config.min_n, max_n=config.max_n, bucket=config.bucket or args.bucket)
-        bucket = args.bucket if args.subwords else 0
         if init_from is None:
-            check_memory(backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs, bucket)
+            hashed = _hashed_subwords(backend, args, (backend.token_to_id(PAD_TOKEN), backend.token_to_id(UNK_TOKEN)))
+            ngram_buckets = None if hashed is None else hashed.buckets()
+            ngram_rows = 0 if ngram_buckets is None else len(ngram_buckets)
+            check_memory(backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs, ngram_rows)
             tokenizer = wrap_tokenizer(backend)
-            model = _new_model(tokenizer, encoded, args)
-            subword_rows = _subword_rows(model, backend, args)
+            model = _new_model(tokenizer, encoded, args, ngram_buckets)
+            subword_rows = None if hashed is None else hashed.in_table(ngram_buckets)
             if subword_rows is not None:
                 # The model holds composed vectors, as every folder does: its own rows start as fastText's.
                 subword_rows.compose(model.embeddings.data.clone(), model.ngrams.data, model.embeddings.data)
-        elif grow_vocabulary:
-            check_memory(backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs, bucket)
-            tokenizer = wrap_tokenizer(backend)
-            old_words = model.config.vocab_size
-            grow_word_tables(model, len(tokenizer), args.seed)
-            model.counts += torch.from_numpy(encoded.counts)
-            subword_rows = _subword_rows(model, backend, args)
-            if subword_rows is not None:
-                # A new word's own row starts as a new model's, so its vector starts as the mean of that row and
-                # its (trained) n-gram rows.
-                own = subword_rows.own_rows(model.embeddings.data, model.ngrams.data)
-                own[old_words:] = model.embeddings.data[old_words:]
-                subword_rows.compose(own, model.ngrams.data, model.embeddings.data)
         else:
-            if int(model.counts.sum()) == 0:
-                model.counts.copy_(torch.from_numpy(encoded.counts))
-            subword_rows = _subword_rows(model, backend, args)
+            config = model.config
+            hashed = _hashed_subwords(backend, args, (config.pad_token_id, config.unk_token_id))
+            ngram_buckets = _table_buckets(model, hashed)
+            if grow_vocabulary:
+                ngram_rows = 0 if hashed is None else config.bucket if ngram_buckets is None else len(ngram_buckets)
+                check_memory(
+                    backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs, ngram_rows
+                )
+                tokenizer = wrap_tokenizer(backend)
+                old_words = config.vocab_size
+                grow_word_tables(model, len(tokenizer), args.seed)
+                model.counts += torch.from_numpy(encoded.counts)
+                subword_rows = _fit_ngram_table(model, hashed, ngram_buckets, args.seed)
+                if subword_rows is not None:
+                    # A new word's own row starts as a new model's, so its vector starts as the mean of that row and
+                    # its (trained) n-gram rows.
+                    own = subword_rows.own_rows(model.embeddings.data, model.ngrams.data)
+                    own[old_words:] = model.embeddings.data[old_words:]
+                    subword_rows.compose(own, model.ngrams.data, model.embeddings.data)
+            else:
+                if int(model.counts.sum()) == 0:
+                    model.counts.copy_(torch.from_numpy(encoded.counts))
+                subword_rows = _fit_ngram_table(model, hashed, ngram_buckets, args.seed)
         model.set_tokenizer(tokenizer)  # before training: callbacks may query the model
         if state is None:
             # Recorded before training, so that a checkpoint of this stage already names it and --resume keeps it.
@@ -286,16 +296,17 @@ class ModelKind:
 
 
 def training_memory_bytes(
-    vocab_size: int, dim: int, backend: str, negative: int = 5, hs: bool = False, bucket: int = 0
+    vocab_size: int, dim: int, backend: str, negative: int = 5, hs: bool = False, ngram_rows: int = 0
 ) -> int:
     """Memory training takes that grows with the vocabulary: the float32 tables of about vocab_size x dim (the
     input vectors, the context vectors where `negative` > 0, the hierarchical-softmax nodes where `hs`), one more
     for the torch engine's per-batch step bounds (`torch_engine._step_bound`), and BYTES_PER_WORD of sampling tables
-    a word (Huffman paths included). With subwords (`bucket` > 0): the n-gram table of `bucket` x dim, the words'
-    own rows beside their composed vectors, and SUBWORD_BYTES_PER_WORD of n-gram rows a word."""
-    tables = 1 + (negative > 0) + hs + (backend == "torch") + (bucket > 0)
-    per_word = BYTES_PER_WORD + (SUBWORD_BYTES_PER_WORD if bucket > 0 else 0)
-    return tables * vocab_size * dim * 4 + vocab_size * per_word + bucket * dim * 4
+    a word (Huffman paths included). With subwords (`ngram_rows` > 0): the n-gram table of `ngram_rows` x dim (a
+    new model's rows: the buckets its words' n-grams hash to), the words' own rows beside their composed vectors,
+    and SUBWORD_BYTES_PER_WORD of n-gram rows a word."""
+    tables = 1 + (negative > 0) + hs + (backend == "torch") + (ngram_rows > 0)
+    per_word = BYTES_PER_WORD + (SUBWORD_BYTES_PER_WORD if ngram_rows > 0 else 0)
+    return tables * vocab_size * dim * 4 + vocab_size * per_word + ngram_rows * dim * 4
 
 
 def check_memory(
@@ -305,7 +316,7 @@ def check_memory(
     device: torch.device,
     negative: int = 5,
     hs: bool = False,
-    bucket: int = 0,
+    ngram_rows: int = 0,
 ) -> None:
     """Refuse, before allocating anything, tables that do not fit in the memory the device has free (the
     system's available memory for the CPU; unchecked where the device does not tell)."""
@@ -315,14 +326,16 @@ def check_memory(
         available = available_memory_bytes()
     else:
         available = None
-    needed = training_memory_bytes(vocab_size, dim, backend, negative, hs, bucket)
+    needed = training_memory_bytes(vocab_size, dim, backend, negative, hs, ngram_rows)
     if available is not None and needed > available:
-        ngrams = f", and an n-gram table of {readable_size(bucket * dim * 4)}" if bucket else ""
+        ngrams = (
+            f", and an n-gram table of {ngram_rows:,} rows, {readable_size(ngram_rows * dim * 4)}" if ngram_rows else ""
+        )
         raise NotEnoughMemory(
             f"{vocab_size:,} words x {dim:,} dimensions need about {readable_size(needed)} of memory to train "
             f"(float32 input and output tables of {readable_size(vocab_size * dim * 4)} each{ngrams}) but {device} "
             f"has {readable_size(available)} available; lower --dim, or keep fewer words with --max-vocab or a higher "
-            f"--min-count{', or fewer n-gram rows with --bucket' if bucket else ''}"
+            f"--min-count{', or fewer n-gram rows with a lower --bucket' if ngram_rows else ''}"
         )
 
 
@@ -338,6 +351,7 @@ MISSING_TENSOR_ADVICE = {
     "context": 'set "has_context_vectors": false in its config.json to start the context vectors at zero, as for '
     "converted vectors",
     "nodes": "the hierarchical-softmax nodes cannot be rebuilt: train a new model",
+    "ngram_buckets": "without them no row of the n-gram table can be matched to its n-grams: train a new model",
 }
 
 
@@ -433,8 +447,8 @@ def _check_subwords(folder: str | Path, option: str, config: Word2VecConfig, arg
         )
     if config.bucket > 0 and not args.subwords:
         raise CorpusError(
-            f"{option} {folder}: the model has subword vectors (an n-gram table of {config.bucket:,} rows), but this "
-            "run trains without them; continue it with --subwords, or train a new model"
+            f"{option} {folder}: the model has subword vectors (n-grams hashed into {config.bucket:,} buckets), but "
+            "this run trains without them; continue it with --subwords, or train a new model"
         )
     theirs = (config.min_n, config.max_n, config.bucket)
     asked = (args.min_n or config.min_n, args.max_n or config.max_n, args.bucket or config.bucket)
@@ -446,20 +460,64 @@ def _check_subwords(folder: str | Path, option: str, config: Word2VecConfig, arg
         )
 
 
-def _subword_rows(model: Word2VecModel, backend, args: TrainingArguments) -> SubwordRows | None:
-    """Each vocabulary word's n-gram rows (None without subwords); the pad and unknown words have none."""
+def _hashed_subwords(backend, args: TrainingArguments, special_ids: tuple[int | None, ...]) -> SubwordRows | None:
+    """Each vocabulary word's n-gram buckets (None without subwords); the special words (`special_ids`: the pad and
+    unknown words) have none."""
     if not args.subwords:
         return None
     words = [""] * backend.get_vocab_size()
     for word, word_id in backend.get_vocab().items():
         words[word_id] = word
-    config = model.config
-    return SubwordRows.from_words(
-        words, config.min_n, config.max_n, config.bucket, without=(config.pad_token_id, config.unk_token_id)
-    )
+    return SubwordRows.from_words(words, args.min_n, args.max_n, args.bucket, without=special_ids)
 
 
-def _new_model(tokenizer: PreTrainedTokenizerFast, encoded: EncodedCorpus, args: TrainingArguments) -> Word2VecModel:
+def _table_buckets(model: Word2VecModel, hashed: SubwordRows | None) -> np.ndarray | None:
+    """The buckets a loaded model's compact n-gram table must hold to train the words `hashed`: its own and theirs,
+    ascending. None for a full table (converted from fastText's `.bin`, or saved before compact tables), which
+    holds every bucket and stays full, or without subwords."""
+    if hashed is None or model.ngram_buckets is None:
+        return None
+    return np.union1d(model.ngram_buckets.cpu().numpy(), hashed.buckets())
+
+
+def _fit_ngram_table(
+    model: Word2VecModel, hashed: SubwordRows | None, table_buckets: np.ndarray | None, seed: int
+) -> SubwordRows | None:
+    """Grow a loaded model's compact n-gram table to `table_buckets` (`_table_buckets`) and return the words' rows of
+    the model's table (None without subwords)."""
+    if hashed is None or table_buckets is None:
+        return hashed
+    if len(table_buckets) > model.ngrams.shape[0]:
+        grow_ngram_table(model, table_buckets, seed)
+    return hashed.in_table(table_buckets)
+
+
+def grow_ngram_table(model: Word2VecModel, table_buckets: np.ndarray, seed: int) -> None:
+    """Give the compact n-gram table of `model` a row for each of `table_buckets` (ascending, a superset of its
+    `ngram_buckets`), keeping every old row: new rows drawn as a new model draws them (uniform in +-1/dim, from
+    `seed`)."""
+    old_buckets = model.ngram_buckets.cpu().numpy()
+    kept_at = np.searchsorted(table_buckets, old_buckets)
+    if not np.array_equal(table_buckets[kept_at.clip(max=len(table_buckets) - 1)], old_buckets):
+        raise ValueError("the n-gram table can only grow: table_buckets must hold every bucket the table holds")
+    dim = model.config.hidden_size
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        table = torch.empty(len(table_buckets), dim, dtype=model.ngrams.dtype).uniform_(-1.0 / dim, 1.0 / dim)
+    table[torch.from_numpy(kept_at)] = model.ngrams.data
+    model.ngrams = torch.nn.Parameter(table, requires_grad=model.ngrams.requires_grad)
+    model.ngram_buckets = torch.from_numpy(table_buckets.astype(np.int64))
+    model.config.ngram_rows = len(table_buckets)
+
+
+def _new_model(
+    tokenizer: PreTrainedTokenizerFast,
+    encoded: EncodedCorpus,
+    args: TrainingArguments,
+    ngram_buckets: np.ndarray | None = None,
+) -> Word2VecModel:
+    """A new model for the vocabulary of `tokenizer`, drawn from `args.seed`; with subwords, its compact n-gram table
+    holds the buckets `ngram_buckets` (ascending)."""
     config = Word2VecConfig(
         vocab_size=len(tokenizer),
         hidden_size=args.dim,
@@ -467,10 +525,16 @@ def _new_model(tokenizer: PreTrainedTokenizerFast, encoded: EncodedCorpus, args:
         unk_token_id=tokenizer.convert_tokens_to_ids(UNK_TOKEN),
         architecture="cbow" if args.cbow else "skip-gram",
         has_context_vectors=args.negative > 0,
-        **({"bucket": args.bucket, "min_n": args.min_n, "max_n": args.max_n} if args.subwords else {}),
+        **(
+            {"bucket": args.bucket, "ngram_rows": len(ngram_buckets), "min_n": args.min_n, "max_n": args.max_n}
+            if args.subwords
+            else {}
+        ),
         **{name: getattr(args, name) for name in Word2VecConfig.training_hyperparameters},
     )
     torch.manual_seed(args.seed)
     model = Word2VecModel(config)
     model.counts.copy_(torch.from_numpy(encoded.counts))
+    if args.subwords:
+        model.ngram_buckets.copy_(torch.from_numpy(ngram_buckets))
     return model

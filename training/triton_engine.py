@@ -389,7 +389,7 @@ class SoftmaxTree:
 
 
 class SubwordTable:
-    """fastText's subwords on the training device: the n-gram table (`[bucket, dim]`, trained in place) and each
+    """fastText's subwords on the training device: the n-gram table (`[rows, dim]`, trained in place) and each
     word's rows of it (`subword_rows.SubwordRows`: starts int64 `[vocab_size + 1]`, rows int32)."""
 
     def __init__(self, ngrams: torch.Tensor, subword_rows: SubwordRows):

@@ -302,7 +302,7 @@ def check_subwords_match(options: argparse.Namespace) -> None:
         )
     if bucket and not options.subwords:
         raise UsageError(
-            f"--init-from {options.init_from}: the model has subword vectors (an n-gram table of {bucket:,} rows); "
+            f"--init-from {options.init_from}: the model has subword vectors (n-grams hashed into {bucket:,} buckets); "
             "continue it with --subwords (its n-gram settings are kept), or train a new model"
         )
 
