@@ -480,14 +480,16 @@ def _train_share_subwords(
     (`embeddings`) and its n-gram rows (`ngrams`, word w's being subword_rows[subword_starts[w]:subword_starts[w +
     1]]).
 
-    Skip-gram (fastText's direction): each center word's input, the mean of its rows, computed once, predicts
-    every word of its window in turn; the output layers move at once, and the input's gradients, summed over the
-    window, are added to each of the center's rows after it. CBOW (gensim's FastText): the window words' rows
+    Skip-gram (fastText's direction and per-pair update): each center word's input, the mean of its rows,
+    predicts every word of its window in turn; the output layers move at once, the input moves by each pair's
+    gradient before the next pair (as the mean of rows that each took that gradient), and the rows take the summed
+    gradients after the window. CBOW (gensim's FastText): the window words' rows
     summed, divided by their number under `cbow_mean`, predict the center; each of those rows gets the gradient
     (divided by their number without `cbow_mean`, as gensim does)."""
     dim = embeddings.shape[1]
     state = np.uint64(seed)
     gradient = np.zeros(dim, dtype=np.float32)
+    pair_gradient = np.zeros(dim, dtype=np.float32)
     hidden = np.zeros(dim, dtype=np.float32)
     context_first, nodes_first = hot_rows[0], hot_rows[2]
     hot_context, seen_context = _hot_copies(context, context_first, hot_rows[1])
@@ -552,10 +554,16 @@ def _train_share_subwords(
             for j in range(first, last):
                 if j == i:
                     continue
+                pair_gradient[:] = 0.0
                 state, example_loss = _output_layers(
-                    hidden, gradient, buffer[j], nodes, hot_nodes, nodes_first, path_starts, path_nodes,
+                    hidden, pair_gradient, buffer[j], nodes, hot_nodes, nodes_first, path_starts, path_nodes,
                     path_labels, context, hot_context, context_first, table, negative, rate32, state, sample_loss,
                 )  # fmt: skip
+                # fastText adds the pair's gradient to each of the center's rows at once, which moves their mean,
+                # the next pair's input, by exactly that gradient: the rows themselves move once, after the window.
+                for k in range(dim):
+                    hidden[k] += pair_gradient[k]
+                    gradient[k] += pair_gradient[k]
                 examples += 1
                 loss += example_loss
                 loss_examples += 1 if sample_loss else 0
