@@ -489,8 +489,8 @@ def _train_share_subwords(
     dim = embeddings.shape[1]
     state = np.uint64(seed)
     gradient = np.zeros(dim, dtype=np.float32)
-    pair_gradient = np.zeros(dim, dtype=np.float32)
     hidden = np.zeros(dim, dtype=np.float32)
+    composed = np.zeros(dim, dtype=np.float32)
     context_first, nodes_first = hot_rows[0], hot_rows[2]
     hot_context, seen_context = _hot_copies(context, context_first, hot_rows[1])
     hot_nodes, seen_nodes = _hot_copies(nodes, nodes_first, hot_rows[3])
@@ -548,22 +548,24 @@ def _train_share_subwords(
                 loss += example_loss
                 loss_examples += 1 if sample_loss else 0
                 continue
-            scale = np.float32(1.0 / _sum_word_rows(hidden, center, embeddings, ngrams, subword_starts, subword_rows))
+            composed[:] = 0.0
+            center_rows = _sum_word_rows(composed, center, embeddings, ngrams, subword_starts, subword_rows)
+            scale = np.float32(1.0 / center_rows)
             for k in range(dim):
-                hidden[k] *= scale
+                composed[k] *= scale
+                hidden[k] = composed[k]
             for j in range(first, last):
                 if j == i:
                     continue
-                pair_gradient[:] = 0.0
                 state, example_loss = _output_layers(
-                    hidden, pair_gradient, buffer[j], nodes, hot_nodes, nodes_first, path_starts, path_nodes,
+                    hidden, gradient, buffer[j], nodes, hot_nodes, nodes_first, path_starts, path_nodes,
                     path_labels, context, hot_context, context_first, table, negative, rate32, state, sample_loss,
                 )  # fmt: skip
-                # fastText adds the pair's gradient to each of the center's rows at once, which moves their mean,
-                # the next pair's input, by exactly that gradient: the rows themselves move once, after the window.
+                # fastText adds each pair's gradient to every one of the center's rows at once, which moves their
+                # mean, the next pair's input, by exactly that gradient: the input is the composed vector plus the
+                # gradients so far, and the rows take their sum once, after the window.
                 for k in range(dim):
-                    hidden[k] += pair_gradient[k]
-                    gradient[k] += pair_gradient[k]
+                    hidden[k] = composed[k] + gradient[k]
                 examples += 1
                 loss += example_loss
                 loss_examples += 1 if sample_loss else 0
