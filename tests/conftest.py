@@ -16,6 +16,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import random
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -212,6 +213,10 @@ def word2vec_reference(
 SUBWORD_WORDS = ["[PAD]", "[UNK]", "ab", "abc", "bca", "cab", "ba", "cc"]
 SUBWORD_COUNTS = [0, 0, 40, 3, 9, 1, 25, 7]
 SUBWORD_MIN_N, SUBWORD_MAX_N, SUBWORD_BUCKET = 2, 3, 11
+# The same n-grams in 101 rows, where words share rows only through equal n-grams and no word lists a row twice:
+# skip-gram's engines move a center's input by each pair's gradient, which is fastText's per-pair update exactly
+# where no row is listed twice (docs/subwords.md, "Training").
+SKIPGRAM_SUBWORD_BUCKET = 101
 # The models the engines' subword updates are compared in: (cbow, cbow_mean, hs, negative).
 SUBWORD_MODES = {
     "skipgram-ns": (False, True, False, 3),
@@ -227,31 +232,37 @@ def subword_reference(tables, examples, rows_of, tree, rates, mean, group, simul
     `tables`: embeddings, ngrams, context (None without negatives), nodes (None without `tree`). Example i is
     `(inputs, outputs)`: its input words, and per output slot s the output word and its negatives, or None where the
     slot is empty (skip-gram: the window's context positions; CBOW: one slot, the center). Its input rows are each
-    input word's own row and n-gram rows (`rows_of`); the input vector h is their mean (`mean`) or sum. For each slot
-    in turn, the output word's path (nodes, label 1 - code) then the word (label 1) and each negative (label 0; one
-    equal to the word skipped) score against h: g = (label - sigmoid(h . row)) * rate, error += g * row, row += g * h.
-    Then every input row moves by the error (divided by the number of rows when summed, gensim's rule).
+    input word's own row and n-gram rows (`rows_of`, a row listed twice counted twice). For each slot in turn, as
+    fastText's update does pair by pair: the input vector h is the mean (`mean`) or sum of the input rows, recomputed
+    from the rows as the example's earlier slots moved them; the output word's path (nodes, label 1 - code) then the
+    word (label 1) and each negative (label 0; one equal to the word skipped) score against h: g = (label -
+    sigmoid(h . row)) * rate, error += g * row, row += g * h; then every input row moves by the slot's error
+    (divided by the number of rows when summed, gensim's rule for CBOW).
 
     The group's examples take each of these steps side by side (all read, then all write, as one program of the
-    Triton kernels does; group 1 is example by example), or with `simultaneous` every step of the group reads the
-    tables as the group found them and all its changes are summed (a batch of the torch engine). Returns the tables
-    and the summed loss, -log sigmoid(+-score) per term.
+    Triton kernels does; group 1 is example by example), or with `simultaneous` every output step of the group
+    reads the tables as the group found them and all its changes are summed (a batch of the torch engine). An
+    example's input rows take its moves at the end of its group, the other examples' changes then; the example
+    itself sees its own earlier slots' moves at once. Returns the tables and the summed loss, -log sigmoid(+-score)
+    per term.
     """
     embeddings, ngrams, context, nodes = (None if table is None else table.astype(np.float64) for table in tables)
+    inputs = (embeddings, ngrams)
     loss = 0.0
     for first in range(0, len(examples), group):
         members = range(first, min(first + group, len(examples)))
-        input_rows = {}
-        for x in members:
-            words = examples[x][0]
-            input_rows[x] = [(embeddings, w) for w in words] + [(ngrams, r) for w in words for r in rows_of[w]]
-        hidden = {x: sum(table[row] for table, row in input_rows[x]) / (len(input_rows[x]) if mean else 1)
-                  for x in members}  # fmt: skip
-        error = {x: np.zeros_like(hidden[x]) for x in members}
-        # The group's steps in order, each the (example, table, row, label) of its examples that take it.
-        steps = []
+        input_rows = {x: [(0, w) for w in examples[x][0]] + [(1, r) for w in examples[x][0] for r in rows_of[w]]
+                      for x in members}  # fmt: skip
+        # Each example's own moves of its input rows so far in the group, by (input table, row).
+        moved = {x: {} for x in members}
+        changes = []
         for slot in range(max(len(examples[x][1]) for x in members)):
             live = [(x, examples[x][1][slot]) for x in members if examples[x][1][slot] is not None]
+            hidden = {x: sum(inputs[table][row] + moved[x].get((table, row), 0.0) for table, row in input_rows[x])
+                      / (len(input_rows[x]) if mean else 1) for x, _ in live}  # fmt: skip
+            error = {x: np.zeros_like(hidden[x]) for x, _ in live}
+            # The slot's steps in order, each the (example, table, row, label) of its examples that take it.
+            steps = []
             if tree is not None:
                 for depth in range(int(tree.lengths.max())):
                     steps.append([(x, nodes, int(tree.points[word, depth]), 1.0 - int(tree.codes[word, depth]))
@@ -261,19 +272,21 @@ def subword_reference(tables, examples, rows_of, tree, rates, mean, group, simul
                 for k in range(len(live[0][1][1]) if live else 0):
                     steps.append([(x, context, negatives[k], 0.0) for x, (word, negatives) in live
                                   if negatives[k] != word])  # fmt: skip
-        changes = []
-        for terms in steps:
-            for x, table, row, label in terms:
-                score = hidden[x] @ table[row]
-                gain = (label - 1 / (1 + np.exp(-score))) * rates[x]
-                error[x] += gain * table[row]
-                changes.append((table, row, gain * hidden[x]))
-                loss += np.log1p(np.exp(-(2 * label - 1) * score))
-            if not simultaneous:
-                _apply_changes(changes)
+            for terms in steps:
+                for x, table, row, label in terms:
+                    score = hidden[x] @ table[row]
+                    gain = (label - 1 / (1 + np.exp(-score))) * rates[x]
+                    error[x] += gain * table[row]
+                    changes.append((table, row, gain * hidden[x]))
+                    loss += np.log1p(np.exp(-(2 * label - 1) * score))
+                if not simultaneous:
+                    _apply_changes(changes)
+            for x, _ in live:
+                change = error[x] if mean else error[x] / len(input_rows[x])
+                for table, row in input_rows[x]:
+                    moved[x][table, row] = moved[x].get((table, row), 0.0) + change
         for x in members:
-            change = error[x] if mean else error[x] / len(input_rows[x])
-            changes.extend((table, row, change) for table, row in input_rows[x])
+            changes.extend((inputs[table], row, change) for (table, row), change in moved[x].items())
         _apply_changes(changes)
     return embeddings, ngrams, context, nodes, loss
 
@@ -285,24 +298,32 @@ def _apply_changes(changes: list) -> None:
     changes.clear()
 
 
-def subword_tables(negative: int, hs: bool, dim: int = 5, seed: int = 0):
+def subword_bucket(cbow: bool) -> int:
+    """The fixture's rows for a mode: CBOW's words list rows twice, skip-gram's do not."""
+    return SUBWORD_BUCKET if cbow else SKIPGRAM_SUBWORD_BUCKET
+
+
+def subword_tables(negative: int, hs: bool, dim: int = 5, seed: int = 0, bucket: int = SUBWORD_BUCKET):
     """Random embeddings, ngrams, context and nodes (None where not trained) for the tiny vocabulary, small enough
     that the torch engine's step bound leaves a batch's steps whole at rate 0.02 (a window's sum of 10 to 20 rows is
     the longest input vector)."""
     rng = np.random.default_rng(seed)
     vocab_size = len(SUBWORD_WORDS)
     embeddings = rng.normal(0, 0.15, (vocab_size, dim)).astype(np.float32)
-    ngrams = rng.normal(0, 0.15, (SUBWORD_BUCKET, dim)).astype(np.float32)
+    ngrams = rng.normal(0, 0.15, (bucket, dim)).astype(np.float32)
     context = rng.normal(0, 0.15, (vocab_size, dim)).astype(np.float32) if negative else None
     nodes = rng.normal(0, 0.15, (vocab_size - 1, dim)).astype(np.float32) if hs else None
     return embeddings, ngrams, context, nodes
 
 
-def tiny_subword_rows() -> tuple[SubwordRows, list[list[int]]]:
-    """The tiny vocabulary's n-gram rows, as the engines take them and as a list per word."""
-    rows = SubwordRows.from_words(SUBWORD_WORDS, SUBWORD_MIN_N, SUBWORD_MAX_N, SUBWORD_BUCKET, without=(0, 1))
+def tiny_subword_rows(bucket: int = SUBWORD_BUCKET) -> tuple[SubwordRows, list[list[int]]]:
+    """The tiny vocabulary's n-gram rows in `bucket` rows, as the engines take them and as a list per word."""
+    rows = SubwordRows.from_words(SUBWORD_WORDS, SUBWORD_MIN_N, SUBWORD_MAX_N, bucket, without=(0, 1))
     rows_of = [rows.rows[rows.starts[w] : rows.starts[w + 1]].tolist() for w in range(len(SUBWORD_WORDS))]
-    assert any(len(set(word_rows)) < len(word_rows) for word_rows in rows_of), "a word lists a row twice"
+    repeats = any(len(set(word_rows)) < len(word_rows) for word_rows in rows_of)
+    assert repeats == (bucket == SUBWORD_BUCKET), "a word lists a row twice in SUBWORD_BUCKET rows only"
+    shared = [row for row, users in Counter(r for word_rows in rows_of for r in set(word_rows)).items() if users > 1]
+    assert shared, "words share rows"
     return rows, rows_of
 
 

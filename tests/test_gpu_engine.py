@@ -33,6 +33,7 @@ from .conftest import (
     assert_every_input_row_moved,
     planted_corpus,
     planted_partner_hits,
+    subword_bucket,
     subword_reference,
     subword_tables,
     tiny_subword_rows,
@@ -189,12 +190,12 @@ def test_kernels_apply_word2vec_updates_in_every_mode(mode, group):
 @pytest.mark.parametrize("mode", SUBWORD_MODES)
 def test_subword_kernels_apply_fasttexts_update(mode, group):
     """fastText's update (`conftest.subword_reference`), `group` windows a program taking each step side by side;
-    a skip-gram window's pairs one after another, each moving its output rows at once, and its center's rows moved
-    by their sum after the window."""
+    a skip-gram window's pairs one after another, each moving its output rows and its input vector at once, and its
+    center's rows moved by their sum after the window."""
     cbow, mean, hs, negative = SUBWORD_MODES[mode]
     window, seed, first_rate, last_rate = 2, 12345, 0.05, 0.01
-    subword_rows, rows_of = tiny_subword_rows()
-    tables = subword_tables(negative, hs, seed=2)
+    subword_rows, rows_of = tiny_subword_rows(subword_bucket(cbow))
+    tables = subword_tables(negative, hs, seed=2, bucket=subword_bucket(cbow))
     rng = np.random.default_rng(0)
     # Sentences of 1 to 6 words: windows cut at their ends.
     tokens = torch.tensor(rng.integers(2, len(SUBWORD_COUNTS), 40), device=DEVICE)

@@ -4,10 +4,12 @@ noise draws), its step bound on n-gram rows, and a short planted run per engine 
 seen pieces ends near its topic.
 
 The update (the common rule of every engine): a word's input rows are its own row of `embeddings` and its n-gram
-rows of `ngrams` (repeats kept). Skip-gram (fastText's direction): a center's rows, averaged, are the input vector
-of each context word of its window; the output layers move at once, and after the window every input row moves by
-the summed change. CBOW: the rows of all the window's words, averaged (or summed), predict the center; every row
-moves by the change (divided by the number of rows when summed, as gensim's fastText does).
+rows of `ngrams` (repeats kept). Skip-gram (fastText's direction and per-pair update): a center's rows, averaged,
+are the input vector of each context word of its window in turn; the output layers move at once, the input vector
+by each pair's change before the next pair, and after the window every input row moves by the summed change (the
+reference moves every row after each pair: the same where a word lists no row twice). CBOW: the rows of all the
+window's words, averaged (or summed), predict the center; every row moves by the change (divided by the number of
+rows when summed, as gensim's fastText does).
 
 conftest sets TRITON_INTERPRET=1 unless it is set, so the Triton run takes CPU tensors here.
 """
@@ -32,13 +34,13 @@ from word2vec_hub.training.schedule import Schedule
 from word2vec_hub.training.subword_rows import SubwordRows
 
 from .conftest import (
-    SUBWORD_BUCKET,
     SUBWORD_COUNTS,
     SUBWORD_MAX_N,
     SUBWORD_MIN_N,
     SUBWORD_MODES,
     SUBWORD_WORDS,
     assert_every_input_row_moved,
+    subword_bucket,
     subword_reference,
     subword_tables,
     tiny_subword_rows,
@@ -54,18 +56,19 @@ TRITON_ON_CPU = pytest.mark.skipif(
 @pytest.mark.parametrize("mode", SUBWORD_MODES)
 def test_torch_engine_applies_fasttexts_update_batch_by_batch(mode, batch_size, monkeypatch):
     """The torch engine's batch semantics: every update of a batch is computed from the tables as the batch found
-    them and summed (a skip-gram window's pairs too), batch after batch. A skip-gram batch holds batch_size /
-    (window + 1) windows; at batch size 1 each window is a batch of its own."""
+    them and summed, batch after batch, except that a skip-gram window's pairs move its input vector one after
+    another, as fastText's per-pair update does. A skip-gram batch holds batch_size / (window + 1) windows; at batch
+    size 1 each window is a batch of its own."""
     cbow, mean, hs, negative = SUBWORD_MODES[mode]
-    window, dim = 2, 5
-    subword_rows, rows_of = tiny_subword_rows()
-    tables = subword_tables(negative, hs, dim)
+    window, dim, bucket = 2, 5, subword_bucket(cbow)
+    subword_rows, rows_of = tiny_subword_rows(bucket)
+    tables = subword_tables(negative, hs, dim, bucket=bucket)
     rng = np.random.default_rng(1)
     block = rng.integers(2, len(SUBWORD_WORDS), 60).astype(np.int32)
     sentence_starts = np.array([0, 7, 8, 20, 33, 41, 50])  # a sentence of one word: no window
     # A constant rate, so that the reference needs no schedule.
     args = TrainingArguments(dim=dim, window=window, cbow=cbow, cbow_mean=mean, hs=hs, negative=negative, sample=0,
-                             subwords=True, min_n=SUBWORD_MIN_N, max_n=SUBWORD_MAX_N, bucket=SUBWORD_BUCKET,
+                             subwords=True, min_n=SUBWORD_MIN_N, max_n=SUBWORD_MAX_N, bucket=bucket,
                              batch_size=batch_size, alpha=0.02, min_alpha=0.02)  # fmt: skip
     sampling_tables = SamplingTables.from_counts(torch.tensor(SUBWORD_COUNTS), [0, 1], 0.0, 0.75)
     tensors = [None if table is None else torch.tensor(table) for table in tables]

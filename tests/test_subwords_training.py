@@ -44,6 +44,9 @@ NOISE_WORD = 7
 BUCKET = 9
 # Each word's n-gram rows, one listed twice (fastText keeps repeats), rows shared between words.
 WORD_NGRAMS = [[], [], [0, 1, 1], [2, 3], [1, 4, 5, 6], [7], [8, 2], []]
+# The same without the repeat, for skip-gram: the kernel moves a center's input by each pair's gradient, which is
+# fastText's per-pair update exactly where no row is listed twice (docs/subwords.md, "Training").
+SKIPGRAM_WORD_NGRAMS = [[], [], [0, 1], [2, 3], [1, 4, 5, 6], [7], [8, 2], []]
 HS_MAX_EXP = 6.0
 
 
@@ -51,11 +54,14 @@ def sigmoid(score: float) -> float:
     return 1.0 / (1.0 + math.exp(-score))
 
 
-def plain_subword_training(sentence, embeddings, ngrams, context, nodes, cbow, cbow_mean, hs, negative, rate):
+def plain_subword_training(
+    sentence, word_ngrams, embeddings, ngrams, context, nodes, cbow, cbow_mean, hs, negative, rate
+):  # fmt: skip
     """The common update rule (docs/subwords.md, "Training") over one sentence, window 1, every word kept, in plain
-    numpy: skip-gram's center input is the mean of its own and n-gram rows, predicting each neighbour in turn, and
-    its rows get the window's summed gradient after it; CBOW's input is the neighbours' rows summed (divided by
-    their number under cbow_mean), and each of those rows gets the gradient (divided by their number otherwise)."""
+    numpy: skip-gram as fastText updates it, pair by pair: the center's input, the mean of its own and n-gram rows
+    recomputed for each neighbour, predicts the neighbour, and every one of those rows takes the pair's gradient at
+    once; CBOW's input is the neighbours' rows summed (divided by their number under cbow_mean), and each of those
+    rows gets the gradient (divided by their number otherwise)."""
     tree = huffman_tree(COUNTS)
 
     def output_update(hidden, word):
@@ -77,7 +83,7 @@ def plain_subword_training(sentence, embeddings, ngrams, context, nodes, cbow, c
         return gradient
 
     def word_rows(word):
-        return [embeddings[word]] + [ngrams[row] for row in WORD_NGRAMS[word]]
+        return [embeddings[word]] + [ngrams[row] for row in word_ngrams[word]]
 
     for i, word in enumerate(sentence):
         window = [sentence[j] for j in (i - 1, i + 1) if 0 <= j < len(sentence)]
@@ -93,23 +99,26 @@ def plain_subword_training(sentence, embeddings, ngrams, context, nodes, cbow, c
                 for row in word_rows(other):
                     row += gradient
         else:
-            rows = word_rows(word)
-            hidden = np.sum(rows, axis=0, dtype=np.float32) / np.float32(len(rows))
-            gradient = sum(output_update(hidden, other) for other in window)
-            for row in rows:
-                row += gradient
+            for other in window:
+                rows = word_rows(word)
+                hidden = np.sum(rows, axis=0, dtype=np.float32) / np.float32(len(rows))
+                gradient = output_update(hidden, other)
+                for row in rows:
+                    row += gradient
 
 
-def run_subword_kernel(sentence, embeddings, ngrams, context, nodes, cbow, cbow_mean, hs, negative, rate):
+def run_subword_kernel(
+    sentence, word_ngrams, embeddings, ngrams, context, nodes, cbow, cbow_mean, hs, negative, rate
+):  # fmt: skip
     tables = SamplingTables.from_counts(COUNTS, [0, 1], sample=0.0, ns_exponent=0.75)
     paths = (
         numba_engine.flat_paths(tables.huffman_tree)
         if hs
         else (np.zeros(9, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
     )
-    starts = np.zeros(len(WORD_NGRAMS) + 1, np.int64)
-    np.cumsum([len(rows) for rows in WORD_NGRAMS], out=starts[1:])
-    rows = np.array([row for word_rows in WORD_NGRAMS for row in word_rows], np.int32)
+    starts = np.zeros(len(word_ngrams) + 1, np.int64)
+    np.cumsum([len(rows) for rows in word_ngrams], out=starts[1:])
+    rows = np.array([row for word_rows in word_ngrams for row in word_rows], np.int32)
     return numba_engine.train_block_subwords(
         np.asarray(sentence, dtype=np.int32), np.array([0, len(sentence)], np.int64), embeddings, ngrams, starts,
         rows, context, nodes, *paths, np.ones(8, np.float32), alias_table(np.eye(8)[NOISE_WORD]), 1, negative, cbow,
@@ -138,15 +147,16 @@ def test_subword_kernel_applies_the_common_rule_and_reaches_every_ngram_row(mode
     before = [table.copy() for table in (embeddings, ngrams, context, nodes)]
     expected = [table.copy() for table in before]
     sentence = [2, 5, 3, 6, 2, 4]
-    results = run_subword_kernel(sentence, embeddings, ngrams, context, nodes, rate=0.1, **settings)
-    plain_subword_training(sentence, *expected, rate=0.1, **settings)
+    word_ngrams = WORD_NGRAMS if settings["cbow"] else SKIPGRAM_WORD_NGRAMS
+    results = run_subword_kernel(sentence, word_ngrams, embeddings, ngrams, context, nodes, rate=0.1, **settings)
+    plain_subword_training(sentence, word_ngrams, *expected, rate=0.1, **settings)
     names = ("embeddings", "ngrams", "context", "nodes")
     for name, table, reference in zip(names, (embeddings, ngrams, context, nodes), expected, strict=True):
         np.testing.assert_allclose(table, reference, rtol=1e-4, atol=1e-5, err_msg=name)
     # Every input row of the sentence's words moved: their own rows and each n-gram row.
     for word in set(sentence):
         assert not np.allclose(embeddings[word], before[0][word]), f"word {word}'s own row"
-        for row in WORD_NGRAMS[word]:
+        for row in word_ngrams[word]:
             assert not np.allclose(ngrams[row], before[1][row]), f"n-gram row {row} of word {word}"
     assert np.array_equal(embeddings[[0, 1, 7]], before[0][[0, 1, 7]]), "rows of words outside the sentence"
     examples = len(sentence) if settings["cbow"] else 2 * (len(sentence) - 1)

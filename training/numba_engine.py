@@ -480,15 +480,17 @@ def _train_share_subwords(
     (`embeddings`) and its n-gram rows (`ngrams`, word w's being subword_rows[subword_starts[w]:subword_starts[w +
     1]]).
 
-    Skip-gram (fastText's direction): each center word's input, the mean of its rows, computed once, predicts
-    every word of its window in turn; the output layers move at once, and the input's gradients, summed over the
-    window, are added to each of the center's rows after it. CBOW (gensim's FastText): the window words' rows
+    Skip-gram (fastText's direction and per-pair update): each center word's input, the mean of its rows,
+    predicts every word of its window in turn; the output layers move at once, the input moves by each pair's
+    gradient before the next pair (as the mean of rows that each took that gradient), and the rows take the summed
+    gradients after the window. CBOW (gensim's FastText): the window words' rows
     summed, divided by their number under `cbow_mean`, predict the center; each of those rows gets the gradient
     (divided by their number without `cbow_mean`, as gensim does)."""
     dim = embeddings.shape[1]
     state = np.uint64(seed)
     gradient = np.zeros(dim, dtype=np.float32)
     hidden = np.zeros(dim, dtype=np.float32)
+    composed = np.zeros(dim, dtype=np.float32)
     context_first, nodes_first = hot_rows[0], hot_rows[2]
     hot_context, seen_context = _hot_copies(context, context_first, hot_rows[1])
     hot_nodes, seen_nodes = _hot_copies(nodes, nodes_first, hot_rows[3])
@@ -546,9 +548,12 @@ def _train_share_subwords(
                 loss += example_loss
                 loss_examples += 1 if sample_loss else 0
                 continue
-            scale = np.float32(1.0 / _sum_word_rows(hidden, center, embeddings, ngrams, subword_starts, subword_rows))
+            composed[:] = 0.0
+            center_rows = _sum_word_rows(composed, center, embeddings, ngrams, subword_starts, subword_rows)
+            scale = np.float32(1.0 / center_rows)
             for k in range(dim):
-                hidden[k] *= scale
+                composed[k] *= scale
+                hidden[k] = composed[k]
             for j in range(first, last):
                 if j == i:
                     continue
@@ -556,6 +561,11 @@ def _train_share_subwords(
                     hidden, gradient, buffer[j], nodes, hot_nodes, nodes_first, path_starts, path_nodes,
                     path_labels, context, hot_context, context_first, table, negative, rate32, state, sample_loss,
                 )  # fmt: skip
+                # fastText adds each pair's gradient to every one of the center's rows at once, which moves their
+                # mean, the next pair's input, by exactly that gradient: the input is the composed vector plus the
+                # gradients so far, and the rows take their sum once, after the window.
+                for k in range(dim):
+                    hidden[k] = composed[k] + gradient[k]
                 examples += 1
                 loss += example_loss
                 loss_examples += 1 if sample_loss else 0

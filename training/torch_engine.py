@@ -10,7 +10,8 @@ with any input and output terms.
 
 With subwords (fastText's model, `args.subwords`) a word's input rows are its own row and its character n-grams'
 rows of the `ngrams` table (`SubwordTable`): CBOW's window sums the rows of all its words, and skip-gram's example
-becomes a center's whole window (the center's rows in, each context word out), fastText's direction.
+becomes a center's whole window (the center's rows in, each context word out, one after another), fastText's
+direction and per-pair update.
 
 Everything here works on tensors on the training device: no Python loop runs per word, pair or window.
 """
@@ -186,6 +187,7 @@ class TorchEngine:
         count = examples.outputs.shape[0]
         batch_size = self.batch_size
         num_batches = max(1, math.ceil(count / batch_size))
+        slots = 1 if examples.output_used is None else examples.outputs.shape[1]
         # The rate falls between batches as if the block's words were spread evenly over them, on every rank.
         words_per_batch = block.shape[0] / num_batches
         loss = torch.zeros((), dtype=torch.float64, device=self.device)
@@ -196,7 +198,8 @@ class TorchEngine:
             output_used = examples.output_used[batch] if examples.output_used is not None else None
             terms = self.output_terms(examples.outputs[batch], output_used)
             ngrams = self.subwords.inputs(inputs, input_used) if self.subwords is not None else None
-            loss += train_step(self.embeddings, inputs, input_used, terms, learning_rate, self.mean, ngrams=ngrams)
+            loss += train_step(self.embeddings, inputs, input_used, terms, learning_rate, self.mean, ngrams=ngrams,
+                               slots=slots)  # fmt: skip
         # A skip-gram window counts as its pairs, so that the loss is per pair with and without subwords.
         pairs = count if examples.output_used is None else int(examples.output_used.sum())
         return BlockResult(loss.item(), pairs, pairs)
@@ -237,6 +240,7 @@ def train_step(
     mean: bool = False,
     bound_steps: bool = True,
     ngrams: NgramInputs | None = None,
+    slots: int = 1,
 ) -> torch.Tensor:
     """One stochastic-gradient step of word2vec on a batch of examples, updating only the rows they touch, in place.
 
@@ -249,7 +253,10 @@ def train_step(
 
     With `ngrams` (fastText's subwords) the example's n-gram rows are input rows too, counted in the mean, and each
     moves as a word row does; without `mean` every input row's change is divided by that count, as gensim's
-    fastText does.
+    fastText does. With `slots` > 1 an example is that many pairs of one input (skip-gram with subwords: a center's
+    window), whose terms lie slot after slot in each `OutputTerms`: slot by slot, the terms score against h and h
+    then moves by the slot's sum of g * row, as fastText's per-pair update moves it (docs/subwords.md, "Training");
+    the input rows move by the slots' summed change, with the batch's other changes.
 
     word2vec applies a row's updates one after another, each from the row as the last one left it; a batch sums
     them all from the same starting row. For a row touched many times (a frequent word in a large batch) that sum
@@ -269,6 +276,7 @@ def train_step(
             than `embeddings`.
         bound_steps: shorten the steps that could overshoot, as above (False: the plain summed step).
         ngrams: the examples' n-gram rows (`SubwordTable.inputs`), or None.
+        slots: the pairs of an example (1: one pair or one CBOW window).
     Returns:
         The summed loss of the batch before the update (a 0-d tensor; reading it synchronises the device).
     """
@@ -279,24 +287,41 @@ def train_step(
     if ngrams is not None:
         hidden.index_add_(0, ngrams.examples, ngrams.table[ngrams.rows])
     hidden *= scale.unsqueeze(1)
+    batch = hidden.shape[0]
+    output_vectors = [terms.table[terms.rows] for terms in outputs]
+    scores_of, gains_of = [[] for _ in outputs], [[] for _ in outputs]
     error = torch.zeros_like(hidden)
+    slot_hiddens = []
+    for slot in range(slots):
+        slot_error = torch.zeros_like(hidden)
+        for terms, vectors, scores, gains in zip(outputs, output_vectors, scores_of, gains_of, strict=True):
+            per_slot = terms.rows.shape[1] // slots
+            part = slice(slot * per_slot, (slot + 1) * per_slot)
+            scores.append(torch.bmm(vectors[:, part], hidden.unsqueeze(2)).squeeze(2))
+            gains.append((terms.labels[:, part] - torch.sigmoid(scores[-1])) * terms.used[:, part] * learning_rate)
+            slot_error += torch.bmm(gains[-1].unsqueeze(1), vectors[:, part]).squeeze(1)
+        slot_hiddens.append(hidden)
+        error += slot_error
+        # fastText's per-pair update moves each input row by the pair's change, and so their mean, the next pair's
+        # input vector, by the same change (divided by nothing: a pair's change is not scaled).
+        hidden = hidden + slot_error
+    hiddens = torch.stack(slot_hiddens, 1)
     loss = torch.zeros((), dtype=embeddings.dtype, device=embeddings.device)
-    output_vectors, output_slopes = [], []
-    for terms in outputs:
-        vectors = terms.table[terms.rows]
-        scores = torch.bmm(vectors, hidden.unsqueeze(2)).squeeze(2)
-        gains = (terms.labels - torch.sigmoid(scores)) * terms.used * learning_rate
-        error += torch.bmm(gains.unsqueeze(1), vectors).squeeze(1)
-        updates = gains.unsqueeze(2) * hidden.unsqueeze(1)
+    output_slopes = []
+    for terms, scores, gains in zip(outputs, scores_of, gains_of, strict=True):
+        scores, gains = torch.cat(scores, 1), torch.cat(gains, 1)
+        per_slot = terms.rows.shape[1] // slots
+        updates = (gains.view(batch, slots, per_slot, 1) * hiddens.unsqueeze(2)).flatten(1, 2)
         # The loss's second derivative along a vector is sigmoid'(score) <= 1/4: its bound, not its value, as a
         # saturated sigmoid has none and yet a large gradient.
         slopes = terms.used / 4
         if bound_steps:
-            updates *= _step_bound(terms.rows, updates, hidden.unsqueeze(1), slopes.unsqueeze(1), terms.table.shape,
-                                   learning_rate)  # fmt: skip
+            # Each term's curvature is along its own slot's input vector: slopes [batch, slots, terms], zero off it.
+            own_slot = torch.eye(slots, dtype=slopes.dtype, device=slopes.device).view(1, slots, slots, 1)
+            slot_slopes = (own_slot * slopes.view(batch, 1, slots, per_slot)).flatten(2)
+            updates *= _step_bound(terms.rows, updates, hiddens, slot_slopes, terms.table.shape, learning_rate)
         terms.table.index_add_(0, terms.rows.flatten(), updates.flatten(0, 1))
         loss += (F.softplus((1 - 2 * terms.labels) * scores) * terms.used).sum()
-        output_vectors.append(vectors)
         output_slopes.append(slopes)
     # gensim's fastText divides a summed window's change by its rows; word2vec's CBOW does not.
     change_scale = 1 / counts if ngrams is not None and not mean else torch.ones_like(counts)

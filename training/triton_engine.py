@@ -31,7 +31,8 @@ of the window takes whole.
 With subwords (fastText's model, docs/gpu-kernel.md "Subwords") a word's input rows are its own row and its n-gram
 rows (`SubwordTable`): the window kernel sums those of every word of the window (`SUBWORDS`), and
 `_train_centers_kernel` trains skip-gram one center's window an item, the center's composed vector predicting each
-context word in turn, its rows moved by the window's summed change. Every kernel launches through `_launch`.
+context word in turn and moved by each pair's change before the next (fastText's per-pair update), its rows moved
+by the window's summed change. Every kernel launches through `_launch`.
 
 Triton compiles the kernel for CUDA on first use. With TRITON_INTERPRET=1 it runs on CPU tensors instead, one
 program after another, which is how the tests check it on a machine without a GPU.
@@ -328,7 +329,8 @@ def _train_centers_kernel(
         start = tl.load(starts + windows, mask=live, other=0)
         end = tl.load(ends + windows, mask=live, other=0)
         center_ids = tl.load(tokens + center, mask=live, other=0).to(tl.int64)
-        # fastText's input vector: the mean of the center's own row and its n-gram rows, composed once a window.
+        # fastText's input vector: the mean of the center's own row and its n-gram rows, composed once a window and
+        # then moved by each pair's change, as fastText's per-pair update of every one of those rows moves it.
         vector, rows_summed = _sum_word_rows(
             tl.zeros((ITEMS, DIM_TILE), dtype=tl.float32), tl.zeros((ITEMS,), dtype=tl.float32), center_ids, live,
             embeddings, ngrams, subword_starts, subword_rows, columns, in_dim, DIM, True,
@@ -337,7 +339,8 @@ def _train_centers_kernel(
         rate = first_rate + rate_step * windows.to(tl.float32)
         window_change = tl.zeros((ITEMS, DIM_TILE), dtype=tl.float32)
         # One context word after another (a loop, not unrolled: the output layer is the kernel's bulk), left to
-        # right; its output rows move at once, the input rows after the window.
+        # right; its output rows move at once, the input vector before the next pair, the input rows after the
+        # window (by the pairs' summed changes).
         for slot in range(2 * WINDOW):
             offset = slot - WINDOW
             position = center + offset + (offset >= 0)
@@ -349,6 +352,7 @@ def _train_centers_kernel(
                 noise_alias, vocab_size, nodes, codes, points, lengths, columns, in_dim, DIM, DEPTH, NEGATIVE,
                 NEGATIVE_TILE, HS, ATOMIC,
             )  # fmt: skip
+            vector += pair_change
             window_change += pair_change
         _move_word_rows(
             window_change, center_ids, live, embeddings, ngrams, subword_starts, subword_rows, columns, in_dim, DIM,
@@ -589,8 +593,9 @@ def train_centers(
 
     The center's input vector, the mean of its own row and its n-gram rows, is composed once; each context word of
     the window in turn (left to right) is its output word, whose output layer moves at once (`train_pairs`' steps,
-    pair k of window w drawing the negatives of item w * 2 * window + k); after the window, every input row of the
-    center moves by the summed change of the input vector. At most a (window + 1)-th as many windows are in flight
+    pair k of window w drawing the negatives of item w * 2 * window + k), and the input vector then moves by the
+    pair's change (fastText's per-pair update, docs/subwords.md "Training"); after the window, every input row of
+    the center moves by the summed change of the input vector. At most a (window + 1)-th as many windows are in flight
     as pairs would be (a window trains window + 1 pairs on average).
 
     Args:
