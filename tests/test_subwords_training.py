@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import random
 import subprocess
@@ -31,7 +30,7 @@ from word2vec_hub.training.sampling import SamplingTables, alias_table
 from word2vec_hub.training.subword_rows import SubwordRows
 from word2vec_hub.training.trainer import SUBWORD_BYTES_PER_WORD, train_word2vec, training_memory_bytes
 
-from .conftest import WITHOUT_OUR_PACKAGES, chinese_lines, one_line_error
+from .conftest import MAX_EXP, WITHOUT_OUR_PACKAGES, chinese_lines, one_line_error, table_sigmoid
 
 # The kernel tests' vocabulary: [PAD], [UNK], then words 2..7; every negative is NOISE_WORD.
 COUNTS = torch.tensor([0, 0, 40, 25, 12, 9, 5, 2])
@@ -39,11 +38,6 @@ NOISE_WORD = 7
 BUCKET = 9
 # Each word's n-gram rows, one listed twice (fastText keeps repeats), rows shared between words.
 WORD_NGRAMS = [[], [], [0, 1, 1], [2, 3], [1, 4, 5, 6], [7], [8, 2], []]
-HS_MAX_EXP = 6.0
-
-
-def sigmoid(score: float) -> float:
-    return 1.0 / (1.0 + math.exp(-score))
 
 
 def plain_subword_training(sentence, embeddings, ngrams, context, nodes, cbow, cbow_mean, hs, negative, rate):
@@ -59,14 +53,14 @@ def plain_subword_training(sentence, embeddings, ngrams, context, nodes, cbow, c
         if hs:
             length = int(tree.lengths[word])
             points, labels = tree.points[word, :length].tolist(), (1 - tree.codes[word, :length]).tolist()
-            rows += [(nodes[point], label, True) for point, label in zip(points, labels, strict=True)]
+            rows += [(nodes[point], label) for point, label in zip(points, labels, strict=True)]
         if negative:
-            rows += [(context[word], 1.0, False)] + [(context[NOISE_WORD], 0.0, False)] * negative
-        for row, label, saturates in rows:
+            rows += [(context[word], 1.0)] + [(context[NOISE_WORD], 0.0)] * negative
+        for row, label in rows:
             score = float(hidden @ row)
-            if saturates and abs(score) >= HS_MAX_EXP:
-                continue
-            step = np.float32((label - sigmoid(score)) * rate)
+            if abs(score) >= MAX_EXP:
+                continue  # word2vec's rule: a saturated row is left alone
+            step = np.float32((label - table_sigmoid(score)) * rate)
             gradient += step * row
             row += step * hidden
         return gradient
@@ -105,10 +99,11 @@ def run_subword_kernel(sentence, embeddings, ngrams, context, nodes, cbow, cbow_
     starts = np.zeros(len(WORD_NGRAMS) + 1, np.int64)
     np.cumsum([len(rows) for rows in WORD_NGRAMS], out=starts[1:])
     rows = np.array([row for word_rows in WORD_NGRAMS for row in word_rows], np.int32)
+    noise = numba_engine.packed_noise_table(alias_table(np.eye(8)[NOISE_WORD]))
     return numba_engine.train_block_subwords(
         np.asarray(sentence, dtype=np.int32), np.array([0, len(sentence)], np.int64), embeddings, ngrams, starts,
-        rows, context, nodes, *paths, np.ones(8, np.float32), alias_table(np.eye(8)[NOISE_WORD]), 1, negative, cbow,
-        cbow_mean, rate, rate, 0.0, 0.0, np.array([1], np.uint64), 1,
+        rows, context, nodes, *paths, np.ones(8, np.float32), noise, 1, negative, cbow, cbow_mean, rate, rate, 0.0,
+        0.0, np.array([1], np.uint64), 1,
     )  # fmt: skip
 
 
