@@ -87,8 +87,8 @@ _SIGMOID_SCALE = SIGMOID_TABLE_SIZE / (2 * MAX_EXP)
 @njit(inline="always")
 def _sigmoid(score):
     """The table's sigmoid of `score`, for -MAX_EXP < score < MAX_EXP."""
-    # Clamped: a NaN score (diverged tables) passes the callers' range check under fastmath, and must not read
-    # outside the table; the epoch loop then reports the divergence.
+    # Clamped: a NaN score (diverged tables) may pass the callers' range check, compiled with fastmath, and must
+    # not read outside the table; the epoch loop then reports the divergence.
     index = min(max(np.int64((score + MAX_EXP) * _SIGMOID_SCALE), 0), SIGMOID_TABLE_SIZE - 1)
     return SIGMOID_TABLE[index]
 
