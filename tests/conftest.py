@@ -157,9 +157,9 @@ def handmade_model(vectors: dict[str, list[float]], with_context: bool = True) -
     return model
 
 
-# The numba kernels' sigmoid, word2vec's and gensim's: an output row scoring |score| >= MAX_EXP gets no update, and
-# otherwise the sigmoid is read from a table of SIGMOID_POINTS values spaced evenly from -MAX_EXP, at the point at or
-# below the score.
+# The numba kernels' sigmoid in negative sampling, word2vec's and gensim's: an output row scoring |score| >= MAX_EXP
+# gets no update (hierarchical softmax's rule too), and otherwise the sigmoid is read from a table of SIGMOID_POINTS
+# values spaced evenly from -MAX_EXP, at the point at or below the score.
 MAX_EXP = 6.0
 SIGMOID_POINTS = 1000
 
@@ -169,6 +169,10 @@ def table_sigmoid(score: float) -> float:
     spacing = 2 * MAX_EXP / SIGMOID_POINTS
     point = -MAX_EXP + math.floor((score + MAX_EXP) / spacing) * spacing
     return 1.0 / (1.0 + math.exp(-point))
+
+
+def exact_sigmoid(score: float) -> float:
+    return 1.0 / (1.0 + math.exp(-score))
 
 
 def word2vec_reference(

@@ -4,7 +4,6 @@ against it, the Huffman tree a folder keeps, every mode learning the planted str
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -21,7 +20,7 @@ from word2vec_hub.training.corpus import CorpusError, TextCorpus
 from word2vec_hub.training.sampling import SamplingTables, alias_table
 from word2vec_hub.training.trainer import train_word2vec, training_memory_bytes
 
-from .conftest import MAX_EXP, one_line_error, planted_partner_hits, table_sigmoid
+from .conftest import MAX_EXP, exact_sigmoid, one_line_error, planted_partner_hits, table_sigmoid
 
 # Word counts of the kernel tests' vocabulary: [PAD], [UNK], then words 2..7 (a tree of 6 leaves, depths 2 to 4).
 COUNTS = torch.tensor([0, 0, 40, 25, 12, 9, 5, 2])
@@ -30,8 +29,9 @@ NOISE_WORD = 7  # every negative of the kernel tests: the alias table puts all i
 
 def plain_output_update(hidden, rows_and_labels, rate, sigmoid=table_sigmoid):
     """word2vec's update of one example's output rows (each updated at once, in order) for the input `hidden`, with
-    `sigmoid` (the kernels': word2vec's table), and its rule that a row scoring |score| >= 6 is left alone. Returns
-    (the gradient (times the rate) for the input, how many rows were trained, how many left alone)."""
+    `sigmoid` (the numba kernels': for negative sampling word2vec's table, for hierarchical softmax the exact one),
+    and the rule that a row scoring |score| >= 6 is left alone. Returns (the gradient (times the rate) for the input,
+    how many rows were trained, how many left alone)."""
     gradient = np.zeros_like(hidden)
     trained = skipped = 0
     for row, label in rows_and_labels:
@@ -65,7 +65,7 @@ def plain_training(sentence, embeddings, context, nodes, cbow, cbow_mean, hs, ne
         if hs:
             points, labels = path_of(tree, word)
             rows = [(nodes[point], label) for point, label in zip(points, labels, strict=True)]
-            part, trained, skipped = plain_output_update(hidden, rows, rate)
+            part, trained, skipped = plain_output_update(hidden, rows, rate, sigmoid=exact_sigmoid)
             gradient += part
             counted[0] += trained
             counted[1] += skipped
@@ -197,8 +197,8 @@ def test_each_losss_gradient_is_the_kernels_update(loss_name, cbow_mean):
         rows = [(nodes[point], label) for point, label in zip(points, labels, strict=True)]
         output, grad = nodes, model.nodes.grad
     before = output.copy()
-    # The update with the exact sigmoid: the kernels' table approximates it to within 0.003.
-    gradient, _, skipped = plain_output_update(hidden, rows, rate, sigmoid=lambda score: 1 / (1 + math.exp(-score)))
+    # The update with the exact sigmoid: negative sampling's table approximates it to within 0.003.
+    gradient, _, skipped = plain_output_update(hidden, rows, rate, sigmoid=exact_sigmoid)
     assert skipped == 0, "scores stay in the range where the update is the gradient"
     np.testing.assert_allclose(-rate * grad.numpy(), output - before, rtol=1e-4, atol=1e-7)
     # Every window row gets `gradient`; the loss's gradient for each is that over the window's size (mean).

@@ -30,7 +30,14 @@ from word2vec_hub.training.sampling import SamplingTables, alias_table
 from word2vec_hub.training.subword_rows import SubwordRows
 from word2vec_hub.training.trainer import SUBWORD_BYTES_PER_WORD, train_word2vec, training_memory_bytes
 
-from .conftest import MAX_EXP, WITHOUT_OUR_PACKAGES, chinese_lines, one_line_error, table_sigmoid
+from .conftest import (
+    MAX_EXP,
+    WITHOUT_OUR_PACKAGES,
+    chinese_lines,
+    exact_sigmoid,
+    one_line_error,
+    table_sigmoid,
+)
 
 # The kernel tests' vocabulary: [PAD], [UNK], then words 2..7; every negative is NOISE_WORD.
 COUNTS = torch.tensor([0, 0, 40, 25, 12, 9, 5, 2])
@@ -53,14 +60,14 @@ def plain_subword_training(sentence, embeddings, ngrams, context, nodes, cbow, c
         if hs:
             length = int(tree.lengths[word])
             points, labels = tree.points[word, :length].tolist(), (1 - tree.codes[word, :length]).tolist()
-            rows += [(nodes[point], label) for point, label in zip(points, labels, strict=True)]
+            rows += [(nodes[point], label, exact_sigmoid) for point, label in zip(points, labels, strict=True)]
         if negative:
-            rows += [(context[word], 1.0)] + [(context[NOISE_WORD], 0.0)] * negative
-        for row, label in rows:
+            rows += [(context[word], 1.0, table_sigmoid)] + [(context[NOISE_WORD], 0.0, table_sigmoid)] * negative
+        for row, label, sigmoid in rows:
             score = float(hidden @ row)
             if abs(score) >= MAX_EXP:
                 continue  # word2vec's rule: a saturated row is left alone
-            step = np.float32((label - table_sigmoid(score)) * rate)
+            step = np.float32((label - sigmoid(score)) * rate)
             gradient += step * row
             row += step * hidden
         return gradient

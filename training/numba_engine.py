@@ -50,7 +50,7 @@ def _draw(state: np.uint64, noise: np.ndarray) -> np.int64:
 def packed_noise_table(table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """`sampling.alias_table`'s (threshold [V], alias [V]) as the kernels draw from it: [V] uint64, a column's
     threshold as a 32-bit fraction in the high half and its alias in the low half. A draw then reads one cache line
-    where the two arrays cost two (a tenth of the skip-gram kernel's time)."""
+    where the two arrays cost two."""
     threshold, alias = table
     fraction = np.minimum(np.floor(threshold * 2.0**32), 2.0**32 - 1).astype(np.uint64)
     return (fraction << np.uint64(32)) | alias.astype(np.uint32).astype(np.uint64)
@@ -295,15 +295,17 @@ def _kept_words(ids, start, end, keep_probability, state, buffer):
 @njit(inline="always")
 def _node_update(hidden, gradient, row, label, rate32, sample_loss):
     """One inner node's step of hierarchical softmax: `row` [dim] moves by g * hidden and `gradient` by g * row, g =
-    (label - sigmoid(score)) * rate (the table's sigmoid), except where |score| >= MAX_EXP. Returns the loss term
-    (0 unless `sample_loss`)."""
+    (label - sigmoid(score)) * rate, except where |score| >= MAX_EXP. Returns the loss term (0 unless `sample_loss`).
+
+    The exact sigmoid, not the table negative sampling reads: with the table skip-gram + HS trailed gensim's WordSim
+    by 0.016 over three seeds (benchmarks/README.md, issue 21), where it had met it with `exp`."""
     score = np.float32(0.0)
     for k in range(hidden.shape[0]):
         score += hidden[k] * row[k]
     loss = _softplus(score if label > 0.5 else -score) if sample_loss else 0.0
     if score <= -MAX_EXP or score >= MAX_EXP:
         return loss
-    step = (label - _sigmoid(score)) * rate32
+    step = (label - np.float32(1.0 / (1.0 + math.exp(-score)))) * rate32
     for k in range(hidden.shape[0]):
         gradient[k] += step * row[k]
         row[k] += step * hidden[k]
