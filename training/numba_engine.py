@@ -297,8 +297,8 @@ def _node_update(hidden, gradient, row, label, rate32, sample_loss):
     """One inner node's step of hierarchical softmax: `row` [dim] moves by g * hidden and `gradient` by g * row, g =
     (label - sigmoid(score)) * rate, except where |score| >= MAX_EXP. Returns the loss term (0 unless `sample_loss`).
 
-    The exact sigmoid, not the table negative sampling reads: with the table skip-gram + HS trailed gensim's WordSim
-    by 0.016 over three seeds (benchmarks/README.md, issue 21), where it had met it with `exp`."""
+    The exact sigmoid, not negative sampling's table: the table made skip-gram + HS's kernel 13 % cheaper, with
+    quality within a run's noise of `exp` (benchmarks/README.md, issue 21), but is left for a change of its own."""
     score = np.float32(0.0)
     for k in range(hidden.shape[0]):
         score += hidden[k] * row[k]
