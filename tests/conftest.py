@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 # huggingface_hub reads this when imported: without it, uploads to the loopback Hub would try the Xet protocol.
@@ -155,6 +156,24 @@ def handmade_model(vectors: dict[str, list[float]], with_context: bool = True) -
         model.embeddings[:2] = 0
     model.set_tokenizer(tokenizer)
     return model
+
+
+# The numba kernels' sigmoid in negative sampling, word2vec's and gensim's: an output row scoring |score| >= MAX_EXP
+# gets no update (hierarchical softmax's rule too), and otherwise the sigmoid is read from a table of SIGMOID_POINTS
+# values spaced evenly from -MAX_EXP, at the point at or below the score.
+MAX_EXP = 6.0
+SIGMOID_POINTS = 1000
+
+
+def table_sigmoid(score: float) -> float:
+    """The sigmoid at the table's point at or below `score` (-MAX_EXP < score < MAX_EXP), word2vec.c's expTable."""
+    spacing = 2 * MAX_EXP / SIGMOID_POINTS
+    point = -MAX_EXP + math.floor((score + MAX_EXP) / spacing) * spacing
+    return 1.0 / (1.0 + math.exp(-point))
+
+
+def exact_sigmoid(score: float) -> float:
+    return 1.0 / (1.0 + math.exp(-score))
 
 
 def word2vec_reference(

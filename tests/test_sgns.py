@@ -29,7 +29,7 @@ from word2vec_hub.training.torch_engine import (
     window_inputs,
 )
 
-from .conftest import word2vec_reference
+from .conftest import MAX_EXP, table_sigmoid, word2vec_reference
 
 
 def test_keep_probabilities_follow_word2vec_formula():
@@ -318,7 +318,7 @@ def test_noise_table_draws_follow_the_distribution():
     implied = threshold.copy()
     np.add.at(implied, alias, 1.0 - threshold)
     np.testing.assert_allclose(implied / len(probabilities), probabilities, atol=1e-12)
-    draws = numba_engine.sample_noise((threshold, alias), 400_000, 5)
+    draws = numba_engine.sample_noise(numba_engine.packed_noise_table((threshold, alias)), 400_000, 5)
     shares = np.bincount(draws, minlength=len(probabilities)) / draws.shape[0]
     np.testing.assert_allclose(shares, probabilities, atol=3e-3)
     assert shares[0] == shares[1] == 0
@@ -327,28 +327,46 @@ def test_noise_table_draws_follow_the_distribution():
 def run_kernel(ids, sentence_starts, embeddings, context, keep, table, window, negative, alpha=0.025, workers=1):
     return numba_engine.train_block(
         np.asarray(ids, dtype=np.int32), np.asarray(sentence_starts, dtype=np.int64), embeddings, context,
-        keep.astype(np.float32), table, window, negative, alpha, alpha, 0.0, 0.0,
+        keep.astype(np.float32), numba_engine.packed_noise_table(table), window, negative, alpha, alpha, 0.0, 0.0,
         np.arange(1, workers + 1, dtype=np.uint64), workers,
     )  # fmt: skip
 
 
-def test_kernel_applies_word2vec_updates_pair_by_pair():
+def test_kernel_applies_word2vecs_negative_sampling_update_pair_by_pair():
+    """Each pair's update, in order: the context word's input vector scores the center word (label 1) and the noise
+    words (label 0; skipped where one is the center word); a row moves by (label - sigmoid) * rate * vector, with
+    word2vec's sigmoid table, and not at all where |score| >= 6; the vector moves by the rows' summed gradient."""
+    vocab, noise_word, negative, rate = 7, 6, 2, 0.1
     rng = np.random.default_rng(0)
-    embeddings = rng.normal(0, 0.5, (4, 8)).astype(np.float32)
-    context = rng.normal(0, 0.5, (4, 8)).astype(np.float32)
+    # Large enough that some rows saturate and are left alone.
+    embeddings = rng.normal(0, 1.2, (vocab, 8)).astype(np.float32)
+    context = rng.normal(0, 1.6, (vocab, 8)).astype(np.float32)
     expected_embeddings, expected_context = embeddings.copy(), context.copy()
-    keep = np.ones(4)
-    table = alias_table(np.array([0.0, 0.0, 1.0, 1.0]))
-    run_kernel([2, 3], [0, 2], embeddings, context, keep, table, window=1, negative=0, alpha=0.1)
-    # Sentence "2 3", window 1: word 3 predicts 2, then word 2 predicts 3, each update applied before the next.
-    for input_word, output_word in ((3, 2), (2, 3)):
-        score = expected_embeddings[input_word] @ expected_context[output_word]
-        step = np.float32((1 - 1 / (1 + np.exp(-score))) * 0.1)
-        gradient = step * expected_context[output_word]
-        expected_context[output_word] += step * expected_embeddings[input_word]
-        expected_embeddings[input_word] += gradient
-    np.testing.assert_allclose(embeddings, expected_embeddings, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(context, expected_context, rtol=1e-5, atol=1e-6)
+    sentence = [2, 5, 3, 6, 2, 4]
+    table = alias_table(np.eye(vocab)[noise_word])
+    run_kernel(sentence, [0, len(sentence)], embeddings, context, np.ones(vocab), table, 1, negative, alpha=rate)
+    trained = saturated = 0
+    for i, center in enumerate(sentence):
+        for j in (i - 1, i + 1):
+            if not 0 <= j < len(sentence):
+                continue
+            vector = expected_embeddings[sentence[j]]
+            targets = [(center, 1.0)] + ([(noise_word, 0.0)] * negative if center != noise_word else [])
+            gradient = np.zeros_like(vector)
+            for target, label in targets:
+                row = expected_context[target]
+                score = float(vector @ row)
+                if abs(score) >= MAX_EXP:
+                    saturated += 1
+                    continue
+                step = np.float32((label - table_sigmoid(score)) * rate)
+                gradient += step * row
+                row += step * vector
+                trained += 1
+            vector += gradient
+    assert trained > 0 and saturated > 0, "the sentence exercises both sides of the saturation rule"
+    np.testing.assert_allclose(embeddings, expected_embeddings, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(context, expected_context, rtol=1e-5, atol=1e-5)
 
 
 def test_kernel_windows_are_dynamic_and_subsampling_keeps_the_formula_share():

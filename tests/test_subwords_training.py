@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import random
 import subprocess
@@ -36,7 +35,14 @@ from word2vec_hub.training.trainer import (
     training_memory_bytes,
 )
 
-from .conftest import WITHOUT_OUR_PACKAGES, chinese_lines, one_line_error
+from .conftest import (
+    MAX_EXP,
+    WITHOUT_OUR_PACKAGES,
+    chinese_lines,
+    exact_sigmoid,
+    one_line_error,
+    table_sigmoid,
+)
 
 # The kernel tests' vocabulary: [PAD], [UNK], then words 2..7; every negative is NOISE_WORD.
 COUNTS = torch.tensor([0, 0, 40, 25, 12, 9, 5, 2])
@@ -47,11 +53,6 @@ WORD_NGRAMS = [[], [], [0, 1, 1], [2, 3], [1, 4, 5, 6], [7], [8, 2], []]
 # The same without the repeat, for skip-gram: the kernel moves a center's input by each pair's gradient, which is
 # fastText's per-pair update exactly where no row is listed twice (docs/subwords.md, "Training").
 SKIPGRAM_WORD_NGRAMS = [[], [], [0, 1], [2, 3], [1, 4, 5, 6], [7], [8, 2], []]
-HS_MAX_EXP = 6.0
-
-
-def sigmoid(score: float) -> float:
-    return 1.0 / (1.0 + math.exp(-score))
 
 
 def plain_subword_training(
@@ -70,13 +71,13 @@ def plain_subword_training(
         if hs:
             length = int(tree.lengths[word])
             points, labels = tree.points[word, :length].tolist(), (1 - tree.codes[word, :length]).tolist()
-            rows += [(nodes[point], label, True) for point, label in zip(points, labels, strict=True)]
+            rows += [(nodes[point], label, exact_sigmoid) for point, label in zip(points, labels, strict=True)]
         if negative:
-            rows += [(context[word], 1.0, False)] + [(context[NOISE_WORD], 0.0, False)] * negative
-        for row, label, saturates in rows:
+            rows += [(context[word], 1.0, table_sigmoid)] + [(context[NOISE_WORD], 0.0, table_sigmoid)] * negative
+        for row, label, sigmoid in rows:
             score = float(hidden @ row)
-            if saturates and abs(score) >= HS_MAX_EXP:
-                continue
+            if abs(score) >= MAX_EXP:
+                continue  # word2vec's rule: a saturated row is left alone
             step = np.float32((label - sigmoid(score)) * rate)
             gradient += step * row
             row += step * hidden
@@ -119,10 +120,11 @@ def run_subword_kernel(
     starts = np.zeros(len(word_ngrams) + 1, np.int64)
     np.cumsum([len(rows) for rows in word_ngrams], out=starts[1:])
     rows = np.array([row for word_rows in word_ngrams for row in word_rows], np.int32)
+    noise = numba_engine.packed_noise_table(alias_table(np.eye(8)[NOISE_WORD]))
     return numba_engine.train_block_subwords(
         np.asarray(sentence, dtype=np.int32), np.array([0, len(sentence)], np.int64), embeddings, ngrams, starts,
-        rows, context, nodes, *paths, np.ones(8, np.float32), alias_table(np.eye(8)[NOISE_WORD]), 1, negative, cbow,
-        cbow_mean, rate, rate, 0.0, 0.0, np.array([1], np.uint64), 1,
+        rows, context, nodes, *paths, np.ones(8, np.float32), noise, 1, negative, cbow, cbow_mean, rate, rate, 0.0,
+        0.0, np.array([1], np.uint64), 1,
     )  # fmt: skip
 
 

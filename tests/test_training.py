@@ -72,7 +72,7 @@ def test_numba_kernel_trains_at_the_schedules_rate(kind):
     ids = np.arange(4000, dtype=np.int32) % 8 + 2
     sentence_starts = np.arange(0, 4001, 20, dtype=np.int64)
     embeddings, context = np.zeros((10, 4), np.float32), np.zeros((10, 4), np.float32)
-    table = alias_table(np.append([0.0, 0.0], np.ones(8)))
+    table = numba_engine.packed_noise_table(alias_table(np.append([0.0, 0.0], np.ones(8))))
     words_done = 5000 + 1000  # into epoch 2, where the two schedules differ
     results = numba_engine.train_block(
         ids, sentence_starts, embeddings, context, np.ones(10, np.float32), table, 2, 1, schedule.alpha,

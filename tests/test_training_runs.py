@@ -226,7 +226,9 @@ def test_ctrl_c_from_the_command_line_tells_how_to_resume(tmp_path, planted_line
     assert not (tmp_path / "word2vec-corpus").exists(), "no half-trained model is left as the output"
 
 
-@pytest.mark.parametrize(("backend", "alpha"), [("numba", 10.0), ("torch", 1e30), ("triton", 10.0)])
+# The numba kernels leave a row scoring |score| >= 6 alone, as word2vec and gensim do, which kept the tables finite at
+# every rate tried up to 1e20: a step that overflows float32 is what makes them diverge.
+@pytest.mark.parametrize(("backend", "alpha"), [("numba", 3e38), ("torch", 1e30), ("triton", 10.0)])
 def test_training_that_diverges_stops_and_names_the_learning_rate(backend, alpha, tmp_path):
     if backend == "triton":
         pytest.importorskip("triton", reason="Triton is not installed (pip install 'word2vec-hub[gpu]')")

@@ -36,23 +36,67 @@ def _next(state: np.uint64) -> np.uint64:
 
 
 @njit(inline="always")
-def _draw(state: np.uint64, threshold: np.ndarray, alias: np.ndarray) -> np.int64:
-    # The top 53 bits as a uniform double: its whole part picks the column, its fraction decides within it.
-    scaled = (state >> np.uint64(11)) * (1.0 / 9007199254740992.0) * threshold.shape[0]
-    column = np.int64(scaled)
-    return column if scaled - column < threshold[column] else np.int64(alias[column])
+def _draw(state: np.uint64, noise: np.ndarray) -> np.int64:
+    # The top 32 bits times the number of columns: the high half picks the column, the low half is a uniform
+    # fraction that decides within it (an LCG's low bits repeat with short periods).
+    scaled = (state >> np.uint64(32)) * np.uint64(noise.shape[0])
+    column = np.int64(scaled >> np.uint64(32))
+    entry = noise[column]
+    if (scaled & np.uint64(0xFFFFFFFF)) < (entry >> np.uint64(32)):
+        return column
+    return np.int64(entry & np.uint64(0xFFFFFFFF))
+
+
+def packed_noise_table(table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """`sampling.alias_table`'s (threshold [V], alias [V]) as the kernels draw from it: [V] uint64, a column's
+    threshold as a 32-bit fraction in the high half and its alias in the low half. A draw then reads one cache line
+    where the two arrays cost two."""
+    threshold, alias = table
+    fraction = np.minimum(np.floor(threshold * 2.0**32), 2.0**32 - 1).astype(np.uint64)
+    return (fraction << np.uint64(32)) | alias.astype(np.uint32).astype(np.uint64)
 
 
 @njit(cache=True)
-def sample_noise(table: tuple[np.ndarray, np.ndarray], count: int, seed: int) -> np.ndarray:
-    """`count` draws from `table`, as the kernel draws its negatives."""
-    threshold, alias = table
+def sample_noise(noise: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """`count` draws from `noise` (`packed_noise_table`), as the kernels draw their negatives."""
     state = np.uint64(seed)
     draws = np.empty(count, dtype=np.int64)
     for index in range(count):
         state = _next(state)
-        draws[index] = _draw(state, threshold, alias)
+        draws[index] = _draw(state, noise)
     return draws
+
+
+# word2vec's and gensim's sigmoid: a table of SIGMOID_TABLE_SIZE values over [-MAX_EXP, MAX_EXP), read at the grid
+# point at or below the score, and no update at all for an output row scoring |score| >= MAX_EXP (its sigmoid is
+# then within 0.0025 of 0 or 1). It spares a pair six `exp` calls and the updates of the saturated negatives.
+MAX_EXP = 6.0
+SIGMOID_TABLE_SIZE = 1000
+
+
+def sigmoid_table() -> np.ndarray:
+    """[SIGMOID_TABLE_SIZE] float32: sigmoid(-MAX_EXP + i * 2 * MAX_EXP / SIGMOID_TABLE_SIZE), word2vec's expTable."""
+    grid = (np.arange(SIGMOID_TABLE_SIZE) / SIGMOID_TABLE_SIZE * 2 - 1) * MAX_EXP
+    return (1.0 / (1.0 + np.exp(-grid))).astype(np.float32)
+
+
+SIGMOID_TABLE = sigmoid_table()
+_SIGMOID_SCALE = SIGMOID_TABLE_SIZE / (2 * MAX_EXP)
+
+
+@njit(inline="always")
+def _sigmoid(score):
+    """The table's sigmoid of `score`, for -MAX_EXP < score < MAX_EXP."""
+    # Clamped: a NaN score (diverged tables) may pass the callers' range check, compiled with fastmath, and must
+    # not read outside the table; the epoch loop then reports the divergence.
+    index = min(max(np.int64((score + MAX_EXP) * _SIGMOID_SCALE), 0), SIGMOID_TABLE_SIZE - 1)
+    return SIGMOID_TABLE[index]
+
+
+@njit(inline="always")
+def _softplus(margin):
+    # -log sigmoid(margin), without overflow.
+    return math.log1p(math.exp(-margin)) if margin > -30.0 else -margin
 
 
 # Rows of the output tables a worker keeps a copy of while several workers share them (`hot_rows_of`), and how
@@ -106,15 +150,50 @@ def _hot_copies(table, first, count):
     return hot, hot.copy()
 
 
+@njit(inline="always")
+def _negative_sampling(
+    hidden, gradient, output_word, context, hot_context, context_first, noise, targets, rate32, state, sample_loss
+):  # fmt: skip
+    """word2vec's negative sampling for one example whose input vector is `hidden` [dim]: the output word (label 1)
+    and len(targets) - 1 noise words (label 0; one equal to the output word skipped) scored against it, each row of
+    `context` moved at once by g * hidden, g = (label - sigmoid(score)) * rate (the table's sigmoid; no update where
+    |score| >= MAX_EXP), and g * row added to `gradient`. `targets` is scratch. Returns the random state and the
+    example's loss (0 unless `sample_loss`)."""
+    dim = hidden.shape[0]
+    targets[0] = output_word
+    # The noise words drawn first: their table reads do not wait on the updates, and the rows' loads can overlap.
+    for d in range(1, targets.shape[0]):
+        state = _next(state)
+        targets[d] = _draw(state, noise)
+    loss = 0.0
+    for d in range(targets.shape[0]):
+        target = targets[d]
+        if d > 0 and target == output_word:
+            continue
+        row = _row(context, hot_context, context_first, target)
+        score = np.float32(0.0)
+        for k in range(dim):
+            score += hidden[k] * row[k]
+        if sample_loss:
+            loss += _softplus(score if d == 0 else -score)
+        if score <= -MAX_EXP or score >= MAX_EXP:
+            continue
+        step = (np.float32(1.0 if d == 0 else 0.0) - _sigmoid(score)) * rate32
+        for k in range(dim):
+            gradient[k] += step * row[k]
+            row[k] += step * hidden[k]
+    return state, loss
+
+
 @njit(fastmath=True, nogil=True, cache=True)
 def _train_share(
-    ids, sentence_starts, low, high, embeddings, context, keep_probability, table, window, negative, alpha,
+    ids, sentence_starts, low, high, embeddings, context, keep_probability, noise, window, negative, alpha,
     min_alpha, progress_start, progress_rate, seed, buffer, result, hot_rows,
 ):  # fmt: skip
     dim = embeddings.shape[1]
-    threshold, alias = table
     state = np.uint64(seed)
     gradient = np.zeros(dim, dtype=np.float32)
+    targets = np.empty(negative + 1, dtype=np.int64)
     context_first = hot_rows[0]
     hot_context, seen_context = _hot_copies(context, context_first, hot_rows[1])
     since_merge = 0
@@ -154,40 +233,18 @@ def _train_share(
             for j in range(max(0, i - reach), min(length, i + reach + 1)):
                 if j == i:
                     continue
-                input_word = buffer[j]
                 pairs += 1
-                vector = embeddings[input_word]
+                vector = embeddings[buffer[j]]
                 gradient[:] = 0.0
-                for d in range(negative + 1):
-                    if d == 0:
-                        target = output_word
-                        label = np.float32(1.0)
-                    else:
-                        state = _next(state)
-                        target = _draw(state, threshold, alias)
-                        if target == output_word:
-                            continue
-                        label = np.float32(0.0)
-                    row = _row(context, hot_context, context_first, target)
-                    score = np.float32(0.0)
-                    for k in range(dim):
-                        score += vector[k] * row[k]
-                    if score > 30.0:
-                        sigmoid = np.float32(1.0)
-                    elif score < -30.0:
-                        sigmoid = np.float32(0.0)
-                    else:
-                        sigmoid = np.float32(1.0 / (1.0 + math.exp(-score)))
-                    if sample_loss:
-                        margin = score if d == 0 else -score
-                        loss += math.log1p(math.exp(-margin)) if margin > -30.0 else -margin
-                        loss_terms += 1 if d == 0 else 0
-                    step = (label - sigmoid) * rate32
-                    for k in range(dim):
-                        gradient[k] += step * row[k]
-                        row[k] += step * vector[k]
+                state, pair_loss = _negative_sampling(
+                    vector, gradient, output_word, context, hot_context, context_first, noise, targets, rate32, state,
+                    sample_loss,
+                )  # fmt: skip
                 for k in range(dim):
                     vector[k] += gradient[k]
+                if sample_loss:
+                    loss += pair_loss
+                    loss_terms += 1
     _merge_hot_rows(context, hot_context, seen_context, context_first)
     result[0] = loss
     result[1] = loss_terms
@@ -197,13 +254,13 @@ def _train_share(
 
 @njit(parallel=True, nogil=True, cache=True)
 def train_block(
-    ids, sentence_starts, embeddings, context, keep_probability, table, window, negative, alpha, min_alpha,
+    ids, sentence_starts, embeddings, context, keep_probability, noise, window, negative, alpha, min_alpha,
     progress_start, progress_rate, seeds, workers, hot_rows=NO_HOT_ROWS,
 ):  # fmt: skip
     """Train on one block: `ids` [n] int32, `sentence_starts` [sentences + 1] int64 offsets ending with n.
 
-    `keep_probability` [vocab] is the subsampling keep probability, `table` the alias table of the noise
-    distribution (`sampling.alias_table`), `seeds` [workers]. After each sentence a worker trains at
+    `keep_probability` [vocab] is the subsampling keep probability, `noise` the noise distribution's alias table
+    (`packed_noise_table`), `seeds` [workers]. After each sentence a worker trains at
     `schedule.rate_at_progress` of its progress, `progress_start + progress_rate * (words it has done)`.
 
     Returns per worker: sampled loss sum, sampled pair count, pairs trained, last learning rate.
@@ -213,16 +270,11 @@ def train_block(
     for worker in prange(workers):
         low, high, buffer = _share(num_tokens, sentence_starts, worker, workers)
         _train_share(
-            ids, sentence_starts, low, high, embeddings, context, keep_probability, table, window, negative,
+            ids, sentence_starts, low, high, embeddings, context, keep_probability, noise, window, negative,
             alpha, min_alpha, progress_start, progress_rate, seeds[worker], buffer,
             results[worker], hot_rows,
         )  # fmt: skip
     return results
-
-
-# word2vec's (and gensim's) hierarchical softmax leaves a node alone where |score| >= HS_MAX_EXP: its sigmoid is
-# then within 0.0025 of the label, and word2vec's table of the sigmoid ends there.
-HS_MAX_EXP = 6.0
 
 
 @njit(inline="always")
@@ -241,21 +293,17 @@ def _kept_words(ids, start, end, keep_probability, state, buffer):
 
 
 @njit(inline="always")
-def _softplus(margin):
-    # -log sigmoid(margin), without overflow.
-    return math.log1p(math.exp(-margin)) if margin > -30.0 else -margin
-
-
-@njit(inline="always")
 def _node_update(hidden, gradient, row, label, rate32, sample_loss):
     """One inner node's step of hierarchical softmax: `row` [dim] moves by g * hidden and `gradient` by g * row, g =
-    (label - sigmoid(score)) * rate, except where |score| >= HS_MAX_EXP. Returns the loss term (0 unless
-    `sample_loss`)."""
+    (label - sigmoid(score)) * rate, except where |score| >= MAX_EXP. Returns the loss term (0 unless `sample_loss`).
+
+    The exact sigmoid, not negative sampling's table: the table made skip-gram + HS's kernel 13 % cheaper, with
+    quality within a run's noise of `exp` (benchmarks/README.md, issue 21), but is left for a change of its own."""
     score = np.float32(0.0)
     for k in range(hidden.shape[0]):
         score += hidden[k] * row[k]
     loss = _softplus(score if label > 0.5 else -score) if sample_loss else 0.0
-    if score <= -HS_MAX_EXP or score >= HS_MAX_EXP:
+    if score <= -MAX_EXP or score >= MAX_EXP:
         return loss
     step = (label - np.float32(1.0 / (1.0 + math.exp(-score)))) * rate32
     for k in range(hidden.shape[0]):
@@ -267,13 +315,13 @@ def _node_update(hidden, gradient, row, label, rate32, sample_loss):
 @njit(inline="always")
 def _output_layers(
     hidden, gradient, output_word, nodes, hot_nodes, nodes_first, path_starts, path_nodes, path_labels, context,
-    hot_context, context_first, table, negative, rate32, state, sample_loss,
+    hot_context, context_first, noise, negative, targets, rate32, state, sample_loss,
 ):  # fmt: skip
     """word2vec's update of the output layers for one example whose input vector is `hidden` [dim]: the nodes
     on `output_word`'s Huffman path (hierarchical softmax), then the word and `negative` noise words (negative
-    sampling). The output rows are updated at once; the input's gradient (times the rate) is added to `gradient`.
-    Returns the random state and the example's loss (0 unless `sample_loss`)."""
-    dim = hidden.shape[0]
+    sampling, `_negative_sampling`; `targets` [negative + 1] is its scratch). The output rows are updated at once;
+    the input's gradient (times the rate) is added to `gradient`. Returns the random state and the example's loss
+    (0 unless `sample_loss`)."""
     loss = 0.0
     path_start, path_end = path_starts[output_word], path_starts[output_word + 1]
     # A path runs down from the root through ever earlier made nodes (lower ids), so the hot node rows, the last
@@ -293,40 +341,18 @@ def _output_layers(
             hidden, gradient, nodes[path_nodes[step_index]], path_labels[step_index], rate32, sample_loss
         )
     if negative > 0:
-        threshold, alias = table
-        for d in range(negative + 1):
-            if d == 0:
-                target = output_word
-                label = np.float32(1.0)
-            else:
-                state = _next(state)
-                target = _draw(state, threshold, alias)
-                if target == output_word:
-                    continue
-                label = np.float32(0.0)
-            row = _row(context, hot_context, context_first, target)
-            score = np.float32(0.0)
-            for k in range(dim):
-                score += hidden[k] * row[k]
-            if score > 30.0:
-                sigmoid = np.float32(1.0)
-            elif score < -30.0:
-                sigmoid = np.float32(0.0)
-            else:
-                sigmoid = np.float32(1.0 / (1.0 + math.exp(-score)))
-            if sample_loss:
-                loss += _softplus(score if d == 0 else -score)
-            step = (label - sigmoid) * rate32
-            for k in range(dim):
-                gradient[k] += step * row[k]
-                row[k] += step * hidden[k]
+        state, sampled_loss = _negative_sampling(
+            hidden, gradient, output_word, context, hot_context, context_first, noise, targets, rate32, state,
+            sample_loss,
+        )  # fmt: skip
+        loss += sampled_loss
     return state, loss
 
 
 @njit(fastmath=True, nogil=True, cache=True)
 def _train_share_modes(
     ids, sentence_starts, low, high, embeddings, context, nodes, path_starts, path_nodes, path_labels,
-    keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start, progress_rate,
+    keep_probability, noise, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start, progress_rate,
     seed, buffer, result, hot_rows,
 ):  # fmt: skip
     """`_train_share` for CBOW and for hierarchical softmax: one thread's share ids[low:high] of a block.
@@ -341,6 +367,7 @@ def _train_share_modes(
     context_first, nodes_first = hot_rows[0], hot_rows[2]
     hot_context, seen_context = _hot_copies(context, context_first, hot_rows[1])
     hot_nodes, seen_nodes = _hot_copies(nodes, nodes_first, hot_rows[3])
+    targets = np.empty(negative + 1, dtype=np.int64)
     since_merge = 0
     words_done = 0
     loss = 0.0
@@ -384,7 +411,8 @@ def _train_share_modes(
                 gradient[:] = 0.0
                 state, example_loss = _output_layers(
                     hidden, gradient, output_word, nodes, hot_nodes, nodes_first, path_starts, path_nodes,
-                    path_labels, context, hot_context, context_first, table, negative, rate32, state, sample_loss,
+                    path_labels, context, hot_context, context_first, noise, negative, targets, rate32, state,
+                    sample_loss,
                 )  # fmt: skip
                 for j in range(first, last):
                     if j != i:
@@ -402,7 +430,8 @@ def _train_share_modes(
                 gradient[:] = 0.0
                 state, example_loss = _output_layers(
                     vector, gradient, output_word, nodes, hot_nodes, nodes_first, path_starts, path_nodes,
-                    path_labels, context, hot_context, context_first, table, negative, rate32, state, sample_loss,
+                    path_labels, context, hot_context, context_first, noise, negative, targets, rate32, state,
+                    sample_loss,
                 )  # fmt: skip
                 for k in range(dim):
                     vector[k] += gradient[k]
@@ -419,7 +448,7 @@ def _train_share_modes(
 
 @njit(parallel=True, nogil=True, cache=True)
 def train_block_modes(
-    ids, sentence_starts, embeddings, context, nodes, path_starts, path_nodes, path_labels, keep_probability, table,
+    ids, sentence_starts, embeddings, context, nodes, path_starts, path_nodes, path_labels, keep_probability, noise,
     window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start, progress_rate, seeds, workers,
     hot_rows=NO_HOT_ROWS,
 ):  # fmt: skip
@@ -437,7 +466,7 @@ def train_block_modes(
         low, high, buffer = _share(num_tokens, sentence_starts, worker, workers)
         _train_share_modes(
             ids, sentence_starts, low, high, embeddings, context, nodes, path_starts, path_nodes, path_labels,
-            keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start,
+            keep_probability, noise, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start,
             progress_rate, seeds[worker], buffer, results[worker], hot_rows,
         )  # fmt: skip
     return results
@@ -473,7 +502,7 @@ def _sum_word_rows(total, word, embeddings, ngrams, subword_starts, subword_rows
 @njit(fastmath=True, nogil=True, cache=True)
 def _train_share_subwords(
     ids, sentence_starts, low, high, embeddings, ngrams, subword_starts, subword_rows, context, nodes, path_starts,
-    path_nodes, path_labels, keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha,
+    path_nodes, path_labels, keep_probability, noise, window, negative, cbow, cbow_mean, alpha, min_alpha,
     progress_start, progress_rate, seed, buffer, result, hot_rows,
 ):  # fmt: skip
     """`_train_share_modes` with fastText's subwords (docs/subwords.md, "Training"): a word's input is its own row
@@ -494,6 +523,7 @@ def _train_share_subwords(
     context_first, nodes_first = hot_rows[0], hot_rows[2]
     hot_context, seen_context = _hot_copies(context, context_first, hot_rows[1])
     hot_nodes, seen_nodes = _hot_copies(nodes, nodes_first, hot_rows[3])
+    targets = np.empty(negative + 1, dtype=np.int64)
     since_merge = 0
     words_done = 0
     loss = 0.0
@@ -536,7 +566,7 @@ def _train_share_subwords(
                         hidden[k] *= scale
                 state, example_loss = _output_layers(
                     hidden, gradient, center, nodes, hot_nodes, nodes_first, path_starts, path_nodes, path_labels,
-                    context, hot_context, context_first, table, negative, rate32, state, sample_loss,
+                    context, hot_context, context_first, noise, negative, targets, rate32, state, sample_loss,
                 )  # fmt: skip
                 if not cbow_mean:
                     for k in range(dim):
@@ -559,7 +589,8 @@ def _train_share_subwords(
                     continue
                 state, example_loss = _output_layers(
                     hidden, gradient, buffer[j], nodes, hot_nodes, nodes_first, path_starts, path_nodes,
-                    path_labels, context, hot_context, context_first, table, negative, rate32, state, sample_loss,
+                    path_labels, context, hot_context, context_first, noise, negative, targets, rate32, state,
+                    sample_loss,
                 )  # fmt: skip
                 # fastText adds each pair's gradient to every one of the center's rows at once, which moves their
                 # mean, the next pair's input, by exactly that gradient: the input is the composed vector plus the
@@ -581,7 +612,7 @@ def _train_share_subwords(
 @njit(parallel=True, nogil=True, cache=True)
 def train_block_subwords(
     ids, sentence_starts, embeddings, ngrams, subword_starts, subword_rows, context, nodes, path_starts, path_nodes,
-    path_labels, keep_probability, table, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start,
+    path_labels, keep_probability, noise, window, negative, cbow, cbow_mean, alpha, min_alpha, progress_start,
     progress_rate, seeds, workers, hot_rows=NO_HOT_ROWS,
 ):  # fmt: skip
     """`train_block_modes` with subwords (`_train_share_subwords`): `embeddings` [vocab, dim] holds the words' own
@@ -593,7 +624,7 @@ def train_block_subwords(
         low, high, buffer = _share(num_tokens, sentence_starts, worker, workers)
         _train_share_subwords(
             ids, sentence_starts, low, high, embeddings, ngrams, subword_starts, subword_rows, context, nodes,
-            path_starts, path_nodes, path_labels, keep_probability, table, window, negative, cbow, cbow_mean, alpha,
+            path_starts, path_nodes, path_labels, keep_probability, noise, window, negative, cbow, cbow_mean, alpha,
             min_alpha, progress_start, progress_rate, seeds[worker], buffer, results[worker], hot_rows,
         )  # fmt: skip
     return results
@@ -640,7 +671,7 @@ class NumbaEngine:
         self.context = no_rows if inputs.context is None else inputs.context.numpy()
         self.nodes = no_rows if inputs.nodes is None else inputs.nodes.numpy()
         self.keep_probability = inputs.sampling.keep_probability.float().numpy()
-        self.noise_table = inputs.sampling.noise_alias_table
+        self.noise_table = packed_noise_table(inputs.sampling.noise_alias_table)
         self.args, self.generator = inputs.args, inputs.generator
         if self.args.subwords:
             self.ngrams = inputs.ngrams.numpy()
