@@ -176,6 +176,25 @@ def exact_sigmoid(score: float) -> float:
     return 1.0 / (1.0 + math.exp(-score))
 
 
+def plain_output_update(hidden, rows_and_labels, rate, sigmoid=table_sigmoid):
+    """word2vec's update of one example's output rows (each updated at once, in order) for the input `hidden`, with
+    `sigmoid` (the numba kernels': for negative sampling word2vec's table, for hierarchical softmax the exact one),
+    and the rule that a row scoring |score| >= 6 is left alone. Returns (the gradient (times the rate) for the input,
+    how many rows were trained, how many left alone)."""
+    gradient = np.zeros_like(hidden)
+    trained = skipped = 0
+    for row, label in rows_and_labels:
+        score = float(hidden @ row)
+        if abs(score) >= MAX_EXP:
+            skipped += 1
+            continue
+        step = np.float32((label - sigmoid(score)) * rate)
+        gradient += step * row
+        row += step * hidden
+        trained += 1
+    return gradient, trained, skipped
+
+
 def word2vec_reference(
     embeddings, context, nodes, windows, outputs, negatives, tree, rates, mean=True, group=1
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, float]:

@@ -20,30 +20,11 @@ from word2vec_hub.training.corpus import CorpusError, TextCorpus
 from word2vec_hub.training.sampling import SamplingTables, alias_table
 from word2vec_hub.training.trainer import train_word2vec, training_memory_bytes
 
-from .conftest import MAX_EXP, exact_sigmoid, one_line_error, planted_partner_hits, table_sigmoid
+from .conftest import exact_sigmoid, one_line_error, plain_output_update, planted_partner_hits
 
 # Word counts of the kernel tests' vocabulary: [PAD], [UNK], then words 2..7 (a tree of 6 leaves, depths 2 to 4).
 COUNTS = torch.tensor([0, 0, 40, 25, 12, 9, 5, 2])
 NOISE_WORD = 7  # every negative of the kernel tests: the alias table puts all its weight there
-
-
-def plain_output_update(hidden, rows_and_labels, rate, sigmoid=table_sigmoid):
-    """word2vec's update of one example's output rows (each updated at once, in order) for the input `hidden`, with
-    `sigmoid` (the numba kernels': for negative sampling word2vec's table, for hierarchical softmax the exact one),
-    and the rule that a row scoring |score| >= 6 is left alone. Returns (the gradient (times the rate) for the input,
-    how many rows were trained, how many left alone)."""
-    gradient = np.zeros_like(hidden)
-    trained = skipped = 0
-    for row, label in rows_and_labels:
-        score = float(hidden @ row)
-        if abs(score) >= MAX_EXP:
-            skipped += 1
-            continue
-        step = np.float32((label - sigmoid(score)) * rate)
-        gradient += step * row
-        row += step * hidden
-        trained += 1
-    return gradient, trained, skipped
 
 
 def path_of(tree, word):

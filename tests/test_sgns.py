@@ -29,7 +29,7 @@ from word2vec_hub.training.torch_engine import (
     window_inputs,
 )
 
-from .conftest import MAX_EXP, table_sigmoid, word2vec_reference
+from .conftest import plain_output_update, word2vec_reference
 
 
 def test_keep_probabilities_follow_word2vec_formula():
@@ -352,17 +352,9 @@ def test_kernel_applies_word2vecs_negative_sampling_update_pair_by_pair():
                 continue
             vector = expected_embeddings[sentence[j]]
             targets = [(center, 1.0)] + ([(noise_word, 0.0)] * negative if center != noise_word else [])
-            gradient = np.zeros_like(vector)
-            for target, label in targets:
-                row = expected_context[target]
-                score = float(vector @ row)
-                if abs(score) >= MAX_EXP:
-                    saturated += 1
-                    continue
-                step = np.float32((label - table_sigmoid(score)) * rate)
-                gradient += step * row
-                row += step * vector
-                trained += 1
+            rows = [(expected_context[target], label) for target, label in targets]
+            gradient, pair_trained, pair_saturated = plain_output_update(vector, rows, rate)
+            trained, saturated = trained + pair_trained, saturated + pair_saturated
             vector += gradient
     assert trained > 0 and saturated > 0, "the sentence exercises both sides of the saturation rule"
     np.testing.assert_allclose(embeddings, expected_embeddings, rtol=1e-5, atol=1e-5)

@@ -36,12 +36,11 @@ from word2vec_hub.training.trainer import (
 )
 
 from .conftest import (
-    MAX_EXP,
     WITHOUT_OUR_PACKAGES,
     chinese_lines,
     exact_sigmoid,
     one_line_error,
-    table_sigmoid,
+    plain_output_update,
 )
 
 # The kernel tests' vocabulary: [PAD], [UNK], then words 2..7; every negative is NOISE_WORD.
@@ -66,21 +65,16 @@ def plain_subword_training(
     tree = huffman_tree(COUNTS)
 
     def output_update(hidden, word):
+        # The Huffman path with the exact sigmoid, then negative sampling with the table, as the kernels do.
         gradient = np.zeros_like(hidden)
-        rows = []
         if hs:
             length = int(tree.lengths[word])
             points, labels = tree.points[word, :length].tolist(), (1 - tree.codes[word, :length]).tolist()
-            rows += [(nodes[point], label, exact_sigmoid) for point, label in zip(points, labels, strict=True)]
+            path = [(nodes[point], label) for point, label in zip(points, labels, strict=True)]
+            gradient += plain_output_update(hidden, path, rate, sigmoid=exact_sigmoid)[0]
         if negative:
-            rows += [(context[word], 1.0, table_sigmoid)] + [(context[NOISE_WORD], 0.0, table_sigmoid)] * negative
-        for row, label, sigmoid in rows:
-            score = float(hidden @ row)
-            if abs(score) >= MAX_EXP:
-                continue  # word2vec's rule: a saturated row is left alone
-            step = np.float32((label - sigmoid(score)) * rate)
-            gradient += step * row
-            row += step * hidden
+            targets = [(context[word], 1.0)] + [(context[NOISE_WORD], 0.0)] * negative
+            gradient += plain_output_update(hidden, targets, rate)[0]
         return gradient
 
     def word_rows(word):
@@ -446,14 +440,19 @@ def test_init_from_a_subword_folder_continues_from_its_own_rows(affix_run, affix
     assert model.get_vector(held_out(5)).abs().sum() > 0
 
 
-def test_a_grown_word_starts_from_its_ngram_rows_and_old_words_keep_their_vectors(affix_run, affix_folder):
+@pytest.fixture(scope="module")
+def grown(affix_folder):
+    """`affix_folder` continued, at a rate too small to move anything, on lines of new words (`zebraling`, ...)."""
     lines = [f"zebra{suffix} t1x0 w3 zebra{suffix} t1x2" for suffix in SUFFIXES] * 5
-    grown = train_word2vec(
+    return train_word2vec(
         TextCorpus.from_text("\n".join(lines), name="zebras"),
         subword_arguments(epochs=1, alpha=1e-9, min_alpha=1e-9),
         init_from=affix_folder,
         grow_vocabulary=True,
     ).model
+
+
+def test_a_grown_word_starts_from_its_ngram_rows_and_old_words_keep_their_vectors(affix_run, grown):
     old_rows = affix_run.model.config.vocab_size
     assert grown.config.vocab_size > old_rows and "zebraling" in grown
     torch.testing.assert_close(grown.embeddings[:old_rows], affix_run.model.embeddings, rtol=0, atol=1e-5)
@@ -462,14 +461,7 @@ def test_a_grown_word_starts_from_its_ngram_rows_and_old_words_keep_their_vector
     assert torch.nn.functional.cosine_similarity(new_vector, from_ngrams, dim=0) > 0.9
 
 
-def test_continuing_with_new_words_grows_the_compact_table_and_keeps_its_rows(affix_run, affix_folder):
-    lines = [f"zebra{suffix} t1x0 w3 zebra{suffix} t1x2" for suffix in SUFFIXES] * 5
-    grown = train_word2vec(
-        TextCorpus.from_text("\n".join(lines), name="zebras"),
-        subword_arguments(epochs=1, alpha=1e-9, min_alpha=1e-9),
-        init_from=affix_folder,
-        grow_vocabulary=True,
-    ).model
+def test_continuing_with_new_words_grows_the_compact_table_and_keeps_its_rows(affix_run, grown):
     old_buckets, old_rows = affix_run.model.ngram_buckets, affix_run.model.ngrams.detach()
     new_buckets = sorted(set(ngram_buckets("zebraling", 3, 6, 20_000)) - set(old_buckets.tolist()))
     assert new_buckets, "the new word brings buckets the table lacked"
