@@ -240,7 +240,7 @@ def test_steps_written_at_their_own_offsets_give_the_file_of_one_step_whatever_t
 
 @pytest.mark.skipif(sys.platform != "linux", reason="names a written file through /proc")
 @pytest.mark.parametrize("failing", ["words.int32", "ids.int32", "encoding"])
-def test_a_step_failing_in_a_worker_raises_its_error_once_stops_the_others_and_removes_the_temporary_files(
+def test_a_step_failing_in_a_worker_raises_its_error_stops_the_others_and_removes_the_temporary_files(
     tmp_path, monkeypatch, failing
 ):
     path = tmp_path / "corpus.txt"

@@ -172,9 +172,12 @@ class WordStream:
                     next_starts: Future = Future()
                     steps.append(pool.submit(encode_step, step, starts, next_starts, ids_file.fileno()))
                     starts = next_starts
-                # Steps start in order, so the first to fail is an earlier one than any step that stopped for it.
+                # A step that stopped because another failed raises _EarlierStepFailed: raise the error it stopped for,
+                # which a later step may have met first.
                 for step_done in steps:
-                    step_done.result()
+                    error = step_done.exception()
+                    if error is not None and not isinstance(error, _EarlierStepFailed):
+                        raise error
             except BaseException:
                 failed.set()  # an error or Ctrl-C: the steps not started are not encoded
                 pool.shutdown(cancel_futures=True)
@@ -288,7 +291,12 @@ class _WordStreamWriter:
         self.writes: collections.deque[Future] = collections.deque()
         self.bar = tqdm(desc="reading", unit="word", unit_scale=True, disable=not progress, dynamic_ncols=True)
         self.file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
-        self.lines_file = open(self.lines_path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
+        try:
+            self.lines_file = open(self.lines_path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
+        except BaseException:
+            self.file.close()
+            self.bar.close()
+            raise
 
     def add(self, to_corpus: np.ndarray, numbers: np.ndarray, line_lengths: np.ndarray, counts: np.ndarray) -> None:
         """A chunk: the corpus's number of each of its distinct words, each word's number among them, the words

@@ -68,8 +68,10 @@ def sample_noise(noise: np.ndarray, count: int, seed: int) -> np.ndarray:
 
 
 # word2vec's and gensim's sigmoid: a table of SIGMOID_TABLE_SIZE values over [-MAX_EXP, MAX_EXP), read at the grid
-# point at or below the score, and no update at all for an output row scoring |score| >= MAX_EXP (its sigmoid is
-# then within 0.0025 of 0 or 1). It spares a pair six `exp` calls and the updates of the saturated negatives.
+# point at or below the score, and gensim's rule of no update at all for an output row scoring |score| >= MAX_EXP
+# (its sigmoid is then within 0.0025 of 0 or 1; word2vec.c skips so only in hierarchical softmax and clamps in
+# negative sampling, so a row saturated the wrong way still moves there). It spares a pair six `exp` calls and the
+# updates of the saturated negatives.
 MAX_EXP = 6.0
 SIGMOID_TABLE_SIZE = 1000
 
