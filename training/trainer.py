@@ -172,10 +172,6 @@ def train_word2vec(
             )
         if init_from is None:
             args = args.with_ngram_lengths(segmented=segmentation in ("word", "character"))
-        else:
-            config = model.config
-            args = replace(args, min_n=config.min_n, max_n=config.max_n, bucket=config.bucket or args.bucket)
-        if init_from is None:
             hashed = _hashed_subwords(backend, args, (backend.token_to_id(PAD_TOKEN), backend.token_to_id(UNK_TOKEN)))
             ngram_buckets = None if hashed is None else hashed.buckets()
             ngram_rows = 0 if ngram_buckets is None else len(ngram_buckets)
@@ -188,6 +184,7 @@ def train_word2vec(
                 subword_rows.compose(model.embeddings.data.clone(), model.ngrams.data, model.embeddings.data)
         else:
             config = model.config
+            args = replace(args, min_n=config.min_n, max_n=config.max_n, bucket=config.bucket or args.bucket)
             hashed = _hashed_subwords(backend, args, (config.pad_token_id, config.unk_token_id))
             ngram_buckets = _table_buckets(model, hashed)
             if grow_vocabulary:
