@@ -37,6 +37,12 @@ TABLE_MODULE_KEY = "word_embeddings.weight"
 NON_FINITE_ROWS_SHOWN = 5
 # The architectures a config records (None: vectors converted from a file, whose training is not recorded).
 ARCHITECTURES = ("skip-gram", "cbow")
+# How the Huffman tree of hierarchical softmax orders words of equal count (`Word2VecConfig.huffman_ties`). hashed:
+# by a fixed scrambling of their ids, a leaf before an inner node of the same weight (gensim's heap). id: ids in
+# order, an inner node first (word2vec's two queues), the tree of folders saved before the choice was recorded.
+HUFFMAN_TIES = ("hashed", "id")
+# An odd multiplier (2^32 over the golden ratio): id * it mod 2^32 is one-to-one and sends neighbouring ids far apart.
+TIE_SCRAMBLER = 0x9E3779B1
 # Scores computed by one matrix product of a batch of queries (1 GiB in float32): the queries beyond go to the next.
 SCORES_PER_PRODUCT = 2**28
 # The dtypes model.safetensors may store the tables in (`Word2VecConfig.table_dtype`). int8 keeps one float32 scale a
@@ -108,16 +114,26 @@ class HuffmanTree:
     lengths: torch.Tensor
 
 
-def huffman_tree(counts: torch.Tensor) -> HuffmanTree:
-    """The Huffman tree of the words with a positive count, deterministic for given counts (ties: lower id first).
+def huffman_tree(counts: torch.Tensor, ties: str = "hashed") -> HuffmanTree:
+    """The Huffman tree of the words with a positive count, deterministic for given counts and `ties` (one of
+    `HUFFMAN_TIES`: how words and nodes of equal weight are ordered).
 
     A frequent word gets a short path. The tree of n words has n - 1 inner nodes, rows 0..n-2 of the `nodes` table
     (which has `vocab_size - 1` rows, the most any vocabulary needs).
+
+    Why "hashed" is the default: the vocabulary lists equal counts alphabetically, so with ids in order the rare
+    words became siblings of their alphabetical neighbours, which cost skip-gram + HS 0.013 WordSim-353 on bench-en
+    (docs/training.md, "The Huffman tree's ties").
     """
+    if ties not in HUFFMAN_TIES:
+        raise ValueError(f"ties must be one of {', '.join(HUFFMAN_TIES)}, got {ties!r}")
     counts = counts.detach().cpu().to(torch.int64)
     vocab_size = counts.shape[0]
     in_tree = torch.nonzero(counts > 0).flatten()
-    # Descending counts, ties by id: argsort is stable, so equal counts keep their ascending ids.
+    # Descending counts, ties in the rule's order reversed (the merge below takes leaves from the end): argsort is
+    # stable, so equal counts keep the order they are given in.
+    if ties == "hashed":
+        in_tree = in_tree[torch.argsort((in_tree * TIE_SCRAMBLER) % 2**32, descending=True)]
     order = in_tree[torch.argsort(-counts[in_tree], stable=True)]
     words = order.shape[0]
     if words < 2:
@@ -125,6 +141,7 @@ def huffman_tree(counts: torch.Tensor) -> HuffmanTree:
         return HuffmanTree(empty.to(torch.int8), empty, torch.zeros(vocab_size, dtype=torch.int64))
     # word2vec's two-queue merge: leaves (sorted, consumed from the rarest) and merged nodes (created in
     # increasing weight), so each step takes the two lightest in O(1).
+    leaf_first = ties == "hashed"
     weight = counts[order].tolist() + [0] * (words - 1)
     parent = [0] * (2 * words - 1)
     turn = [0] * (2 * words - 1)
@@ -132,7 +149,11 @@ def huffman_tree(counts: torch.Tensor) -> HuffmanTree:
     for step in range(words - 1):
         lightest = []
         for _ in range(2):
-            if leaf >= 0 and (merged >= words + step or weight[leaf] < weight[merged]):
+            if leaf >= 0 and (
+                merged >= words + step
+                or weight[leaf] < weight[merged]
+                or (leaf_first and weight[leaf] == weight[merged])
+            ):
                 lightest.append(leaf)
                 leaf -= 1
             else:
@@ -184,6 +205,9 @@ class Word2VecConfig(PreTrainedConfig):
             trained with `negative` > 0. Vectors converted from word2vec, GloVe or fastText files have none.
         hs (`bool`): trained with hierarchical softmax (gensim's `hs=1`): the checkpoint holds its inner nodes'
             vectors (`nodes`), over the Huffman tree of `counts` (`Word2VecModel.huffman_tree`).
+        huffman_ties (`str`): how the Huffman tree of `hs` orders words of equal count (`huffman_tree`): `"hashed"`,
+            what training writes, or `"id"` (ids in order, as word2vec does), what folders saved before the choice
+            was recorded were trained with, and so the default for a config without it.
         cbow_mean (`bool`): CBOW's input is the mean of the window's vectors (else their sum), gensim's
             `cbow_mean`.
         freeze_embeddings (`bool`): load the input vectors with `requires_grad=False`.
@@ -235,6 +259,7 @@ class Word2VecConfig(PreTrainedConfig):
     window: int = 5
     negative: int = 5
     hs: bool = False
+    huffman_ties: str = "id"
     cbow_mean: bool = True
     sample: float = 1e-3
     min_count: int = 5
@@ -265,6 +290,8 @@ class Word2VecConfig(PreTrainedConfig):
             token_id = getattr(self, name)
             if token_id is not None and not 0 <= token_id < self.vocab_size:
                 raise ValueError(f"{name}={token_id} is outside the vocabulary of {self.vocab_size} rows")
+        if self.huffman_ties not in HUFFMAN_TIES:
+            raise ValueError(f"huffman_ties must be one of {', '.join(HUFFMAN_TIES)}, got {self.huffman_ties!r}")
         if self.table_dtype is not None and self.table_dtype not in TABLE_DTYPES:
             raise ValueError(f"table_dtype must be one of {', '.join(TABLE_DTYPES)}, got {self.table_dtype!r}")
         if self.ngram_rows is not None and not 0 <= self.ngram_rows <= self.bucket:
@@ -954,7 +981,7 @@ class Word2VecModel(Word2VecPreTrainedModel):
             counts = self.counts.detach().cpu().clone()
             for special_id in self._special_ids():
                 counts[special_id] = 0
-            self._huffman_cache = (key, huffman_tree(counts))
+            self._huffman_cache = (key, huffman_tree(counts, self.config.huffman_ties))
         return self._huffman_cache[1]
 
     def _window_input(self, window_ids: torch.Tensor, window_mask: torch.Tensor | None) -> torch.Tensor:

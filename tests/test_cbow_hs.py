@@ -240,6 +240,7 @@ def test_a_saved_folder_keeps_the_nodes_and_reloads_to_the_same_tree(planted_run
     assert (config["architecture"], config["hs"], config["negative"], config["has_context_vectors"]) == (
         "cbow", True, 0, False,
     )  # fmt: skip
+    assert config["huffman_ties"] == "hashed"
     reloaded = Word2VecModel.from_pretrained(folder)
     tree, trained_tree = (
         reloaded.huffman_tree(),
@@ -250,6 +251,49 @@ def test_a_saved_folder_keeps_the_nodes_and_reloads_to_the_same_tree(planted_run
     card = (folder / "README.md").read_text()
     assert "Architecture: CBOW (the mean of each window's vectors) with hierarchical softmax." in card
     assert "hierarchical softmax's inner-node vectors (`nodes`" in card and "(`context`)" not in card
+
+
+def old_release_folder(result, folder):
+    """`result`'s model saved as releases before `huffman_ties` wrote it: the key absent, the tree of ids in order
+    (the nodes are the trained ones; what matters is which tree the folder is read with)."""
+    save_model_folder(result.model, result.tokenizer, folder)
+    config = json.loads((folder / "config.json").read_text())
+    del config["huffman_ties"]
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def trained_counts(model):
+    counts = model.counts.detach().clone()
+    counts[[0, 1]] = 0
+    return counts
+
+
+def test_a_folder_saved_before_the_tie_rule_was_recorded_reloads_to_the_tree_of_ids_in_order(planted_runs, tmp_path):
+    result = planted_runs["cbow-hs"]
+    counts = trained_counts(result.model)
+    by_id, hashed = huffman_tree(counts, "id"), huffman_tree(counts, "hashed")
+    assert not torch.equal(by_id.points, hashed.points), "the fixture's counts must tell the two rules apart"
+    reloaded = Word2VecModel.from_pretrained(old_release_folder(result, tmp_path / "old"))
+    assert reloaded.config.huffman_ties == "id"
+    assert torch.equal(reloaded.huffman_tree().points, by_id.points)
+    assert torch.equal(reloaded.huffman_tree().codes, by_id.codes)
+
+
+def test_init_from_an_old_folder_trains_on_the_tree_it_was_trained_on(
+    planted_runs, planted_lines, tmp_path, monkeypatch
+):
+    result = planted_runs["cbow-hs"]
+    folder = old_release_folder(result, tmp_path / "old")
+    trees = []
+    flat_paths = numba_engine.flat_paths
+    monkeypatch.setattr(numba_engine, "flat_paths", lambda tree: trees.append(tree) or flat_paths(tree))
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="more")
+    args = TrainingArguments(dim=32, epochs=1, progress=False, device="cpu", cbow=True, hs=True, negative=0)
+    continued = train_word2vec(corpus, args, init_from=folder).model
+    assert continued.config.huffman_ties == "id"
+    expected = huffman_tree(trained_counts(continued), "id")
+    assert trees and all(torch.equal(tree.points, expected.points) for tree in trees)
 
 
 def test_the_card_names_both_output_layers(planted_runs):

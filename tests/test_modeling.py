@@ -318,15 +318,17 @@ def test_index_to_key_reads_the_tokenizer_as_a_list_would():
     assert model.key_to_index == {word: index for index, word in enumerate(words)}
 
 
-def test_huffman_tree_is_an_optimal_prefix_code_over_the_counted_words():
+@pytest.mark.parametrize("ties", ["hashed", "id"])
+def test_huffman_tree_is_an_optimal_prefix_code_over_the_counted_words(ties):
     import heapq
 
     from word2vec_hub.modeling.modeling_word2vec import huffman_tree
 
     generator = torch.Generator().manual_seed(0)
-    counts = torch.randint(1, 1000, (300,), generator=generator)
+    # Counts up to 50 over 298 words: many ties, which the two rules order differently.
+    counts = torch.randint(1, 50, (300,), generator=generator)
     counts[:2] = 0  # [PAD] and [UNK]: not in the tree
-    tree = huffman_tree(counts)
+    tree = huffman_tree(counts, ties)
     assert tree.lengths[:2].tolist() == [0, 0]
     paths = {word: tuple(tree.codes[word, : tree.lengths[word]].tolist()) for word in range(2, 300)}
     # Prefix-free: no word's code starts another's, so every word has its own leaf.
@@ -346,3 +348,28 @@ def test_huffman_tree_is_an_optimal_prefix_code_over_the_counted_words():
     for word in range(2, 300):
         visited = tree.points[word, : tree.lengths[word]].tolist()
         assert len(set(visited)) == len(visited) and all(0 <= row <= 296 for row in visited)
+
+
+def siblings(tree, words):
+    """The pairs of words whose paths differ only in the last turn."""
+    by_parent = {}
+    for word in words:
+        length = int(tree.lengths[word])
+        by_parent.setdefault(tuple(tree.points[word, :length].tolist()), []).append(word)
+    return [tuple(sorted(pair)) for pair in by_parent.values() if len(pair) == 2]
+
+
+def test_hashed_ties_stop_equal_count_neighbours_in_the_vocabulary_from_being_siblings():
+    from word2vec_hub.modeling.modeling_word2vec import huffman_tree
+
+    # 64 words of one count (a vocabulary lists them alphabetically): a complete tree of 32 sibling pairs.
+    counts = torch.tensor([0, 0] + [7] * 64)
+    words = range(2, 66)
+    by_id = siblings(huffman_tree(counts, "id"), words)
+    assert len(by_id) == 32 and all(second == first + 1 for first, second in by_id)
+    hashed = siblings(huffman_tree(counts, "hashed"), words)
+    assert len(hashed) == 32 and sum(second == first + 1 for first, second in hashed) <= 4
+    with pytest.raises(ValueError, match="ties must be one of hashed, id, got 'alphabetical'"):
+        huffman_tree(counts, "alphabetical")
+    with pytest.raises(ValueError, match="huffman_ties must be one of hashed, id, got 'alphabetical'"):
+        Word2VecConfig(huffman_ties="alphabetical")

@@ -28,10 +28,17 @@ class SamplingTables:
     noise_probabilities: torch.Tensor
     # The counts the tables were built from (the untrained words' zeroed).
     trainable_counts: torch.Tensor
+    # The tie rule of the model's Huffman tree (`Word2VecConfig.huffman_ties`).
+    huffman_ties: str = "hashed"
 
     @classmethod
     def from_counts(
-        cls, counts: torch.Tensor, untrained_ids: list[int | None], sample: float, ns_exponent: float
+        cls,
+        counts: torch.Tensor,
+        untrained_ids: list[int | None],
+        sample: float,
+        ns_exponent: float,
+        huffman_ties: str = "hashed",
     ) -> SamplingTables:
         trainable_counts = counts.detach().cpu().clone()
         for word_id in untrained_ids:
@@ -41,6 +48,7 @@ class SamplingTables:
             keep_probabilities(trainable_counts, sample),
             noise_distribution(trainable_counts, ns_exponent),
             trainable_counts,
+            huffman_ties,
         )
 
     @cached_property
@@ -52,7 +60,7 @@ class SamplingTables:
     def huffman_tree(self) -> HuffmanTree:
         """The hierarchical-softmax tree of the trainable words (built on first use, on the CPU): the same tree as
         `Word2VecModel.huffman_tree()` of the saved model."""
-        return huffman_tree(self.trainable_counts)
+        return huffman_tree(self.trainable_counts, self.huffman_ties)
 
 
 def keep_probabilities(counts: torch.Tensor, sample: float) -> torch.Tensor:

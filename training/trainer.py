@@ -522,6 +522,7 @@ def _new_model(
         unk_token_id=tokenizer.convert_tokens_to_ids(UNK_TOKEN),
         architecture="cbow" if args.cbow else "skip-gram",
         has_context_vectors=args.negative > 0,
+        huffman_ties="hashed",
         **(
             {"bucket": args.bucket, "ngram_rows": len(ngram_buckets), "min_n": args.min_n, "max_n": args.max_n}
             if args.subwords
