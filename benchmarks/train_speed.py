@@ -131,6 +131,7 @@ def run_ours(corpus: str, options: dict) -> dict:
         "name": name,
         "device": device,
         "engine": choose_backend(args.backend, resolve_device(args.device)),
+        "alpha": args.alpha,
         "seconds": seconds,
         "cpu_seconds": cpu,
         "words": model.config.corpus_word_count,
@@ -159,6 +160,7 @@ def run_gensim(corpus: str, options: dict) -> dict:
     return {
         "name": "gensim",
         "device": "cpu",
+        "alpha": model.alpha,
         "seconds": seconds,
         "cpu_seconds": cpu,
         "words": model.corpus_total_words,
@@ -197,15 +199,15 @@ def print_table(rows: list[dict], options: dict) -> None:
         f"{options['workers'] or os.cpu_count()} CPU workers, seed {options['seed']}\n"
     )
     print(
-        f"{'':<14} {'device':<12} {'wall s':>8} {'CPU s':>8} {'words/s':>10} {'peak MB':>8} {'WordSim':>8} "
-        f"{'analogy':>8} {'SimLex':>8}"
+        f"{'':<14} {'device':<12} {'alpha':>6} {'wall s':>8} {'CPU s':>8} {'words/s':>10} {'peak MB':>8} "
+        f"{'WordSim':>8} {'analogy':>8} {'SimLex':>8}"
     )
     for row in rows:
         words_per_second = row["words"] * options["epochs"] / row["seconds"]
         print(
-            f"{row['name']:<14} {row['device']:<12} {row['seconds']:>8.1f} {row['cpu_seconds']:>8.1f} "
-            f"{words_per_second:>10,.0f} {row['peak_rss_mb']:>8.0f} {row['wordsim']:>8.3f} {row['analogy']:>8.3f} "
-            f"{row['simlex']:>8.3f}"
+            f"{row['name']:<14} {row['device']:<12} {row['alpha']:>6g} {row['seconds']:>8.1f} "
+            f"{row['cpu_seconds']:>8.1f} {words_per_second:>10,.0f} {row['peak_rss_mb']:>8.0f} "
+            f"{row['wordsim']:>8.3f} {row['analogy']:>8.3f} {row['simlex']:>8.3f}"
         )
     for row in rows:
         if "phases" in row:

@@ -200,6 +200,14 @@ def test_the_huffman_tree_leaves_out_the_special_tokens_and_follows_the_counts()
         model.skipgram_hs_loss(torch.tensor([2]), torch.tensor([1]))
 
 
+def test_cbow_on_the_mean_starts_at_word2vecs_learning_rate_unless_alpha_is_given():
+    assert TrainingArguments(cbow=True).alpha == 0.05
+    assert TrainingArguments().alpha == TrainingArguments(hs=True, negative=0).alpha == 0.025
+    # The sum of the window (gensim's cbow_mean=0) is no word2vec mode: gensim's rate.
+    assert TrainingArguments(cbow=True, cbow_mean=False).alpha == 0.025
+    assert TrainingArguments(cbow=True, alpha=0.01).alpha == 0.01
+
+
 PLANTED_MODES = {
     "cbow-ns": {"cbow": True},
     "cbow-ns-sum": {"cbow": True, "cbow_mean": False, "alpha": 0.005},

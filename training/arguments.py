@@ -32,6 +32,10 @@ SEGMENTED_NGRAM_LENGTHS = (1, 2)
 # The learning rate and decay without and with subwords: gensim's Word2Vec's, and fastText's (its lr 0.05, decayed
 # linearly), with which our subword model matched fastText's quality (benchmarks/README.md, "Training with subwords").
 ALPHA, SUBWORD_ALPHA = 0.025, 0.05
+# CBOW on the mean of its window starts at word2vec's rate for it (the C tool's default with -cbow 1; gensim keeps
+# 0.025): at 0.025 it trailed gensim's analogy, at 0.05 it is far ahead on bench-en (docs/training.md, "CBOW's
+# learning rate").
+CBOW_ALPHA = 0.05
 # fastText's rows of the n-gram table.
 BUCKET = 2_000_000
 
@@ -60,7 +64,7 @@ class TrainingArguments:
     min_count: int = 5
     max_vocab: int | None = None
     epochs: int = 5
-    # None: ALPHA, or SUBWORD_ALPHA with subwords.
+    # None: ALPHA; SUBWORD_ALPHA with subwords, CBOW_ALPHA for CBOW on the mean.
     alpha: float | None = None
     min_alpha: float = 1e-4
     ns_exponent: float = 0.75
@@ -87,7 +91,7 @@ class TrainingArguments:
 
     def __post_init__(self):
         if self.alpha is None:
-            self.alpha = SUBWORD_ALPHA if self.subwords else ALPHA
+            self.alpha = default_alpha(self.subwords, self.cbow, self.cbow_mean)
         if self.lr_schedule is None:
             self.lr_schedule = "linear" if self.subwords else "gensim"
         positive = ("dim", "window", "min_count", "epochs", "batch_size")
@@ -153,3 +157,10 @@ def cannot_grow_converted(folder: object) -> str:
         "training with a grown vocabulary (--grow-vocabulary); train a new model on the old and the new text, or "
         "continue without --grow-vocabulary (the new words then stay unknown)"
     )
+
+
+def default_alpha(subwords: bool, cbow: bool, cbow_mean: bool) -> float:
+    """The learning rate a run starts at unless `--alpha` is given."""
+    if subwords:
+        return SUBWORD_ALPHA
+    return CBOW_ALPHA if cbow and cbow_mean else ALPHA

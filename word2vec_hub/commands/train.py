@@ -26,6 +26,7 @@ from word2vec_hub.training.arguments import (
     ALPHA,
     BACKENDS,
     BUCKET,
+    CBOW_ALPHA,
     LR_SCHEDULES,
     NGRAM_LENGTHS,
     SEGMENTED_NGRAM_LENGTHS,
@@ -95,7 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes over the corpus")
     parser.add_argument(
         "--alpha", type=float, default=None,
-        help=f"initial learning rate (default: {ALPHA}, gensim's; {SUBWORD_ALPHA} with --subwords, fastText's)",
+        help=f"initial learning rate (default: {ALPHA}, gensim's; {CBOW_ALPHA} with --cbow, word2vec's for CBOW on the "
+        f"mean; {SUBWORD_ALPHA} with --subwords, fastText's)",
     )  # fmt: skip
     parser.add_argument("--min-alpha", type=float, default=defaults.min_alpha, help="final learning rate")
     parser.add_argument("--ns-exponent", type=float, default=defaults.ns_exponent, help="noise distribution power")
