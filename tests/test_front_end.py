@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -318,6 +319,48 @@ def test_ctrl_c_while_encoding_stops_the_steps_not_started_and_removes_the_tempo
     with pytest.raises(KeyboardInterrupt):
         train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
     assert next(calls) < 10, "the steps not started were not run"
+    assert list((tmp_path / "temporary").iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="interrupts itself with SIGINT")
+def test_a_second_ctrl_c_while_encoding_stops_waits_for_the_running_steps_writes(tmp_path, monkeypatch):
+    path = tmp_path / "corpus.txt"
+    path.write_text("some words here and there\n" * 1000)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
+    (tmp_path / "temporary").mkdir()
+    monkeypatch.setattr(encoding, "WORDS_PER_ENCODE_STEP", 50)  # 100 steps
+    steps = itertools.count()
+    writes = []
+    write_at, shutdown = encoding._write_at, ThreadPoolExecutor.shutdown
+
+    def interrupted_before_the_third_write(file, array, offset, written_path):
+        if written_path.name == "ids.int32" and next(steps) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while this step still has its write to do
+            time.sleep(0.5)
+        try:
+            write_at(file, array, offset, written_path)
+        except OSError as error:
+            writes.append(error)
+            raise
+        writes.append("written")
+
+    stops = []
+
+    def interrupted_again_while_stopping(pool, wait=True, *, cancel_futures=False):
+        if cancel_futures:
+            stops.append(pool)
+            if len(stops) == 1:  # a second Ctrl-C while the steps stop
+                shutdown(pool, wait=False, cancel_futures=True)
+                raise KeyboardInterrupt
+        shutdown(pool, wait=wait, cancel_futures=cancel_futures)
+
+    monkeypatch.setattr(encoding, "_write_at", interrupted_before_the_third_write)
+    monkeypatch.setattr(ThreadPoolExecutor, "shutdown", interrupted_again_while_stopping)
+    with pytest.raises(KeyboardInterrupt):
+        train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
+    time.sleep(1)  # a step left running would write by now
+    assert writes and all(write == "written" for write in writes), writes
+    assert stops, "the second Ctrl-C was not simulated"
     assert list((tmp_path / "temporary").iterdir()) == []
 
 

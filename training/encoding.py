@@ -180,7 +180,7 @@ class WordStream:
                         raise error
             except BaseException:
                 failed.set()  # an error or Ctrl-C: the steps not started are not encoded
-                pool.shutdown(cancel_futures=True)
+                _stop(pool)
                 raise
             pool.shutdown()
         num_tokens, num_sentences = starts.result()
@@ -208,6 +208,18 @@ class WordStream:
             last_word = first_word + int(line_ends[lines - 1])
             yield first_word, last_word, first_line, first_line + lines
             first_line, first_word = first_line + lines, last_word
+
+
+def _stop(pool: ThreadPoolExecutor) -> None:
+    """Cancel the pool's tasks not started and wait for those running, through any further Ctrl-C: a running task
+    writes to a file the caller closes next, and a write after the close would fail, or land in whatever file the
+    descriptor's number names by then."""
+    while True:
+        try:
+            pool.shutdown(cancel_futures=True)
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 class _EarlierStepFailed(Exception):
@@ -428,7 +440,7 @@ def read_files(files: FileSources, workdir: str | Path, workers: int = 1, progre
                     warn_undecodable(path, replaced)
             writer.wait_for_writes()
         except BaseException:
-            pool.shutdown(cancel_futures=True)  # an error or Ctrl-C: the ranges not started are not read
+            _stop(pool)  # an error or Ctrl-C: the ranges not started are not read
             raise
         finally:
             writer.close()
