@@ -512,6 +512,9 @@ def test_training_memory_counts_the_ngram_table_and_the_own_rows():
     plain = training_memory_bytes(1000, 100, "numba")
     with_subwords = training_memory_bytes(1000, 100, "numba", ngram_rows=50_000)
     assert with_subwords - plain == 50_000 * 100 * 4 + 1000 * 100 * 4 + 1000 * SUBWORD_BYTES_PER_WORD
+    # No word long enough for an n-gram: no table, but the own rows all the same.
+    no_ngrams = training_memory_bytes(1000, 100, "numba", ngram_rows=0)
+    assert no_ngrams - plain == 1000 * 100 * 4 + 1000 * SUBWORD_BYTES_PER_WORD
 
 
 def run_train(*arguments: str) -> subprocess.CompletedProcess:

@@ -174,7 +174,7 @@ def train_word2vec(
             args = args.with_ngram_lengths(segmented=segmentation in ("word", "character"))
             hashed = _hashed_subwords(backend, args, (backend.token_to_id(PAD_TOKEN), backend.token_to_id(UNK_TOKEN)))
             ngram_buckets = None if hashed is None else hashed.buckets()
-            ngram_rows = 0 if ngram_buckets is None else len(ngram_buckets)
+            ngram_rows = None if ngram_buckets is None else len(ngram_buckets)
             check_memory(backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs, ngram_rows)
             tokenizer = wrap_tokenizer(backend)
             model = _new_model(tokenizer, encoded, args, ngram_buckets)
@@ -188,7 +188,7 @@ def train_word2vec(
             hashed = _hashed_subwords(backend, args, (config.pad_token_id, config.unk_token_id))
             ngram_buckets = _table_buckets(model, hashed)
             if grow_vocabulary:
-                ngram_rows = 0 if hashed is None else config.bucket if ngram_buckets is None else len(ngram_buckets)
+                ngram_rows = None if hashed is None else config.bucket if ngram_buckets is None else len(ngram_buckets)
                 check_memory(
                     backend.get_vocab_size(), args.dim, backend_name, device, args.negative, args.hs, ngram_rows
                 )
@@ -293,17 +293,18 @@ class ModelKind:
 
 
 def training_memory_bytes(
-    vocab_size: int, dim: int, backend: str, negative: int = 5, hs: bool = False, ngram_rows: int = 0
+    vocab_size: int, dim: int, backend: str, negative: int = 5, hs: bool = False, ngram_rows: int | None = None
 ) -> int:
     """Memory training takes that grows with the vocabulary: the float32 tables of about vocab_size x dim (the
     input vectors, the context vectors where `negative` > 0, the hierarchical-softmax nodes where `hs`), one more
     for the torch engine's per-batch step bounds (`torch_engine._step_bound`), and BYTES_PER_WORD of sampling tables
-    a word (Huffman paths included). With subwords (`ngram_rows` > 0): the n-gram table of `ngram_rows` x dim (a
-    new model's rows: the buckets its words' n-grams hash to), the words' own rows beside their composed vectors,
-    and SUBWORD_BYTES_PER_WORD of n-gram rows a word."""
-    tables = 1 + (negative > 0) + hs + (backend == "torch") + (ngram_rows > 0)
-    per_word = BYTES_PER_WORD + (SUBWORD_BYTES_PER_WORD if ngram_rows > 0 else 0)
-    return tables * vocab_size * dim * 4 + vocab_size * per_word + ngram_rows * dim * 4
+    a word (Huffman paths included). With subwords (`ngram_rows` not None, 0 where no word has an n-gram): the
+    n-gram table of `ngram_rows` x dim (a new model's rows: the buckets its words' n-grams hash to), the words' own
+    rows beside their composed vectors, and SUBWORD_BYTES_PER_WORD of n-gram rows a word."""
+    subwords = ngram_rows is not None
+    tables = 1 + (negative > 0) + hs + (backend == "torch") + subwords
+    per_word = BYTES_PER_WORD + (SUBWORD_BYTES_PER_WORD if subwords else 0)
+    return tables * vocab_size * dim * 4 + vocab_size * per_word + (ngram_rows or 0) * dim * 4
 
 
 def check_memory(
@@ -313,7 +314,7 @@ def check_memory(
     device: torch.device,
     negative: int = 5,
     hs: bool = False,
-    ngram_rows: int = 0,
+    ngram_rows: int | None = None,
 ) -> None:
     """Refuse, before allocating anything, tables that do not fit in the memory the device has free (the
     system's available memory for the CPU; unchecked where the device does not tell)."""
