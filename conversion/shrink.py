@@ -88,7 +88,10 @@ def shrink_model(model: Word2VecModel, max_vocab: int | None = None, pca_dims: i
     shrunk_config.vocab_size, shrunk_config.hidden_size = table.shape
     shrunk_config.pad_token_id = None if config.pad_token_id is None else new_id[config.pad_token_id]
     shrunk_config.unk_token_id = None if config.unk_token_id is None else new_id[config.unk_token_id]
+    # A vectors folder: neither output layer (negative sampling's context vectors, hierarchical softmax's nodes over
+    # a tree the renumbered vocabulary no longer has).
     shrunk_config.has_context_vectors = False
+    shrunk_config.hs = False
     shrunk_config.shrink = record
     # Built on the meta device: no table is allocated and initialised only to be replaced.
     with torch.device("meta"):

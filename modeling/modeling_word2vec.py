@@ -38,8 +38,8 @@ NON_FINITE_ROWS_SHOWN = 5
 # The architectures a config records (None: vectors converted from a file, whose training is not recorded).
 ARCHITECTURES = ("skip-gram", "cbow")
 # How the Huffman tree of hierarchical softmax orders words of equal count (`Word2VecConfig.huffman_ties`). hashed:
-# by a fixed scrambling of their ids, a leaf before an inner node of the same weight (gensim's heap). id: ids in
-# order, an inner node first (word2vec's two queues), the tree of folders saved before the choice was recorded.
+# by a fixed scrambling of their ids, a word before an inner node of the same weight. id: ids in order, an inner
+# node first (word2vec's two queues), the tree of folders saved before the choice was recorded.
 HUFFMAN_TIES = ("hashed", "id")
 # An odd multiplier (2^32 over the golden ratio): id * it mod 2^32 is one-to-one and sends neighbouring ids far apart.
 TIE_SCRAMBLER = 0x9E3779B1
@@ -974,9 +974,9 @@ class Word2VecModel(Word2VecPreTrainedModel):
 
     def huffman_tree(self) -> HuffmanTree:
         """The Huffman tree of hierarchical softmax, rebuilt from `counts` (the special tokens left out) as training
-        built it: the same counts give the same tree, so a saved folder reloads to the tree it was trained on.
-        Cached until `counts` changes."""
-        key = (self.counts.data_ptr(), self.counts._version, self.counts.shape[0])
+        built it: the same counts and `config.huffman_ties` give the same tree, so a saved folder reloads to the tree
+        it was trained on. Cached until either changes."""
+        key = (self.counts.data_ptr(), self.counts._version, self.counts.shape[0], self.config.huffman_ties)
         if self._huffman_cache is None or self._huffman_cache[0] != key:
             counts = self.counts.detach().cpu().clone()
             for special_id in self._special_ids():

@@ -74,7 +74,7 @@ def plain_training(sentence, embeddings, context, nodes, cbow, cbow_mean, hs, ne
 
 
 def run_modes_kernel(sentence, embeddings, context, nodes, cbow, cbow_mean, hs, negative, rate):
-    tables = SamplingTables.from_counts(COUNTS, [0, 1], sample=0.0, ns_exponent=0.75)
+    tables = SamplingTables.from_counts(COUNTS, [0, 1], sample=0.0, ns_exponent=0.75, huffman_ties="hashed")
     paths = (
         numba_engine.flat_paths(tables.huffman_tree)
         if hs
@@ -252,7 +252,9 @@ def test_a_saved_folder_keeps_the_nodes_and_reloads_to_the_same_tree(planted_run
     reloaded = Word2VecModel.from_pretrained(folder)
     tree, trained_tree = (
         reloaded.huffman_tree(),
-        SamplingTables.from_counts(result.model.counts, [0, 1], 1e-3, 0.75).huffman_tree,
+        SamplingTables.from_counts(
+            result.model.counts, [0, 1], 1e-3, 0.75, huffman_ties=result.model.config.huffman_ties
+        ).huffman_tree,
     )
     for name in ("codes", "points", "lengths"):
         assert torch.equal(getattr(tree, name), getattr(trained_tree, name)), name
@@ -342,6 +344,26 @@ def test_resume_refuses_a_checkpoint_of_another_kind_and_resumes_its_own(planted
         assert torch.equal(getattr(resumed.model, name), getattr(uninterrupted.model, name)), name
 
 
+def test_resume_from_a_checkpoint_saved_before_the_tie_rule_trains_on_its_tree(planted_lines, tmp_path, monkeypatch):
+    monkeypatch.setattr("word2vec_hub.training.epochs.BLOCK_TOKENS", 8192)
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
+    args = TrainingArguments(dim=16, epochs=2, progress=False, device="cpu", seed=5, workers=1, cbow=True, hs=True)
+    checkpoint = tmp_path / "checkpoint"
+    train_word2vec(corpus, args, checkpoint_dir=checkpoint, checkpoint_every=20_000)
+    config = json.loads((checkpoint / "config.json").read_text())
+    del config["huffman_ties"]  # as releases before the rule was recorded wrote it
+    (checkpoint / "config.json").write_text(json.dumps(config))
+    trees = []
+    flat_paths = numba_engine.flat_paths
+    monkeypatch.setattr(numba_engine, "flat_paths", lambda tree: trees.append(tree) or flat_paths(tree))
+    resumed = train_word2vec(corpus, args, resume=checkpoint).model
+    assert resumed.config.huffman_ties == "id"
+    counts = trained_counts(resumed)
+    by_id, hashed = huffman_tree(counts, "id"), huffman_tree(counts, "hashed")
+    assert not torch.equal(by_id.points, hashed.points), "the fixture's counts must tell the two rules apart"
+    assert trees and all(torch.equal(tree.points, by_id.points) for tree in trees)
+
+
 def run_train_command(tmp_path, *arguments):
     import subprocess
     import sys
@@ -407,7 +429,7 @@ def test_one_worker_with_hot_rows_trains_as_without(mode):
     sentence_starts = np.arange(0, ids.shape[0] + 1, 50, dtype=np.int64)
     sentence_starts[-1] = ids.shape[0]
     counts = torch.tensor([0, 0, *range(vocab, 2, -1)])
-    tables = SamplingTables.from_counts(counts, [0, 1], sample=0.0, ns_exponent=0.75)
+    tables = SamplingTables.from_counts(counts, [0, 1], sample=0.0, ns_exponent=0.75, huffman_ties="hashed")
     cbow, hs, negative = mode.startswith("cbow"), "hs" in mode, 0 if mode == "skipgram-hs" else 3
     embeddings = rng.normal(0, 0.3, (vocab, dim)).astype(np.float32)
     context = rng.normal(0, 0.3, (vocab, dim)).astype(np.float32)

@@ -50,7 +50,7 @@ def test_every_engine_trains_a_block_through_the_same_call(name):
     before = embeddings.clone(), context.clone()
     args = TrainingArguments(dim=dim, window=window, negative=negative, sample=0, workers=1, batch_size=256)
     counts = torch.tensor([0, 0] + [100] * (vocab_size - 2))
-    sampling = SamplingTables.from_counts(counts, [0, 1], args.sample, args.ns_exponent)
+    sampling = SamplingTables.from_counts(counts, [0, 1], args.sample, args.ns_exponent, huffman_ties="hashed")
     inputs = EngineInputs(embeddings, context, sampling, args, torch.device("cpu"), generator)
     engine = build_engine(name, inputs)
     schedule = Schedule(args.alpha, args.min_alpha, epochs=1, epoch_words=tokens, writers=engine.threads)
@@ -71,10 +71,10 @@ def test_every_engine_trains_a_block_through_the_same_call(name):
 
 
 def test_an_unknown_engine_is_refused():
+    sampling = SamplingTables.from_counts(torch.tensor([0, 0, 5]), [], 0.0, 0.75, huffman_ties="hashed")
     inputs = EngineInputs(
-        torch.zeros(3, 2), torch.zeros(3, 2), SamplingTables.from_counts(torch.tensor([0, 0, 5]), [], 0.0, 0.75),
-        TrainingArguments(), torch.device("cpu"), torch.Generator(),
-    )  # fmt: skip
+        torch.zeros(3, 2), torch.zeros(3, 2), sampling, TrainingArguments(), torch.device("cpu"), torch.Generator()
+    )
     with pytest.raises(ValueError, match="no engine is called 'cbow'"):
         build_engine("cbow", inputs)
 
@@ -104,7 +104,7 @@ def test_every_mode_learns_the_planted_pairs(name, mode, monkeypatch):
     context = torch.zeros(vocab_size, args.dim) if negative else None
     nodes = torch.zeros(vocab_size - 1, args.dim) if hs else None
     sampling = SamplingTables.from_counts(torch.tensor([0, 0] + [counts[word] for word in words[2:]]), [0, 1],
-                                          args.sample, args.ns_exponent)  # fmt: skip
+                                          args.sample, args.ns_exponent, huffman_ties="hashed")  # fmt: skip
     engine = build_engine(name, EngineInputs(embeddings, context, sampling, args, torch.device("cpu"), generator,
                                              nodes=nodes))  # fmt: skip
     schedule = Schedule(args.alpha, args.min_alpha, epochs, epoch_words=block.shape[0], writers=engine.threads)
@@ -130,6 +130,6 @@ def test_every_mode_learns_the_planted_pairs(name, mode, monkeypatch):
 @pytest.mark.parametrize(("hs", "negative", "missing"), [(True, 0, "nodes"), (False, 5, "context")])
 def test_a_model_without_the_table_its_output_layer_trains_is_refused(hs, negative, missing):
     args = TrainingArguments(hs=hs, negative=negative)
-    sampling = SamplingTables.from_counts(torch.tensor([0, 0, 5, 3]), [0, 1], 0.0, 0.75)
+    sampling = SamplingTables.from_counts(torch.tensor([0, 0, 5, 3]), [0, 1], 0.0, 0.75, huffman_ties="hashed")
     with pytest.raises(ValueError, match=f"EngineInputs.{missing}"):
         EngineInputs(torch.zeros(4, 2), None, sampling, args, torch.device("cpu"), torch.Generator())

@@ -23,6 +23,9 @@ from word2vec_hub.folders.model_folder import save_model_folder, weights_bytes
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.modeling import modeling_word2vec as modeling_module
 from word2vec_hub.tokenization.word_level import wrap_tokenizer
+from word2vec_hub.training.arguments import TrainingArguments
+from word2vec_hub.training.corpus import TextCorpus
+from word2vec_hub.training.trainer import train_word2vec
 
 from .conftest import WITHOUT_OUR_PACKAGES, handmade_model, one_line_error
 
@@ -134,6 +137,17 @@ def test_pruning_ranks_by_counts_not_by_rows():
     shrunk = shrink_model(model, max_vocab=2)
     assert list(shrunk.index_to_key) == ["[PAD]", "[UNK]", "common", "middle"]
     assert shrunk.get_vector("middle").tolist() == [1.0, 1.0]
+
+
+def test_a_model_trained_with_hierarchical_softmax_shrinks_to_a_folder_of_vectors(planted_lines, tmp_path):
+    args = TrainingArguments(dim=16, epochs=1, hs=True, negative=0, seed=3, progress=False, device="cpu")
+    model = train_word2vec(TextCorpus.from_text("\n".join(planted_lines[:2000]), name="planted"), args).model
+    shrunk = shrink_model(model, max_vocab=20)
+    folder = save_model_folder(shrunk, shrunk.tokenizer, tmp_path / "shrunk")
+    reloaded = Word2VecModel.from_pretrained(folder)
+    assert reloaded.nodes is None and not reloaded.config.hs
+    assert set(load_file(folder / "model.safetensors")) == {"embeddings", "counts"}
+    torch.testing.assert_close(reloaded.embeddings[2:], model.embeddings[torch.tensor(model.word_ids()[:20])])
 
 
 def test_a_pruned_folder_loads_with_its_renumbered_tokenizer(trained, tmp_path):

@@ -70,7 +70,7 @@ def test_torch_engine_applies_fasttexts_update_batch_by_batch(mode, batch_size, 
     args = TrainingArguments(dim=dim, window=window, cbow=cbow, cbow_mean=mean, hs=hs, negative=negative, sample=0,
                              subwords=True, min_n=SUBWORD_MIN_N, max_n=SUBWORD_MAX_N, bucket=bucket,
                              batch_size=batch_size, alpha=0.02, min_alpha=0.02)  # fmt: skip
-    sampling_tables = SamplingTables.from_counts(torch.tensor(SUBWORD_COUNTS), [0, 1], 0.0, 0.75)
+    sampling_tables = SamplingTables.from_counts(torch.tensor(SUBWORD_COUNTS), [0, 1], 0.0, 0.75, huffman_ties="hashed")
     tensors = [None if table is None else torch.tensor(table) for table in tables]
     inputs = EngineInputs(tensors[0], tensors[2], sampling_tables, args, torch.device("cpu"),
                           torch.Generator().manual_seed(0), nodes=tensors[3], ngrams=tensors[1],
@@ -208,7 +208,7 @@ def train_planted(engine_name: str, mode: str, epochs: int = 3):
     nodes = torch.zeros(vocab_size - 1, args.dim) if hs else None
     subword_rows = SubwordRows.from_words(words, args.min_n, args.max_n, args.bucket, without=(0, 1))
     sampling_tables = SamplingTables.from_counts(torch.tensor([0, 0] + [counts[word] for word in words[2:]]), [0, 1],
-                                                 args.sample, args.ns_exponent)  # fmt: skip
+                                                 args.sample, args.ns_exponent, huffman_ties="hashed")  # fmt: skip
     engine = build_engine(engine_name, EngineInputs(embeddings, context, sampling_tables, args, torch.device("cpu"),
                                                     generator, nodes=nodes, ngrams=ngrams,
                                                     subword_rows=subword_rows))  # fmt: skip

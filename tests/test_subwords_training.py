@@ -105,7 +105,7 @@ def plain_subword_training(
 def run_subword_kernel(
     sentence, word_ngrams, embeddings, ngrams, context, nodes, cbow, cbow_mean, hs, negative, rate
 ):  # fmt: skip
-    tables = SamplingTables.from_counts(COUNTS, [0, 1], sample=0.0, ns_exponent=0.75)
+    tables = SamplingTables.from_counts(COUNTS, [0, 1], sample=0.0, ns_exponent=0.75, huffman_ties="hashed")
     paths = (
         numba_engine.flat_paths(tables.huffman_tree)
         if hs

@@ -213,7 +213,8 @@ class WordStream:
 def _stop(pool: ThreadPoolExecutor) -> None:
     """Cancel the pool's tasks not started and wait for those running, through any further Ctrl-C: a running task
     writes to a file the caller closes next, and a write after the close would fail, or land in whatever file the
-    descriptor's number names by then."""
+    descriptor's number names by then. A write that never returns (a hung disk) leaves Ctrl-\\ (SIGQUIT) to end
+    the process."""
     while True:
         try:
             pool.shutdown(cancel_futures=True)

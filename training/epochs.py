@@ -227,7 +227,11 @@ class EpochLoop:
         self.generator = torch.Generator(device=device).manual_seed(args.seed + 1_000_003 * self.rank)
         config = model.config
         sampling = SamplingTables.from_counts(
-            model.counts, [config.pad_token_id, config.unk_token_id], args.sample, args.ns_exponent, config.huffman_ties
+            model.counts,
+            [config.pad_token_id, config.unk_token_id],
+            args.sample,
+            args.ns_exponent,
+            huffman_ties=config.huffman_ties,
         )
         self.engine = build_engine(
             engine_name,

@@ -28,8 +28,9 @@ class SamplingTables:
     noise_probabilities: torch.Tensor
     # The counts the tables were built from (the untrained words' zeroed).
     trainable_counts: torch.Tensor
-    # The tie rule of the model's Huffman tree (`Word2VecConfig.huffman_ties`).
-    huffman_ties: str = "hashed"
+    # The tie rule of the model's Huffman tree (`Word2VecConfig.huffman_ties`): no default, so that no caller
+    # trains a model on another tree than its own.
+    huffman_ties: str
 
     @classmethod
     def from_counts(
@@ -38,7 +39,8 @@ class SamplingTables:
         untrained_ids: list[int | None],
         sample: float,
         ns_exponent: float,
-        huffman_ties: str = "hashed",
+        *,
+        huffman_ties: str,
     ) -> SamplingTables:
         trainable_counts = counts.detach().cpu().clone()
         for word_id in untrained_ids:

@@ -265,8 +265,8 @@ def train_step(
     its loss in the batch can have along the step, L = (1/4) * sum over the row's terms of (vector . d)^2 for the
     step's direction d (a sigmoid's slope is at most 1/4). The step then cannot increase the row's loss (for a
     window's row, the loss of each window weighted by its size under `mean`, whose gradient the step follows). A row
-    touched once by a vector v keeps word2vec's update while learning_rate * |v|^2 / 4 <= 1 (|v| <= 12.6 at the
-    default rate), which word2vec's vectors are.
+    touched once by a vector v keeps word2vec's update while learning_rate * |v|^2 / 4 <= 1 (|v| <= 12.6 at rate
+    0.025), which word2vec's vectors are.
 
     Args:
         embeddings (`[vocab_size, dim]`): the input vectors, float32.
