@@ -59,7 +59,9 @@ def test_a_half_precision_folder_round_trips_within_its_precision_and_keeps_the_
     assert model.config.table_dtype == table_dtype  # the config written says what the file holds
 
 
-def test_an_int8_folder_is_within_half_a_row_scale_of_each_value(head_free, tmp_path):
+def test_an_int8_folder_is_within_half_a_row_scale_of_each_value_and_its_cosines_within_their_bound(
+    head_free, tmp_path
+):
     save_model_folder(head_free, head_free.tokenizer, tmp_path, table_dtype="int8")
     stored = load_file(tmp_path / "model.safetensors")
     assert stored["embeddings"].dtype == torch.int8 and stored["weights"].dtype == torch.float32
@@ -73,7 +75,13 @@ def test_an_int8_folder_is_within_half_a_row_scale_of_each_value(head_free, tmp_
     assert error.max() > 0
     assert torch.equal(loaded.embeddings[:2], torch.zeros(2, original.shape[1]))  # [PAD] and [UNK] stay zero
     assert "weights" not in loaded.state_dict()  # multiplied in, then dropped
-    assert loaded.most_similar("a3", topn=1)[0][0] == head_free.most_similar("a3", topn=1)[0][0]
+    # Each unit vector moves by at most twice its row's relative error, so each cosine by at most 4x the largest
+    # (a nearest neighbour may swap with one as near: in this model a3's three nearest lie within 0.001).
+    nonzero = original.norm(dim=1) > 0
+    bound = 4 * float((error.norm(dim=1)[nonzero] / original.norm(dim=1)[nonzero]).max())
+    assert bound < 0.1
+    for word, cosine in head_free.most_similar("a3", topn=20):
+        assert abs(loaded.similarity("a3", word) - cosine) <= bound, word
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
