@@ -239,17 +239,23 @@ def test_steps_written_at_their_own_offsets_give_the_file_of_one_step_whatever_t
         np.testing.assert_array_equal(encoded.counts, whole.counts)
 
 
+def corpus_encoded_in_steps(tmp_path, monkeypatch) -> Path:
+    """A corpus of 5,000 words that encoding takes in 100 steps, its temporary files in tmp_path / "temporary"."""
+    path = tmp_path / "corpus.txt"
+    path.write_text("some words here and there\n" * 1000)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
+    (tmp_path / "temporary").mkdir()
+    monkeypatch.setattr(encoding, "WORDS_PER_ENCODE_STEP", 50)
+    return path
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="names a written file through /proc")
 @pytest.mark.parametrize("failing", ["words.int32", "ids.int32", "encoding"])
 def test_a_step_failing_in_a_worker_raises_its_error_stops_the_others_and_removes_the_temporary_files(
     tmp_path, monkeypatch, failing
 ):
-    path = tmp_path / "corpus.txt"
-    path.write_text("some words here and there\n" * 1000)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
-    (tmp_path / "temporary").mkdir()
-    monkeypatch.setattr(encoding, "RANGE_BYTES", 1000)  # 26 ranges
-    monkeypatch.setattr(encoding, "WORDS_PER_ENCODE_STEP", 50)  # 100 steps
+    path = corpus_encoded_in_steps(tmp_path, monkeypatch)
+    monkeypatch.setattr(encoding, "RANGE_BYTES", 1000)  # read in 26 ranges
     calls = itertools.count()
     pwrite, encode_words = os.pwrite, encoding.encode_words
 
@@ -301,11 +307,7 @@ def test_blocks_summing_the_sentences_a_window_at_a_time_are_those_of_all_the_se
 
 @pytest.mark.skipif(sys.platform != "linux", reason="interrupts itself with SIGINT")
 def test_ctrl_c_while_encoding_stops_the_steps_not_started_and_removes_the_temporary_files(tmp_path, monkeypatch):
-    path = tmp_path / "corpus.txt"
-    path.write_text("some words here and there\n" * 1000)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
-    (tmp_path / "temporary").mkdir()
-    monkeypatch.setattr(encoding, "WORDS_PER_ENCODE_STEP", 50)  # 100 steps
+    path = corpus_encoded_in_steps(tmp_path, monkeypatch)
     calls = itertools.count()
     encode_words = encoding.encode_words
 
@@ -324,11 +326,7 @@ def test_ctrl_c_while_encoding_stops_the_steps_not_started_and_removes_the_tempo
 
 @pytest.mark.skipif(sys.platform != "linux", reason="interrupts itself with SIGINT")
 def test_a_second_ctrl_c_while_encoding_stops_waits_for_the_running_steps_writes(tmp_path, monkeypatch):
-    path = tmp_path / "corpus.txt"
-    path.write_text("some words here and there\n" * 1000)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
-    (tmp_path / "temporary").mkdir()
-    monkeypatch.setattr(encoding, "WORDS_PER_ENCODE_STEP", 50)  # 100 steps
+    path = corpus_encoded_in_steps(tmp_path, monkeypatch)
     steps = itertools.count()
     writes = []
     write_at, shutdown = encoding._write_at, ThreadPoolExecutor.shutdown
