@@ -136,6 +136,18 @@ def test_model_names_phrases_as_gensim_does(tmp_path):
     assert not any(" " in word for word in neighbours)
 
 
+def test_phrases_learnt_and_joined_in_steps_of_a_few_lines_give_what_one_step_gives(tmp_path, monkeypatch):
+    lines = phrase_corpus(sentences=600)
+    whole = encode_lines(lines, tmp_path / "whole", phrases=2)
+    monkeypatch.setattr("word2vec_hub.training.phrases.WORDS_PER_ENCODE_STEP", 37)  # about 260 steps
+    stepped = encode_lines(lines, tmp_path / "stepped", phrases=2)
+    assert stepped.tokenizer.get_vocab() == whole.tokenizer.get_vocab()
+    np.testing.assert_array_equal(stepped.encoded.read(), whole.encoded.read())
+    np.testing.assert_array_equal(stepped.encoded.sentence_lengths, whole.encoded.sentence_lengths)
+    np.testing.assert_array_equal(stepped.encoded.counts, whole.encoded.counts)
+    assert whole.tokenizer.get_vocab()["new_york_times"]
+
+
 def test_continued_training_joins_the_folders_phrases(tmp_path):
     args = TrainingArguments(dim=16, epochs=1, phrases=1, progress=False, workers=1, device="cpu")
     first = train_word2vec(TextCorpus.from_text("\n".join(phrase_corpus()), name="phrases"), args)

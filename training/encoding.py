@@ -168,7 +168,7 @@ class WordStream:
             steps: list[Future] = []
             pool = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="word2vec-encoder")
             try:
-                for step in self._encode_steps(step_words or WORDS_PER_ENCODE_STEP):
+                for step in line_steps(self.line_lengths, step_words or WORDS_PER_ENCODE_STEP):
                     next_starts: Future = Future()
                     steps.append(pool.submit(encode_step, step, starts, next_starts, ids_file.fileno()))
                     starts = next_starts
@@ -193,21 +193,22 @@ class WordStream:
             word_count=int(counts.sum()),
         )
 
-    def _encode_steps(self, step_words: int) -> Iterator[tuple[int, int, int, int]]:
-        """(first word, last word, first line, last line) of whole lines of about `step_words` words (at least one
-        line), in order."""
-        first_line = first_word = 0
-        # The lines summed at a time: doubled until they hold a step, so that the sums are about a step's lines.
-        window = 1024
-        while first_line < len(self.line_lengths):
-            line_ends = np.cumsum(self.line_lengths[first_line : first_line + window], dtype=np.int64)
-            if line_ends[-1] < step_words and first_line + window < len(self.line_lengths):
-                window *= 2
-                continue
-            lines = max(int(np.searchsorted(line_ends, step_words, "right")), 1)
-            last_word = first_word + int(line_ends[lines - 1])
-            yield first_word, last_word, first_line, first_line + lines
-            first_line, first_word = first_line + lines, last_word
+
+def line_steps(line_lengths: np.ndarray, step_words: int) -> Iterator[tuple[int, int, int, int]]:
+    """(first word, last word, first line, last line) of whole lines of about `step_words` words (at least one
+    line), in order, for lines of `line_lengths` words each."""
+    first_line = first_word = 0
+    # The lines summed at a time: doubled until they hold a step, so that the sums are about a step's lines.
+    window = 1024
+    while first_line < len(line_lengths):
+        line_ends = np.cumsum(line_lengths[first_line : first_line + window], dtype=np.int64)
+        if line_ends[-1] < step_words and first_line + window < len(line_lengths):
+            window *= 2
+            continue
+        lines = max(int(np.searchsorted(line_ends, step_words, "right")), 1)
+        last_word = first_word + int(line_ends[lines - 1])
+        yield first_word, last_word, first_line, first_line + lines
+        first_line, first_word = first_line + lines, last_word
 
 
 def _stop(pool: ThreadPoolExecutor) -> None:

@@ -35,7 +35,7 @@ from word2vec_hub.tokenization.phrases import (
 )
 from word2vec_hub.tokenization.word_level import SPECIAL_TOKENS, UNK_TOKEN, vocabulary_from_counts
 
-from .encoding import WORDS_PER_ENCODE_STEP, EncodedCorpus, WordStream, _read_ids
+from .encoding import WORDS_PER_ENCODE_STEP, EncodedCorpus, WordStream, _read_ids, line_steps
 
 # Distinct pairs held before the counts of the blocks read so far are merged into one sorted array.
 PAIRS_BEFORE_MERGE = 1 << 24
@@ -201,14 +201,11 @@ class TokenStream:
     def _build_blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         offsets = np.cumsum(self.word_token_lengths) - self.word_token_lengths
         line_lengths = self.words.line_lengths
-        first_line = first_word = 0
-        while first_line < len(line_lengths):
-            line_ends = np.cumsum(line_lengths[first_line : first_line + WORDS_PER_ENCODE_STEP], dtype=np.int64)
-            lines = max(int(np.searchsorted(line_ends, WORDS_PER_ENCODE_STEP, "right")), 1)
-            words_here = int(line_ends[lines - 1])
-            words = _read_ids(self.words.path, first_word, first_word + words_here)
-            starts_line = np.zeros(words_here, dtype=np.bool_)
-            starts_line[(line_ends[:lines] - line_lengths[first_line : first_line + lines])] = True
+        for first_word, last_word, first_line, last_line in line_steps(line_lengths, WORDS_PER_ENCODE_STEP):
+            lines, step_line_lengths = last_line - first_line, line_lengths[first_line:last_line]
+            words = _read_ids(self.words.path, first_word, last_word)
+            starts_line = np.zeros(last_word - first_word, dtype=np.bool_)
+            starts_line[np.cumsum(step_line_lengths, dtype=np.int64) - step_line_lengths] = True
             lengths = self.word_token_lengths[words]
             ends = np.cumsum(lengths)
             positions = np.repeat(offsets[words] - (ends - lengths), lengths) + np.arange(ends[-1] if len(ends) else 0)
@@ -220,15 +217,13 @@ class TokenStream:
             after_word_gap[1:] &= self.is_part[tokens[:-1]]
             after_word_gap[:1] = False
             joinable = np.where(self.is_first_of_word[positions], after_word_gap, self.joins_inside_word[positions])
-            word_line = np.repeat(np.arange(lines), line_lengths[first_line : first_line + lines])
+            word_line = np.repeat(np.arange(lines), step_line_lengths)
             tokens_per_line = np.bincount(word_line, weights=lengths, minlength=lines).astype(np.int64)
             # A line whose words hold no tokens leaves the next line's first token after a word of the line
             # before; line starts are recomputed from the tokens per line.
             line_starts = (np.cumsum(tokens_per_line) - tokens_per_line)[tokens_per_line > 0]
             joinable[line_starts] = False
             yield tokens, joinable, tokens_per_line
-            first_line += lines
-            first_word += words_here
 
 
 def _count_pairs(units: np.ndarray, unit_joinable: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -318,22 +313,19 @@ def _write_encoded(
     """The units mapped to vocabulary ids (`unit_ids`), out-of-vocabulary ones counted and dropped, in ids.int32."""
     ids_path = units_path.with_name("ids.int32")
     counts = np.zeros(vocab_size, dtype=np.int64)
-    sentence_lengths, num_tokens, first_unit, first_line = [], 0, 0, 0
+    sentence_lengths, num_tokens = [], 0
     with open(ids_path, "wb") as ids_file:
-        while first_line < len(units_per_line):
-            line_ends = np.cumsum(units_per_line[first_line : first_line + WORDS_PER_ENCODE_STEP], dtype=np.int64)
-            lines = max(int(np.searchsorted(line_ends, WORDS_PER_ENCODE_STEP, "right")), 1)
-            units = _read_ids(units_path, first_unit, first_unit + int(line_ends[lines - 1]))
+        for first_unit, last_unit, first_line, last_line in line_steps(units_per_line, WORDS_PER_ENCODE_STEP):
+            lines = last_line - first_line
+            units = _read_ids(units_path, first_unit, last_unit)
             ids = unit_ids[units]
             counts += np.bincount(ids, minlength=vocab_size)
             known = ids != unk_id
             ids[known].astype(np.int32).tofile(ids_file)
             num_tokens += int(known.sum())
-            line_of_unit = np.repeat(np.arange(lines), units_per_line[first_line : first_line + lines])
+            line_of_unit = np.repeat(np.arange(lines), units_per_line[first_line:last_line])
             per_line = np.bincount(line_of_unit, weights=known, minlength=lines).astype(np.int32)
             sentence_lengths.append(per_line[per_line > 0])
-            first_unit += int(line_ends[lines - 1])
-            first_line += lines
     return EncodedCorpus(
         ids_path=ids_path,
         num_tokens=num_tokens,
