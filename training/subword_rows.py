@@ -22,6 +22,15 @@ from word2vec_hub.tokenization.ngram_hashing import vocabulary_ngram_buckets
 COMPOSE_CHUNK_WORDS = 1 << 12
 
 
+def rows_in_table(table_buckets: np.ndarray, buckets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The row of each of `buckets` in a compact n-gram table whose row i holds bucket `table_buckets[i]`
+    (ascending), and whether the table holds it (where not, the row is any valid one, or 0 in an empty table)."""
+    if not len(table_buckets):
+        return np.zeros(len(buckets), dtype=np.int64), np.zeros(len(buckets), dtype=np.bool_)
+    rows = np.searchsorted(table_buckets, buckets).clip(max=len(table_buckets) - 1)
+    return rows, table_buckets[rows] == buckets
+
+
 @dataclass
 class SubwordRows:
     """`starts` [vocab_size + 1] int64 offsets into `rows` (int32 rows of the n-gram table: buckets as `from_words`
@@ -49,12 +58,8 @@ class SubwordRows:
     def in_table(self, table_buckets: np.ndarray) -> SubwordRows:
         """The same words with their buckets turned into rows of a compact table whose row i holds bucket
         `table_buckets[i]` (ascending); the table must hold every bucket of these words."""
-        if not len(table_buckets):
-            if len(self.rows):
-                raise ValueError("the n-gram table has no rows, and the words have n-grams")
-            return self
-        rows = np.searchsorted(table_buckets, self.rows).clip(max=len(table_buckets) - 1)
-        missing = table_buckets[rows] != self.rows
+        rows, held = rows_in_table(table_buckets, self.rows)
+        missing = ~held
         if missing.any():
             raise ValueError(
                 f"the n-gram table lacks {np.unique(self.rows[missing]).size:,} buckets of the words' n-grams "

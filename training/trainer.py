@@ -26,7 +26,7 @@ from .devices import choose_backend, resolve_device
 from .distributed import Distributed
 from .encoding import EncodedCorpus
 from .epochs import EpochLoop
-from .subword_rows import SubwordRows
+from .subword_rows import SubwordRows, rows_in_table
 from .vocabulary import encode_corpus
 
 TRAINER_STATE_FILE = "trainer_state.json"
@@ -495,8 +495,8 @@ def grow_ngram_table(model: Word2VecModel, table_buckets: np.ndarray, seed: int)
     `ngram_buckets`), keeping every old row: new rows drawn as a new model draws them (uniform in +-1/dim, from
     `seed`)."""
     old_buckets = model.ngram_buckets.cpu().numpy()
-    kept_at = np.searchsorted(table_buckets, old_buckets)
-    if not np.array_equal(table_buckets[kept_at.clip(max=len(table_buckets) - 1)], old_buckets):
+    kept_at, held = rows_in_table(table_buckets, old_buckets)
+    if not held.all():
         raise ValueError("the n-gram table can only grow: table_buckets must hold every bucket the table holds")
     dim = model.config.hidden_size
     with torch.random.fork_rng(devices=[]):
