@@ -279,6 +279,14 @@ def trained_counts(model):
     return counts
 
 
+def trees_trained_on(monkeypatch) -> list:
+    """The Huffman trees the numba engine is given from now on, as they are given."""
+    trees = []
+    flat_paths = numba_engine.flat_paths
+    monkeypatch.setattr(numba_engine, "flat_paths", lambda tree: trees.append(tree) or flat_paths(tree))
+    return trees
+
+
 def test_a_folder_saved_before_the_tie_rule_was_recorded_reloads_to_the_tree_of_ids_in_order(planted_runs, tmp_path):
     result = planted_runs["cbow-hs"]
     counts = trained_counts(result.model)
@@ -295,9 +303,7 @@ def test_init_from_an_old_folder_trains_on_the_tree_it_was_trained_on(
 ):
     result = planted_runs["cbow-hs"]
     folder = old_release_folder(result, tmp_path / "old")
-    trees = []
-    flat_paths = numba_engine.flat_paths
-    monkeypatch.setattr(numba_engine, "flat_paths", lambda tree: trees.append(tree) or flat_paths(tree))
+    trees = trees_trained_on(monkeypatch)
     corpus = TextCorpus.from_text("\n".join(planted_lines[:2000]), name="more")
     args = TrainingArguments(dim=32, epochs=1, progress=False, device="cpu", cbow=True, hs=True, negative=0)
     continued = train_word2vec(corpus, args, init_from=folder).model
@@ -353,9 +359,7 @@ def test_resume_from_a_checkpoint_saved_before_the_tie_rule_trains_on_its_tree(p
     config = json.loads((checkpoint / "config.json").read_text())
     del config["huffman_ties"]  # as releases before the rule was recorded wrote it
     (checkpoint / "config.json").write_text(json.dumps(config))
-    trees = []
-    flat_paths = numba_engine.flat_paths
-    monkeypatch.setattr(numba_engine, "flat_paths", lambda tree: trees.append(tree) or flat_paths(tree))
+    trees = trees_trained_on(monkeypatch)
     resumed = train_word2vec(corpus, args, resume=checkpoint).model
     assert resumed.config.huffman_ties == "id"
     counts = trained_counts(resumed)
