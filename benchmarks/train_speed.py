@@ -6,6 +6,7 @@
                                                      # each of word2vec's four models against gensim's
     python benchmarks/train_speed.py --modes skipgram-ns --seeds 1 2 3
                                                      # the same, each side once per seed, judged on the means
+    python benchmarks/train_speed.py --modes cbow-ns --alpha 0.025   # ours at another starting learning rate
     python benchmarks/train_speed.py --memory        # ours on bench-en and on bench-en x4: peak memory
     python benchmarks/train_speed.py --processes 1 2 # ours under torchrun with 1 and 2 processes (gloo)
     python benchmarks/train_speed.py --device cuda --repeat 4   # the GPU engine against the CPU kernel, dim 100
@@ -100,7 +101,7 @@ def run_ours(corpus: str, options: dict) -> dict:
         dim=options["dim"], window=options["window"], negative=options["negative"], sample=options["sample"],
         min_count=options["min_count"], epochs=options["epochs"], workers=options["workers"],
         device=options["device"], split_punctuation=False, progress=False,
-        lr_schedule=options.get("lr_schedule"), backend=options.get("backend", "auto"),
+        lr_schedule=options.get("lr_schedule"), alpha=options.get("alpha"), backend=options.get("backend", "auto"),
         cbow=options.get("cbow", False), hs=options.get("hs", False), cbow_mean=options.get("cbow_mean", True),
         seed=options.get("seed", 1),
     )  # fmt: skip
@@ -312,6 +313,10 @@ def main() -> None:
         choices=LR_SCHEDULES,
         help="with --modes: ours's learning-rate schedule",
     )
+    parser.add_argument(
+        "--alpha", type=float,
+        help="with --modes: ours's starting learning rate (default: ours's default for the mode; gensim keeps its own)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=1, help="the random seed of both trainers")
     parser.add_argument(
         "--seeds", type=int, nargs="+", metavar="SEED",
@@ -352,7 +357,9 @@ def main() -> None:
             rows = []
             seeds = options.seeds or [options.seed]
             for mode, seed in itertools.product(options.modes, seeds):
-                mode_settings = {**settings, **MODES[mode], "lr_schedule": options.lr_schedule, "seed": seed}
+                mode_settings = {
+                    **settings, **MODES[mode], "lr_schedule": options.lr_schedule, "alpha": options.alpha, "seed": seed
+                }  # fmt: skip
                 pair = [in_subprocess(trainer, str(text), mode_settings) for trainer in ("ours", "gensim")]
                 print_table(pair, mode_settings)
                 rows += [{**row, "mode": mode, "seed": seed} for row in pair]
