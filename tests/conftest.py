@@ -158,9 +158,9 @@ def handmade_model(vectors: dict[str, list[float]], with_context: bool = True) -
     return model
 
 
-# The numba kernels' sigmoid in negative sampling, word2vec's and gensim's: an output row scoring |score| >= MAX_EXP
-# gets no update (hierarchical softmax's rule too), and otherwise the sigmoid is read from a table of SIGMOID_POINTS
-# values spaced evenly from -MAX_EXP, at the point at or below the score.
+# The numba kernels' sigmoid, word2vec's and gensim's, in negative sampling and hierarchical softmax: an output row
+# scoring |score| >= MAX_EXP gets no update, and otherwise the sigmoid is read from a table of SIGMOID_POINTS values
+# spaced evenly from -MAX_EXP, at the point at or below the score.
 MAX_EXP = 6.0
 SIGMOID_POINTS = 1000
 
@@ -178,8 +178,8 @@ def exact_sigmoid(score: float) -> float:
 
 def plain_output_update(hidden, rows_and_labels, rate, sigmoid=table_sigmoid):
     """word2vec's update of one example's output rows (each updated at once, in order) for the input `hidden`, with
-    `sigmoid` (the numba kernels': for negative sampling word2vec's table, for hierarchical softmax the exact one),
-    and the rule that a row scoring |score| >= 6 is left alone. Returns (the gradient (times the rate) for the input,
+    `sigmoid` (the numba kernels': word2vec's table; the model's loss: the exact one), and the rule that a row scoring
+    |score| >= 6 is left alone. Returns (the gradient (times the rate) for the input,
     how many rows were trained, how many left alone)."""
     gradient = np.zeros_like(hidden)
     trained = skipped = 0

@@ -46,7 +46,7 @@ def plain_training(sentence, embeddings, context, nodes, cbow, cbow_mean, hs, ne
         if hs:
             points, labels = path_of(tree, word)
             rows = [(nodes[point], label) for point, label in zip(points, labels, strict=True)]
-            part, trained, skipped = plain_output_update(hidden, rows, rate, sigmoid=exact_sigmoid)
+            part, trained, skipped = plain_output_update(hidden, rows, rate)
             gradient += part
             counted[0] += trained
             counted[1] += skipped

@@ -38,7 +38,6 @@ from word2vec_hub.training.trainer import (
 from .conftest import (
     WITHOUT_OUR_PACKAGES,
     chinese_lines,
-    exact_sigmoid,
     one_line_error,
     plain_output_update,
 )
@@ -65,13 +64,13 @@ def plain_subword_training(
     tree = huffman_tree(COUNTS)
 
     def output_update(hidden, word):
-        # The Huffman path with the exact sigmoid, then negative sampling with the table, as the kernels do.
+        # The Huffman path, then negative sampling, as the kernels order them.
         gradient = np.zeros_like(hidden)
         if hs:
             length = int(tree.lengths[word])
             points, labels = tree.points[word, :length].tolist(), (1 - tree.codes[word, :length]).tolist()
             path = [(nodes[point], label) for point, label in zip(points, labels, strict=True)]
-            gradient += plain_output_update(hidden, path, rate, sigmoid=exact_sigmoid)[0]
+            gradient += plain_output_update(hidden, path, rate)[0]
         if negative:
             targets = [(context[word], 1.0)] + [(context[NOISE_WORD], 0.0)] * negative
             gradient += plain_output_update(hidden, targets, rate)[0]

@@ -297,17 +297,15 @@ def _kept_words(ids, start, end, keep_probability, state, buffer):
 @njit(inline="always")
 def _node_update(hidden, gradient, row, label, rate32, sample_loss):
     """One inner node's step of hierarchical softmax: `row` [dim] moves by g * hidden and `gradient` by g * row, g =
-    (label - sigmoid(score)) * rate, except where |score| >= MAX_EXP. Returns the loss term (0 unless `sample_loss`).
-
-    The exact sigmoid, not negative sampling's table: the table made skip-gram + HS's kernel 13 % cheaper, with
-    quality within a run's noise of `exp` (benchmarks/README.md, issue 21), but is left for a change of its own."""
+    (label - sigmoid(score)) * rate, the table's sigmoid as in negative sampling, except where |score| >= MAX_EXP.
+    Returns the loss term (0 unless `sample_loss`)."""
     score = np.float32(0.0)
     for k in range(hidden.shape[0]):
         score += hidden[k] * row[k]
     loss = _softplus(score if label > 0.5 else -score) if sample_loss else 0.0
     if score <= -MAX_EXP or score >= MAX_EXP:
         return loss
-    step = (label - np.float32(1.0 / (1.0 + math.exp(-score)))) * rate32
+    step = (label - _sigmoid(score)) * rate32
     for k in range(hidden.shape[0]):
         gradient[k] += step * row[k]
         row[k] += step * hidden[k]
