@@ -19,8 +19,12 @@ give each synthetic word random letters, fewer for frequent words (`synthetic_su
 a token as bench-en's), whose --min-n to --max-n grams hash into --bucket rows.
 `registers` compiles each model's kernel for sm_90 with Triton's own ptxas (no GPU needed) and prints its
 registers per thread (which set how many programs a multiprocessor holds) and its count of SASS instructions.
-`quality` reads and encodes the corpus once, then trains a fresh model
-per setting (and one with the CPU kernel on every core) and prints WordSim-353 and Google-analogy (top 30,000).
+`quality` trains a fresh model per setting and model (--models; skip-gram with negative sampling by default), and
+one with the CPU kernel on every core, through the trainer as a user runs it, and prints the training phase's
+words/s, WordSim-353 and Google-analogy (top 30,000).
+
+    python benchmarks/gpu_engine.py quality --models "skip-gram ns" "cbow ns" "skip-gram hs" "cbow hs" \\
+        "skip-gram ns sw" "cbow ns sw"          # each model on the GPU against the CPU kernel
 """
 
 from __future__ import annotations
@@ -281,68 +285,57 @@ def measure_registers(options: argparse.Namespace) -> None:
 
 
 def measure_quality(options: argparse.Namespace) -> None:
-    import torch
+    import gzip
 
     from word2vec_hub.evaluation.benchmarks import evaluate_word_analogies, evaluate_word_pairs
-    from word2vec_hub.tokenization.word_level import wrap_tokenizer
     from word2vec_hub.training import triton_engine
     from word2vec_hub.training.arguments import TrainingArguments
     from word2vec_hub.training.corpus import TextCorpus
-    from word2vec_hub.training.epochs import EpochLoop
-    from word2vec_hub.training.trainer import _new_model
-    from word2vec_hub.training.vocabulary import encode_corpus
+    from word2vec_hub.training.trainer import train_word2vec
 
     exit_if_missing([options.corpus, WORDSIM, ANALOGIES])
-    settings = {"window": options.window, "negative": options.negative, "sample": options.sample}
-    settings.update(min_count=options.min_count, epochs=options.epochs, workers=options.workers)
-    settings.update(split_punctuation=False, progress=False)
+    settings = {"window": options.window, "sample": options.sample, "min_count": options.min_count}
+    settings.update(epochs=options.epochs, workers=options.workers, split_punctuation=False, progress=False)
     corpus = TextCorpus.from_files([options.corpus] * options.repeat)
+    # The first lines of the corpus, on which each model trains once before its timed run: that compiles its kernels
+    # (numba's and Triton's), as a user's second run finds them in the caches.
+    with (gzip.open if options.corpus.suffix == ".gz" else open)(options.corpus, "rt", encoding="utf-8") as lines:
+        warm_up = TextCorpus.from_text("".join(itertools.islice(lines, 2000)), name="warm-up")
+    models = [mode for mode in MODES if mode[0] in (options.models or ["skip-gram ns"])]
     train_pairs = triton_engine.train_pairs
+    print(f"{corpus.name}, {options.epochs} epochs; train s and words/s: the training phase")
+    print(f"\n{'dim':>4} {'model':<15} {'engine':<44} {'train s':>8} {'words/s':>14} {'WordSim':>8} {'analogy':>8}")
     try:
-        with tempfile.TemporaryDirectory(prefix="word2vec-gpu-engine-") as workdir:
-            started = time.perf_counter()
-            text = encode_corpus(corpus, TrainingArguments(**settings), workdir)
-            tokenizer = wrap_tokenizer(text.tokenizer)
-            seconds = time.perf_counter() - started
-            print(f"{corpus.name}: read and encoded {text.encoded.word_count:,} words in {seconds:.1f} s")
-            print(f"\n{'dim':>4} {'engine':<44} {'train s':>8} {'words/s':>14} {'WordSim':>8} {'analogy':>8}")
-            for dim in options.dims:
-                runs = [("numba", "cpu", {})] if "numba" in options.engines else []
-                if "triton" in options.engines:
-                    for pairs, warps, atomic in itertools.product(
-                        options.pairs or [None], options.warps or [None], (True, False) if options.stores else (True,)
-                    ):
-                        kernel_settings = {"pairs_per_program": pairs, "warps": warps, "atomic": atomic}
-                        kernel_settings = {key: value for key, value in kernel_settings.items() if value is not None}
-                        runs.append(("triton", options.device, kernel_settings))
-                if "torch" in options.engines:
-                    runs.append(("torch", options.device, {}))
-                for backend, device, kernel_settings in runs:
-                    args = TrainingArguments(**settings, dim=dim, backend=backend, device=device)
-                    triton_engine.train_pairs = functools.partial(train_pairs, **kernel_settings)
-                    model = _new_model(tokenizer, text.encoded, args)
-                    trainer = EpochLoop(model, text.encoded, args, torch.device(device), backend)
-                    if backend == "triton":
-                        # Compiled before the clock starts, as a second run finds it in Triton's cache.
-                        few = torch.full((64,), 2, device=device)
-                        tables = [table.clone() for table in trainer.tables]
-                        noise = trainer.engine.noise_table
-                        triton_engine.train_pairs(*tables, few, few, noise, args.negative, 0.0, 0.0, 1)
-                    started = time.perf_counter()
-                    trainer.train()  # ends with the loss read back, which waits for the device
-                    seconds = time.perf_counter() - started
-                    model = trainer.model.cpu()
-                    model.set_tokenizer(tokenizer)
-                    shown = {key: value for key, value in kernel_settings.items() if key != "atomic"}
-                    name = backend + "".join(f" {key}={value}" for key, value in shown.items())
-                    name += "" if kernel_settings.get("atomic", True) else " stores"
-                    wordsim = evaluate_word_pairs(model, WORDSIM, 30_000).spearman
-                    analogy = evaluate_word_analogies(model, ANALOGIES, 30_000).accuracy
-                    print(
-                        f"{dim:>4} {name:<44} {seconds:>8.1f} {trainer.words_trained / seconds:>14,.0f} "
-                        f"{wordsim:>8.3f} {analogy:>8.3f}",
-                        flush=True,
-                    )
+        for dim, (model_name, cbow, hs, subwords) in itertools.product(options.dims, models):
+            mode = {"cbow": cbow, "hs": hs, "negative": 0 if hs else options.negative, "subwords": subwords}
+            runs = [("numba", "cpu", {})] if "numba" in options.engines else []
+            if "triton" in options.engines:
+                for pairs, warps, atomic in itertools.product(
+                    options.pairs or [None], options.warps or [None], (True, False) if options.stores else (True,)
+                ):
+                    kernel_settings = {"pairs_per_program": pairs, "warps": warps, "atomic": atomic}
+                    kernel_settings = {key: value for key, value in kernel_settings.items() if value is not None}
+                    runs.append(("triton", options.device, kernel_settings))
+            if "torch" in options.engines:
+                runs.append(("torch", options.device, {}))
+            for backend, device, kernel_settings in runs:
+                args = TrainingArguments(**settings, **mode, dim=dim, backend=backend, device=device)
+                # The grid's settings reach skip-gram's kernel only (`train_pairs`); the others run at their own.
+                triton_engine.train_pairs = functools.partial(train_pairs, **kernel_settings)
+                train_word2vec(warm_up, args)
+                result = train_word2vec(corpus, args)
+                seconds = result.phases["training"]
+                shown = {key: value for key, value in kernel_settings.items() if key != "atomic"}
+                name = backend + "".join(f" {key}={value}" for key, value in shown.items())
+                name += "" if kernel_settings.get("atomic", True) else " stores"
+                model = result.model.cpu()
+                wordsim = evaluate_word_pairs(model, WORDSIM, 30_000).spearman
+                analogy = evaluate_word_analogies(model, ANALOGIES, 30_000).accuracy
+                print(
+                    f"{dim:>4} {model_name:<15} {name:<44} {seconds:>8.1f} {result.words_trained / seconds:>14,.0f} "
+                    f"{wordsim:>8.3f} {analogy:>8.3f}",
+                    flush=True,
+                )
     finally:
         triton_engine.train_pairs = train_pairs
 
@@ -361,7 +354,12 @@ def main() -> None:
     parser.add_argument(
         "--engines", nargs="+", default=["numba", "triton"], choices=["numba", "triton", "torch"], help="quality"
     )
-    parser.add_argument("--models", nargs="+", choices=[mode[0] for mode in MODES], help="modes, registers: these only")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        choices=[mode[0] for mode in MODES],
+        help="modes, registers, quality: these only (quality: skip-gram ns by default)",
+    )
     parser.add_argument("--min-n", type=int, default=3, help="modes: the subword models' shortest n-grams")
     parser.add_argument("--max-n", type=int, default=6, help="modes: the subword models' longest n-grams")
     parser.add_argument("--bucket", type=int, default=2_000_000, help="modes: the subword models' n-gram rows")

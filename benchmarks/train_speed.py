@@ -16,7 +16,8 @@ Each trainer runs in a subprocess of its own, so that its peak resident memory i
 words x epochs over the wall time, vocabulary building included; CPU s is the same span's CPU time over all threads,
 which a shared machine's load disturbs less than the wall time. Quality: WordSim-353 Spearman and Google-analogy
 accuracy (3CosAdd over the top 30,000 words), and the hold-out set no setting was tuned on: SimLex-999 Spearman, from
-the copy in gensim's package (`gensim/test/test_data/simlex999.txt`).
+the copy in gensim's package (`gensim/test/test_data/simlex999.txt`), or the file $WORD2VEC_SIMLEX names on a machine
+without gensim (a GPU host, where `--device cuda` compares ours with the CPU kernel only).
 
 With `--device cuda` (or mps) the benchmark trains ours on that device and with the CPU kernel on every core, at
 each of `--dims`, and prints the device's name, each engine, the phases (saving the model folder included), the
@@ -58,15 +59,17 @@ MODES = {
 SPEED_TARGET, QUALITY_MARGIN = 1.5, 0.005
 
 
-def gensim_test_file(name: str) -> Path:
-    """A file of gensim's test data, found through gensim's package without importing it."""
+def simlex_file() -> Path:
+    """SimLex-999: $WORD2VEC_SIMLEX, or the copy in gensim's test data, found without importing gensim."""
+    if "WORD2VEC_SIMLEX" in os.environ:
+        return Path(os.environ["WORD2VEC_SIMLEX"])
     spec = importlib.util.find_spec("gensim")
     if spec is None or not spec.submodule_search_locations:
-        sys.exit(f"missing gensim, whose package holds {name}: pip install gensim")
-    return Path(spec.submodule_search_locations[0]) / "test" / "test_data" / name
+        sys.exit("missing gensim, whose package holds simlex999.txt: pip install gensim, or set $WORD2VEC_SIMLEX")
+    return Path(spec.submodule_search_locations[0]) / "test" / "test_data" / "simlex999.txt"
 
 
-SIMLEX = gensim_test_file("simlex999.txt")
+SIMLEX = simlex_file()
 
 
 def peak_rss_mb() -> float:
