@@ -153,6 +153,21 @@ def _hot_copies(table, first, count):
 
 
 @njit(inline="always")
+def _kept_words(ids, start, end, keep_probability, state, buffer):
+    """The words of ids[start:end] that subsampling keeps, into `buffer`: (how many, the random state after)."""
+    length = 0
+    for position in range(start, end):
+        word = ids[position]
+        state = _next(state)
+        # The high bits: an LCG's low bits repeat with short periods.
+        if keep_probability[word] < 1.0 and (state >> np.uint64(32)) / 4294967296.0 >= keep_probability[word]:
+            continue
+        buffer[length] = word
+        length += 1
+    return length, state
+
+
+@njit(inline="always")
 def _negative_sampling(
     hidden, gradient, output_word, context, hot_context, context_first, noise, targets, rate32, state, sample_loss
 ):  # fmt: skip
@@ -209,18 +224,9 @@ def _train_share(
         start = max(sentence_starts[sentence], low)
         end = min(sentence_starts[sentence + 1], high)
         sentence += 1
-        length = 0
-        for position in range(start, end):
-            word = ids[position]
-            state = _next(state)
-            # The high bits: an LCG's low bits repeat with short periods.
-            if keep_probability[word] < 1.0 and (state >> np.uint64(32)) / 4294967296.0 >= keep_probability[word]:
-                continue
-            buffer[length] = word
-            length += 1
+        length, state = _kept_words(ids, start, end, keep_probability, state, buffer)
         words_done += end - start
-        progress = progress_start + words_done * progress_rate
-        rate = _rate_at_progress(progress, alpha, min_alpha)
+        rate = _rate_at_progress(progress_start + words_done * progress_rate, alpha, min_alpha)
         rate32 = np.float32(rate)
         for i in range(length):
             # Merged every MERGE_EVERY kept words, inside a sentence too: a document a line can be a whole share.
@@ -277,21 +283,6 @@ def train_block(
             results[worker], hot_rows,
         )  # fmt: skip
     return results
-
-
-@njit(inline="always")
-def _kept_words(ids, start, end, keep_probability, state, buffer):
-    """The words of ids[start:end] that subsampling keeps, into `buffer`: (how many, the random state after)."""
-    length = 0
-    for position in range(start, end):
-        word = ids[position]
-        state = _next(state)
-        # The high bits: an LCG's low bits repeat with short periods.
-        if keep_probability[word] < 1.0 and (state >> np.uint64(32)) / 4294967296.0 >= keep_probability[word]:
-            continue
-        buffer[length] = word
-        length += 1
-    return length, state
 
 
 @njit(inline="always")
