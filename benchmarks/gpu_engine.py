@@ -286,6 +286,7 @@ def measure_registers(options: argparse.Namespace) -> None:
 
 def measure_quality(options: argparse.Namespace) -> None:
     import gzip
+    from dataclasses import replace
 
     from word2vec_hub.evaluation.benchmarks import evaluate_word_analogies, evaluate_word_pairs
     from word2vec_hub.training import triton_engine
@@ -322,7 +323,9 @@ def measure_quality(options: argparse.Namespace) -> None:
                 args = TrainingArguments(**settings, **mode, dim=dim, backend=backend, device=device)
                 # The grid's settings reach skip-gram's kernel only (`train_pairs`); the others run at their own.
                 triton_engine.train_pairs = functools.partial(train_pairs, **kernel_settings)
-                train_word2vec(warm_up, args)
+                # Hierarchical softmax's Triton kernels are compiled for the tree's depth: warmed up on the corpus.
+                hs_on_triton = hs and backend == "triton"
+                train_word2vec(corpus if hs_on_triton else warm_up, replace(args, epochs=1) if hs_on_triton else args)
                 result = train_word2vec(corpus, args)
                 seconds = result.phases["training"]
                 shown = {key: value for key, value in kernel_settings.items() if key != "atomic"}
