@@ -35,6 +35,8 @@ DISK_PROBE_BYTES = 1 << 30
 # times the file (2.3 at 200k words; past 12.6 GB for the 7.2 GB cc size before it was stopped). It runs only where
 # that is under half the memory available, the machine being shared.
 GENSIM_MEMORY_PER_FILE_BYTE = 3
+# --profile: the conversion's busiest calls shown.
+PROFILE_LINES = 30
 
 
 def write_fasttext_bin(path: Path, words: int, buckets: int, dim: int) -> None:
@@ -108,6 +110,19 @@ def child(side: str, path: str, workdir: str) -> None:
         from word2vec_hub.conversion.convert import convert_vector_file
 
         convert_vector_file(path, "fasttext-bin", Path(workdir) / "converted")
+    elif side == "ours-profiled":
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        from word2vec_hub.conversion.convert import convert_vector_file
+
+        convert_vector_file(path, "fasttext-bin", Path(workdir) / "profiled")
+        profiler.disable()
+        # The main thread's calls by their wall time, waits included (the flush of the weights, which a thread of the
+        # writer starts, shows as the main thread's wait for it).
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(PROFILE_LINES)
     elif side == "fasttext":
         import fasttext
 
@@ -147,6 +162,11 @@ def main() -> None:
     parser.add_argument("--buckets", type=int, default=2_000_000)
     parser.add_argument("--dim", type=int, default=300)
     parser.add_argument("--workdir", help="where the .bin and the converted folder go (default: a temporary folder)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then convert once more under cProfile and print where the main thread's time went (not timed)",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
@@ -181,8 +201,13 @@ def main() -> None:
                 f"gensim load_facebook_model left out: it needs about {needed / 1e9:.0f} GB, and "
                 f"{available_memory() / 1e9:.0f} GB of this shared machine are available"
             )
-    ours, peer = sides["word2vec convert --from fasttext-bin"], sides["fastText load_model"]
-    print(f"time ours/fastText: {ours['seconds'] / peer['seconds']:.2f}")
+        ours, peer = sides["word2vec convert --from fasttext-bin"], sides["fastText load_model"]
+        print(f"time ours/fastText: {ours['seconds'] / peer['seconds']:.2f}", flush=True)
+        if options.profile:
+            shutil.rmtree(Path(workdir) / "converted")  # the profiled run's folder takes its place on the disk
+            profiled = [sys.executable, __file__, "--child", "ours-profiled", str(path), workdir]
+            completed = subprocess.run(profiled, capture_output=True, text=True)
+            print(completed.stdout[-20000:] if completed.returncode == 0 else f"failed:\n{completed.stderr[-3000:]}")
 
 
 if __name__ == "__main__":

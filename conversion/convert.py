@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,12 +87,12 @@ def convert_vector_file(
         return report
     report = ConversionReport(0, 0, 0, 0)
     with open_vector_file(path, file_format, limit=max_vocab) as vectors:
+        importing = _import_model_libraries_in_background()
         if vectors.count is not None:
             table_rows = len(SPECIAL_TOKENS) + vectors.count
             check_disk_space(output, table_rows * (vectors.dim * 4 + 8) + vectors.ngram_rows * vectors.dim * 4)
 
         def fill(staging: Path) -> None:
-            # torch and transformers are imported after the vectors are written, while they are flushed to disk.
             weights = staging / WEIGHTS_FILE
             subwords = vectors.ngram_rows
             ngrams_from = (vectors.path, vectors.ngram_table_offset) if subwords else None
@@ -98,6 +100,8 @@ def convert_vector_file(
             with ConvertedWeightsWriter(weights, vectors.dim, ngram_rows=subwords, ngrams_from=ngrams_from) as writer:
                 vocabulary, duplicates = _write_vectors(vectors, writer, _words_normalizer(lowercase, nfkc=True))
                 rows = writer.close()
+                if importing is not None:
+                    importing.join()  # transformers' lazy module is not safe to import from two threads at once
                 tokenizer = wrap_tokenizer(
                     empty_word_level_tokenizer(
                         lowercase=lowercase, nfkc=True, split_punctuation=split_punctuation, vocab=vocabulary
@@ -128,6 +132,30 @@ def convert_vector_file(
 
         replace_or_refuse(output, fill, lambda: f"writing the vectors of {vectors.path.name}")
     return report
+
+
+def _import_model_libraries_in_background() -> threading.Thread | None:
+    """Start importing what the folder's tokenizer, config and card need (torch, transformers: seconds) in a thread,
+    while the vectors are read and written, which numba, numpy and the kernel do without holding the GIL; the
+    caller joins the thread before it uses them. None where they are imported already.
+
+    Started once the vector file has opened (a file refused at its header exits at once), and not a daemon: an
+    interpreter that exits while a thread is inside torch's extension modules can crash. A failed import is left
+    to the main thread, whose own import of the same modules raises it."""
+    if "transformers" in sys.modules:
+        return None
+
+    def import_them() -> None:
+        try:
+            import transformers  # noqa: F401
+
+            import word2vec_hub.modeling  # noqa: F401
+        except Exception:
+            pass
+
+    thread = threading.Thread(target=import_them, name="import-model-libraries")
+    thread.start()
+    return thread
 
 
 def open_vector_file(path: str | Path, file_format: str, limit: int | None) -> VectorFile | FastTextBinFile:

@@ -238,7 +238,7 @@ def wrap_tokenizer(tokenizer: Tokenizer, subwords: Mapping[str, int] | None = No
 
 def _wrap(tokenizer: Tokenizer, subwords: Mapping[str, int] | None) -> PreTrainedTokenizerFast:
     # transformers (and torch, through the model package) only here: converting a vector file reads and writes
-    # its vectors before it needs them, and so imports them while the disk is busy.
+    # its vectors before it needs them, and imports them in a thread meanwhile.
     from transformers import PreTrainedTokenizerFast
 
     from word2vec_hub.modeling.tokenization_word2vec import Word2VecSubwordTokenizer
