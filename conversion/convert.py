@@ -6,7 +6,8 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,8 +87,10 @@ def convert_vector_file(
             shrink_model_folder(Path(full) / output.name, output, table_dtype, pca_dims=pca_dims, language=language)
         return report
     report = ConversionReport(0, 0, 0, 0)
-    with open_vector_file(path, file_format, limit=max_vocab) as vectors:
-        importing = _import_model_libraries_in_background()
+    with (
+        open_vector_file(path, file_format, limit=max_vocab) as vectors,
+        _model_libraries_imported_meanwhile() as imported,
+    ):
         if vectors.count is not None:
             table_rows = len(SPECIAL_TOKENS) + vectors.count
             check_disk_space(output, table_rows * (vectors.dim * 4 + 8) + vectors.ngram_rows * vectors.dim * 4)
@@ -100,8 +103,7 @@ def convert_vector_file(
             with ConvertedWeightsWriter(weights, vectors.dim, ngram_rows=subwords, ngrams_from=ngrams_from) as writer:
                 vocabulary, duplicates = _write_vectors(vectors, writer, _words_normalizer(lowercase, nfkc=True))
                 rows = writer.close()
-                if importing is not None:
-                    importing.join()  # transformers' lazy module is not safe to import from two threads at once
+                imported()
                 tokenizer = wrap_tokenizer(
                     empty_word_level_tokenizer(
                         lowercase=lowercase, nfkc=True, split_punctuation=split_punctuation, vocab=vocabulary
@@ -134,16 +136,20 @@ def convert_vector_file(
     return report
 
 
-def _import_model_libraries_in_background() -> threading.Thread | None:
-    """Start importing what the folder's tokenizer, config and card need (torch, transformers: seconds) in a thread,
-    while the vectors are read and written, which numba, numpy and the kernel do without holding the GIL; the
-    caller joins the thread before it uses them. None where they are imported already.
+@contextmanager
+def _model_libraries_imported_meanwhile() -> Iterator[Callable[[], None]]:
+    """Import what the folder's tokenizer, config and card need (torch, transformers: seconds) in a thread while the
+    block runs, which reads and writes the vectors with numba, numpy and the kernel, none holding the GIL. Yields
+    the wait for it, which the block calls before it uses them; the way out of the block waits too, an error's
+    included, so that no later import in this process runs beside the thread's: transformers' lazy module is not
+    safe to import from two threads at once.
 
-    Started once the vector file has opened (a file refused at its header exits at once), and not a daemon: an
+    Entered once the vector file has opened (a file refused at its header costs no import), and not a daemon: an
     interpreter that exits while a thread is inside torch's extension modules can crash. A failed import is left
     to the main thread, whose own import of the same modules raises it."""
     if "transformers" in sys.modules:
-        return None
+        yield lambda: None
+        return
 
     def import_them() -> None:
         try:
@@ -155,7 +161,10 @@ def _import_model_libraries_in_background() -> threading.Thread | None:
 
     thread = threading.Thread(target=import_them, name="import-model-libraries")
     thread.start()
-    return thread
+    try:
+        yield thread.join
+    finally:
+        thread.join()
 
 
 def open_vector_file(path: str | Path, file_format: str, limit: int | None) -> VectorFile | FastTextBinFile:

@@ -182,6 +182,31 @@ def test_a_fresh_process_imports_torch_and_transformers_while_the_vectors_are_wr
     assert model.get_vector("word7").tolist() == [7.0, 1.0, -1.0]
 
 
+def test_a_conversion_that_fails_after_the_import_started_returns_only_once_the_import_is_done(tmp_path):
+    (tmp_path / "bad.txt").write_text("3 2\nthe 0.1 0.2\ncat 1\ndog 1 2\n")
+    # After the error, a caller's own import of transformers must not run beside the conversion's thread.
+    script = (
+        "import sys, threading\n"
+        "from word2vec_hub.conversion import convert\n"
+        "from word2vec_hub.conversion.vector_files import VectorFileError\n"
+        "try:\n"
+        "    convert.convert_vector_file(sys.argv[1], 'word2vec-txt', sys.argv[2])\n"
+        "except VectorFileError as error:\n"
+        "    print('refused:', error)\n"
+        "print('importing after:', [t.name for t in threading.enumerate() if t.name == 'import-model-libraries'])\n"
+        "print('imported after:', 'transformers' in sys.modules)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "bad.txt"), str(tmp_path / "model")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    refused, importing, imported = completed.stdout.splitlines()
+    assert refused.startswith("refused: ") and "word 'cat' has 1 values, expected 2" in refused
+    assert (importing, imported) == ("importing after: []", "imported after: True")
+    assert not (tmp_path / "model").exists()
+
+
 def test_a_refused_conversion_into_a_new_nested_path_leaves_no_empty_folders(tmp_path):
     (tmp_path / "bad.txt").write_text("1 3\nthe 0.1\n")
     with pytest.raises(VectorFileError):
