@@ -138,16 +138,19 @@ def convert_vector_file(
 
 @contextmanager
 def _model_libraries_imported_meanwhile() -> Iterator[Callable[[], None]]:
-    """Import what the folder's tokenizer, config and card need (torch, transformers: seconds) in a thread while the
-    block runs, which reads and writes the vectors with numba, numpy and the kernel, none holding the GIL. Yields
-    the wait for it, which the block calls before it uses them; the way out of the block waits too, an error's
-    included, so that no later import in this process runs beside the thread's: transformers' lazy module is not
-    safe to import from two threads at once.
+    """Import the model package, and with it torch and transformers' model classes (seconds), which the folder's
+    tokenizer, config and card need, in a thread while the block reads and writes the vectors: much of that is
+    numba, numpy and the kernel's copy, which leave the GIL to the thread. Yields the wait for it, which the block
+    calls before it uses them; the way out of the block waits too, an error's included (so an error after the
+    file's header is reported once the import is done), so that no later import in this process runs beside the
+    thread's: transformers' lazy module is not safe to import from two threads at once. The block itself imports
+    nothing of transformers or torch before the wait.
 
     Entered once the vector file has opened (a file refused at its header costs no import), and not a daemon: an
     interpreter that exits while a thread is inside torch's extension modules can crash. A failed import is left
-    to the main thread, whose own import of the same modules raises it."""
-    if "transformers" in sys.modules:
+    to the main thread, whose own import of the same modules raises it. The command has imported
+    `transformers.utils` for its logging by then, not the model classes: the thread still runs there."""
+    if "word2vec_hub.modeling" in sys.modules:
         yield lambda: None
         return
 

@@ -156,28 +156,29 @@ def test_convert_script_reports_errors_in_one_line(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_fresh_process_imports_torch_and_transformers_while_the_vectors_are_written(tmp_path):
+def test_the_convert_command_imports_torch_and_transformers_while_the_vectors_are_written(tmp_path):
     write_text_vectors(tmp_path / "vectors.txt", [(f"word{index}", [index, 1.0, -1.0]) for index in range(50)])
-    # Records, when the vectors start to be written, which heavy modules the main thread has imported and whether
-    # the thread importing them runs; then converts as the command does.
+    # `word2vec convert` in a fresh process, recording whether torch was imported before the command and, when the
+    # vectors start to be written, whether the thread importing it runs.
     script = (
         "import sys, threading\n"
         "from word2vec_hub.conversion import convert\n"
+        "from word2vec_hub.cli import run_command\n"
         "write = convert._write_vectors\n"
         "def recording(*arguments):\n"
         "    threads = [thread.name for thread in threading.enumerate()]\n"
         "    print('importing in a thread:', 'import-model-libraries' in threads)\n"
         "    return write(*arguments)\n"
         "convert._write_vectors = recording\n"
-        "print('imported before:', [name for name in ('torch', 'transformers') if name in sys.modules])\n"
-        "convert.convert_vector_file(sys.argv[1], 'word2vec-txt', sys.argv[2])\n"
+        "print('torch imported before:', 'torch' in sys.modules)\n"
+        "sys.exit(run_command(['convert', sys.argv[1], '--from', 'word2vec-txt', '--output', sys.argv[2]]))\n"
     )
     completed = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / "vectors.txt"), str(tmp_path / "model")],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines()[:2] == ["imported before: []", "importing in a thread: True"]
+    assert completed.stdout.splitlines()[:2] == ["torch imported before: False", "importing in a thread: True"]
     model = Word2VecModel.from_pretrained(tmp_path / "model")
     assert model.get_vector("word7").tolist() == [7.0, 1.0, -1.0]
 
