@@ -156,6 +156,13 @@ def test_convert_script_reports_errors_in_one_line(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def run_python(script: str, *arguments) -> subprocess.CompletedProcess:
+    """`script` in a fresh Python process, `arguments` as its sys.argv[1:]."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *map(str, arguments)], capture_output=True, text=True, timeout=120
+    )
+
+
 def test_the_convert_command_imports_torch_and_transformers_while_the_vectors_are_written(tmp_path):
     write_text_vectors(tmp_path / "vectors.txt", [(f"word{index}", [index, 1.0, -1.0]) for index in range(50)])
     # `word2vec convert` in a fresh process, recording whether torch was imported before the command and, when the
@@ -173,10 +180,7 @@ def test_the_convert_command_imports_torch_and_transformers_while_the_vectors_ar
         "print('torch imported before:', 'torch' in sys.modules)\n"
         "sys.exit(run_command(['convert', sys.argv[1], '--from', 'word2vec-txt', '--output', sys.argv[2]]))\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "vectors.txt"), str(tmp_path / "model")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    completed = run_python(script, tmp_path / "vectors.txt", tmp_path / "model")
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines()[:2] == ["torch imported before: False", "importing in a thread: True"]
     model = Word2VecModel.from_pretrained(tmp_path / "model")
@@ -195,12 +199,9 @@ def test_a_conversion_that_fails_after_the_import_started_returns_only_once_the_
         "except VectorFileError as error:\n"
         "    print('refused:', error)\n"
         "print('importing after:', [t.name for t in threading.enumerate() if t.name == 'import-model-libraries'])\n"
-        "print('imported after:', 'transformers' in sys.modules)\n"
+        "print('imported after:', 'word2vec_hub.modeling' in sys.modules)\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "bad.txt"), str(tmp_path / "model")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    completed = run_python(script, tmp_path / "bad.txt", tmp_path / "model")
     assert completed.returncode == 0, completed.stderr
     refused, importing, imported = completed.stdout.splitlines()
     assert refused.startswith("refused: ") and "word 'cat' has 1 values, expected 2" in refused
