@@ -303,22 +303,22 @@ def measure_quality(options: argparse.Namespace) -> None:
     with (gzip.open if options.corpus.suffix == ".gz" else open)(options.corpus, "rt", encoding="utf-8") as lines:
         warm_up = TextCorpus.from_text("".join(itertools.islice(lines, 2000)), name="warm-up")
     models = [mode for mode in MODES if mode[0] in (options.models or ["skip-gram ns"])]
+    runs = [("numba", "cpu", {})] if "numba" in options.engines else []
+    if "triton" in options.engines:
+        for pairs, warps, atomic in itertools.product(
+            options.pairs or [None], options.warps or [None], (True, False) if options.stores else (True,)
+        ):
+            kernel_settings = {"pairs_per_program": pairs, "warps": warps, "atomic": atomic}
+            kernel_settings = {key: value for key, value in kernel_settings.items() if value is not None}
+            runs.append(("triton", options.device, kernel_settings))
+    if "torch" in options.engines:
+        runs.append(("torch", options.device, {}))
     train_pairs = triton_engine.train_pairs
     print(f"{corpus.name}, {options.epochs} epochs; train s and words/s: the training phase")
     print(f"\n{'dim':>4} {'model':<15} {'engine':<44} {'train s':>8} {'words/s':>14} {'WordSim':>8} {'analogy':>8}")
     try:
         for dim, (model_name, cbow, hs, subwords) in itertools.product(options.dims, models):
             mode = {"cbow": cbow, "hs": hs, "negative": 0 if hs else options.negative, "subwords": subwords}
-            runs = [("numba", "cpu", {})] if "numba" in options.engines else []
-            if "triton" in options.engines:
-                for pairs, warps, atomic in itertools.product(
-                    options.pairs or [None], options.warps or [None], (True, False) if options.stores else (True,)
-                ):
-                    kernel_settings = {"pairs_per_program": pairs, "warps": warps, "atomic": atomic}
-                    kernel_settings = {key: value for key, value in kernel_settings.items() if value is not None}
-                    runs.append(("triton", options.device, kernel_settings))
-            if "torch" in options.engines:
-                runs.append(("torch", options.device, {}))
             for backend, device, kernel_settings in runs:
                 args = TrainingArguments(**settings, **mode, dim=dim, backend=backend, device=device)
                 # The grid's settings reach skip-gram's kernel only (`train_pairs`); the others run at their own.
