@@ -12,6 +12,7 @@ measured here in the same run, bounds its time from below: printed as "disk floo
 
     python benchmarks/fasttext_bin.py                                   # cc size: ~13 GB of disk, ~8 GB of RAM
     python benchmarks/fasttext_bin.py --words 200000 --buckets 200000  # a quick run
+    python benchmarks/fasttext_bin.py --repeat 3                        # each side three times, in turn
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -35,6 +37,8 @@ DISK_PROBE_BYTES = 1 << 30
 # times the file (2.3 at 200k words; past 12.6 GB for the 7.2 GB cc size before it was stopped). It runs only where
 # that is under half the memory available, the machine being shared.
 GENSIM_MEMORY_PER_FILE_BYTE = 3
+# The sides timed against each other: (name, what the child process runs).
+TIMED_SIDES = (("fastText load_model", "fasttext"), ("word2vec convert --from fasttext-bin", "ours"))
 # --profile: the conversion's busiest calls shown.
 PROFILE_LINES = 30
 
@@ -161,6 +165,13 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=2_000_000)
     parser.add_argument("--buckets", type=int, default=2_000_000)
     parser.add_argument("--dim", type=int, default=300)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="time fastText's load and ours this many times each, in turn (a shared machine's speed drifts by the "
+        "minute); the ratio is then of the medians",
+    )
     parser.add_argument("--workdir", help="where the .bin and the converted folder go (default: a temporary folder)")
     parser.add_argument(
         "--profile",
@@ -172,6 +183,8 @@ def main() -> None:
     if options.child:
         child(*options.child)
         return
+    if options.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {options.repeat}")
     tables = (options.words + options.buckets) * options.dim * 4
     file_bytes = (2 * options.words + options.buckets) * options.dim * 4
     with tempfile.TemporaryDirectory(dir=options.workdir) as workdir:
@@ -188,9 +201,12 @@ def main() -> None:
             f"{tables / speed:.1f} s (disk floor)",
             flush=True,
         )
-        sides = {}
-        for name, side in (("fastText load_model", "fasttext"), ("word2vec convert --from fasttext-bin", "ours")):
-            sides[name] = report(name, measure(side, path, Path(workdir)), tables)
+        runs: dict[str, list[dict]] = {name: [] for name, _ in TIMED_SIDES}
+        for _ in range(options.repeat):
+            for name, side in TIMED_SIDES:
+                # Each conversion writes a new folder, not one that replaces the last.
+                shutil.rmtree(Path(workdir) / "converted", ignore_errors=True)
+                runs[name].append(report(name, measure(side, path, Path(workdir)), tables))
         needed = GENSIM_MEMORY_PER_FILE_BYTE * file_bytes
         if importlib.util.find_spec("gensim") is None:
             print("gensim load_facebook_model left out: gensim is not installed here")
@@ -201,8 +217,13 @@ def main() -> None:
                 f"gensim load_facebook_model left out: it needs about {needed / 1e9:.0f} GB, and "
                 f"{available_memory() / 1e9:.0f} GB of this shared machine are available"
             )
-        ours, peer = sides["word2vec convert --from fasttext-bin"], sides["fastText load_model"]
-        print(f"time ours/fastText: {ours['seconds'] / peer['seconds']:.2f}", flush=True)
+        peer, ours = ([run["seconds"] for run in runs[name]] for name, _ in TIMED_SIDES)
+        ratio = statistics.median(ours) / statistics.median(peer)
+        if options.repeat == 1:
+            print(f"time ours/fastText: {ratio:.2f}", flush=True)
+        else:
+            rounds = " ".join(f"{mine / theirs:.2f}" for mine, theirs in zip(ours, peer, strict=True))
+            print(f"time ours/fastText: {ratio:.2f} (medians of {options.repeat} runs each; by round: {rounds})")
         if options.profile:
             shutil.rmtree(Path(workdir) / "converted")  # the profiled run's folder takes its place on the disk
             profiled = [sys.executable, __file__, "--child", "ours-profiled", str(path), workdir]

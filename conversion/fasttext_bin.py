@@ -21,6 +21,7 @@ from __future__ import annotations
 import mmap
 import struct
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -157,26 +158,46 @@ class FastTextBinFile:
         self._input = self._data = self._mapping = None
 
     def __iter__(self) -> Iterator[tuple[list[str], np.ndarray]]:
-        """Blocks of (words, float32 [len(words), dim]): each word's fastText vector."""
+        """Blocks of (words, float32 [len(words), dim]): each word's fastText vector. A block's array is reused:
+        it holds its vectors until the next block is asked for, so a caller copies what it keeps (as the weights
+        writer does).
+
+        A thread composes the next block (numba, on every core, without the GIL) while the caller handles this
+        one: at cc size, decoding the words and building the vocabulary from them are seconds of Python that would
+        otherwise wait for the composing, and it for them."""
         if self.count == 0:
             raise VectorFileError(f"{self.path} holds no words")
-        data, ngrams = self._data, self._input[self.nwords : self.nwords + self.ngram_rows]
-        for start in range(0, self.count, BLOCK_WORDS):
-            end = min(start + BLOCK_WORDS, self.count)
-            starts, ends = self._word_starts[start:end], self._word_ends[start:end]
-            # Sliced from one bytes object with Python ints: a numpy slice a word costs several times more.
-            block, first = self._mapping[starts[0] : ends[-1]], starts[0]
-            spans = zip((starts - first).tolist(), (ends - first).tolist(), strict=True)
-            words = [block[s:e].decode("utf-8", errors="replace") for s, e in spans]
-            vectors = np.empty((end - start, self.dim), dtype=np.float32)
-            _compose(
-                data, starts, ends, self._input[start:end], ngrams, self.min_n,
-                self.max_n if self.ngram_rows else 0, max(self.ngram_rows, 1), vectors,
-            )  # fmt: skip
-            self._forget(self._input_offset + start * self.dim * 4, self._input_offset + end * self.dim * 4)
-            self.words_read += len(words)
-            yield words, vectors
+        spans = [(start, min(start + BLOCK_WORDS, self.count)) for start in range(0, self.count, BLOCK_WORDS)]
+        buffers = [np.empty((min(BLOCK_WORDS, self.count), self.dim), dtype=np.float32) for _ in range(2)]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fasttext-compose") as composer:
+            composing = composer.submit(self._compose_block, *spans[0], buffers[0])
+            for index, (start, end) in enumerate(spans):
+                words = self._words(start, end)
+                vectors = composing.result()
+                if index + 1 < len(spans):
+                    composing = composer.submit(self._compose_block, *spans[index + 1], buffers[(index + 1) % 2])
+                self.words_read += len(words)
+                yield words, vectors
         self._forget(0, len(self._mapping))
+
+    def _words(self, start: int, end: int) -> list[str]:
+        """The words of entries [start, end)."""
+        starts, ends = self._word_starts[start:end], self._word_ends[start:end]
+        # Sliced from one bytes object with Python ints: a numpy slice a word costs several times more.
+        block, first = self._mapping[starts[0] : ends[-1]], starts[0]
+        spans = zip((starts - first).tolist(), (ends - first).tolist(), strict=True)
+        return [block[s:e].decode("utf-8", errors="replace") for s, e in spans]
+
+    def _compose_block(self, start: int, end: int, buffer: np.ndarray) -> np.ndarray:
+        """The vectors of words [start, end) in the first rows of `buffer`; their own rows are then unmapped."""
+        vectors = buffer[: end - start]
+        ngrams = self._input[self.nwords : self.nwords + self.ngram_rows]
+        _compose(
+            self._data, self._word_starts[start:end], self._word_ends[start:end], self._input[start:end], ngrams,
+            self.min_n, self.max_n if self.ngram_rows else 0, max(self.ngram_rows, 1), vectors,
+        )  # fmt: skip
+        self._forget(self._input_offset + start * self.dim * 4, self._input_offset + end * self.dim * 4)
+        return vectors
 
     def _forget(self, first: int, last: int) -> None:
         """Unmap the pages of bytes [first, last) from this process: read once, they need not count in its memory

@@ -403,3 +403,55 @@ def test_the_ngram_table_is_copied_through_a_buffer_where_the_kernel_cannot_copy
     np.testing.assert_array_equal(model.ngrams.detach().numpy(), _load_with_gensim(gensim_bin).wv.vectors_ngrams)
     peer = fasttext.load_model(str(gensim_bin))
     np.testing.assert_allclose(model["runners"].numpy(), peer.get_word_vector("runners"), rtol=0, atol=1e-6)
+
+
+def test_blocks_composed_a_block_ahead_in_a_thread_each_reach_the_folder_unchanged(gensim_bin, tmp_path, monkeypatch):
+    import fasttext
+
+    from word2vec_hub.conversion import fasttext_bin
+
+    # Blocks of three words: the thread composes the next block while the writer copies this one.
+    monkeypatch.setattr(fasttext_bin, "BLOCK_WORDS", 3)
+    convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    peer = fasttext.load_model(str(gensim_bin))
+    for word in WORDS:
+        np.testing.assert_allclose(model[word].numpy(), peer.get_word_vector(word), rtol=0, atol=1e-6)
+
+
+def test_a_conversion_failing_between_blocks_leaves_no_composing_thread_behind(gensim_bin, tmp_path, monkeypatch):
+    import threading
+
+    from word2vec_hub.conversion import fasttext_bin
+    from word2vec_hub.conversion.weights_writer import ConvertedWeightsWriter
+
+    monkeypatch.setattr(fasttext_bin, "BLOCK_WORDS", 3)
+    appended = []
+
+    def fail_on_the_third_block(self, vectors):
+        appended.append(len(vectors))
+        if len(appended) == 3:
+            raise RuntimeError("the writer failed")
+
+    monkeypatch.setattr(ConvertedWeightsWriter, "append", fail_on_the_third_block)
+    with pytest.raises(RuntimeError, match="the writer failed"):
+        convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model")
+    assert not any(thread.name.startswith("fasttext-compose") for thread in threading.enumerate())
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_yielded_block_keeps_its_vectors_while_the_next_is_composed(gensim_bin, monkeypatch):
+    import time
+
+    from word2vec_hub.conversion import fasttext_bin
+
+    monkeypatch.setattr(fasttext_bin, "BLOCK_WORDS", 3)
+    with fasttext_bin.FastTextBinFile(gensim_bin) as vectors:
+        blocks = iter(vectors)
+        _, first = next(blocks)
+        as_yielded = first.copy()
+        # Time for the thread to compose the next three words, into a buffer of its own.
+        time.sleep(0.5)
+        np.testing.assert_array_equal(first, as_yielded)
+        _, second = next(blocks)
+        assert not np.array_equal(second, as_yielded)
