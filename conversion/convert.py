@@ -7,7 +7,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -188,19 +188,21 @@ def _write_vectors(
     vocabulary = {token: index for index, token in enumerate(SPECIAL_TOKENS)}
     writer.append(np.zeros((len(SPECIAL_TOKENS), vectors.dim), dtype=np.float32))
     duplicates = 0
-    for words, block in vectors:
-        keys = normalize(words)
-        if len(set(keys)) == len(keys) and vocabulary.keys().isdisjoint(keys):
-            vocabulary.update(zip(keys, range(len(vocabulary), len(vocabulary) + len(keys)), strict=True))
-            writer.append(block)
-            continue
-        kept = []
-        for index, key in enumerate(keys):
-            if key not in vocabulary:
-                vocabulary[key] = len(vocabulary)
-                kept.append(index)
-        duplicates += len(words) - len(kept)
-        writer.append(block[kept])
+    # Closed on the way out, an error's included: a reader's threads are joined before the file is.
+    with closing(iter(vectors)) as blocks:
+        for words, block in blocks:
+            keys = normalize(words)
+            if len(set(keys)) == len(keys) and vocabulary.keys().isdisjoint(keys):
+                vocabulary.update(zip(keys, range(len(vocabulary), len(vocabulary) + len(keys)), strict=True))
+                writer.append(block)
+                continue
+            kept = []
+            for index, key in enumerate(keys):
+                if key not in vocabulary:
+                    vocabulary[key] = len(vocabulary)
+                    kept.append(index)
+            duplicates += len(words) - len(kept)
+            writer.append(block[kept])
     return vocabulary, duplicates
 
 

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -169,13 +170,16 @@ class FastTextBinFile:
             raise VectorFileError(f"{self.path} holds no words")
         spans = [(start, min(start + BLOCK_WORDS, self.count)) for start in range(0, self.count, BLOCK_WORDS)]
         buffers = [np.empty((min(BLOCK_WORDS, self.count), self.dim), dtype=np.float32) for _ in range(2)]
+        # numba's thread count is a thread's own: the composing thread takes the caller's.
+        threads = numba.get_num_threads()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fasttext-compose") as composer:
-            composing = composer.submit(self._compose_block, *spans[0], buffers[0])
+            composing = composer.submit(self._compose_block, *spans[0], buffers[0], threads)
             for index, (start, end) in enumerate(spans):
                 words = self._words(start, end)
                 vectors = composing.result()
                 if index + 1 < len(spans):
-                    composing = composer.submit(self._compose_block, *spans[index + 1], buffers[(index + 1) % 2])
+                    following = (*spans[index + 1], buffers[(index + 1) % 2], threads)
+                    composing = composer.submit(self._compose_block, *following)
                 self.words_read += len(words)
                 yield words, vectors
         self._forget(0, len(self._mapping))
@@ -188,8 +192,10 @@ class FastTextBinFile:
         spans = zip((starts - first).tolist(), (ends - first).tolist(), strict=True)
         return [block[s:e].decode("utf-8", errors="replace") for s, e in spans]
 
-    def _compose_block(self, start: int, end: int, buffer: np.ndarray) -> np.ndarray:
-        """The vectors of words [start, end) in the first rows of `buffer`; their own rows are then unmapped."""
+    def _compose_block(self, start: int, end: int, buffer: np.ndarray, threads: int) -> np.ndarray:
+        """The vectors of words [start, end) in the first rows of `buffer`, composed on `threads` numba threads;
+        their own rows are then unmapped."""
+        numba.set_num_threads(threads)
         vectors = buffer[: end - start]
         ngrams = self._input[self.nwords : self.nwords + self.ngram_rows]
         _compose(

@@ -455,3 +455,64 @@ def test_a_yielded_block_keeps_its_vectors_while_the_next_is_composed(gensim_bin
         np.testing.assert_array_equal(first, as_yielded)
         _, second = next(blocks)
         assert not np.array_equal(second, as_yielded)
+
+
+def test_max_vocab_cutting_a_block_short_keeps_each_words_vector(gensim_bin, tmp_path, monkeypatch):
+    import fasttext
+
+    from word2vec_hub.conversion import fasttext_bin
+
+    monkeypatch.setattr(fasttext_bin, "BLOCK_WORDS", 3)
+    report = convert_vector_file(gensim_bin, "fasttext-bin", tmp_path / "model", max_vocab=7)
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    peer = fasttext.load_model(str(gensim_bin))
+    assert report.words_kept == 7 and list(model.index_to_key)[2:] == peer.get_words()[:7]
+    for word in peer.get_words()[:7]:
+        np.testing.assert_allclose(model[word].numpy(), peer.get_word_vector(word), rtol=0, atol=1e-6)
+
+
+def test_lowercased_duplicates_across_blocks_keep_the_first_words_vector(tmp_path, monkeypatch):
+    import fasttext
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+
+    from word2vec_hub.conversion import fasttext_bin
+
+    # "cat" is the more frequent, so first in the file; "Cat" and "DOG" fall in later blocks than their lowercase.
+    words = ["cat"] * 6 + ["dog"] * 5 + ["sat", "on", "mat"] * 3 + ["Cat"] * 2 + ["DOG", "rug"]
+    sentences = [list(np.random.default_rng(seed).permutation(words)) for seed in range(40)]
+    trained = FastText(sentences, vector_size=6, window=2, min_count=1, min_n=2, max_n=3, bucket=200, epochs=2, seed=1)
+    save_facebook_model(trained, str(tmp_path / "cased.bin"))
+    monkeypatch.setattr(fasttext_bin, "BLOCK_WORDS", 3)
+    report = convert_vector_file(tmp_path / "cased.bin", "fasttext-bin", tmp_path / "model", lowercase=True)
+    model = Word2VecModel.from_pretrained(tmp_path / "model")
+    peer = fasttext.load_model(str(tmp_path / "cased.bin"))
+    assert report.duplicates_dropped == 2
+    assert list(model.index_to_key)[2:] == [word for word in peer.get_words() if word not in ("Cat", "DOG")]
+    for word in ("cat", "dog", "sat", "on", "mat", "rug"):
+        np.testing.assert_allclose(model[word].numpy(), peer.get_word_vector(word), rtol=0, atol=1e-6)
+
+
+def test_the_composing_thread_uses_as_many_numba_threads_as_its_caller(gensim_bin, monkeypatch):
+    import numba
+
+    from word2vec_hub.conversion import fasttext_bin
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here, so a caller's smaller count cannot be told apart")
+    compose, seen = fasttext_bin._compose, []
+
+    def recording(*arguments):
+        seen.append(numba.get_num_threads())
+        return compose(*arguments)
+
+    monkeypatch.setattr(fasttext_bin, "_compose", recording)
+    monkeypatch.setattr(fasttext_bin, "BLOCK_WORDS", 5)
+    numba.set_num_threads(1)
+    try:
+        with fasttext_bin.FastTextBinFile(gensim_bin) as vectors:
+            for _ in vectors:
+                pass
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert seen == [1, 1, 1]
