@@ -6,6 +6,8 @@ import bz2
 import gzip
 import io
 import lzma
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ import pytest
 
 from word2vec_hub.training.arguments import TrainingArguments
 from word2vec_hub.training.corpus import CorpusError, TextCorpus, split_long_lines
+from word2vec_hub.training.encoding import number_words as _NUMBER_WORDS
 
 from .conftest import shared_file
 
@@ -158,6 +161,35 @@ def test_reader_workers_end_when_the_main_process_is_killed(tmp_path):
     while any(map(alive, workers)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(map(alive, workers))
+
+
+def _number_words_or_die(chunk: list[str]):
+    """`encoding.number_words`, but a worker given the line "die" is killed, as the kernel's OOM killer kills one."""
+    if any(line.strip() == "die" for line in chunk):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _NUMBER_WORDS(chunk)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the reader forks its workers on Linux only")
+def test_a_reader_worker_killed_mid_read_is_one_error_and_leaves_no_temporary_files_or_processes(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from word2vec_hub.training import encoding
+    from word2vec_hub.training.trainer import train_word2vec
+
+    # Forked workers inherit the module as patched here: the function is pickled by name, found in it there.
+    monkeypatch.setattr(encoding, "number_words", _number_words_or_die)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
+    (tmp_path / "temporary").mkdir()
+    # Chunks of about CHUNK_CHARS characters: the fifth holds the line that kills its worker.
+    line = "some words on a line of the corpus " * 3 + "\n"
+    lines_per_chunk = encoding.CHUNK_CHARS // len(line) + 1
+    text = line * (4 * lines_per_chunk) + "die\n" + line * (2 * lines_per_chunk)
+    arguments = TrainingArguments(workers=2, progress=False, min_count=1, dim=8, epochs=1)
+    with pytest.raises(CorpusError, match=r"^a worker process reading the corpus ended abruptly .* fewer workers"):
+        train_word2vec(TextCorpus.from_text(text, "in memory"), arguments)
+    assert list((tmp_path / "temporary").iterdir()) == []
+    assert multiprocessing.active_children() == []
 
 
 def test_token_lists_train_the_same_model_as_the_same_tokens_in_a_line_sentence_file(tmp_path, planted_lines):

@@ -25,6 +25,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -279,12 +280,20 @@ def _numbered_in_processes(
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
         in_flight: collections.deque[Future] = collections.deque()
-        for chunk in itertools.chain(opening, chunks):
-            in_flight.append(pool.submit(number_words, chunk))
-            if len(in_flight) > 2 * workers:  # bounded: the corpus is never all in memory
+        try:
+            for chunk in itertools.chain(opening, chunks):
+                in_flight.append(pool.submit(number_words, chunk))
+                if len(in_flight) > 2 * workers:  # bounded: the corpus is never all in memory
+                    yield in_flight.popleft().result()
+            while in_flight:
                 yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
+        except BrokenProcessPool:
+            # The pool has ended its other workers by now; what the caller wrote so far is its to remove.
+            raise CorpusError(
+                f"a worker process reading the corpus ended abruptly (killed, perhaps by the system when memory ran "
+                f"out: see `dmesg`); nothing was trained; run again, with fewer workers (--workers, {workers} now) if "
+                "memory is short"
+            ) from None
 
 
 class _WordStreamWriter:
