@@ -189,6 +189,8 @@ def test_tables_larger_than_the_memory_are_refused_before_they_are_allocated(tmp
 def damaged(compressed: bytes, how: str) -> bytes:
     if how == "truncated":
         return compressed[: len(compressed) // 2]
+    if how == "trailing garbage":
+        return compressed + b"this is not compressed data, as a file appended to by mistake has"
     middle = len(compressed) // 2
     return (
         compressed[:middle]
@@ -197,8 +199,11 @@ def damaged(compressed: bytes, how: str) -> bytes:
     )
 
 
-@pytest.mark.parametrize("how", ["truncated", "corrupt"])
-@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+# Data after a .bz2's or .xz's last stream is ignored, as bzip2 and Python's readers ignore it; gzip's is an error.
+DAMAGES = [(suffix, how) for suffix in (".gz", ".bz2", ".xz") for how in ("truncated", "corrupt")]
+
+
+@pytest.mark.parametrize(("suffix", "how"), [*DAMAGES, (".gz", "trailing garbage")])
 def test_a_damaged_compressed_corpus_is_named_with_where_it_breaks(tmp_path, capsys, suffix, how):
     compress = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}[suffix]
     corpus = tmp_path / f"corpus.txt{suffix}"
@@ -209,6 +214,30 @@ def test_a_damaged_compressed_corpus_is_named_with_where_it_breaks(tmp_path, cap
     offset = int(re.search(r"at about byte ([\d,]+) of ", stderr).group(1).replace(",", ""))
     assert 0 < offset <= corpus.stat().st_size
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
+
+
+def test_a_disk_filling_while_the_corpus_is_encoded_is_one_error_line_and_nothing_is_left(
+    tmp_path, capsys, monkeypatch
+):
+    from word2vec_hub.training import encoding
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(scattered_corpus())
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "temporary"))
+    (tmp_path / "temporary").mkdir()
+
+    def open_on_a_full_disk(file, *args, **kwargs):
+        # /dev/full answers every write with ENOSPC, as a full disk does.
+        return open("/dev/full" if str(file).endswith("ids.int32") else file, *args, **kwargs)
+
+    monkeypatch.setattr(encoding, "open", open_on_a_full_disk, raising=False)
+    assert train_main("--corpus", str(corpus), "--output", str(tmp_path / "out")) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("error: the disk filled while the corpus was written to ") and stderr.count("\n") == 1
+    assert "free some space there or point TMPDIR at a larger disk" in stderr, stderr
+    # No model folder, checkpoint or staging folder beside the corpus, and no temporary id stream.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus.txt", "temporary"]
+    assert list((tmp_path / "temporary").iterdir()) == []
 
 
 def fail_with(monkeypatch, trained, failure: str) -> None:
