@@ -334,19 +334,24 @@ def test_init_from_continues_a_model_of_the_same_kind_and_refuses_another(plante
         train_word2vec(corpus, TrainingArguments(dim=32, epochs=1, progress=False, device="cpu"), init_from=folder)
 
 
-def test_resume_refuses_a_checkpoint_of_another_kind_and_resumes_its_own(planted_lines, tmp_path, monkeypatch):
+@pytest.mark.parametrize("negative", [5, 0], ids=["hs-ns", "hs-alone"])
+def test_resume_refuses_a_checkpoint_of_another_kind_and_resumes_its_own(
+    planted_lines, tmp_path, monkeypatch, negative
+):
     monkeypatch.setattr("word2vec_hub.training.epochs.BLOCK_TOKENS", 8192)
     corpus = TextCorpus.from_text("\n".join(planted_lines[:3000]), name="planted")
-    args = TrainingArguments(dim=16, epochs=2, progress=False, device="cpu", seed=5, workers=1, cbow=True, hs=True)
+    kind = {"cbow": True, "hs": True, "negative": negative}
+    args = TrainingArguments(dim=16, epochs=2, progress=False, device="cpu", seed=5, workers=1, **kind)
     uninterrupted = train_word2vec(corpus, args)
     checkpoint = tmp_path / "checkpoint"
     train_word2vec(corpus, args, checkpoint_dir=checkpoint, checkpoint_every=20_000)
-    with pytest.raises(CorpusError, match=r"--resume .*checkpoint: the checkpoint trains CBOW with hierarchical "
-                       r"softmax and negative sampling, but this run asks for skip-gram with negative sampling; "
-                       r"resume with --cbow --hs"):  # fmt: skip
+    layers = "hierarchical softmax and negative sampling" if negative else "hierarchical softmax"
+    with pytest.raises(CorpusError, match=rf"--resume .*checkpoint: the checkpoint trains CBOW with {layers}, but "
+                       r"this run asks for skip-gram with negative sampling; resume with --cbow --hs"):  # fmt: skip
         train_word2vec(corpus, TrainingArguments(progress=False), resume=checkpoint)
-    resumed = train_word2vec(corpus, TrainingArguments(progress=False, cbow=True, hs=True), resume=checkpoint)
-    for name in ("embeddings", "context", "nodes"):
+    resumed = train_word2vec(corpus, TrainingArguments(progress=False, **kind), resume=checkpoint)
+    assert (resumed.model.context is None) == (negative == 0)
+    for name in ("embeddings", "nodes", *(["context"] if negative else [])):
         assert torch.equal(getattr(resumed.model, name), getattr(uninterrupted.model, name)), name
 
 
@@ -392,7 +397,32 @@ def test_a_converted_folder_is_refused_by_init_from_hs(tmp_path, planted_lines):
     error = one_line_error(completed)
     assert "--init-from converted: the folder holds converted vectors without output vectors" in error
     assert "continue with negative sampling (without --hs)" in error
-    assert not (tmp_path / "out").exists()
+    # No model, checkpoint or staging folder: only what the test wrote.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["converted", "corpus.txt", "vectors.txt"]
+
+
+def test_the_train_command_refuses_init_from_and_resume_of_another_kind_in_one_line_writing_nothing(
+    planted_runs, planted_lines, tmp_path, monkeypatch
+):
+    result = planted_runs["cbow-hs"]
+    save_model_folder(result.model, result.tokenizer, tmp_path / "cbow-hs")
+    monkeypatch.setattr("word2vec_hub.training.epochs.BLOCK_TOKENS", 8192)
+    checkpoint = tmp_path / "cbow-hs-checkpoint"
+    args = TrainingArguments(dim=16, epochs=1, progress=False, device="cpu", cbow=True, hs=True, negative=0)
+    corpus_text = "\n".join(planted_lines[:2000])
+    train_word2vec(TextCorpus.from_text(corpus_text, "planted"), args, checkpoint_dir=checkpoint, checkpoint_every=8192)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(corpus_text + "\n")
+    before = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")}
+    completed = run_train_command(tmp_path, "--corpus", "corpus.txt", "--init-from", "cbow-hs", "--output", "out")
+    error = one_line_error(completed)
+    assert "--init-from cbow-hs: the model was trained as CBOW with hierarchical softmax" in error
+    assert "continue it with --cbow --hs --negative 0" in error
+    completed = run_train_command(tmp_path, "--corpus", "corpus.txt", "--resume", checkpoint.name, "--output", "out")
+    error = one_line_error(completed)
+    assert f"--resume {checkpoint.name}" in error and "resume with --cbow --hs" in error, error
+    # Nothing written beside the folders, nothing in them changed.
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")} == before
 
 
 def test_the_torch_engine_trains_cbow_with_both_output_layers_through_the_trainer(planted_lines):

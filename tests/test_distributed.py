@@ -82,19 +82,20 @@ def train_rank(rank: int, world_size: int, rendezvous_file: str, corpus: str, ou
         distributed.stop()
 
 
-# CBOW with both output layers, and subwords' compact n-gram table: every table a mode can have travels between the
-# ranks.
+# CBOW with both output layers, hierarchical softmax alone (no context table), and subwords' compact n-gram table:
+# every table a mode can have, or not have, travels between the ranks.
 @pytest.mark.parametrize(
     "mode",
-    [{}, {"cbow": True, "hs": True}, {"subwords": True, "bucket": 50_000}],
-    ids=["skipgram-ns", "cbow-hs-ns", "skipgram-subwords"],
+    [{}, {"cbow": True, "hs": True}, {"hs": True, "negative": 0}, {"subwords": True, "bucket": 50_000}],
+    ids=["skipgram-ns", "cbow-hs-ns", "skipgram-hs", "skipgram-subwords"],
 )
 def test_two_gloo_ranks_train_one_model_as_well_as_one_process(tmp_path, planted_lines, mode):
     corpus = write_corpus(tmp_path, planted_lines)
     spawn_args = (2, str(tmp_path / "rendezvous"), str(corpus), str(tmp_path), mode)
     multiprocessing.spawn(train_rank, args=spawn_args, nprocs=2)
     ranks = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(2)]
-    tables = ("word_embeddings.weight", "context", "counts", *(["nodes"] if mode.get("hs") else []))
+    tables = ("word_embeddings.weight", "counts", *(["context"] if mode.get("negative", 5) else []))
+    tables += ("nodes",) if mode.get("hs") else ()
     tables += ("ngrams", "ngram_buckets") if mode.get("subwords") else ()
     for name in tables:
         assert torch.equal(ranks[0][name], ranks[1][name]), f"{name} differ between the ranks"
