@@ -526,10 +526,19 @@ def run_train(*arguments: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--subwords", "--min-n", "5", "--max-n", "3"], "min_n (5) is above max_n (3)"),
-        (["--subwords", "--bucket", "0"], "bucket must be at least 1"),
-        (["--subwords", "--init-from", "PLAIN"], "has no subword vectors"),
-        (["--init-from", "SUBWORDS"], "has subword vectors"),
+        (
+            ["--subwords", "--min-n", "5", "--max-n", "3"],
+            "min_n (5) is above max_n (3): give --min-n no greater than --max-n",
+        ),
+        (["--subwords", "--bucket", "0"], "bucket (--bucket) must be at least 1, got 0; leave it out for fastText's"),
+        (
+            ["--subwords", "--init-from", "PLAIN"],
+            "has no subword vectors (no n-gram table), but --subwords asks for them; continue it without --subwords",
+        ),
+        (
+            ["--init-from", "SUBWORDS"],
+            "has subword vectors (n-grams hashed into 20,000 buckets); continue it with --subwords",
+        ),
     ],
 )
 def test_the_command_refuses_bad_subword_options_in_one_line_writing_nothing(

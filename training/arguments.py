@@ -104,8 +104,8 @@ class TrainingArguments:
             raise ValueError("negative=0 leaves no output layer: give negative >= 1, or hs=True (hierarchical softmax)")
         if self.subwords and self.bucket is not None and self.bucket < 1:
             raise ValueError(
-                f"subwords need an n-gram table: bucket must be at least 1 (fastText's default is 2000000), got "
-                f"{self.bucket}"
+                f"subwords need an n-gram table: bucket (--bucket) must be at least 1, got {self.bucket}; leave it "
+                "out for fastText's 2,000,000 rows, or give fewer (such as 200000) for a small corpus"
             )
         for name in ("min_n", "max_n"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
