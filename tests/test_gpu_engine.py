@@ -322,6 +322,90 @@ def test_short_triton_run_learns_the_planted_pairs(monkeypatch):
     assert partners >= topics - 1
 
 
+def planted_text(topics: int = 8) -> TextCorpus:
+    return TextCorpus.from_text("\n".join(planted_corpus(num_pairs=topics, num_fillers=10, sentences=500)), "planted")
+
+
+def test_the_epoch_loop_launches_each_block_before_counting_the_one_before_and_trains_the_same_model(monkeypatch):
+    from word2vec_hub.training import engine, epochs
+
+    monkeypatch.setattr(triton_engine, "TILE_ELEMENTS", 1 << 14)
+    monkeypatch.setattr(epochs, "BLOCK_TOKENS", 1024)  # five blocks an epoch
+    events = []
+    launch, result = triton_engine.TritonEngine.launch_block, engine.LaunchedBlock.result
+
+    def recorded_launch(self, block, sentence_starts, words_done, schedule):
+        events.append(("launch", words_done))
+        return launch(self, block, sentence_starts, words_done, schedule)
+
+    def recorded_result(self):
+        events.append(("counted", None))
+        return result(self)
+
+    monkeypatch.setattr(triton_engine.TritonEngine, "launch_block", recorded_launch)
+    monkeypatch.setattr(engine.LaunchedBlock, "result", recorded_result)
+    args = TrainingArguments(**{**SMALL_PLANTED_ARGS, "epochs": 1})
+    overlapped = train_word2vec(planted_text(), args).model
+    blocks = sum(kind == "launch" for kind, _ in events)
+    assert blocks >= 4
+    # Block k + 1 is launched before block k is counted; each launch's rate is that of the words before it.
+    assert [kind for kind, _ in events] == ["launch"] + ["launch", "counted"] * (blocks - 1) + ["counted"]
+    starts = [words for kind, words in events if kind == "launch"]
+    assert starts[0] == 0 and starts == sorted(starts) and len(set(starts)) == blocks
+
+    monkeypatch.setattr(epochs.EpochLoop, "_may_overlap", lambda *arguments: False)
+    events.clear()
+    one_at_a_time = train_word2vec(planted_text(), args).model
+    assert [kind for kind, _ in events] == ["launch", "counted"] * blocks
+    assert [words for kind, words in events if kind == "launch"] == starts
+    for name in ("embeddings", "context"):
+        assert torch.equal(getattr(overlapped, name), getattr(one_at_a_time, name)), name
+
+
+def test_a_checkpoint_taken_between_launched_blocks_resumes_to_the_uninterrupted_model(tmp_path, monkeypatch):
+    from word2vec_hub.training import epochs
+
+    monkeypatch.setattr(triton_engine, "TILE_ELEMENTS", 1 << 14)
+    monkeypatch.setattr(epochs, "BLOCK_TOKENS", 1024)
+    args = TrainingArguments(**{**SMALL_PLANTED_ARGS, "epochs": 2})
+    uninterrupted = train_word2vec(planted_text(), args).model
+    checkpoint = tmp_path / "checkpoint"
+    # Every third block or so: the blocks before a checkpoint are counted, none is in flight when it is saved.
+    train_word2vec(planted_text(), args, checkpoint_dir=checkpoint, checkpoint_every=3000)
+    resumed = train_word2vec(planted_text(), args, resume=checkpoint).model
+    for name in ("embeddings", "context"):
+        assert torch.equal(getattr(resumed, name), getattr(uninterrupted, name)), name
+
+
+def test_a_ctrl_c_while_two_blocks_train_saves_a_checkpoint_holding_both(tmp_path, monkeypatch):
+    import json
+    import signal
+
+    from word2vec_hub.training import epochs
+
+    monkeypatch.setattr(triton_engine, "TILE_ELEMENTS", 1 << 14)
+    monkeypatch.setattr(epochs, "BLOCK_TOKENS", 1024)
+    args = TrainingArguments(**{**SMALL_PLANTED_ARGS, "epochs": 2})
+    uninterrupted = train_word2vec(planted_text(), args).model
+    launch, launches = triton_engine.TritonEngine.launch_block, []
+
+    def interrupted_at_the_third_launch(self, *arguments):
+        launches.append(1)
+        if len(launches) == 3:  # block 1 is still to be counted
+            os.kill(os.getpid(), signal.SIGINT)
+        return launch(self, *arguments)
+
+    monkeypatch.setattr(triton_engine.TritonEngine, "launch_block", interrupted_at_the_third_launch)
+    with pytest.raises(epochs.TrainingInterrupted):
+        train_word2vec(planted_text(), args, checkpoint_dir=tmp_path / "checkpoint")
+    state = json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())
+    assert state["position"]["block"] == 3, "blocks 1 and 2, both launched, are both counted"
+    monkeypatch.setattr(triton_engine.TritonEngine, "launch_block", launch)
+    resumed = train_word2vec(planted_text(), args, resume=tmp_path / "checkpoint").model
+    for name in ("embeddings", "context"):
+        assert torch.equal(getattr(resumed, name), getattr(uninterrupted, name)), name
+
+
 def test_auto_picks_the_triton_engine_on_cuda_only(monkeypatch):
     assert choose_backend("auto", torch.device("cpu")) == "numba"
     assert choose_backend("auto", torch.device("mps")) == "torch"

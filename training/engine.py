@@ -9,13 +9,15 @@ the block, where its sentences start, how many words of all ranks were trained b
     torch   (torch_engine.py)   shuffled batches of pairs as tensor operations, on any device
 
 Each builds what it samples from out of the one `SamplingTables` and draws its random numbers from the run's
-generator, so that a seed gives the same model run after run (with one thread).
+generator, so that a seed gives the same model run after run (with one thread). The triton engine also queues a
+block without waiting for it (`LaunchingEngine.launch_block`): the epoch loop then reads the next block, and the
+engine builds its examples, while this one trains.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -36,6 +38,21 @@ class BlockResult:
     pairs: int
 
 
+@dataclass
+class LaunchedBlock:
+    """A block whose training an engine has queued on its device and that may still be running: `result()` waits
+    for it. `examples` are the tensors the device reads meanwhile, kept alive until then (they were made on another
+    stream, whose allocator would otherwise hand their memory to the next block's examples)."""
+
+    loss: torch.Tensor
+    loss_pairs: int
+    pairs: int
+    examples: tuple[torch.Tensor, ...] = ()
+
+    def result(self) -> BlockResult:
+        return BlockResult(self.loss.item(), self.loss_pairs, self.pairs)
+
+
 class Engine(Protocol):
     # Threads of this process that train side by side (they count as writers of the schedule).
     threads: int
@@ -43,6 +60,17 @@ class Engine(Protocol):
     def train_block(
         self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
     ) -> BlockResult: ...
+
+
+@runtime_checkable
+class LaunchingEngine(Engine, Protocol):
+    """An engine on an asynchronous device also offers `launch_block`: it queues the block's training and returns
+    without waiting for it, so that the epoch loop reads the block after it, and the engine builds that block's
+    examples, while this one trains."""
+
+    def launch_block(
+        self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
+    ) -> LaunchedBlock: ...
 
 
 @dataclass

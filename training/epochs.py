@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -28,7 +29,7 @@ from .callbacks import TrainerCallback, TrainerState
 from .corpus import CorpusError
 from .distributed import Distributed
 from .encoding import EncodedCorpus
-from .engine import BlockResult, EngineInputs, build_engine
+from .engine import BlockResult, EngineInputs, LaunchedBlock, LaunchingEngine, build_engine
 from .sampling import SamplingTables
 from .schedule import Schedule
 from .subword_rows import SubwordRows
@@ -106,10 +107,23 @@ class CheckpointTimer:
         self.next_at = words_trained + every
 
     def due(self, words_trained: int) -> bool:
-        if not self.every or words_trained < self.next_at:
+        if not self.due_at(words_trained):
             return False
         self.next_at = words_trained + self.every
         return True
+
+    def due_at(self, words_trained: int) -> bool:
+        """Whether `due(words_trained)` would be true, without starting the next interval."""
+        return bool(self.every) and words_trained >= self.next_at
+
+
+@dataclass
+class InFlightBlock:
+    """A block whose training has started: its number in the epoch, its words, and the engine's handle on it."""
+
+    index: int
+    words: int
+    launched: LaunchedBlock
 
 
 class RankSync:
@@ -349,6 +363,34 @@ class EpochLoop:
             InterruptCatcher().active() as interrupts,
         ):
             log = BlockLog(log_handle, self.words_at_start)
+
+            def finish(in_flight: InFlightBlock, alone: bool) -> bool:
+                """Count a trained block, report it and do what is due after it; whether training stops. A Ctrl-C
+                waits for the block after it (`alone` False: one is still training), so that a checkpoint holds
+                both."""
+                words_before = self.words_trained
+                result = in_flight.launched.result()
+                interrupted = interrupts.requested and alone
+                result, words, interrupted = sync.combine(result, in_flight.words, interrupted)
+                # The engines write the table through `.data`, which the model's kept row norms cannot see.
+                self.model.forget_row_norms()
+                self._count(in_flight.index, result, words)
+                learning_rate = self.schedule.learning_rate(self.words_trained)
+                checkpoint_due = checkpoint_timer.due(self.words_trained)
+                # The tables are read in full only before they are saved: the loss shows a divergence first.
+                self._check_finite(result.loss, words_before, tables=interrupted or checkpoint_due)
+                loss_per_pair = result.loss / max(result.loss_pairs, 1)
+                bar.advance(words, self.words_trained, loss_per_pair, learning_rate)
+                log.write(self.position["epoch"] + 1, self.words_trained, loss_per_pair, learning_rate)
+                if interrupted:
+                    raise TrainingInterrupted(self._save(checkpoint) if checkpoint else None)
+                self._update(state, loss_per_pair, learning_rate)
+                if hooks.call("on_block_end"):
+                    return True
+                if checkpoint_due:
+                    self._save(checkpoint)
+                return False
+
             try:
                 stop = hooks.call("on_train_begin")
                 while not stop and self.position["epoch"] < self.args.epochs:
@@ -356,29 +398,26 @@ class EpochLoop:
                     state.epoch = self.position["epoch"] + 1
                     if stop := hooks.call("on_epoch_begin"):
                         break
+                    in_flight: InFlightBlock | None = None
                     for index, (block, sentence_starts) in enumerate(self.encoded.blocks(self.blocks_per_epoch)):
                         if index < self.position["block"]:
                             continue
-                        words_before = self.words_trained
-                        result = self._train_block(block, sentence_starts)
-                        result, words, interrupted = sync.combine(result, block.shape[0], interrupts.requested)
-                        # The engines write the table through `.data`, which the model's kept row norms cannot see.
-                        self.model.forget_row_norms()
-                        self._count(index, result, words)
-                        learning_rate = self.schedule.learning_rate(self.words_trained)
-                        checkpoint_due = checkpoint_timer.due(self.words_trained)
-                        # The tables are read in full only before they are saved: the loss shows a divergence first.
-                        self._check_finite(result.loss, words_before, tables=interrupted or checkpoint_due)
-                        loss_per_pair = result.loss / max(result.loss_pairs, 1)
-                        bar.advance(words, self.words_trained, loss_per_pair, learning_rate)
-                        log.write(self.position["epoch"] + 1, self.words_trained, loss_per_pair, learning_rate)
-                        if interrupted:
-                            raise TrainingInterrupted(self._save(checkpoint) if checkpoint else None)
-                        self._update(state, loss_per_pair, learning_rate)
-                        if stop := hooks.call("on_block_end"):
-                            break
-                        if checkpoint_due:
-                            self._save(checkpoint)
+                        if in_flight is not None and not self._may_overlap(
+                            in_flight, hooks, interrupts, checkpoint_timer
+                        ):
+                            stop, in_flight = finish(in_flight, alone=True), None
+                            if stop:
+                                break
+                        ahead = in_flight.words if in_flight is not None else 0
+                        launched = InFlightBlock(
+                            index, block.shape[0], self._launch_block(block, sentence_starts, ahead)
+                        )
+                        if in_flight is not None:
+                            # The block before, while this one trains: it ends nothing (`_may_overlap`).
+                            finish(in_flight, alone=False)
+                        in_flight = launched
+                    if in_flight is not None and not stop:
+                        stop = finish(in_flight, alone=True)
                     if stop:
                         break
                     self._check_finite(0.0, epoch_start, tables=True)
@@ -406,11 +445,35 @@ class EpochLoop:
         state.epoch_loss = position["loss"] / max(position["loss_pairs"], 1)
         state.learning_rate = learning_rate
 
-    def _train_block(self, block: np.ndarray, sentence_starts: np.ndarray) -> BlockResult:
+    def _launch_block(self, block: np.ndarray, sentence_starts: np.ndarray, words_ahead: int) -> LaunchedBlock:
+        """Start training the block, `words_ahead` words after those counted (a block still training): queued on
+        the device by an engine that can (`LaunchingEngine`), trained at once by the others."""
+        words_done = self.words_trained + words_ahead
         if not block.shape[0]:
             # A rank whose shard ran out still takes part in synchronising the block.
-            return BlockResult(0.0, 0, 0)
-        return self.engine.train_block(block, sentence_starts, self.words_trained, self.schedule)
+            return LaunchedBlock(torch.zeros((), dtype=torch.float64), 0, 0)
+        if isinstance(self.engine, LaunchingEngine):
+            return self.engine.launch_block(block, sentence_starts, words_done, self.schedule)
+        result = self.engine.train_block(block, sentence_starts, words_done, self.schedule)
+        return LaunchedBlock(torch.tensor(result.loss, dtype=torch.float64), result.loss_pairs, result.pairs)
+
+    def _may_overlap(
+        self,
+        in_flight: InFlightBlock,
+        hooks: CallbackRunner,
+        interrupts: InterruptCatcher,
+        checkpoint_timer: CheckpointTimer,
+    ) -> bool:
+        """Whether the next block may start before `in_flight` is counted: on an engine that queues its blocks, in
+        one process, where nothing reads the tables or may stop training once it is counted (no callbacks, no
+        Ctrl-C, no checkpoint due)."""
+        return (
+            isinstance(self.engine, LaunchingEngine)
+            and self.distributed is None
+            and not hooks.callbacks
+            and not interrupts.requested
+            and not checkpoint_timer.due_at(self.words_trained + in_flight.words)
+        )
 
     def _count(self, index: int, result: BlockResult, words: int) -> None:
         position = self.position

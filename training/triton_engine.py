@@ -40,6 +40,9 @@ program after another, which is how the tests check it on a machine without a GP
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 import triton
@@ -47,7 +50,7 @@ import triton.language as tl
 
 from word2vec_hub.modeling.modeling_word2vec import HuffmanTree
 
-from .engine import BlockResult, EngineInputs
+from .engine import BlockResult, EngineInputs, LaunchedBlock
 from .sampling import BlockWindows, block_pairs, block_windows
 from .schedule import Schedule
 from .subword_rows import SubwordRows
@@ -436,6 +439,10 @@ def _output_arguments(
     return (context if context is not None else unused, nodes, *noise_tables, *tree)
 
 
+def _window_tensors(windows: BlockWindows) -> tuple[torch.Tensor, ...]:
+    return windows.tokens, windows.centers, windows.starts, windows.ends
+
+
 def _check_item_numbers(items: int, programs: int, chunks_per_program: int, per_program: int, streams: int) -> None:
     # The last program runs all its chunks, past the last item; item numbers and random streams are 32-bit.
     if programs * chunks_per_program * per_program * streams >= 2**31:
@@ -631,6 +638,8 @@ class TritonEngine:
         self.softmax = SoftmaxTree(inputs.sampling.huffman_tree, inputs.nodes) if self.args.hs else None
         self.subwords = SubwordTable(inputs.ngrams, inputs.subword_rows) if self.args.subwords else None
         self.world_size = inputs.world_size
+        # The next block's examples are built here while the kernel of this one trains on the default stream.
+        self.preparation_stream = torch.cuda.Stream(inputs.device) if inputs.device.type == "cuda" else None
         if self.args.cbow:
             self.train_examples = self._train_windows
         else:
@@ -639,36 +648,66 @@ class TritonEngine:
     def train_block(
         self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
     ) -> BlockResult:
+        return self.launch_block(block, sentence_starts, words_done, schedule).result()
+
+    def launch_block(
+        self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
+    ) -> LaunchedBlock:
+        """Queue the block's training: its examples are built on a stream of their own (their sizes are read back,
+        which waits for that stream only, not for the kernel of the block before, still training), then the
+        kernel is queued behind them on the current stream. Returns without waiting for the kernel."""
         # Every rank trains its share of the block at the same time: the rate falls over all of theirs.
         block_words = block.shape[0] * self.world_size
         rates = schedule.learning_rate(words_done), schedule.learning_rate(words_done + block_words)
         return self.train_examples(block, sentence_starts, rates)
 
-    def _train_pairs(self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]) -> BlockResult:
-        centers, contexts = block_pairs(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
-        loss = train_pairs(
-            self.embeddings, self.context, centers, contexts, self.noise_table, self.args.negative, *rates,
-            self._seed(), softmax=self.softmax,
-        )  # fmt: skip
-        return BlockResult(loss.item(), centers.shape[0], centers.shape[0])
+    @contextlib.contextmanager
+    def _preparing(self) -> Iterator[None]:
+        """Make what the block's examples need on the preparation stream; the current stream then waits for it."""
+        if self.preparation_stream is None:
+            yield
+            return
+        with torch.cuda.stream(self.preparation_stream):
+            yield
+        torch.cuda.current_stream(self.device).wait_stream(self.preparation_stream)
 
-    def _train_windows(self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]) -> BlockResult:
-        windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+    def _train_pairs(self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]) -> LaunchedBlock:
+        with self._preparing():
+            centers, contexts = block_pairs(
+                block, sentence_starts, self.keep_probability, self.args.window, self.generator
+            )
+            seed = self._seed()
+        loss = train_pairs(
+            self.embeddings, self.context, centers, contexts, self.noise_table, self.args.negative, *rates, seed,
+            softmax=self.softmax,
+        )  # fmt: skip
+        return LaunchedBlock(loss, centers.shape[0], centers.shape[0], (centers, contexts))
+
+    def _train_windows(
+        self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]
+    ) -> LaunchedBlock:
+        with self._preparing():
+            windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+            seed = self._seed()
         loss = train_windows(
-            self.embeddings, self.context, windows, self.noise_table, self.args.negative, *rates, self._seed(),
+            self.embeddings, self.context, windows, self.noise_table, self.args.negative, *rates, seed,
             self.args.window, self.args.cbow_mean, softmax=self.softmax, subwords=self.subwords,
         )  # fmt: skip
-        return BlockResult(loss.item(), len(windows), len(windows))
+        return LaunchedBlock(loss, len(windows), len(windows), _window_tensors(windows))
 
-    def _train_centers(self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]) -> BlockResult:
-        windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+    def _train_centers(
+        self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]
+    ) -> LaunchedBlock:
+        with self._preparing():
+            windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+            seed = self._seed()
+            # Counted as pairs, so that the loss is per pair with and without subwords.
+            pairs = int((windows.ends - windows.starts - 1).sum())
         loss = train_centers(
             self.embeddings, self.context, windows, self.subwords, self.noise_table, self.args.negative, *rates,
-            self._seed(), self.args.window, softmax=self.softmax,
+            seed, self.args.window, softmax=self.softmax,
         )  # fmt: skip
-        # Counted as pairs, so that the loss is per pair with and without subwords.
-        pairs = int((windows.ends - windows.starts - 1).sum())
-        return BlockResult(loss.item(), pairs, pairs)
+        return LaunchedBlock(loss, pairs, pairs, _window_tensors(windows))
 
     def _seed(self) -> int:
         """The kernel's Philox seed, the next draw of the run's stream (after the block's examples)."""
