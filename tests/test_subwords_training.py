@@ -578,3 +578,24 @@ def test_chinese_text_trains_character_ngrams_and_english_text_fasttexts(tmp_pat
     for corpus, lengths in ((TextCorpus.from_files([str(chinese)]), (1, 2)), (english, (3, 6))):
         model = train_word2vec(corpus, subword_arguments(epochs=1)).model
         assert (model.config.min_n, model.config.max_n) == lengths
+
+
+def test_an_unseen_chinese_compound_gets_a_vector_near_the_words_sharing_its_characters():
+    # Two topics of segmented words: appliances sharing 电 ("electric"), furniture sharing the suffix 子. 电灯
+    # ("electric lamp") and 盒子 ("box") never occur, nor do 灯 and 盒: only their shared pieces are trained.
+    rng = random.Random(5)
+    appliances, furniture = ["电脑", "电视", "电话", "电池"], ["桌子", "椅子", "柜子", "箱子"]
+    fillers = ["我们", "今天", "喜欢", "非常", "一个", "这里", "他们", "可以"]
+    lines = []
+    for _ in range(1500):
+        topic = rng.choice((appliances, furniture))
+        words = rng.choices(topic, k=5) + rng.choices(fillers, k=3)
+        rng.shuffle(words)
+        lines.append(" ".join(words))
+    # The words as written: segmentation "none" keeps them whole, n-grams of one and two characters.
+    args = subword_arguments(min_n=1, max_n=2, min_count=1, epochs=5, segmentation="none")
+    model = train_word2vec(TextCorpus.from_text("\n".join(lines), "planted"), args).model
+    assert "电灯" not in model and "盒子" not in model
+    for unseen, relatives in (("电灯", appliances), ("盒子", furniture)):
+        nearest = [word for word, _ in model.most_similar(unseen, topn=len(relatives))]
+        assert sorted(nearest) == sorted(relatives), (unseen, nearest)
