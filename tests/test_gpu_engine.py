@@ -326,11 +326,26 @@ def planted_text(topics: int = 8) -> TextCorpus:
     return TextCorpus.from_text("\n".join(planted_corpus(num_pairs=topics, num_fillers=10, sentences=500)), "planted")
 
 
-def test_the_epoch_loop_launches_each_block_before_counting_the_one_before_and_trains_the_same_model(monkeypatch):
-    from word2vec_hub.training import engine, epochs
+@pytest.fixture
+def five_blocks_an_epoch(monkeypatch):
+    """`planted_text`'s 5,000 words in blocks of 1,024, trained by programs of many pairs (the interpreter pays per
+    operation, not per pair)."""
+    from word2vec_hub.training import epochs
 
     monkeypatch.setattr(triton_engine, "TILE_ELEMENTS", 1 << 14)
-    monkeypatch.setattr(epochs, "BLOCK_TOKENS", 1024)  # five blocks an epoch
+    monkeypatch.setattr(epochs, "BLOCK_TOKENS", 1024)
+
+
+def assert_same_tables(model, other) -> None:
+    for name in ("embeddings", "context"):
+        assert torch.equal(getattr(model, name), getattr(other, name)), name
+
+
+def test_the_epoch_loop_launches_each_block_before_counting_the_one_before_and_trains_the_same_model(
+    monkeypatch, five_blocks_an_epoch
+):
+    from word2vec_hub.training import engine, epochs
+
     events = []
     launch, result = triton_engine.TritonEngine.launch_block, engine.LaunchedBlock.result
 
@@ -358,33 +373,26 @@ def test_the_epoch_loop_launches_each_block_before_counting_the_one_before_and_t
     one_at_a_time = train_word2vec(planted_text(), args).model
     assert [kind for kind, _ in events] == ["launch", "counted"] * blocks
     assert [words for kind, words in events if kind == "launch"] == starts
-    for name in ("embeddings", "context"):
-        assert torch.equal(getattr(overlapped, name), getattr(one_at_a_time, name)), name
+    assert_same_tables(overlapped, one_at_a_time)
 
 
-def test_a_checkpoint_taken_between_launched_blocks_resumes_to_the_uninterrupted_model(tmp_path, monkeypatch):
-    from word2vec_hub.training import epochs
+def test_a_checkpoint_taken_between_launched_blocks_resumes_to_the_uninterrupted_model(tmp_path, five_blocks_an_epoch):
 
-    monkeypatch.setattr(triton_engine, "TILE_ELEMENTS", 1 << 14)
-    monkeypatch.setattr(epochs, "BLOCK_TOKENS", 1024)
     args = TrainingArguments(**{**SMALL_PLANTED_ARGS, "epochs": 2})
     uninterrupted = train_word2vec(planted_text(), args).model
     checkpoint = tmp_path / "checkpoint"
     # Every third block or so: the blocks before a checkpoint are counted, none is in flight when it is saved.
     train_word2vec(planted_text(), args, checkpoint_dir=checkpoint, checkpoint_every=3000)
     resumed = train_word2vec(planted_text(), args, resume=checkpoint).model
-    for name in ("embeddings", "context"):
-        assert torch.equal(getattr(resumed, name), getattr(uninterrupted, name)), name
+    assert_same_tables(resumed, uninterrupted)
 
 
-def test_a_ctrl_c_while_two_blocks_train_saves_a_checkpoint_holding_both(tmp_path, monkeypatch):
+def test_a_ctrl_c_while_two_blocks_train_saves_a_checkpoint_holding_both(tmp_path, monkeypatch, five_blocks_an_epoch):
     import json
     import signal
 
     from word2vec_hub.training import epochs
 
-    monkeypatch.setattr(triton_engine, "TILE_ELEMENTS", 1 << 14)
-    monkeypatch.setattr(epochs, "BLOCK_TOKENS", 1024)
     args = TrainingArguments(**{**SMALL_PLANTED_ARGS, "epochs": 2})
     uninterrupted = train_word2vec(planted_text(), args).model
     launch, launches = triton_engine.TritonEngine.launch_block, []
@@ -402,8 +410,7 @@ def test_a_ctrl_c_while_two_blocks_train_saves_a_checkpoint_holding_both(tmp_pat
     assert state["position"]["block"] == 3, "blocks 1 and 2, both launched, are both counted"
     monkeypatch.setattr(triton_engine.TritonEngine, "launch_block", launch)
     resumed = train_word2vec(planted_text(), args, resume=tmp_path / "checkpoint").model
-    for name in ("embeddings", "context"):
-        assert torch.equal(getattr(resumed, name), getattr(uninterrupted, name)), name
+    assert_same_tables(resumed, uninterrupted)
 
 
 def test_auto_picks_the_triton_engine_on_cuda_only(monkeypatch):

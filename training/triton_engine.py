@@ -687,8 +687,7 @@ class TritonEngine:
         self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]
     ) -> LaunchedBlock:
         with self._preparing():
-            windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
-            seed = self._seed()
+            windows, seed = self._windows_and_seed(block, sentence_starts)
         loss = train_windows(
             self.embeddings, self.context, windows, self.noise_table, self.args.negative, *rates, seed,
             self.args.window, self.args.cbow_mean, softmax=self.softmax, subwords=self.subwords,
@@ -699,8 +698,7 @@ class TritonEngine:
         self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]
     ) -> LaunchedBlock:
         with self._preparing():
-            windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
-            seed = self._seed()
+            windows, seed = self._windows_and_seed(block, sentence_starts)
             # Counted as pairs, so that the loss is per pair with and without subwords.
             pairs = int((windows.ends - windows.starts - 1).sum())
         loss = train_centers(
@@ -708,6 +706,10 @@ class TritonEngine:
             seed, self.args.window, softmax=self.softmax,
         )  # fmt: skip
         return LaunchedBlock(loss, pairs, pairs, _window_tensors(windows))
+
+    def _windows_and_seed(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[BlockWindows, int]:
+        windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
+        return windows, self._seed()
 
     def _seed(self) -> int:
         """The kernel's Philox seed, the next draw of the run's stream (after the block's examples)."""
