@@ -41,15 +41,17 @@ class BlockResult:
 @dataclass
 class LaunchedBlock:
     """A block whose training an engine has queued on its device and that may still be running: `result()` waits
-    for it. `examples` are the tensors the device reads meanwhile, kept alive until then (they were made on another
-    stream, whose allocator would otherwise hand their memory to the next block's examples)."""
+    for it, and for nothing queued after it. `loss` is the summed loss (0-d), on the host once `ready` (a CUDA event
+    recorded after its copy; None where the loss is computed on the host)."""
 
     loss: torch.Tensor
     loss_pairs: int
     pairs: int
-    examples: tuple[torch.Tensor, ...] = ()
+    ready: torch.cuda.Event | None = None
 
     def result(self) -> BlockResult:
+        if self.ready is not None:
+            self.ready.synchronize()
         return BlockResult(self.loss.item(), self.loss_pairs, self.pairs)
 
 

@@ -416,6 +416,11 @@ class EpochLoop:
                             # The block before, while this one trains: it ends nothing (`_may_overlap`).
                             finish(in_flight, alone=False)
                         in_flight = launched
+                        if not self._keeps_a_block_in_flight(hooks):
+                            # Counted at once, before the next block is read, where none may run ahead of it.
+                            stop, in_flight = finish(in_flight, alone=True), None
+                            if stop:
+                                break
                     if in_flight is not None and not stop:
                         stop = finish(in_flight, alone=True)
                     if stop:
@@ -464,16 +469,20 @@ class EpochLoop:
         interrupts: InterruptCatcher,
         checkpoint_timer: CheckpointTimer,
     ) -> bool:
-        """Whether the next block may start before `in_flight` is counted: on an engine that queues its blocks, in
-        one process, where nothing reads the tables or may stop training once it is counted (no callbacks, no
-        Ctrl-C, no checkpoint due)."""
+        """Whether the next block may start before `in_flight` is counted: where blocks may run ahead
+        (`_keeps_a_block_in_flight`) and nothing reads the tables once it is counted (no Ctrl-C pending, no
+        checkpoint due)."""
         return (
-            isinstance(self.engine, LaunchingEngine)
-            and self.distributed is None
-            and not hooks.callbacks
+            self._keeps_a_block_in_flight(hooks)
             and not interrupts.requested
             and not checkpoint_timer.due_at(self.words_trained + in_flight.words)
         )
+
+    def _keeps_a_block_in_flight(self, hooks: CallbackRunner) -> bool:
+        """Whether a block may still train while the one before is counted: on an engine that queues its blocks,
+        in one process (a torchrun job combines the tables after each block), with no callbacks (which may read
+        the model, or stop training)."""
+        return isinstance(self.engine, LaunchingEngine) and self.distributed is None and not hooks.callbacks
 
     def _count(self, index: int, result: BlockResult, words: int) -> None:
         position = self.position

@@ -439,6 +439,11 @@ def _output_arguments(
     return (context if context is not None else unused, nodes, *noise_tables, *tree)
 
 
+# A block's training as queued: its summed loss (0-d, on the device), its pairs, and the example tensors the kernel
+# reads.
+TrainedExamples = tuple[torch.Tensor, int, tuple[torch.Tensor, ...]]
+
+
 def _window_tensors(windows: BlockWindows) -> tuple[torch.Tensor, ...]:
     return windows.tokens, windows.centers, windows.starts, windows.ends
 
@@ -659,7 +664,23 @@ class TritonEngine:
         # Every rank trains its share of the block at the same time: the rate falls over all of theirs.
         block_words = block.shape[0] * self.world_size
         rates = schedule.learning_rate(words_done), schedule.learning_rate(words_done + block_words)
-        return self.train_examples(block, sentence_starts, rates)
+        if self.preparation_stream is None:
+            loss, pairs, _ = self.train_examples(block, sentence_starts, rates)
+            return LaunchedBlock(loss, pairs, pairs)
+        # Triton launches on the current device's stream: the training device's, where the examples are waited for.
+        with torch.cuda.device(self.device):
+            loss, pairs, examples = self.train_examples(block, sentence_starts, rates)
+            launching = torch.cuda.current_stream(self.device)
+            for tensor in examples:
+                # Made on the preparation stream, read by the kernel on this one: their memory is not handed to
+                # the next block's examples before the kernel is done with it.
+                tensor.record_stream(launching)
+            # Copied to pinned memory behind the kernel: waiting for it waits for this block, not the next one.
+            host_loss = torch.empty((), dtype=loss.dtype, pin_memory=True)
+            host_loss.copy_(loss, non_blocking=True)
+            ready = torch.cuda.Event()
+            ready.record(launching)
+        return LaunchedBlock(host_loss, pairs, pairs, ready)
 
     @contextlib.contextmanager
     def _preparing(self) -> Iterator[None]:
@@ -671,7 +692,9 @@ class TritonEngine:
             yield
         torch.cuda.current_stream(self.device).wait_stream(self.preparation_stream)
 
-    def _train_pairs(self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]) -> LaunchedBlock:
+    def _train_pairs(
+        self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]
+    ) -> TrainedExamples:
         with self._preparing():
             centers, contexts = block_pairs(
                 block, sentence_starts, self.keep_probability, self.args.window, self.generator
@@ -681,22 +704,22 @@ class TritonEngine:
             self.embeddings, self.context, centers, contexts, self.noise_table, self.args.negative, *rates, seed,
             softmax=self.softmax,
         )  # fmt: skip
-        return LaunchedBlock(loss, centers.shape[0], centers.shape[0], (centers, contexts))
+        return loss, centers.shape[0], (centers, contexts)
 
     def _train_windows(
         self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]
-    ) -> LaunchedBlock:
+    ) -> TrainedExamples:
         with self._preparing():
             windows, seed = self._windows_and_seed(block, sentence_starts)
         loss = train_windows(
             self.embeddings, self.context, windows, self.noise_table, self.args.negative, *rates, seed,
             self.args.window, self.args.cbow_mean, softmax=self.softmax, subwords=self.subwords,
         )  # fmt: skip
-        return LaunchedBlock(loss, len(windows), len(windows), _window_tensors(windows))
+        return loss, len(windows), _window_tensors(windows)
 
     def _train_centers(
         self, block: np.ndarray, sentence_starts: np.ndarray, rates: tuple[float, float]
-    ) -> LaunchedBlock:
+    ) -> TrainedExamples:
         with self._preparing():
             windows, seed = self._windows_and_seed(block, sentence_starts)
             # Counted as pairs, so that the loss is per pair with and without subwords.
@@ -705,7 +728,7 @@ class TritonEngine:
             self.embeddings, self.context, windows, self.subwords, self.noise_table, self.args.negative, *rates,
             seed, self.args.window, softmax=self.softmax,
         )  # fmt: skip
-        return LaunchedBlock(loss, pairs, pairs, _window_tensors(windows))
+        return loss, pairs, _window_tensors(windows)
 
     def _windows_and_seed(self, block: np.ndarray, sentence_starts: np.ndarray) -> tuple[BlockWindows, int]:
         windows = block_windows(block, sentence_starts, self.keep_probability, self.args.window, self.generator)
