@@ -15,6 +15,7 @@ import signal
 import string
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -359,6 +360,43 @@ def test_a_second_ctrl_c_while_encoding_stops_waits_for_the_running_steps_writes
     time.sleep(1)  # a step left running would write by now
     assert writes and all(write == "written" for write in writes), writes
     assert stops, "the second Ctrl-C was not simulated"
+    assert list((tmp_path / "temporary").iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="interrupts itself with SIGINT")
+def test_a_ctrl_c_while_the_pool_starts_a_worker_still_waits_for_that_workers_write(tmp_path, monkeypatch):
+    # The pool starts its second worker when the second step is submitted: a Ctrl-C raised in this thread after that
+    # worker has started, before the pool has recorded it, left the pool's shutdown unaware of it, and its step wrote
+    # after the stream file was closed.
+    path = corpus_encoded_in_steps(tmp_path, monkeypatch)
+    writes = []
+    write_at, start = encoding._write_at, threading.Thread.start
+
+    def second_encoder_worker(thread: threading.Thread) -> bool:
+        return re.fullmatch(r"word2vec-encoder-\d+_1", thread.name) is not None
+
+    def interrupted_by_the_second_workers_step(file, array, offset, written_path):
+        if written_path.name == "ids.int32" and second_encoder_worker(threading.current_thread()):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the write still to do once this thread has stopped
+        try:
+            write_at(file, array, offset, written_path)
+        except OSError as error:
+            writes.append(error)
+            raise
+        writes.append("written")
+
+    def slow_to_record_the_second_worker(thread):
+        start(thread)
+        if second_encoder_worker(thread):
+            time.sleep(0.3)  # the Ctrl-C arrives here, before the pool adds the thread to its own
+
+    monkeypatch.setattr(encoding, "_write_at", interrupted_by_the_second_workers_step)
+    monkeypatch.setattr(threading.Thread, "start", slow_to_record_the_second_worker)
+    with pytest.raises(KeyboardInterrupt):
+        train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
+    time.sleep(1.5)  # the second worker's step writes by now
+    assert writes and all(write == "written" for write in writes), writes
     assert list((tmp_path / "temporary").iterdir()) == []
 
 

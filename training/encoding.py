@@ -167,7 +167,7 @@ class WordStream:
             starts: Future = Future()
             starts.set_result((0, 0))
             steps: list[Future] = []
-            pool = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="word2vec-encoder")
+            pool = _WorkerPool(max(workers, 1), "word2vec-encoder")
             try:
                 for step in line_steps(self.line_lengths, step_words or WORDS_PER_ENCODE_STEP):
                     next_starts: Future = Future()
@@ -181,7 +181,7 @@ class WordStream:
                         raise error
             except BaseException:
                 failed.set()  # an error or Ctrl-C: the steps not started are not encoded
-                _stop(pool)
+                pool.stop()
                 raise
             pool.shutdown()
         num_tokens, num_sentences = starts.result()
@@ -212,17 +212,32 @@ def line_steps(line_lengths: np.ndarray, step_words: int) -> Iterator[tuple[int,
         first_line, first_word = first_line + lines, last_word
 
 
-def _stop(pool: ThreadPoolExecutor) -> None:
-    """Cancel the pool's tasks not started and wait for those running, through any further Ctrl-C: a running task
-    writes to a file the caller closes next, and a write after the close would fail, or land in whatever file the
-    descriptor's number names by then. A write that never returns (a hung disk) leaves Ctrl-\\ (SIGQUIT) to end
-    the process."""
-    while True:
-        try:
-            pool.shutdown(cancel_futures=True)
-            return
-        except KeyboardInterrupt:
-            continue
+class _WorkerPool(ThreadPoolExecutor):
+    """A thread pool whose threads carry a name of their own (`name`, a number, then the pool's thread number), so
+    that `stop` can find every thread the pool started."""
+
+    numbers = itertools.count()
+
+    def __init__(self, workers: int, name: str):
+        self.thread_prefix = f"{name}-{next(self.numbers)}"
+        super().__init__(workers, thread_name_prefix=self.thread_prefix)
+
+    def stop(self) -> None:
+        """Cancel the tasks not started and wait for those running, through any further Ctrl-C: a running task
+        writes to a file the caller closes next, and a write after the close would fail, or land in whatever file
+        the descriptor's number names by then. The threads are found by name, not through the pool's record of
+        them: a Ctrl-C raised while the pool starts a thread (it starts one as a task is submitted) can come after
+        the thread runs a task and before the pool records it. A write that never returns (a hung disk) leaves
+        Ctrl-\\ (SIGQUIT) to end the process."""
+        while True:
+            try:
+                self.shutdown(cancel_futures=True)
+                for thread in threading.enumerate():
+                    if thread.name.startswith(f"{self.thread_prefix}_"):
+                        thread.join()
+                return
+            except KeyboardInterrupt:
+                continue
 
 
 class _EarlierStepFailed(Exception):
@@ -442,7 +457,7 @@ def read_files(files: FileSources, workdir: str | Path, workers: int = 1, progre
     `split_long_lines` might cut, and the rest of a file from a line longer than a range on, are read as
     `read_words` reads them. Words are decoded once, at the end."""
     table = WordTable()
-    with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="word2vec-reader") as pool:
+    with _WorkerPool(max(workers, 1), "word2vec-reader") as pool:
         writer = _WordStreamWriter(Path(workdir) / "words.int32", progress, pool, max(workers, 1))
         try:
             for path, byte_range in files.sources:
@@ -451,7 +466,7 @@ def read_files(files: FileSources, workdir: str | Path, workers: int = 1, progre
                     warn_undecodable(path, replaced)
             writer.wait_for_writes()
         except BaseException:
-            _stop(pool)  # an error or Ctrl-C: the ranges not started are not read
+            pool.stop()  # an error or Ctrl-C: the ranges not started are not read
             raise
         finally:
             writer.close()
