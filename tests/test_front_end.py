@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -325,17 +326,17 @@ def test_ctrl_c_while_encoding_stops_the_steps_not_started_and_removes_the_tempo
     assert list((tmp_path / "temporary").iterdir()) == []
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="interrupts itself with SIGINT")
-def test_a_second_ctrl_c_while_encoding_stops_waits_for_the_running_steps_writes(tmp_path, monkeypatch):
-    path = corpus_encoded_in_steps(tmp_path, monkeypatch)
-    steps = itertools.count()
+def writes_interrupted(monkeypatch, interrupts_now: Callable[[], bool], pause: float) -> list:
+    """Every write of the reader and the encoder, recorded ("written", or the OSError it raised) in the list
+    returned; a write of `ids.int32` for which `interrupts_now()` is true first sends this process a Ctrl-C and
+    sleeps `pause` seconds."""
     writes = []
-    write_at, shutdown = encoding._write_at, ThreadPoolExecutor.shutdown
+    write_at = encoding._write_at
 
-    def interrupted_before_the_third_write(file, array, offset, written_path):
-        if written_path.name == "ids.int32" and next(steps) == 2:
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while this step still has its write to do
-            time.sleep(0.5)
+    def recorded(file, array, offset, written_path):
+        if written_path.name == "ids.int32" and interrupts_now():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(pause)
         try:
             write_at(file, array, offset, written_path)
         except OSError as error:
@@ -343,6 +344,17 @@ def test_a_second_ctrl_c_while_encoding_stops_waits_for_the_running_steps_writes
             raise
         writes.append("written")
 
+    monkeypatch.setattr(encoding, "_write_at", recorded)
+    return writes
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="interrupts itself with SIGINT")
+def test_a_second_ctrl_c_while_encoding_stops_waits_for_the_running_steps_writes(tmp_path, monkeypatch):
+    path = corpus_encoded_in_steps(tmp_path, monkeypatch)
+    steps = itertools.count()
+    # Ctrl-C while the third step still has its write to do.
+    writes = writes_interrupted(monkeypatch, lambda: next(steps) == 2, pause=0.5)
+    shutdown = ThreadPoolExecutor.shutdown
     stops = []
 
     def interrupted_again_while_stopping(pool, wait=True, *, cancel_futures=False):
@@ -353,7 +365,6 @@ def test_a_second_ctrl_c_while_encoding_stops_waits_for_the_running_steps_writes
                 raise KeyboardInterrupt
         shutdown(pool, wait=wait, cancel_futures=cancel_futures)
 
-    monkeypatch.setattr(encoding, "_write_at", interrupted_before_the_third_write)
     monkeypatch.setattr(ThreadPoolExecutor, "shutdown", interrupted_again_while_stopping)
     with pytest.raises(KeyboardInterrupt):
         train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
@@ -369,29 +380,19 @@ def test_a_ctrl_c_while_the_pool_starts_a_worker_still_waits_for_that_workers_wr
     # worker has started, before the pool has recorded it, left the pool's shutdown unaware of it, and its step wrote
     # after the stream file was closed.
     path = corpus_encoded_in_steps(tmp_path, monkeypatch)
-    writes = []
-    write_at, start = encoding._write_at, threading.Thread.start
+    start = threading.Thread.start
 
     def second_encoder_worker(thread: threading.Thread) -> bool:
         return re.fullmatch(r"word2vec-encoder-\d+_1", thread.name) is not None
 
-    def interrupted_by_the_second_workers_step(file, array, offset, written_path):
-        if written_path.name == "ids.int32" and second_encoder_worker(threading.current_thread()):
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(1)  # the write still to do once this thread has stopped
-        try:
-            write_at(file, array, offset, written_path)
-        except OSError as error:
-            writes.append(error)
-            raise
-        writes.append("written")
+    # The second worker's step writes a second after its Ctrl-C, once this thread has stopped.
+    writes = writes_interrupted(monkeypatch, lambda: second_encoder_worker(threading.current_thread()), pause=1)
 
     def slow_to_record_the_second_worker(thread):
         start(thread)
         if second_encoder_worker(thread):
             time.sleep(0.3)  # the Ctrl-C arrives here, before the pool adds the thread to its own
 
-    monkeypatch.setattr(encoding, "_write_at", interrupted_by_the_second_workers_step)
     monkeypatch.setattr(threading.Thread, "start", slow_to_record_the_second_worker)
     with pytest.raises(KeyboardInterrupt):
         train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
