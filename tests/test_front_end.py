@@ -376,27 +376,38 @@ def test_a_second_ctrl_c_while_encoding_stops_waits_for_the_running_steps_writes
 
 @pytest.mark.skipif(sys.platform != "linux", reason="interrupts itself with SIGINT")
 def test_a_ctrl_c_while_the_pool_starts_a_worker_still_waits_for_that_workers_write(tmp_path, monkeypatch):
-    # The pool starts its second worker when the second step is submitted: a Ctrl-C raised in this thread after that
-    # worker has started, before the pool has recorded it, left the pool's shutdown unaware of it, and its step wrote
-    # after the stream file was closed.
+    # The pool starts its second worker when the second step is submitted while the first is busy: a Ctrl-C raised in
+    # this thread after that worker has started, before the pool has recorded it, left the pool's shutdown unaware of
+    # it, and its step wrote after the stream file was closed.
     path = corpus_encoded_in_steps(tmp_path, monkeypatch)
-    start = threading.Thread.start
+    start, encode_words = threading.Thread.start, encoding.encode_words
+    second_worker_started = threading.Event()
 
-    def second_encoder_worker(thread: threading.Thread) -> bool:
-        return re.fullmatch(r"word2vec-encoder-\d+_1", thread.name) is not None
+    def encoder_worker(thread: threading.Thread, number: int) -> bool:
+        return re.fullmatch(rf"word2vec-encoder-\d+_{number}", thread.name) is not None
 
     # The second worker's step writes a second after its Ctrl-C, once this thread has stopped.
-    writes = writes_interrupted(monkeypatch, lambda: second_encoder_worker(threading.current_thread()), pause=1)
+    writes = writes_interrupted(monkeypatch, lambda: encoder_worker(threading.current_thread(), 1), pause=1)
+
+    def first_worker_busy_until_the_second_starts(*arguments):
+        # Idle, the first worker would take the second step too, and the pool would start no second worker.
+        if encoder_worker(threading.current_thread(), 0):
+            second_worker_started.wait(timeout=10)
+        return encode_words(*arguments)
 
     def slow_to_record_the_second_worker(thread):
         start(thread)
-        if second_encoder_worker(thread):
+        if encoder_worker(thread, 1):
+            second_worker_started.set()
             time.sleep(0.3)  # the Ctrl-C arrives here, before the pool adds the thread to its own
+
+    monkeypatch.setattr(encoding, "encode_words", first_worker_busy_until_the_second_starts)
 
     monkeypatch.setattr(threading.Thread, "start", slow_to_record_the_second_worker)
     with pytest.raises(KeyboardInterrupt):
         train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
     time.sleep(1.5)  # the second worker's step writes by now
+    assert second_worker_started.is_set(), "the pool started no second worker"
     assert writes and all(write == "written" for write in writes), writes
     assert list((tmp_path / "temporary").iterdir()) == []
 
