@@ -46,11 +46,11 @@ from harness import exit_if_missing  # noqa: E402
 
 FASTTEXT_EPOCHS = (5, 10, 25, 50)
 FASTTEXT_LEARNING_RATES = (0.1, 0.25, 0.5, 1.0)
-# fasttext-numpy2 0.10.4 stops with "Encountered NaN" now and then on these long articles, and always when given a
-# seed other than 0 (so every run keeps its default seed: few-label runs differ by their subsets) or when its
-# process has run torch's kernels (so it trains in a process of its own). After one such stop, every later run in
-# the same process stopped too: the process is replaced and the run repeated, up to this many times.
-FASTTEXT_TRIES = 5
+# fasttext-numpy2 0.10.4 leaves its input matrix as malloc returned it and, as upstream fastText does, initialises
+# only `thread` tenths of it at random: the rest held whatever the heap held (valgrind: uninitialised values from
+# DenseMatrix::DenseMatrix read in SoftmaxLoss::computeOutput), and many runs stopped with "Encountered NaN". Its
+# process starts with glibc filling each allocation with zeros, which gives that part upstream's zeros.
+FASTTEXT_ENVIRONMENT = {"MALLOC_PERTURB_": "255"}
 TIMED_RUNS = 3
 LABEL_COUNTS = (25, 50, 100)
 SEEDS = 3
@@ -66,15 +66,15 @@ def fasttext_lines(tokenizer, data) -> list[str]:
     return lines
 
 
-def fasttext_child(train_path: str, test_lines: list[str], epoch: int, lr: float, threads: int) -> dict | None:
-    """In the fastText process: train and test; None where training stopped with NaN."""
+def fasttext_child(train_path: str, test_lines: list[str], epoch: int, lr: float, threads: int, seed: int) -> dict:
+    """In the fastText process: train and test; accuracy NaN where training stopped with NaN (diverged)."""
     import fasttext
 
     started, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     try:
-        model = fasttext.train_supervised(train_path, epoch=epoch, lr=lr, thread=threads, verbose=0)
+        model = fasttext.train_supervised(train_path, epoch=epoch, lr=lr, thread=threads, seed=seed, verbose=0)
     except RuntimeError:
-        return None
+        return {"accuracy": math.nan, "seconds": math.nan, "cpu_seconds": math.nan}
     seconds, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF)
     labels, texts = zip(*(line.partition(" ")[::2] for line in test_lines), strict=True)
     predicted = [found[0] for found in model.predict(list(texts))[0]]
@@ -86,12 +86,23 @@ def fasttext_child(train_path: str, test_lines: list[str], epoch: int, lr: float
 
 
 class FastTextProcess:
-    """fastText in a spawned process of its own, replaced after a run that stopped with NaN."""
+    """fastText in a spawned process of its own (apart from torch's threads), started with FASTTEXT_ENVIRONMENT."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.pool: ProcessPoolExecutor | None = None
         self.written: dict[int, str] = {}
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        # glibc reads its settings as a process starts: the pool starts its process on the first task.
+        saved = {name: os.environ.get(name) for name in FASTTEXT_ENVIRONMENT}
+        os.environ.update(FASTTEXT_ENVIRONMENT)
+        try:
+            self.pool.submit(int).result()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = value
 
     def train_file(self, lines: list[str]) -> str:
         """The training lines as a file fastText reads (written once per set of lines)."""
@@ -102,22 +113,13 @@ class FastTextProcess:
             self.written[key] = str(path)
         return self.written[key]
 
-    def run(self, train_lines: list[str], test_lines: list[str], epoch: int, lr: float, threads: int) -> dict:
-        """Accuracy, seconds and CPU seconds of one run that finished; `failed` counts the NaN stops before it."""
+    def run(self, train_lines: list[str], test_lines: list[str], epoch: int, lr: float, threads: int, seed: int = 0):
+        """Accuracy, seconds and CPU seconds of one run (NaN where it diverged); seed 0 is fastText's default."""
         path = self.train_file(train_lines)
-        for failed in range(FASTTEXT_TRIES):
-            if self.pool is None:
-                self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            result = self.pool.submit(fasttext_child, path, test_lines, epoch, lr, threads).result()
-            if result is not None:
-                return {**result, "failed": failed}
-            self.close()
-        return {"accuracy": math.nan, "seconds": math.nan, "cpu_seconds": math.nan, "failed": FASTTEXT_TRIES}
+        return self.pool.submit(fasttext_child, path, test_lines, epoch, lr, threads, seed).result()
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
-            self.pool = None
+        self.pool.shutdown()
 
 
 def ours_run(model_folder: str, tokenizer, train, test, settings) -> dict:
@@ -189,8 +191,7 @@ def full_data_round(number: int, context: dict, fasttext: FastTextProcess, threa
         cells = []
         for lr in FASTTEXT_LEARNING_RATES:
             result = grid[epoch, lr] = fasttext.run(train_lines, test_lines, epoch, lr, threads)
-            retried = f", {result['failed']} NaN runs" if result["failed"] else ""
-            cells.append(f"{result['accuracy']:.4f} ({result['seconds']:.1f} s{retried})")
+            cells.append(f"{result['accuracy']:.4f} ({result['seconds']:.1f} s)")
         print(f"| {epoch} | " + " | ".join(cells) + " |", flush=True)
     best_cell = max(grid, key=lambda cell: (not math.isnan(grid[cell]["accuracy"]), grid[cell]["accuracy"]))
     defaults = context["defaults"]
@@ -278,8 +279,7 @@ def few_labels(context: dict, fasttext: FastTextProcess) -> None:
             lines = [context["train_lines"][i] for i in subset]
             for epoch in FASTTEXT_EPOCHS:
                 for lr in FASTTEXT_LEARNING_RATES:
-                    # One thread: on a few dozen lines two threads stopped with NaN far more often.
-                    run = fasttext.run(lines, context["test_lines"], epoch, lr, 1)
+                    run = fasttext.run(lines, context["test_lines"], epoch, lr, context["threads"], seed)
                     results["fasttext"].setdefault((epoch, lr), []).append(run["accuracy"])
             fitted = logistic_run(features[0][subset], labels[0][subset], features[1], labels[1], num_labels)
             results["logistic"].append(fitted["accuracy"])
@@ -344,6 +344,7 @@ def main() -> None:
         "model": options.model,
         "defaults": ClassifierSettings(),
         "also_time": also_time,
+        "threads": options.threads,
         "train_lines": fasttext_lines(tokenizer, train),
         "test_lines": fasttext_lines(tokenizer, test),
         "features": features,
