@@ -456,17 +456,26 @@ def test_a_conversion_failing_between_blocks_leaves_no_composing_thread_behind(g
 
 
 def test_a_yielded_block_keeps_its_vectors_while_the_next_is_composed(gensim_bin, monkeypatch):
-    import time
+    import threading
 
     from word2vec_hub.conversion import fasttext_bin
 
+    compose_block, second_composed = fasttext_bin.FastTextBinFile._compose_block, threading.Event()
+
+    def signalling(reader, start, *arguments):
+        vectors = compose_block(reader, start, *arguments)
+        if start == 3:
+            second_composed.set()
+        return vectors
+
+    monkeypatch.setattr(fasttext_bin.FastTextBinFile, "_compose_block", signalling)
     monkeypatch.setattr(fasttext_bin, "BLOCK_WORDS", 3)
     with fasttext_bin.FastTextBinFile(gensim_bin) as vectors:
         blocks = iter(vectors)
         _, first = next(blocks)
         as_yielded = first.copy()
-        # Time for the thread to compose the next three words, into a buffer of its own.
-        time.sleep(0.5)
+        # The thread composes the next three words meanwhile, into a buffer of its own.
+        assert second_composed.wait(timeout=60), "the next block was not composed while this one was held"
         np.testing.assert_array_equal(first, as_yielded)
         _, second = next(blocks)
         assert not np.array_equal(second, as_yielded)

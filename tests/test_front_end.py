@@ -348,6 +348,18 @@ def writes_interrupted(monkeypatch, interrupts_now: Callable[[], bool], pause: f
     return writes
 
 
+def assert_no_write_after_the_return(writes: list) -> None:
+    """Every write `writes_interrupted` recorded succeeded, and none came after the training raised: a step left
+    running would write once its pause is over, after the stream file was closed, or into whatever file then held
+    its descriptor's number."""
+    writes.append("returned")
+    for thread in threading.enumerate():
+        if thread.name.startswith("word2vec-encoder-"):
+            thread.join(timeout=60)
+    assert writes[-1] == "returned" and all(write == "written" for write in writes[:-1]), writes
+    assert len(writes) > 1, "nothing was written"
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="interrupts itself with SIGINT")
 def test_a_second_ctrl_c_while_encoding_stops_waits_for_the_running_steps_writes(tmp_path, monkeypatch):
     path = corpus_encoded_in_steps(tmp_path, monkeypatch)
@@ -368,8 +380,7 @@ def test_a_second_ctrl_c_while_encoding_stops_waits_for_the_running_steps_writes
     monkeypatch.setattr(ThreadPoolExecutor, "shutdown", interrupted_again_while_stopping)
     with pytest.raises(KeyboardInterrupt):
         train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
-    time.sleep(1)  # a step left running would write by now
-    assert writes and all(write == "written" for write in writes), writes
+    assert_no_write_after_the_return(writes)
     assert stops, "the second Ctrl-C was not simulated"
     assert list((tmp_path / "temporary").iterdir()) == []
 
@@ -395,20 +406,24 @@ def test_a_ctrl_c_while_the_pool_starts_a_worker_still_waits_for_that_workers_wr
             second_worker_started.wait(timeout=10)
         return encode_words(*arguments)
 
+    interrupted_while_starting = threading.Event()
+
     def slow_to_record_the_second_worker(thread):
         start(thread)
         if encoder_worker(thread, 1):
             second_worker_started.set()
-            time.sleep(0.3)  # the Ctrl-C arrives here, before the pool adds the thread to its own
+            try:
+                time.sleep(60)  # the Ctrl-C arrives here, before the pool adds the thread to its own
+            except KeyboardInterrupt:
+                interrupted_while_starting.set()
+                raise
 
     monkeypatch.setattr(encoding, "encode_words", first_worker_busy_until_the_second_starts)
-
     monkeypatch.setattr(threading.Thread, "start", slow_to_record_the_second_worker)
     with pytest.raises(KeyboardInterrupt):
         train_word2vec(TextCorpus.from_files([path]), TrainingArguments(workers=2, progress=False, min_count=1))
-    time.sleep(1.5)  # the second worker's step writes by now
-    assert second_worker_started.is_set(), "the pool started no second worker"
-    assert writes and all(write == "written" for write in writes), writes
+    assert_no_write_after_the_return(writes)
+    assert interrupted_while_starting.is_set(), "the Ctrl-C did not come while the pool started its second worker"
     assert list((tmp_path / "temporary").iterdir()) == []
 
 
