@@ -119,8 +119,15 @@ def torchrun(tmp_path: Path, *arguments: str) -> subprocess.Popen:
 def worker_pid(launcher: subprocess.Popen, rank: int) -> int:
     """The process torchrun started for `rank`, found by the RANK in its environment."""
     for task in Path(f"/proc/{launcher.pid}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        try:
+            children = (task / "children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):  # a thread that ended meanwhile
+            continue
+        for pid in children:
+            try:
+                environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except (FileNotFoundError, ProcessLookupError):  # a short-lived child gone meanwhile
+                continue
             if f"RANK={rank}".encode() in environment:
                 return int(pid)
     raise AssertionError(f"torchrun has no worker of rank {rank}")

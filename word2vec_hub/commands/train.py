@@ -340,6 +340,8 @@ def run(options: argparse.Namespace) -> int:
     from word2vec_hub.training.trainer import NotEnoughMemory, train_word2vec
 
     def stop_on_sigterm(signum, frame):
+        # Ignored from the first on, so that a second one cannot cut short the resume hint below.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise RankFailure("stopped by SIGTERM: torchrun stops the other ranks when one fails")
 
     distributed = Distributed.from_environment(options.sync, options.sync_every)
@@ -392,7 +394,7 @@ def run(options: argparse.Namespace) -> int:
         )
         return 130
     except RankFailure as failure:
-        # torchrun may send SIGTERM again while this runs: the resume hint must still reach the user.
+        # torchrun may send SIGTERM while this runs (a failure found by this rank): the hint must reach the user.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         checkpoint = checkpoint_dir if checkpoint_dir.is_dir() else None
         advice = (
