@@ -49,7 +49,8 @@ FASTTEXT_LEARNING_RATES = (0.1, 0.25, 0.5, 1.0)
 # fasttext-numpy2 0.10.4 leaves its input matrix as malloc returned it and, as upstream fastText does, initialises
 # only `thread` tenths of it at random: the rest held whatever the heap held (valgrind: uninitialised values from
 # DenseMatrix::DenseMatrix read in SoftmaxLoss::computeOutput), and many runs stopped with "Encountered NaN". Its
-# process starts with glibc filling each allocation with zeros, which gives that part upstream's zeros.
+# process starts with glibc zero-filling what it carves from its heap (MALLOC_PERTURB_; a matrix of megabytes never
+# comes from the per-thread cache of small chunks, which it leaves as is): upstream's zeros (std::vector's).
 FASTTEXT_ENVIRONMENT = {"MALLOC_PERTURB_": "255"}
 TIMED_RUNS = 3
 LABEL_COUNTS = (25, 50, 100)
@@ -113,7 +114,9 @@ class FastTextProcess:
             self.written[key] = str(path)
         return self.written[key]
 
-    def run(self, train_lines: list[str], test_lines: list[str], epoch: int, lr: float, threads: int, seed: int = 0):
+    def run(
+        self, train_lines: list[str], test_lines: list[str], epoch: int, lr: float, threads: int, seed: int = 0
+    ) -> dict:
         """Accuracy, seconds and CPU seconds of one run (NaN where it diverged); seed 0 is fastText's default."""
         path = self.train_file(train_lines)
         return self.pool.submit(fasttext_child, path, test_lines, epoch, lr, threads, seed).result()
@@ -320,6 +323,23 @@ def main() -> None:
     data = options.data or shared_file("data/bbc-news")
     exit_if_missing([data / "train.jsonl", data / "test.jsonl", Path(options.model) / "model.safetensors"])
     os.environ["HF_HUB_OFFLINE"] = "1"
+    with tempfile.TemporaryDirectory() as folder:
+        # Started before torch is imported: setting the environment for it then races no other thread's reads.
+        fasttext_process = FastTextProcess(Path(folder))
+        try:
+            compare(options, data, also_time, fasttext_process, Path(folder))
+        finally:
+            fasttext_process.close()
+
+
+def compare(
+    options: argparse.Namespace,
+    data: Path,
+    also_time: tuple[int, float] | None,
+    fasttext_process: FastTextProcess,
+    folder: Path,
+) -> None:
+    """The full-data rounds, the pipeline's throughput and the few-label part, as `options` ask."""
     import torch
     from transformers import PreTrainedTokenizerFast
     from transformers.utils import logging as transformers_logging
@@ -353,20 +373,15 @@ def main() -> None:
     }
     print(f"BBC News: {len(train.texts)} train, {len(test.texts)} test; vectors {options.model}; "
           f"{options.threads} threads; ours: {context['defaults']}", flush=True)  # fmt: skip
-    with tempfile.TemporaryDirectory() as folder:
-        fasttext_process = FastTextProcess(Path(folder))
-        try:
-            rounds = [full_data_round(number, context, fasttext_process, options.threads) for number in
-                      range(1, options.repeats + 1)]  # fmt: skip
-            if rounds:
-                model = rounds[-1]["model"]
-                throughput = pipeline_throughput(model, tokenizer, test.texts, Path(folder) / "classifier")
-                print(f"\npipeline throughput (batch 64, frozen model): {throughput:,.0f} texts/s")
-                summarise(rounds, context["logistic"]["accuracy"])
-            if options.few_labels:
-                few_labels(context, fasttext_process)
-        finally:
-            fasttext_process.close()
+    rounds = [full_data_round(number, context, fasttext_process, options.threads) for number in
+              range(1, options.repeats + 1)]  # fmt: skip
+    if rounds:
+        model = rounds[-1]["model"]
+        throughput = pipeline_throughput(model, tokenizer, test.texts, folder / "classifier")
+        print(f"\npipeline throughput (batch 64, frozen model): {throughput:,.0f} texts/s")
+        summarise(rounds, context["logistic"]["accuracy"])
+    if options.few_labels:
+        few_labels(context, fasttext_process)
 
 
 def summarise(rounds: list[dict], logistic: float) -> None:

@@ -356,6 +356,7 @@ def assert_no_write_after_the_return(writes: list) -> None:
     for thread in threading.enumerate():
         if thread.name.startswith("word2vec-encoder-"):
             thread.join(timeout=60)
+            assert not thread.is_alive(), f"{thread.name} still runs a minute after the training raised"
     assert writes[-1] == "returned" and all(write == "written" for write in writes[:-1]), writes
     assert len(writes) > 1, "nothing was written"
 
