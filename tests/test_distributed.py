@@ -133,6 +133,22 @@ def worker_pid(launcher: subprocess.Popen, rank: int) -> int:
     raise AssertionError(f"torchrun has no worker of rank {rank}")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="sends itself SIGTERM")
+def test_a_rank_stopped_by_sigterm_ignores_the_sigterms_after_it():
+    from word2vec_hub.commands.train import stop_on_sigterm
+    from word2vec_hub.training.distributed import RankFailure
+
+    previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
+    try:
+        with pytest.raises(RankFailure, match="stopped by SIGTERM"):
+            os.kill(os.getpid(), signal.SIGTERM)
+        # torchrun's second SIGTERM, while the first one's resume hint is being written: nothing is raised.
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds torchrun's workers through /proc (Linux)")
 def test_a_dead_rank_stops_the_others_and_resume_finishes_the_run(tmp_path, planted_lines):
     corpus = write_corpus(tmp_path, planted_lines * 4)

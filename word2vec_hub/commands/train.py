@@ -329,6 +329,15 @@ def check_growable(options: argparse.Namespace) -> None:
             raise UsageError(f"--init-from {cannot_grow_converted(options.init_from)}")
 
 
+def stop_on_sigterm(signum: int, frame: object) -> None:
+    """A rank's SIGTERM handler: torchrun stops the other ranks this way when one fails. The SIGTERMs after the first
+    are ignored, so that one cannot cut short the resume hint the first leads to."""
+    from word2vec_hub.training.distributed import RankFailure
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise RankFailure("stopped by SIGTERM: torchrun stops the other ranks when one fails")
+
+
 def run(options: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -338,11 +347,6 @@ def run(options: argparse.Namespace) -> int:
     from word2vec_hub.training.distributed import Distributed, RankFailure
     from word2vec_hub.training.epochs import TrainingDiverged, TrainingInterrupted
     from word2vec_hub.training.trainer import NotEnoughMemory, train_word2vec
-
-    def stop_on_sigterm(signum, frame):
-        # Ignored from the first on, so that a second one cannot cut short the resume hint below.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise RankFailure("stopped by SIGTERM: torchrun stops the other ranks when one fails")
 
     distributed = Distributed.from_environment(options.sync, options.sync_every)
     if distributed is not None:
