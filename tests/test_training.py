@@ -123,6 +123,26 @@ def train_counting_engine_steps(lines: list[str], device: str, backend: str) -> 
     return result, calls
 
 
+def test_the_numba_engine_trains_on_its_workers_and_gives_the_caller_its_thread_count_back(planted_lines, monkeypatch):
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here, so one worker's count cannot be told apart from the caller's")
+    kernel, counts_in_blocks = numba_engine.train_block, []
+
+    def recording(*arguments):
+        counts_in_blocks.append(numba.get_num_threads())
+        return kernel(*arguments)
+
+    monkeypatch.setattr(numba_engine, "train_block", recording)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:500]), name="planted")
+    train_word2vec(corpus, TrainingArguments(dim=8, epochs=1, workers=1, progress=False, device="cpu"))
+    assert counts_in_blocks and set(counts_in_blocks) == {1}
+    # The caller's later numba work (a .bin's conversion, n-gram hashing) runs on its own count, not on one thread.
+    assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+
+
 @pytest.fixture(scope="module")
 def cpu_engine_runs(planted_lines) -> dict[str, tuple[TrainingResult, Counter]]:
     return {backend: train_counting_engine_steps(planted_lines, "cpu", backend) for backend in ("numba", "torch")}

@@ -655,7 +655,6 @@ class NumbaEngine:
 
     def __init__(self, inputs: EngineInputs):
         self.threads = cpu_workers(inputs.args.workers, inputs.local_world_size)
-        numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
         self.embeddings = inputs.embeddings.numpy()
         # Without negative sampling, or without hierarchical softmax, the kernel gets a table of no rows.
         no_rows = np.zeros((0, self.embeddings.shape[1]), dtype=np.float32)
@@ -678,6 +677,18 @@ class NumbaEngine:
             )
 
     def train_block(
+        self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
+    ) -> BlockResult:
+        # numba's thread count belongs to the calling thread: the caller's own count is back once the block is done,
+        # so that training with few workers does not slow the caller's later numba work (a .bin's conversion).
+        callers_threads = numba.get_num_threads()
+        numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            return self._train_block(block, sentence_starts, words_done, schedule)
+        finally:
+            numba.set_num_threads(callers_threads)
+
+    def _train_block(
         self, block: np.ndarray, sentence_starts: np.ndarray, words_done: int, schedule: Schedule
     ) -> BlockResult:
         seeds = torch.randint(1, 2**62, (self.threads,), generator=self.generator).numpy().astype(np.uint64)
