@@ -198,14 +198,16 @@ def test_the_same_seed_trains_the_same_classifier_and_the_thread_count_is_given_
     settings = ClassifierSettings(epochs=2, min_steps=4, batch_size=8, word_bigram_buckets=64, seed=3)
     runs, threads = [], torch.get_num_threads()
     torch.set_num_threads(2)  # training steps on one thread, then gives the caller's count back
-    for seed in (3, 3, 4):
-        classifier = new_classifier(
-            str(trained_folder), ["topic 0", "topic 1", "topic 2"], replace(settings, seed=seed)
-        )
-        train_classifier(classifier, texts, labels, replace(settings, seed=seed))
-        runs.append(classifier.state_dict())
-        assert torch.get_num_threads() == 2
-    torch.set_num_threads(threads)
+    try:
+        for seed in (3, 3, 4):
+            classifier = new_classifier(
+                str(trained_folder), ["topic 0", "topic 1", "topic 2"], replace(settings, seed=seed)
+            )
+            train_classifier(classifier, texts, labels, replace(settings, seed=seed))
+            runs.append(classifier.state_dict())
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
     assert all(torch.equal(runs[0][name], runs[1][name]) for name in runs[0])
     assert not torch.equal(runs[0]["word_bigrams.weight"], runs[2]["word_bigrams.weight"])
 
