@@ -150,13 +150,12 @@ def format_table(curve: LearningCurve) -> str:
 
 def draw_learning_curve(curve: LearningCurve, title: str = ""):
     """The matplotlib Figure of the curve: accuracy against labelled texts on a log axis, one line per arm (its own
-    marker and line style) with its ± one standard deviation band, the legend below the axes."""
-    import matplotlib
+    marker and line style) with its ± one standard deviation band, the legend below the axes. A Figure of its own,
+    not pyplot's: the caller's backend and figures stay as they were (a notebook displays the Figure returned)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=100, layout="constrained")
+    figure = Figure(figsize=(7, 4.5), dpi=100, layout="constrained")
+    axes = figure.subplots()
     for arm, description in ARMS.items():
         means, spreads = curve.mean_and_spread(arm)
         low = [mean - spread for mean, spread in zip(means, spreads, strict=True)]
@@ -180,8 +179,6 @@ def draw_learning_curve(curve: LearningCurve, title: str = ""):
 
 def plot_learning_curve(curve: LearningCurve, path: str | Path, title: str = "") -> None:
     """The curve (`draw_learning_curve`) saved as PNG. The file appears complete or not at all."""
-    import matplotlib.pyplot as plt
-
     figure = draw_learning_curve(curve, title)
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
@@ -191,5 +188,3 @@ def plot_learning_curve(curve: LearningCurve, path: str | Path, title: str = "")
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    finally:
-        plt.close(figure)

@@ -133,28 +133,26 @@ def draw_word_map(model: Word2VecModel, path: Path) -> list[str]:
     words = map_words(model)
     points = word_map_points(model, words).numpy()
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib import font_manager
+    from matplotlib.figure import Figure
 
     installed = {font.name for font in font_manager.fontManager.ttflist}
-    families = [plt.rcParams["font.family"][0], *(name for name in FALLBACK_FONTS if name in installed)]
-    with plt.rc_context({"font.family": families}), warnings.catch_warnings():
+    families = [matplotlib.rcParams["font.family"][0], *(name for name in FALLBACK_FONTS if name in installed)]
+    with matplotlib.rc_context({"font.family": families}), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        figure, axes = plt.subplots(figsize=(7, 6), dpi=100)
-        try:
-            axes.scatter(points[:, 0], points[:, 1], s=14, color="#3b6ea8")
-            for (x, y), word in zip(points, words, strict=True):
-                axes.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
-            axes.set_title("Word vectors, first two principal components")
-            axes.set_xticks([])
-            axes.set_yticks([])
-            figure.tight_layout()
-            with replacing_file(path) as temporary:
-                figure.savefig(temporary, format="png")
-        finally:
-            plt.close(figure)
+        # A Figure of its own, not pyplot's: the caller's backend (a notebook's inline plots) and figures stay as
+        # they were.
+        figure = Figure(figsize=(7, 6), dpi=100)
+        axes = figure.subplots()
+        axes.scatter(points[:, 0], points[:, 1], s=14, color="#3b6ea8")
+        for (x, y), word in zip(points, words, strict=True):
+            axes.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
+        axes.set_title("Word vectors, first two principal components")
+        axes.set_xticks([])
+        axes.set_yticks([])
+        figure.tight_layout()
+        with replacing_file(path) as temporary:
+            figure.savefig(temporary, format="png")
         missing = characters_without_glyphs("".join(words), families)
     if missing:
         warnings.warn(

@@ -15,9 +15,11 @@ os.environ.setdefault("TRITON_INTERPRET", "1")
 # threads otherwise take the cores from torch, and the downstream tests run many times slower.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import contextlib
 import random
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +115,25 @@ def scattered_corpus(lines: int = 300, seed: int = 0) -> str:
     rng = random.Random(seed)
     words = [f"w{i}" for i in range(50)]
     return "\n".join(" ".join(rng.choices(words, k=10)) for _ in range(lines)) + "\n"
+
+
+@contextlib.contextmanager
+def a_callers_matplotlib() -> Iterator[None]:
+    """Inside: matplotlib as a caller (a notebook) might have set it, the svg backend and one pyplot figure of its
+    own; afterwards, a check that drawing left both as they were, then matplotlib as the test found it."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    backend = matplotlib.get_backend()
+    matplotlib.use("svg")  # not the Agg our drawing could have switched to
+    plt.figure()
+    try:
+        yield
+        assert matplotlib.get_backend() == "svg", "drawing switched the caller's backend"
+        assert len(plt.get_fignums()) == 1, "drawing left pyplot figures behind, or closed the caller's"
+    finally:
+        plt.close("all")
+        matplotlib.use(backend)
 
 
 def planted_partner_hits(model) -> int:

@@ -24,11 +24,12 @@ from word2vec_hub.downstream.learning_curve import (
     LearningCurve,
     balanced_subset,
     draw_learning_curve,
+    plot_learning_curve,
     run_learning_curve,
 )
 from word2vec_hub.modeling import Word2VecModel
 
-from .conftest import shared_file
+from .conftest import a_callers_matplotlib, shared_file
 
 TOPICS = (0, 1, 2, 3)
 
@@ -199,20 +200,22 @@ def test_a_malformed_labelled_line_is_named_with_its_file_and_line(tmp_path):
         read_labelled_jsonl(path, label_names=["a"])
 
 
-def test_the_curve_picture_keeps_the_legend_off_the_axes_and_coinciding_arms_apart():
-    import matplotlib.pyplot as plt
+def test_plotting_the_curve_leaves_the_callers_matplotlib_backend_and_figures_as_they_were(tmp_path):
+    curve = LearningCurve(label_counts=[25, 50], accuracies={arm: [[0.5, 0.6], [0.7, 0.8]] for arm in ARMS})
+    with a_callers_matplotlib():
+        plot_learning_curve(curve, tmp_path / "curve.png")
+    assert Image.open(tmp_path / "curve.png").format == "PNG"
 
+
+def test_the_curve_picture_keeps_the_legend_off_the_axes_and_coinciding_arms_apart():
     same_points = [[0.5, 0.6], [0.6, 0.7], [0.7, 0.8], [0.8, 0.9]]
     curve = LearningCurve(label_counts=[25, 50, 100, 200], accuracies={arm: same_points for arm in ARMS})
     figure = draw_learning_curve(curve, title="every arm on the same points")
-    try:
-        figure.canvas.draw()
-        (axes,) = figure.axes
-        (legend,) = figure.legends
-        assert not legend.get_window_extent().overlaps(axes.get_window_extent())
-        assert len({(line.get_marker(), line.get_linestyle()) for line in axes.get_lines()}) == len(ARMS)
-    finally:
-        plt.close(figure)
+    figure.draw_without_rendering()
+    (axes,) = figure.axes
+    (legend,) = figure.legends
+    assert not legend.get_window_extent().overlaps(axes.get_window_extent())
+    assert len({(line.get_marker(), line.get_linestyle()) for line in axes.get_lines()}) == len(ARMS)
 
 
 def test_transformers_trainer_fine_tunes_a_classifier_over_the_frozen_vectors(vectors, tmp_path):

@@ -26,7 +26,7 @@ from word2vec_hub.modeling import Word2VecConfig, Word2VecModel
 from word2vec_hub.sharing.hub import HubError, check_model_folder, place_files
 from word2vec_hub.tokenization.word_level import empty_word_level_tokenizer, wrap_tokenizer
 
-from .conftest import REPO_ROOT, handmade_model, one_line_error
+from .conftest import REPO_ROOT, a_callers_matplotlib, handmade_model, one_line_error
 from .hub_server import HubServer, StoredFile
 
 TOKENS = {"hf_alice_secret_token": "alice", "hf_bob_secret_token": "bob"}
@@ -496,6 +496,13 @@ def test_the_pushed_revision_mirrors_the_folder(hub, model_folder):
     stored = set(hub.state.repos["alice/w2v"].commits[head_sha(hub, "alice/w2v")].files)
     local = {path.name for path in model_folder.iterdir() if not path.name.startswith(".")}
     assert stored == local | {".gitattributes"}
+
+
+def test_drawing_the_word_map_leaves_the_callers_matplotlib_backend_and_figures_as_they_were(tmp_path):
+    model = handmade_model({"market": [1.0, 0.0], "stock": [0.9, 0.1], "bank": [0.0, 1.0]})
+    with a_callers_matplotlib():
+        model_card.draw_word_map(model, tmp_path / "map.png")
+    assert (tmp_path / "map.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_a_word_map_whose_words_no_font_can_draw_warns_naming_the_font_package(tmp_path, monkeypatch):
