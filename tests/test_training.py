@@ -123,6 +123,18 @@ def train_counting_engine_steps(lines: list[str], device: str, backend: str) -> 
     return result, calls
 
 
+def test_training_leaves_the_callers_torch_generator_as_it_was_and_its_seed_alone_sets_the_tables(planted_lines):
+    corpus = TextCorpus.from_text("\n".join(planted_lines[:500]), name="planted")
+    args = TrainingArguments(dim=8, epochs=1, workers=1, seed=5, progress=False, device="cpu")
+    tables = []
+    for callers_seed in (123, 999):
+        torch.manual_seed(callers_seed)
+        callers_state = torch.get_rng_state()
+        tables.append(train_word2vec(corpus, args).model.embeddings.detach().clone())
+        assert torch.equal(torch.get_rng_state(), callers_state), "training reseeded or drew from the caller's RNG"
+    torch.testing.assert_close(tables[0], tables[1], rtol=0, atol=0)
+
+
 def test_the_numba_engine_trains_on_its_workers_and_gives_the_caller_its_thread_count_back(planted_lines, monkeypatch):
     import numba
 

@@ -531,8 +531,10 @@ def _new_model(
         ),
         **{name: getattr(args, name) for name in Word2VecConfig.training_hyperparameters},
     )
-    torch.manual_seed(args.seed)
-    model = Word2VecModel(config)
+    # The tables' first values come from the seed, without reseeding the caller's generator.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(args.seed)
+        model = Word2VecModel(config)
     model.counts.copy_(torch.from_numpy(encoded.counts))
     if args.subwords:
         model.ngram_buckets.copy_(torch.from_numpy(ngram_buckets))
