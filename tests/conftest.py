@@ -117,6 +117,23 @@ def scattered_corpus(lines: int = 300, seed: int = 0) -> str:
     return "\n".join(" ".join(rng.choices(words, k=10)) for _ in range(lines)) + "\n"
 
 
+def numba_thread_counts_at_each_call(monkeypatch, module, name: str) -> list[int]:
+    """The list that the calling thread's numba thread count is appended to at each call of `module.name` from now
+    on; skips where numba has one thread, whose counts cannot be told apart."""
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here, so thread counts cannot be told apart")
+    function, counts = getattr(module, name), []
+
+    def recording(*arguments):
+        counts.append(numba.get_num_threads())
+        return function(*arguments)
+
+    monkeypatch.setattr(module, name, recording)
+    return counts
+
+
 @contextlib.contextmanager
 def a_callers_matplotlib() -> Iterator[None]:
     """Inside: matplotlib as a caller (a notebook) might have set it, the svg backend and one pyplot figure of its

@@ -21,7 +21,7 @@ from word2vec_hub.conversion.vector_files import VectorFileError
 from word2vec_hub.modeling import Word2VecModel
 from word2vec_hub.modeling.subwords import ngram_buckets
 
-from .conftest import WITHOUT_OUR_PACKAGES, one_line_error
+from .conftest import WITHOUT_OUR_PACKAGES, numba_thread_counts_at_each_call, one_line_error
 
 # The word map of a converted folder cannot draw Han characters without a CJK font; that is not under test here.
 pytestmark = pytest.mark.filterwarnings("ignore:no installed font:UserWarning")
@@ -523,15 +523,7 @@ def test_the_composing_thread_uses_as_many_numba_threads_as_its_caller(gensim_bi
 
     from word2vec_hub.conversion import fasttext_bin
 
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has one thread here, so a caller's smaller count cannot be told apart")
-    compose, seen = fasttext_bin._compose, []
-
-    def recording(*arguments):
-        seen.append(numba.get_num_threads())
-        return compose(*arguments)
-
-    monkeypatch.setattr(fasttext_bin, "_compose", recording)
+    seen = numba_thread_counts_at_each_call(monkeypatch, fasttext_bin, "_compose")
     monkeypatch.setattr(fasttext_bin, "BLOCK_WORDS", 5)
     numba.set_num_threads(1)
     try:

@@ -16,7 +16,7 @@ from word2vec_hub.training.sampling import alias_table
 from word2vec_hub.training.schedule import Schedule
 from word2vec_hub.training.trainer import TrainingResult, train_word2vec
 
-from .conftest import planted_partner_hits
+from .conftest import numba_thread_counts_at_each_call, planted_partner_hits
 
 
 def test_planted_structure_is_learned(trained):
@@ -138,15 +138,7 @@ def test_training_leaves_the_callers_torch_generator_as_it_was_and_its_seed_alon
 def test_the_numba_engine_trains_on_its_workers_and_gives_the_caller_its_thread_count_back(planted_lines, monkeypatch):
     import numba
 
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has one thread here, so one worker's count cannot be told apart from the caller's")
-    kernel, counts_in_blocks = numba_engine.train_block, []
-
-    def recording(*arguments):
-        counts_in_blocks.append(numba.get_num_threads())
-        return kernel(*arguments)
-
-    monkeypatch.setattr(numba_engine, "train_block", recording)
+    counts_in_blocks = numba_thread_counts_at_each_call(monkeypatch, numba_engine, "train_block")
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     corpus = TextCorpus.from_text("\n".join(planted_lines[:500]), name="planted")
     train_word2vec(corpus, TrainingArguments(dim=8, epochs=1, workers=1, progress=False, device="cpu"))
